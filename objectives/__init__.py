@@ -1,0 +1,1 @@
+"""How a design is scored: workloads, cost model, scheduler and metrics (pure numpy)."""

@@ -1,0 +1,1 @@
+"""The built-in model zoo and named mixes; importing registers them."""
