@@ -1,1 +1,9 @@
-"""How a design is scored: workloads, cost model, scheduler and metrics (pure numpy)."""
+"""How a design is scored: workloads, cost model, scheduler and metrics (pure numpy).
+
+``evaluate(designs, workload, platform) -> Metrics`` is the one entry point.
+"""
+
+from objectives.evaluate import evaluate
+from objectives.metrics import Metrics
+
+__all__ = ["Metrics", "evaluate"]

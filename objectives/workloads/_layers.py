@@ -30,8 +30,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-DIMS = ("N", "K", "C", "Y", "X", "R", "S")
-"""Axis order of every ``(..., 7)`` dims array."""
+from spaces.hardware import LOOP_DIMS as DIMS
 
 N_DIM, K_DIM, C_DIM, Y_DIM, X_DIM, R_DIM, S_DIM = range(7)
 

@@ -1,0 +1,1 @@
+"""How designs are searched: optimizers, runs, Ray distribution, results, CLI and plots."""

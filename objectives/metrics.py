@@ -1,0 +1,103 @@
+"""What a design is judged by: the ``Metrics`` record and the multi-DNN metrics.
+
+Multi-tenant metrics follow the multi-DNN survey (§2.2) and PREMA:
+
+* ``T_alone[m]``: model m's layers run one after another on the cores the
+  design maps them to, with nothing else on the chip (the sum of their
+  latencies, all batches);
+* ``T_shared[m]``: when model m's last layer finishes in the shared schedule;
+* normalised progress ``NP = T_alone / T_shared``; ``STP = Σ NP``;
+  ``ANTT = mean(1 / NP)``; PREMA fairness ``min_i PP_i / max_j PP_j`` with
+  priority-weighted progress ``PP_i = NP_i / (priority_i / Σ priority)``;
+* SLA violations: models with a latency target that ``T_shared`` exceeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Metrics:
+    """Scores of P designs; ``(P,)`` arrays unless noted, SI units in names.
+
+    Infeasible designs carry ``inf`` in every cost and their ``reason`` code
+    (see ``spaces.design.REASONS``); nothing here is ever NaN.
+    """
+
+    latency_s: np.ndarray
+    energy_j: np.ndarray
+    edp: np.ndarray
+    dynamic_energy_j: np.ndarray
+    static_energy_j: np.ndarray
+    dram_bytes: np.ndarray
+    area_mm2: np.ndarray
+    resource_fraction: np.ndarray
+    pes_used: np.ndarray
+    dsp_used: np.ndarray
+    lut_used: np.ndarray
+    bram36_used: np.ndarray
+    average_power_w: np.ndarray
+    utilization: np.ndarray
+    throughput_ips: np.ndarray
+    model_latency_s: np.ndarray  # (P, M)
+    stp: np.ndarray
+    antt: np.ndarray
+    fairness: np.ndarray
+    sla_violations: np.ndarray
+    feasible: np.ndarray
+    reason: np.ndarray
+    layer_core: np.ndarray  # (P, L) the mapping evaluated (greedy resolved)
+    schedule: dict | None = None
+
+    @property
+    def num_designs(self) -> int:
+        return self.latency_s.shape[0]
+
+    def row(self, p: int) -> dict:
+        """Design p's scalar metrics as plain Python numbers."""
+        out = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, np.ndarray) and value.ndim == 1:
+                out[field.name] = value[p].item()
+        out["model_latency_s"] = self.model_latency_s[p].tolist()
+        return out
+
+
+def per_model_sum(values: np.ndarray, model: np.ndarray, num_models: int) -> np.ndarray:
+    """``(P, L)`` → ``(P, M)`` sums over each model's layers."""
+    out = np.zeros((values.shape[0], num_models))
+    np.add.at(out.T, model, values.T)
+    return out
+
+
+def per_model_max(values: np.ndarray, model: np.ndarray, num_models: int) -> np.ndarray:
+    out = np.zeros((values.shape[0], num_models))
+    np.maximum.at(out.T, model, values.T)
+    return out
+
+
+def normalized_progress(alone_s: np.ndarray, shared_s: np.ndarray) -> np.ndarray:
+    return alone_s / shared_s
+
+
+def system_throughput(progress: np.ndarray) -> np.ndarray:
+    return progress.sum(axis=-1)
+
+
+def average_normalized_turnaround(progress: np.ndarray) -> np.ndarray:
+    return (1.0 / progress).mean(axis=-1)
+
+
+def prema_fairness(progress: np.ndarray, priority: np.ndarray) -> np.ndarray:
+    weighted = progress / (priority / priority.sum())
+    return weighted.min(axis=-1) / weighted.max(axis=-1)
+
+
+def sla_violations(model_latency_s: np.ndarray, latency_target_s: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        missed = model_latency_s > latency_target_s  # NaN targets compare False
+    return missed.sum(axis=-1)

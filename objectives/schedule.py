@@ -1,0 +1,132 @@
+"""Non-preemptive list scheduling, vectorized over designs.
+
+Every design has a priority key per layer.  Keys are first made monotone
+along dependencies (a layer never sorts before a predecessor), so a stable
+argsort gives a topological order; step t then places every design's t-th
+layer at once:
+
+    start = max(core_free[core], max over preds (finish[pred] + transfer))
+    finish = start + latency;  core_free[core] = finish
+
+That is O(L) numpy steps of width P.  ``greedy_assign`` runs the same loop
+but picks, per layer, the active core with the earliest finish time —
+Herald's best-fit assignment, whose finish-time criterion balances load by
+itself; a per-(layer, core) bias lets a search steer it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+
+def dependency_levels(preds: np.ndarray) -> list[np.ndarray]:
+    """Layers grouped by longest-path depth; ``preds`` is ``(L, D)``, -1 padded.
+
+    Layers of one level have no dependencies among themselves, so per-level
+    work vectorizes over them.  Requires layers in topological order.
+    """
+    L = preds.shape[0]
+    depth = np.zeros(L, dtype=np.int64)
+    for layer in range(L):
+        ps = preds[layer][preds[layer] >= 0]
+        if ps.size:
+            depth[layer] = depth[ps].max() + 1
+    return [np.flatnonzero(depth == d) for d in range(int(depth.max()) + 1)] if L else []
+
+
+def topological_priority(priority: np.ndarray, preds: np.ndarray, levels: list[np.ndarray]) -> np.ndarray:
+    """Raise each key to at least its predecessors' keys, ``(P, L)``.
+
+    With ties broken by layer index (predecessors come first), a stable
+    argsort of the result is a topological order for every design.
+    """
+    keys = priority.astype(np.float64, copy=True)
+    padded = np.concatenate([keys, np.full((keys.shape[0], 1), -np.inf)], axis=1)
+    safe_preds = np.where(preds >= 0, preds, keys.shape[1])
+    for level in levels[1:]:
+        inherited = padded[:, safe_preds[level]].max(axis=-1)
+        padded[:, level] = np.maximum(padded[:, level], inherited)
+    return padded[:, :-1]
+
+
+def schedule_order(priority: np.ndarray, preds: np.ndarray, levels: list[np.ndarray]) -> np.ndarray:
+    """``(P, L)`` int64: each design's layers in the order they are placed."""
+    return np.argsort(topological_priority(priority, preds, levels), axis=1, kind="stable")
+
+
+@dataclasses.dataclass(frozen=True)
+class ScheduleResult:
+    """``start_s``/``finish_s`` ``(P, L)``; ``core_busy_s`` ``(P, C)``; ``makespan_s`` ``(P,)``."""
+
+    start_s: np.ndarray
+    finish_s: np.ndarray
+    core_busy_s: np.ndarray
+    makespan_s: np.ndarray
+
+
+def list_schedule(
+    latency_s: np.ndarray,
+    layer_core: np.ndarray,
+    order: np.ndarray,
+    preds: np.ndarray,
+    transfer_s: np.ndarray,
+    num_cores: int,
+) -> ScheduleResult:
+    """Place layers in ``order`` on their cores; all arrays are per design.
+
+    ``latency_s``, ``layer_core``, ``order`` are ``(P, L)``; ``preds`` is
+    ``(L, D)``; ``transfer_s`` is ``(P, L, D)``, the delay before the output
+    of a layer's d-th predecessor is usable by it.
+    """
+    P, L = latency_s.shape
+    rows = np.arange(P)
+    # Column L of `finish` is a permanent zero that padded (-1) predecessors read.
+    finish = np.zeros((P, L + 1))
+    core_free = np.zeros((P, num_cores))
+    safe_preds = np.where(preds >= 0, preds, L)
+    for t in range(L):
+        layer = order[:, t]
+        core = layer_core[rows, layer]
+        arrival = finish[rows[:, None], safe_preds[layer]] + transfer_s[rows, layer]
+        start = np.maximum(core_free[rows, core], arrival.max(axis=1))
+        done = start + latency_s[rows, layer]
+        finish[rows, layer] = done
+        core_free[rows, core] = done
+    finish = finish[:, :L]
+    busy = np.zeros((P, num_cores))
+    np.add.at(busy, (np.repeat(rows, L), layer_core.ravel()), latency_s.ravel())
+    return ScheduleResult(
+        start_s=finish - latency_s, finish_s=finish, core_busy_s=busy, makespan_s=finish.max(axis=1, initial=0.0)
+    )
+
+
+def greedy_assign(
+    latency_s: np.ndarray, core_active: np.ndarray, order: np.ndarray, preds: np.ndarray, bias_s: np.ndarray | None
+) -> np.ndarray:
+    """Herald-style best-fit mapping, ``(P, L)`` core per layer.
+
+    ``latency_s`` is ``(P, L, C)``: each layer's latency on each core.  Each
+    layer, in ``order``, goes to the active core where it would finish first
+    (plus ``bias_s[p, l, c]`` when given).  Inter-core transfers are ignored
+    while choosing; the evaluator prices them when it schedules the result.
+    """
+    P, L, C = latency_s.shape
+    rows = np.arange(P)
+    finish = np.zeros((P, L + 1))
+    core_free = np.zeros((P, C))
+    blocked = np.where(core_active, 0.0, np.inf)
+    safe_preds = np.where(preds >= 0, preds, L)
+    assignment = np.zeros((P, L), dtype=np.int64)
+    for t in range(L):
+        layer = order[:, t]
+        ready = finish[rows[:, None], safe_preds[layer]].max(axis=1)
+        finish_if = np.maximum(core_free, ready[:, None]) + latency_s[rows, layer] + blocked
+        choice_cost = finish_if if bias_s is None else finish_if + bias_s[rows, layer]
+        core = np.argmin(choice_cost, axis=1)
+        done = finish_if[rows, core]
+        assignment[rows, layer] = core
+        finish[rows, layer] = done
+        core_free[rows, core] = done
+    return assignment

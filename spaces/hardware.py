@@ -1,0 +1,318 @@
+"""Hardware templates: dataflows, core sizes and platform budgets, as data.
+
+Sources for the tables below:
+
+* Budgets of the ASIC classes: Herald (Kwon et al., HPCA'21) Table IV.
+* DPU core granularity B512…B4096: Xilinx PG338 (DPUCZDX8G), high-DSP-usage
+  column on ZCU102; "peak ops/cycle" counts 2 ops per MAC, so a core's
+  MACs per cycle is ``PP × ICP × OCP``.
+* Dynamic energy (ASIC): Horowitz, "Computing's energy problem", ISSCC'14
+  (45 nm: 8-bit multiply 0.2 pJ, 8-bit add 0.03 pJ) for the MAC, and the
+  Eyeriss hierarchy (Chen et al., ISCA'16, normalised to one MAC: RF 1×,
+  array/NoC 2×, global buffer 6×, DRAM 200×) for data movement per byte.
+* FPGA energies and static powers are order-of-magnitude estimates for a
+  16 nm UltraScale+ device (DSP48E2 MAC, BRAM36 access, DDR4 ≈ 20 pJ/bit);
+  treat FPGA energy as relative, not absolute.
+* ASIC area: 28 nm estimates (8-bit MAC + register file ≈ 0.002 mm², SRAM
+  ≈ 1 mm² per MiB, 0.05 mm² per core for control and NoC port).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+LOOP_DIMS = ("N", "K", "C", "Y", "X", "R", "S")
+"""Loop dimensions of a layer: batch, out channels, in channels per group,
+output rows, output columns, filter rows, filter columns."""
+
+STATIONARY = ("weight", "output", "input")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Dataflow:
+    """What a core's PE array unrolls in space and which operand stays put.
+
+    ``unrolled`` lists the loop dims mapped onto the array, outermost first;
+    with ``P`` PEs the extents follow :func:`objectives.costmodel.unroll_extents`
+    unless the core size fixes them (DPU cores). ``fill_drain`` adds a
+    systolic pipeline fill and drain per tile.
+    """
+
+    name: str
+    unrolled: tuple[str, ...]
+    stationary: Literal["weight", "output", "input"]
+    fill_drain: bool = False
+    description: str = ""
+
+    def __post_init__(self):
+        where = f"dataflow {self.name!r}"
+        if not self.unrolled:
+            raise ValueError(f"{where}: unrolled must name at least one loop dim (allowed: {', '.join(LOOP_DIMS)})")
+        for dim in self.unrolled:
+            if dim not in LOOP_DIMS:
+                raise ValueError(f"{where}: unrolled dim {dim!r} is not a loop dim (allowed: {', '.join(LOOP_DIMS)})")
+        if len(set(self.unrolled)) != len(self.unrolled):
+            raise ValueError(f"{where}: unrolled dims repeat: {self.unrolled}")
+        if self.stationary not in STATIONARY:
+            raise ValueError(f"{where}: stationary {self.stationary!r} is not one of {', '.join(STATIONARY)}")
+
+
+DATAFLOWS: dict[str, Dataflow] = {
+    df.name: df
+    for df in (
+        Dataflow(
+            name="ws_kc",
+            unrolled=("K", "C"),
+            stationary="weight",
+            description="NVDLA-style weight stationary; spatial reduction over input channels",
+        ),
+        Dataflow(
+            name="os_yx",
+            unrolled=("Y", "X"),
+            stationary="output",
+            description="ShiDianNao-style output stationary over output rows x cols",
+        ),
+        Dataflow(
+            name="rs",
+            unrolled=("R", "Y"),
+            stationary="weight",
+            description="Eyeriss-style row stationary: filter rows x output rows, filter rows kept in PEs",
+        ),
+        Dataflow(
+            name="dpu_pck",
+            unrolled=("X", "C", "K"),
+            stationary="weight",
+            description="Xilinx DPU-style: pixel x input-channel x output-channel parallelism (PP x ICP x OCP)",
+        ),
+        Dataflow(
+            name="systolic",
+            unrolled=("C", "K"),
+            stationary="weight",
+            fill_drain=True,
+            description="TPU-style weight-stationary systolic array with pipeline fill and drain",
+        ),
+    )
+}
+
+
+def get_dataflow(name: str) -> Dataflow:
+    try:
+        return DATAFLOWS[name]
+    except KeyError:
+        raise ValueError(f"unknown dataflow {name!r} (allowed: {', '.join(DATAFLOWS)})") from None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CoreSize:
+    """One entry of a granularity menu: a core's MACs per cycle and its cost.
+
+    ``unroll`` fixes the array extents per loop dim (DPU cores) for dataflows
+    that unroll exactly those dims; otherwise extents follow the PE count.
+    """
+
+    name: str
+    pes: int
+    dsp: float = 0.0
+    lut: float = 0.0
+    bram36: float = 0.0
+    unroll: tuple[tuple[str, int], ...] = ()
+
+    def __post_init__(self):
+        if self.pes <= 0:
+            raise ValueError(f"core size {self.name!r}: pes must be positive, got {self.pes}")
+
+
+def dpu_core(name: str, pp: int, icp: int, ocp: int, lut: float, dsp: float, bram36: float) -> CoreSize:
+    return CoreSize(
+        name=name, pes=pp * icp * ocp, lut=lut, dsp=dsp, bram36=bram36, unroll=(("X", pp), ("C", icp), ("K", ocp))
+    )
+
+
+DPU_CORES = (
+    dpu_core("B512", 4, 8, 8, 20177, 98, 69.5),
+    dpu_core("B800", 4, 10, 10, 20617, 142, 87),
+    dpu_core("B1024", 8, 8, 8, 27377, 194, 101.5),
+    dpu_core("B1152", 4, 12, 12, 28698, 194, 117.5),
+    dpu_core("B1600", 8, 10, 10, 30877, 282, 123),
+    dpu_core("B2304", 8, 12, 12, 34379, 386, 161.5),
+    dpu_core("B3136", 8, 14, 14, 38555, 506, 203.5),
+    dpu_core("B4096", 8, 16, 16, 40865, 642, 249.5),
+)
+
+
+def power_of_two_cores(smallest: int, largest: int) -> tuple[CoreSize, ...]:
+    sizes, pes = [], smallest
+    while pes <= largest:
+        sizes.append(CoreSize(name=f"PE{pes}", pes=pes))
+        pes *= 2
+    return tuple(sizes)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EnergyTable:
+    """Dynamic energy in pJ: per MAC and per byte moved at each level."""
+
+    mac_pj: float
+    rf_pj_per_byte: float
+    noc_pj_per_byte: float
+    buffer_pj_per_byte: float
+    dram_pj_per_byte: float
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StaticPower:
+    """Leakage in W: per PE (ASIC) or per FPGA resource, per buffer MiB, fixed."""
+
+    w_per_pe: float = 0.0
+    w_per_dsp: float = 0.0
+    w_per_lut: float = 0.0
+    w_per_bram36: float = 0.0
+    w_per_buffer_mib: float = 0.0
+    w_fixed: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AreaTable:
+    """ASIC area estimates in mm²."""
+
+    mm2_per_pe: float = 0.002
+    mm2_per_buffer_mib: float = 1.0
+    mm2_per_core: float = 0.05
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Platform:
+    """A hardware budget plus its technology tables.
+
+    ``pes`` is the compute budget of an ASIC (MACs per cycle over all cores);
+    FPGA platforms set ``dsp``/``lut``/``bram36`` budgets instead and leave
+    ``pes`` as the largest PE total any core mix could reach.
+    """
+
+    name: str
+    kind: Literal["asic", "fpga"]
+    pes: int
+    bw_gbps: float
+    buffer_bytes: int
+    clock_hz: float
+    noc_gbps: float
+    energy: EnergyTable
+    static: StaticPower
+    core_sizes: tuple[CoreSize, ...]
+    dataflows: tuple[str, ...] = ("ws_kc", "os_yx", "rs", "systolic")
+    max_cores: int = 4
+    word_bytes: int = 1
+    layer_setup_cycles: int = 64
+    dsp: float = float("inf")
+    lut: float = float("inf")
+    bram36: float = float("inf")
+    area: AreaTable = AreaTable()
+
+    def __post_init__(self):
+        where = f"platform {self.name!r}"
+        for field in ("pes", "bw_gbps", "buffer_bytes", "clock_hz", "noc_gbps", "max_cores", "word_bytes"):
+            value = getattr(self, field)
+            if not value > 0:
+                raise ValueError(f"{where}: {field} must be positive, got {value!r}")
+        if self.kind not in ("asic", "fpga"):
+            raise ValueError(f"{where}: kind {self.kind!r} is not one of asic, fpga")
+        if not self.core_sizes:
+            raise ValueError(f"{where}: core_sizes is empty")
+        for name in self.dataflows:
+            get_dataflow(name)
+        smallest = min(self.core_sizes, key=lambda size: size.pes)
+        if not self.fits(smallest):
+            raise ValueError(f"{where}: no core size fits the budget (smallest is {smallest.name})")
+
+    def fits(self, size: CoreSize) -> bool:
+        return (
+            size.pes <= self.pes and size.dsp <= self.dsp and size.lut <= self.lut and size.bram36 <= self.bram36
+        )
+
+    def size_index(self, name: str) -> int:
+        for i, size in enumerate(self.core_sizes):
+            if size.name == name:
+                return i
+        raise ValueError(
+            f"platform {self.name!r}: unknown core size {name!r} "
+            f"(allowed: {', '.join(size.name for size in self.core_sizes)})"
+        )
+
+    def replace(self, **changes) -> "Platform":
+        return dataclasses.replace(self, **changes)
+
+
+MiB = 1 << 20
+
+# Eyeriss ratios anchored on Horowitz's 8-bit MAC (0.2 pJ multiply + 0.03 pJ add).
+_ASIC_MAC_PJ = 0.23
+ASIC_ENERGY = EnergyTable(
+    mac_pj=_ASIC_MAC_PJ,
+    rf_pj_per_byte=1 * _ASIC_MAC_PJ,
+    noc_pj_per_byte=2 * _ASIC_MAC_PJ,
+    buffer_pj_per_byte=6 * _ASIC_MAC_PJ,
+    dram_pj_per_byte=200 * _ASIC_MAC_PJ,
+)
+ASIC_STATIC = StaticPower(w_per_pe=2e-5, w_per_buffer_mib=5e-3, w_fixed=0.02)
+
+FPGA_ENERGY = EnergyTable(
+    mac_pj=1.0, rf_pj_per_byte=0.5, noc_pj_per_byte=1.0, buffer_pj_per_byte=2.5, dram_pj_per_byte=160.0
+)
+FPGA_STATIC = StaticPower(w_per_dsp=1.5e-3, w_per_lut=5e-6, w_per_bram36=1e-3, w_fixed=0.5)
+
+
+def _herald(name: str, pes: int, bw_gbps: float, buffer_mib: int) -> Platform:
+    return Platform(
+        name=name,
+        kind="asic",
+        pes=pes,
+        bw_gbps=bw_gbps,
+        buffer_bytes=buffer_mib * MiB,
+        clock_hz=1e9,
+        noc_gbps=8 * bw_gbps,
+        energy=ASIC_ENERGY,
+        static=ASIC_STATIC,
+        core_sizes=power_of_two_cores(64, pes),
+    )
+
+
+def _fpga(name: str, *, dsp, lut, bram36, bw_gbps, buffer_mib, max_cores) -> Platform:
+    return Platform(
+        name=name,
+        kind="fpga",
+        pes=max_cores * max(size.pes for size in DPU_CORES),
+        dsp=dsp,
+        lut=lut,
+        bram36=bram36,
+        bw_gbps=bw_gbps,
+        buffer_bytes=buffer_mib * MiB,
+        clock_hz=300e6,
+        noc_gbps=8 * bw_gbps,
+        energy=FPGA_ENERGY,
+        static=FPGA_STATIC,
+        core_sizes=DPU_CORES,
+        dataflows=("dpu_pck", "ws_kc", "os_yx"),
+        max_cores=max_cores,
+    )
+
+
+PLATFORMS: dict[str, Platform] = {
+    p.name: p
+    for p in (
+        _herald("edge", 1024, 16, 4),
+        _herald("mobile", 4096, 64, 8),
+        _herald("cloud", 16384, 256, 16),
+        # XCZU9EG: 2520 DSP, 274080 LUT, 912 BRAM36; PS DDR4-2400 x64 = 19.2 GB/s.
+        _fpga("zcu102", dsp=2520, lut=274080, bram36=912, bw_gbps=19.2, buffer_mib=2, max_cores=4),
+        # Alveo U250: 12288 DSP, 1728000 LUT, 2688 BRAM36 (+1280 URAM); 4 x DDR4-2400 = 77 GB/s.
+        _fpga("u250", dsp=12288, lut=1728000, bram36=2688, bw_gbps=77, buffer_mib=16, max_cores=8),
+    )
+}
+
+
+def get_platform(name: str) -> Platform:
+    try:
+        return PLATFORMS[name]
+    except KeyError:
+        raise ValueError(f"unknown platform {name!r} (allowed: {', '.join(PLATFORMS)})") from None
