@@ -1,0 +1,145 @@
+"""End-to-end evaluator behaviour: hand-computed cases, the references' qualitative facts, bad designs."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from objectives import evaluate
+from objectives.workloads import ModelBuilder
+from spaces import get_platform, single_design
+from spaces.design import DesignBatch
+from spaces.design import NON_FINITE, OVER_COMPUTE_BUDGET, LAYER_ON_INACTIVE_CORE, NO_ACTIVE_CORE
+from tests.objectives.helpers import gemm_model, small_cnn, workload_of
+
+EDGE = get_platform("edge")
+
+
+def one_core(pes=1024, dataflow="ws_kc", layers=1, **kw):
+    return single_design(core_pes=[pes], core_dataflow=[dataflow], layer_core=[0] * layers, **kw)
+
+
+def test_fc_layer_on_one_core_matches_hand_computation():
+    """1024x1024 FC on a 32x32 weight-stationary core of the edge platform.
+
+    DRAM: 1024 in + 1 MiB weights + 1024 out = 1,050,624 B at 16 GB/s = 65.664 us,
+    which dominates 1024 + 64 cycles at 1 GHz and the on-chip traffic
+    (32·1024 + 1 MiB + 1024·63 = 1,145,856 B at 128 GB/s = 8.95 us).
+    """
+    result = evaluate(one_core(), workload_of(gemm_model()), EDGE)
+    latency = 1_050_624 / 16e9
+    assert result.latency_s[0] == pytest.approx(latency)
+    macs = 1024 * 1024
+    dynamic_pj = macs * 0.23 + 3 * macs * 0.23 + 1_145_856 * (1.38 + 0.46) + 1_050_624 * 46.0
+    static_w = 2e-5 * 1024 + 5e-3 * 4 + 0.02
+    assert result.dynamic_energy_j[0] == pytest.approx(dynamic_pj * 1e-12)
+    assert result.static_energy_j[0] == pytest.approx(static_w * latency)
+    assert result.edp[0] == pytest.approx(result.energy_j[0] * latency)
+    assert result.utilization[0] == pytest.approx(1.0)
+    assert result.feasible[0] and result.reason[0] == 0
+
+
+def test_dram_bound_layer_scales_with_bandwidth_share():
+    workload = workload_of(gemm_model())
+    full = evaluate(one_core(bw_share=[1.0]), workload, EDGE).latency_s[0]
+    design = single_design(
+        core_pes=[512, 512], core_dataflow=["ws_kc", "ws_kc"], layer_core=[0], bw_share=[0.5, 0.5]
+    )
+    assert evaluate(design, workload, EDGE).latency_s[0] == pytest.approx(2 * full)
+
+
+def test_compute_bound_layer_scales_with_pes():
+    builder = ModelBuilder("heavy")
+    builder.conv("conv", k=256, c=256, y=28, r=3)  # 462 MMAC, 590 kB weights
+    workload = workload_of(builder.build())
+    big = evaluate(one_core(1024), workload, EDGE).latency_s[0]
+    small = evaluate(one_core(256), workload, EDGE).latency_s[0]
+    assert small / big == pytest.approx(4.0, rel=0.01)
+
+
+def test_idle_core_still_leaks():
+    mobile = get_platform("mobile")
+    workload = workload_of(gemm_model())
+    alone = evaluate(one_core(1024, bw_share=[1.0], buffer_share=[1.0]), workload, mobile)
+    with_idle = evaluate(
+        single_design(
+            core_pes=[1024, 2048],
+            core_dataflow=["ws_kc", "os_yx"],
+            layer_core=[0],
+            bw_share=[1.0, 1e-12],
+            buffer_share=[1.0, 1e-12],
+        ),
+        workload,
+        mobile,
+    )
+    assert with_idle.latency_s[0] == pytest.approx(alone.latency_s[0])
+    extra = with_idle.energy_j[0] - alone.energy_j[0]
+    assert extra == pytest.approx(2e-5 * 2048 * alone.latency_s[0])
+
+
+def test_two_models_on_separate_cores_run_in_parallel():
+    a, b = gemm_model("a"), gemm_model("b")
+    workload = workload_of(a, b)
+    apart = single_design(core_pes=[512, 512], core_dataflow=["ws_kc", "ws_kc"], layer_core=[0, 1])
+    shared = single_design(core_pes=[512, 512], core_dataflow=["ws_kc", "ws_kc"], layer_core=[0, 0])
+    r_apart, r_shared = evaluate(apart, workload, EDGE), evaluate(shared, workload, EDGE)
+    assert r_apart.stp[0] == pytest.approx(2.0)
+    assert r_apart.antt[0] == pytest.approx(1.0)
+    assert r_apart.fairness[0] == pytest.approx(1.0)
+    # Serialised on one core: the second model waits for the first.
+    assert r_shared.model_latency_s[0].max() == pytest.approx(2 * r_shared.model_latency_s[0].min())
+    assert r_shared.stp[0] == pytest.approx(1.5)
+    assert r_shared.antt[0] == pytest.approx(1.5)
+    assert r_shared.fairness[0] == pytest.approx(0.5)
+
+
+def test_sla_violations_count_models_over_their_target():
+    workload = workload_of(gemm_model("a"), gemm_model("b"), targets=[1.0, 1e-9])
+    result = evaluate(single_design(core_pes=[1024], core_dataflow=["ws_kc"], layer_core=[0, 0]), workload, EDGE)
+    assert result.sla_violations[0] == 1
+
+
+def test_greedy_mapping_never_worse_latency_than_all_on_one_core():
+    workload = workload_of(small_cnn("x"), small_cnn("y"), batch=2)
+    cores = dict(core_pes=[512, 512], core_dataflow=["ws_kc", "os_yx"])
+    greedy = evaluate(single_design(layer_core=[-1] * workload.num_layers, **cores), workload, EDGE)
+    for core in (0, 1):
+        fixed = evaluate(single_design(layer_core=[core] * workload.num_layers, **cores), workload, EDGE)
+        assert greedy.latency_s[0] <= fixed.latency_s[0]
+    assert set(np.unique(greedy.layer_core)) <= {0, 1}
+
+
+def test_infeasible_designs_get_inf_and_a_reason_without_touching_the_rest():
+    workload = workload_of(small_cnn())
+    L = workload.num_layers
+    good = single_design(core_pes=[512, 512], core_dataflow=["ws_kc", "os_yx"], layer_core=[0, 1] * 2 + [0])
+    over = dataclasses.replace(good, core_pes=np.array([[1024, 512]]))
+    nan = dataclasses.replace(good, bw_share=np.array([[np.nan, 0.5]]))
+    inactive = dataclasses.replace(good, core_pes=np.array([[512, 0]]))
+    none = dataclasses.replace(good, core_pes=np.array([[0, 0]]))
+    batch = DesignBatch.concatenate([good, over, nan, inactive, none, good])
+    result = evaluate(batch, workload, EDGE)
+    assert result.reason.tolist() == [0, OVER_COMPUTE_BUDGET, NON_FINITE, LAYER_ON_INACTIVE_CORE, NO_ACTIVE_CORE, 0]
+    assert np.isinf(result.edp[1:5]).all()
+    for field in ("latency_s", "energy_j", "edp", "stp", "fairness"):
+        values = getattr(result, field)
+        assert not np.isnan(values).any(), field
+    alone = evaluate(good, workload, EDGE)
+    assert result.edp[0] == alone.edp[0] == result.edp[5]
+    assert L == 5
+
+
+def test_mismatched_layer_count_is_a_value_error():
+    with pytest.raises(ValueError, match="designs map 2 layers but workload 'test' has 1"):
+        evaluate(one_core(layers=2), workload_of(gemm_model()), EDGE)
+
+
+def test_schedule_on_request_reports_start_finish_and_core():
+    workload = workload_of(small_cnn())
+    design = single_design(core_pes=[512, 512], core_dataflow=["ws_kc", "os_yx"], layer_core=[0, 1, 1, 0, 0])
+    result = evaluate(design, workload, EDGE, with_schedule=True)
+    sched = result.schedule
+    assert sched["core"].tolist() == [[0, 1, 1, 0, 0]]
+    assert sched["finish_s"].max() == pytest.approx(result.latency_s[0])
+    assert (sched["finish_s"] >= sched["start_s"]).all()
+    assert evaluate(design, workload, EDGE).schedule is None
