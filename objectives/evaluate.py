@@ -255,8 +255,8 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     dynamic_pj = (
         macs.sum() * e.mac_pj
         + rf_bytes.sum() * e.rf_pj_per_byte
-        + on_chip.sum(axis=1) * (e.buffer_pj_per_byte + e.noc_pj_per_byte)
-        + dram.sum(axis=1) * e.dram_pj_per_byte
+        + metrics.row_total(on_chip) * (e.buffer_pj_per_byte + e.noc_pj_per_byte)
+        + metrics.row_total(dram) * e.dram_pj_per_byte
     )
     dynamic_j = dynamic_pj * 1e-12
     dsp, lut, bram = fpga_resources(designs, platform)
@@ -285,7 +285,7 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     alone = metrics.per_model_sum(latency, workload.model, M)
     progress = metrics.normalized_progress(alone, shared)
     util_pl = _gather(tables.utilization, cfg)
-    utilization = macs.sum() / (macs / util_pl).sum(axis=1)
+    utilization = macs.sum() / metrics.row_total(macs / util_pl)
 
     reason = reason.copy()
     finite = np.isfinite(makespan) & np.isfinite(energy) & (makespan > 0)
@@ -307,7 +307,7 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
         edp=cost(energy * makespan),
         dynamic_energy_j=cost(dynamic_j),
         static_energy_j=cost(static_j),
-        dram_bytes=cost(dram.sum(axis=1)),
+        dram_bytes=cost(metrics.row_total(dram)),
         area_mm2=cost(area),
         resource_fraction=cost(resource_fraction),
         pes_used=pes_used,

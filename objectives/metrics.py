@@ -67,17 +67,24 @@ class Metrics:
         return out
 
 
+def row_total(values: np.ndarray) -> np.ndarray:
+    """``(P, L)`` → ``(P,)`` sums added left to right.
+
+    ``ndarray.sum(axis=1)`` picks its summation order from the array's shape,
+    so a design scored alone could differ in the last bit from the same
+    design scored in a batch; a running sum is the same for any P.
+    """
+    return np.cumsum(values, axis=1)[:, -1] if values.shape[1] else np.zeros(values.shape[0])
+
+
 def per_model_sum(values: np.ndarray, model: np.ndarray, num_models: int) -> np.ndarray:
     """``(P, L)`` → ``(P, M)`` sums over each model's layers."""
-    out = np.zeros((values.shape[0], num_models))
-    np.add.at(out.T, model, values.T)
-    return out
+    return np.stack([row_total(values[:, model == m]) for m in range(num_models)], axis=1)
 
 
 def per_model_max(values: np.ndarray, model: np.ndarray, num_models: int) -> np.ndarray:
-    out = np.zeros((values.shape[0], num_models))
-    np.maximum.at(out.T, model, values.T)
-    return out
+    """``(P, L)`` → ``(P, M)`` maxima over each model's layers (0 for a model without layers)."""
+    return np.stack([values[:, model == m].max(axis=1, initial=0.0) for m in range(num_models)], axis=1)
 
 
 def normalized_progress(alone_s: np.ndarray, shared_s: np.ndarray) -> np.ndarray:

@@ -20,6 +20,8 @@ import dataclasses
 
 import numpy as np
 
+from objectives.metrics import row_total
+
 
 def dependency_levels(preds: np.ndarray) -> list[np.ndarray]:
     """Layers grouped by longest-path depth; ``preds`` is ``(L, D)``, -1 padded.
@@ -95,8 +97,7 @@ def list_schedule(
         finish[rows, layer] = done
         core_free[rows, core] = done
     finish = finish[:, :L]
-    busy = np.zeros((P, num_cores))
-    np.add.at(busy, (np.repeat(rows, L), layer_core.ravel()), latency_s.ravel())
+    busy = np.stack([row_total(np.where(layer_core == c, latency_s, 0.0)) for c in range(num_cores)], axis=1)
     return ScheduleResult(
         start_s=finish - latency_s, finish_s=finish, core_busy_s=busy, makespan_s=finish.max(axis=1, initial=0.0)
     )

@@ -1,0 +1,80 @@
+"""Evaluator throughput: (design x layer) evaluations per second and peak memory.
+
+    python benchmarks/evaluator.py [--workload herald_arvr_a] [--platform cloud]
+
+Random 4-core designs (sizes from the platform menu, random dataflows and
+shares, explicit per-layer mapping and priorities, plus the greedy-mapped
+variant) are scored in batches of P = 1, 64 and 1024.  Target (DESIGN §10):
+>= 1e6 per second at P = 1024 on one core; Herald needs 11.09 ms per layer
+per design point (90 per second).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+
+import numpy as np
+
+from objectives import evaluate
+from objectives.workloads import get_workload
+from spaces import DesignBatch, get_platform
+from spaces.hardware import DATAFLOWS
+
+
+def random_batch(rng, workload, platform, num_designs, num_cores=4, greedy=False) -> DesignBatch:
+    P, C, L = num_designs, num_cores, workload.num_layers
+    menu = np.array([s.pes for s in platform.core_sizes])
+    affordable = np.flatnonzero(menu <= platform.pes // C)
+    size = rng.choice(affordable, (P, C))
+    names = [n for n in platform.dataflows]
+    dataflows = tuple(DATAFLOWS[n] for n in names)
+    bw, buf = rng.uniform(0.1, 1, (P, C)), rng.uniform(0.1, 1, (P, C))
+    return DesignBatch(
+        core_pes=menu[size],
+        core_size=size,
+        core_dataflow=rng.integers(0, len(dataflows), (P, C)),
+        bw_share=bw / bw.sum(1, keepdims=True),
+        buffer_share=buf / buf.sum(1, keepdims=True),
+        layer_core=np.full((P, L), -1) if greedy else rng.integers(0, C, (P, L)),
+        layer_priority=rng.uniform(0, 1, (P, L)),
+        dataflows=dataflows,
+    )
+
+
+def measure(workload, platform, num_designs, greedy, repeats):
+    rng = np.random.default_rng(0)
+    designs = random_batch(rng, workload, platform, num_designs, greedy=greedy)
+    evaluate(designs, workload, platform)  # warm caches
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        evaluate(designs, workload, platform)
+        best = min(best, time.perf_counter() - start)
+    tracemalloc.start()
+    evaluate(designs, workload, platform)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return best, peak
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workload", default="herald_arvr_a")
+    parser.add_argument("--platform", default="cloud")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 1024])
+    args = parser.parse_args(argv)
+    workload, platform = get_workload(args.workload), get_platform(args.platform)
+    L = workload.num_layers
+    print(f"workload {workload.name}: {L} layers, {workload.num_models} models; platform {platform.name}; 4 cores")
+    print(f"{'mapping':>8} {'P':>6} {'seconds':>9} {'(design x layer)/s':>20} {'designs/s':>10} {'peak MiB':>9}")
+    for greedy in (False, True):
+        for P in args.sizes:
+            seconds, peak = measure(workload, platform, P, greedy, repeats=5 if P < 1024 else 3)
+            mode = "greedy" if greedy else "explicit"
+            print(f"{mode:>8} {P:>6} {seconds:>9.4f} {P * L / seconds:>20,.0f} {P / seconds:>10,.0f} {peak / 2**20:>9.1f}")
+
+
+if __name__ == "__main__":
+    main()
