@@ -40,7 +40,9 @@ PUBLISHED = {
     ),
     "bert_large": Published(None, 302.3e6, "335.14M (bert-large-uncased) less 31.78M embeddings and 1.05M pooler"),
     "vit_b16": Published(17.56e9, 86_567_656, "torchvision ViT_B_16 IMAGENET1K_V1 (17.56 GFLOPS = GMAC)"),
-    "gnmt": Published(None, None, "Wu et al. 2016 publish no count; 8+8 layers, 1024 units, 32k vocab, 32 tokens"),
+    "gnmt": Published(
+        None, None, "Wu et al. 2016 publish no count; 8+8 layers, 1024 units, 32k vocab", "GNMT-style, 32 tokens"
+    ),
     "unet": Published(None, None, "Ronneberger et al. 2015 Fig. 1; shapes equal MAESTRO's UNet_model.m"),
     "handposenet": Published(None, None, "Madadi et al. 2017; no layer table published", "approximation"),
     "focal_depthnet": Published(None, None, "He et al. 2018; no layer table published", "approximation"),
