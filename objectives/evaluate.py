@@ -160,9 +160,9 @@ def default_priority(workload: Workload) -> np.ndarray:
     return (workload.layer_index + 1) / lengths
 
 
-def _gather(table: np.ndarray, config: np.ndarray) -> np.ndarray:
-    """``table[config[p, l], l]`` for a ``(K, L)`` table and ``(P, L)`` config ids."""
-    return table[config, np.arange(table.shape[1])]
+def _gather(table: np.ndarray, flat_index: np.ndarray) -> np.ndarray:
+    """``table[config[p, l], l]`` for a ``(K, L)`` table, given ``config * L + l``."""
+    return table.ravel()[flat_index]
 
 
 def evaluate(
@@ -196,6 +196,7 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     core_noc_bw = platform.noc_gbps * 1e9 * designs.core_pes / np.maximum(pes_total, 1)
 
     def roofline(cfg, buffer, dram_bw, noc_bw, input_on_chip):
+        cfg = cfg * L + np.arange(L)
         cycles = _gather(tables.cycles, cfg)
         on_chip = _gather(tables.buffer_bytes, cfg)
         chunks = np.maximum(np.ceil(_gather(tables.stationary_bytes, cfg) / buffer), 1.0)
@@ -284,7 +285,7 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     shared = metrics.per_model_max(timing.finish_s, workload.model, M)
     alone = metrics.per_model_sum(latency, workload.model, M)
     progress = metrics.normalized_progress(alone, shared)
-    util_pl = _gather(tables.utilization, cfg)
+    util_pl = _gather(tables.utilization, cfg * L + np.arange(L))
     utilization = macs.sum() / metrics.row_total(macs / util_pl)
 
     reason = reason.copy()

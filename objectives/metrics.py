@@ -68,13 +68,17 @@ class Metrics:
 
 
 def row_total(values: np.ndarray) -> np.ndarray:
-    """``(P, L)`` → ``(P,)`` sums added left to right.
+    """``(P, L)`` → ``(P,)`` sums added left to right, whatever P is.
 
     ``ndarray.sum(axis=1)`` picks its summation order from the array's shape,
     so a design scored alone could differ in the last bit from the same
-    design scored in a batch; a running sum is the same for any P.
+    design scored in a batch.  Reducing the outer axis of the transposed
+    array adds one column at a time for every P ≥ 2; a batch of one is
+    doubled so it takes the same path.
     """
-    return np.cumsum(values, axis=1)[:, -1] if values.shape[1] else np.zeros(values.shape[0])
+    if values.shape[0] == 1:
+        return row_total(np.concatenate([values, values]))[:1]
+    return np.add.reduce(np.ascontiguousarray(values.T), axis=0)
 
 
 def per_model_sum(values: np.ndarray, model: np.ndarray, num_models: int) -> np.ndarray:

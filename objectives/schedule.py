@@ -68,6 +68,28 @@ class ScheduleResult:
     makespan_s: np.ndarray
 
 
+def _steps(order: np.ndarray, preds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices, step-major: ``(L, P)`` of each step's layer into a
+    ``(P, L + 1)`` finish table, and ``(L, P, D)`` of its predecessors.
+
+    Precomputing them keeps each of the L sequential steps to a few
+    contiguous gathers and scatters of width P.
+    """
+    P, L = order.shape
+    row_base = (np.arange(P) * (L + 1))[:, None]
+    safe_preds = np.where(preds >= 0, preds, L)  # column L stays 0: "no predecessor"
+    layer_at = (row_base + order).T.copy()
+    preds_at = (row_base[..., None] + safe_preds[order]).transpose(1, 0, 2).copy()
+    return layer_at, preds_at
+
+
+def _by_step(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``(P, L, ...)`` per-layer values rearranged to ``(L, P, ...)`` in placement order."""
+    P, L = order.shape
+    flat = (np.arange(P)[:, None] * L + order).T
+    return values.reshape(P * L, *values.shape[2:])[flat]
+
+
 def list_schedule(
     latency_s: np.ndarray,
     layer_core: np.ndarray,
@@ -83,20 +105,18 @@ def list_schedule(
     of a layer's d-th predecessor is usable by it.
     """
     P, L = latency_s.shape
-    rows = np.arange(P)
-    # Column L of `finish` is a permanent zero that padded (-1) predecessors read.
-    finish = np.zeros((P, L + 1))
-    core_free = np.zeros((P, num_cores))
-    safe_preds = np.where(preds >= 0, preds, L)
+    layer_at, preds_at = _steps(order, preds)
+    core_at = _by_step(layer_core, order) + (np.arange(P) * num_cores)
+    latency_at = _by_step(latency_s, order)
+    transfer_at = _by_step(transfer_s, order)
+    finish = np.zeros(P * (L + 1))
+    core_free = np.zeros(P * num_cores)
     for t in range(L):
-        layer = order[:, t]
-        core = layer_core[rows, layer]
-        arrival = finish[rows[:, None], safe_preds[layer]] + transfer_s[rows, layer]
-        start = np.maximum(core_free[rows, core], arrival.max(axis=1))
-        done = start + latency_s[rows, layer]
-        finish[rows, layer] = done
-        core_free[rows, core] = done
-    finish = finish[:, :L]
+        arrival = (finish[preds_at[t]] + transfer_at[t]).max(axis=1)
+        done = np.maximum(core_free[core_at[t]], arrival) + latency_at[t]
+        finish[layer_at[t]] = done
+        core_free[core_at[t]] = done
+    finish = finish.reshape(P, L + 1)[:, :L]
     busy = np.stack([row_total(np.where(layer_core == c, latency_s, 0.0)) for c in range(num_cores)], axis=1)
     return ScheduleResult(
         start_s=finish - latency_s, finish_s=finish, core_busy_s=busy, makespan_s=finish.max(axis=1, initial=0.0)
@@ -114,20 +134,23 @@ def greedy_assign(
     while choosing; the evaluator prices them when it schedules the result.
     """
     P, L, C = latency_s.shape
-    rows = np.arange(P)
-    finish = np.zeros((P, L + 1))
-    core_free = np.zeros((P, C))
+    layer_at, preds_at = _steps(order, preds)
+    latency_at = _by_step(latency_s, order)
+    if bias_s is not None:
+        bias_at = _by_step(bias_s, order)
     blocked = np.where(core_active, 0.0, np.inf)
-    safe_preds = np.where(preds >= 0, preds, L)
-    assignment = np.zeros((P, L), dtype=np.int64)
+    rows = np.arange(P)
+    finish = np.zeros(P * (L + 1))
+    core_free = np.zeros((P, C))
+    choice_at = np.zeros((L, P), dtype=np.int64)
     for t in range(L):
-        layer = order[:, t]
-        ready = finish[rows[:, None], safe_preds[layer]].max(axis=1)
-        finish_if = np.maximum(core_free, ready[:, None]) + latency_s[rows, layer] + blocked
-        choice_cost = finish_if if bias_s is None else finish_if + bias_s[rows, layer]
-        core = np.argmin(choice_cost, axis=1)
+        ready = finish[preds_at[t]].max(axis=1)
+        finish_if = np.maximum(core_free, ready[:, None]) + latency_at[t] + blocked
+        core = np.argmin(finish_if if bias_s is None else finish_if + bias_at[t], axis=1)
         done = finish_if[rows, core]
-        assignment[rows, layer] = core
-        finish[rows, layer] = done
+        choice_at[t] = core
+        finish[layer_at[t]] = done
         core_free[rows, core] = done
+    assignment = np.empty((P, L), dtype=np.int64)
+    np.put_along_axis(assignment, order, choice_at.T, axis=1)
     return assignment
