@@ -2,11 +2,13 @@
 
 import functools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from objectives.workloads import MIXES, MODELS, Op, get_model, get_workload
+from objectives.workloads.zoo.table import mix_table, model_table
 from objectives.workloads.zoo.transformer import bert_encoder
 
 # Published (MACs, parameters) per inference.  Frameworks that quote "FLOPs"
@@ -194,3 +196,10 @@ def test_latency_targets():
     assert targets["resnet50"] == 0.015 and targets["ssd_resnet34"] == 0.1 and targets["gnmt"] == 0.25
     assert targets["mobilenet_v1"] == 0.01
     assert all(math.isfinite(t) for t in get_workload("mixed").latency_target_s)
+
+
+def test_docs_tables_are_generated_from_the_zoo():
+    """docs/workloads.md pastes `python -m objectives.workloads.zoo.table`; rerun it after zoo changes."""
+    doc = (Path(__file__).parents[2] / "docs" / "workloads.md").read_text()
+    assert model_table() in doc
+    assert mix_table() in doc
