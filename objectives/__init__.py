@@ -3,7 +3,7 @@
 ``evaluate(designs, workload, platform) -> Metrics`` is the one entry point.
 """
 
-from objectives.evaluate import evaluate
+from objectives.evaluator import evaluate
 from objectives.metrics import Metrics
 
 __all__ = ["Metrics", "evaluate"]
