@@ -75,7 +75,8 @@ def operand_elements(op: np.ndarray, dims: np.ndarray, stride: np.ndarray, group
     in_cols = np.where(windowed, (x - 1) * stride + s, np.where(op == Op.UPCONV, -(-x // stride), x))
     inputs = n * c * groups.astype(np.int64) * in_rows * in_cols
     weights = np.where(op == Op.MATMUL, n * k * c, k * c * r * s)
-    outputs = n * k * y * x
+    # An LSTM layer computes 4 gate pre-activations per step but emits only h.
+    outputs = np.where(op == Op.LSTM, n * (k // 4) * y * x, n * k * y * x)
     return inputs, weights, outputs
 
 
@@ -216,6 +217,8 @@ class ModelBuilder:
         return len(self._rows) - 1
 
     def _add(self, name, op, n, k, c, y, x, r, s, stride, groups, after) -> int:
+        x = y if x is None else x
+        s = r if s is None else s
         if after is None:
             after = () if not self._rows else (self.last,)
         elif isinstance(after, (int, np.integer)):
@@ -227,18 +230,18 @@ class ModelBuilder:
 
     def conv(self, name, *, k, c, y, x=None, r, s=None, stride=1, groups=1, n=1, after=None) -> int:
         """``c`` is the total number of input channels; it is divided by ``groups``."""
-        op = Op.PWCONV if (r == 1 and (s or r) == 1 and groups == 1) else Op.CONV
+        op = Op.PWCONV if (r == 1 and (s is None or s == 1) and groups == 1) else Op.CONV
         if groups > 1 and groups == k and groups == c:
             op = Op.DWCONV
         if c % groups:
             raise ValueError(f"model {self.name!r}, layer {name!r}: groups={groups} must divide input channels {c}")
-        return self._add(name, op, n, k, c // groups, y, x or y, r, s or r, stride, groups, after)
+        return self._add(name, op, n, k, c // groups, y, x, r, s, stride, groups, after)
 
     def dwconv(self, name, *, channels, y, x=None, r, s=None, stride=1, n=1, after=None) -> int:
-        return self._add(name, Op.DWCONV, n, channels, 1, y, x or y, r, s or r, stride, channels, after)
+        return self._add(name, Op.DWCONV, n, channels, 1, y, x, r, s, stride, channels, after)
 
     def upconv(self, name, *, k, c, y, x=None, r, s=None, stride=2, n=1, after=None) -> int:
-        return self._add(name, Op.UPCONV, n, k, c, y, x or y, r, s or r, stride, 1, after)
+        return self._add(name, Op.UPCONV, n, k, c, y, x, r, s, stride, 1, after)
 
     def gemm(self, name, *, k, c, y=1, n=1, after=None) -> int:
         return self._add(name, Op.GEMM, n, k, c, y, 1, 1, 1, 1, 1, after)

@@ -20,10 +20,17 @@ def test_operand_sizes_and_macs_per_op():
     assert w.op.tolist() == [Op.CONV, Op.DWCONV, Op.UPCONV, Op.GEMM, Op.MATMUL, Op.LSTM]
     assert inputs.tolist() == [4 * 13 * 13, 8 * 8 * 8, 8 * 6 * 6, 32 * 3, 2 * 16 * 5, 10 * 7]
     assert weights.tolist() == [8 * 4 * 9, 8 * 9, 4 * 8 * 4, 320, 2 * 5 * 16, 16 * 10]
-    assert outputs.tolist() == [8 * 36, 8 * 36, 4 * 144, 30, 2 * 5 * 5, 16 * 7]
+    assert outputs.tolist() == [8 * 36, 8 * 36, 4 * 144, 30, 2 * 5 * 5, 4 * 7]
     assert w.macs.tolist() == [8 * 4 * 36 * 9, 8 * 36 * 9, 4 * 8 * 144 * 4 // 4, 960, 2 * 5 * 16 * 5, 16 * 10 * 7]
     # Attention's second operand is an activation: no parameters.
     assert model.params == 8 * 4 * 9 + 8 * 9 + 4 * 8 * 4 + 320 + 160
+
+
+def test_zero_width_is_an_error_not_a_default():
+    b = ModelBuilder("z")
+    b.conv("c", k=4, c=4, y=4, x=0, r=1)
+    with pytest.raises(ValueError, match="model 'z', layer 'c': dimension\\(s\\) X must be positive"):
+        b.build()
 
 
 def test_grouped_conv_counts_channels_per_group():
