@@ -12,6 +12,11 @@ from spaces.hardware import (
     get_dataflow,
     get_platform,
 )
+from spaces.design_view import Core, Design
+from spaces.genes import Gene
+from spaces.mapping import MAPPING_MODES
+from spaces.named import SPACES, make_space, register_space
+from spaces.space import Space
 
 __all__ = [
     "DATAFLOWS",
@@ -26,4 +31,12 @@ __all__ = [
     "get_dataflow",
     "get_platform",
     "single_design",
+    "Core",
+    "Design",
+    "Gene",
+    "MAPPING_MODES",
+    "SPACES",
+    "Space",
+    "make_space",
+    "register_space",
 ]

@@ -1,0 +1,58 @@
+"""A tiny co-design problem whose every design can be enumerated and evaluated.
+
+Two DNNs of three layers each (a shallow-channel CNN chain that favours
+``os_yx`` and a GEMM chain that favours ``ws_kc``), a 384-PE ASIC with sizes PE64 / PE128 / PE256, dataflows
+``ws_kc`` / ``os_yx``, at most two cores, even shares, the default layer
+order, and a per-layer core gene (``mapping="layer"``).  Its grid has 9,216
+points (2 core counts × (3 sizes × 2 dataflows)² × 2⁶ mappings × the greedy
+switch); two PE256 cores exceed the budget and are repaired.  The optimum
+(EDP ≈ 3.44e-10 J·s) is heterogeneous: PE64 ``os_yx`` for the CNN and PE256
+``ws_kc`` for the GEMMs.  Optimizer tests check that each finds it.
+
+Building the workload needs ``objectives.workloads`` (imported lazily: the
+``spaces`` package never imports ``objectives`` at module level).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from spaces.hardware import get_platform, power_of_two_cores
+from spaces.space import Space
+
+
+@dataclasses.dataclass(frozen=True)
+class TinyProblem:
+    workload: object
+    platform: object
+    space: Space
+
+
+def tiny_workload():
+    from objectives.workloads import ModelBuilder, Workload
+
+    cnn = ModelBuilder("tiny_cnn")  # shallow channels, large maps: favours os_yx
+    cnn.conv("c1", k=8, c=3, y=32, r=3)
+    cnn.conv("c2", k=8, c=8, y=32, r=3)
+    cnn.conv("c3", k=8, c=8, y=32, r=3)
+    mlp = ModelBuilder("tiny_mlp")  # deep channels, one column: favours ws_kc
+    mlp.gemm("fc1", k=256, c=256, y=16)
+    mlp.gemm("fc2", k=256, c=256, y=16)
+    mlp.gemm("fc3", k=128, c=256, y=16)
+    return Workload.from_models("tiny", [cnn.build(), mlp.build()])
+
+
+def tiny_platform():
+    return get_platform("edge").replace(
+        name="tiny", pes=384, bw_gbps=16.0, noc_gbps=128.0, buffer_bytes=256 << 10,
+        core_sizes=power_of_two_cores(64, 256), dataflows=("ws_kc", "os_yx"), max_cores=2,
+    )
+
+
+def tiny_problem() -> TinyProblem:
+    """Workload, platform and the exhaustively enumerable space (no continuous free genes)."""
+    workload, platform = tiny_workload(), tiny_platform()
+    space = Space(workload, platform, mapping="layer", name="tiny")
+    fixed = {f"core{c}.{share}": 0.5 for c in range(2) for share in ("bw_share", "buffer_share")}
+    fixed.update({f"layer{l}.priority": 0.5 for l in range(workload.num_layers)})
+    return TinyProblem(workload, platform, space.restrict(fixed=fixed))
