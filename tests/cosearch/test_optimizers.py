@@ -1,0 +1,190 @@
+"""One contract every registered optimizer keeps, plus the registry's errors."""
+
+import numpy as np
+import pytest
+
+from cosearch.optimizers import (
+    OPTIMIZERS,
+    Gene,
+    Optimizer,
+    available,
+    check_optimizer,
+    finite_objectives,
+    gene_table,
+    make_optimizer,
+    register,
+)
+
+GENES = [
+    Gene("dataflow", "categorical", choices=("ws_kc", "os_yx", "rs")),
+    Gene("cores", "integer", bounds=(1, 4)),
+    Gene("bw_share", "continuous"),
+    Gene("priority", "priority"),
+]
+OPTIONS = {"grid": {"levels": 3}}
+
+
+def build(name, seed=0, n_obj=1, **extra):
+    if not available(name):
+        pytest.skip(f"{name} needs an optional dependency")
+    return make_optimizer(name, dim=len(GENES), genes=GENES, seed=seed, n_obj=n_obj, **OPTIONS.get(name, {}), **extra)
+
+
+def objective(X):
+    return ((X - 0.3) ** 2).sum(axis=1, keepdims=True)
+
+
+def drive(optimizer, rounds=3, poison=True):
+    """Ask/tell a few batches; every third point infeasible, one NaN."""
+    asked = []
+    for r in range(rounds):
+        if optimizer.done:
+            break
+        X = optimizer.ask(optimizer.batch_size)
+        F = objective(X)
+        if poison:
+            F[::3] = np.inf
+            F[-1] = np.nan
+        optimizer.tell(X, F)
+        asked.append(X)
+    return np.concatenate(asked) if asked else np.zeros((0, len(GENES)))
+
+
+@pytest.fixture(params=sorted(OPTIMIZERS))
+def name(request):
+    return request.param
+
+
+def test_same_seed_same_points_within_bounds(name):
+    first, second = drive(build(name, seed=3)), drive(build(name, seed=3))
+    assert first.dtype == np.float64 and first.shape[1] == len(GENES) and len(first) > 0
+    np.testing.assert_array_equal(first, second)
+    assert ((first >= 0) & (first <= 1)).all()
+    # discrete genes come back as cell centres (noise-free), for every optimizer that knows genes
+    table = gene_table(GENES, len(GENES))
+    np.testing.assert_array_equal(table.snap(first)[:, :2], first[:, :2])
+
+
+def test_other_seed_other_points(name):
+    if name == "grid":
+        pytest.skip("the grid is deterministic by construction")
+    assert not np.array_equal(drive(build(name, seed=1)), drive(build(name, seed=2)))
+
+
+def test_state_round_trip_continues_identically(name):
+    original = build(name, seed=5)
+    drive(original, rounds=2)
+    restored = build(name, seed=99)
+    restored.load(original.state())
+    np.testing.assert_array_equal(drive(restored, rounds=2), drive(original, rounds=2))
+
+
+def test_all_infeasible_does_not_crash(name):
+    optimizer = build(name, seed=0)
+    for _ in range(4):
+        if optimizer.done:
+            break
+        X = optimizer.ask(optimizer.batch_size)
+        optimizer.tell(X, np.full((len(X), 1), np.inf))
+
+
+def test_tell_checks_shapes(name):
+    optimizer = build(name)
+    X = optimizer.ask(4)
+    with pytest.raises(ValueError, match=r"F must have shape \(4, 1\)"):
+        optimizer.tell(X, np.zeros((3, 1)))
+
+
+def test_seeded_points_come_first():
+    seed_X = np.array([[0.5 / 3, 2.5 / 4, 0.3, 0.3]])
+    for name in ("cmaes", "random", "tpe"):
+        X = make_optimizer(name, dim=4, genes=GENES, seed=0, initial_X=seed_X).ask(4)
+        assert any(np.allclose(row, seed_X[0]) for row in X), name
+
+
+def test_multi_objective_optimizers_take_two_objectives():
+    for name, entry in OPTIMIZERS.items():
+        if entry.multi_objective and available(name):
+            optimizer = build(name, n_obj=2)
+            X = optimizer.ask(optimizer.batch_size)
+            optimizer.tell(X, np.hstack([objective(X), -objective(X)]))
+
+
+def test_grid_enumerates_every_cell_once():
+    grid = make_optimizer("grid", dim=4, genes=GENES, levels=2, batch_size=7)
+    points = []
+    while not grid.done:
+        points.append(grid.ask(grid.batch_size))
+    points = np.concatenate(points)
+    assert len(points) == 3 * 4 * 2 * 2 == len(np.unique(points, axis=0))
+    assert grid.ask(5).shape == (0, 4)
+
+
+def test_cmaes_restarts_grow_the_population():
+    cma = make_optimizer("cmaes", dim=2, seed=0, popsize=6, restarts=2, sigma0=0.5)
+    sizes = set()
+    for _ in range(400):
+        if cma.done:
+            break
+        X = cma.ask(cma.batch_size)
+        sizes.add(len(X))
+        cma.tell(X, np.zeros((len(X), 1)))  # flat fitness: cma stops at once
+    assert cma.done and {6, 12, 24} <= sizes
+
+
+def test_cmaes_bipop_and_odd_batches():
+    cma = make_optimizer("cmaes", dim=3, seed=1, restart_strategy="bipop", popsize=5)
+    for n in (2, 4, 7, 1, 9, 3):
+        X = cma.ask(n)
+        cma.tell(X, objective(X))
+    with pytest.raises(ValueError, match="X returned by the preceding ask"):
+        cma.tell(X[::-1], objective(X))
+
+
+def test_finite_objectives_penalises_inf_and_nan():
+    F = finite_objectives(np.array([[1.0, np.inf], [np.nan, -np.inf], [2e31, 3.0]]))
+    assert np.isfinite(F).all() and F[0, 1] == F[1, 0] == pytest.approx(2e32)
+
+
+@pytest.mark.parametrize(
+    ("name", "n_obj", "options", "message"),
+    [
+        ("simulated_annealing", 1, {}, "unknown optimizer 'simulated_annealing'; valid optimizers: cmaes, gp, grid,"),
+        ("cmaes", 1, {"popsiz": 8}, "optimizer 'cmaes' does not take option(s) popsiz; it takes: popsize, sigma0,"),
+        ("cmaes", 2, {}, "optimizer 'cmaes' is single-objective but 2 objectives were given; multi-objective"),
+        ("optuna_cmaes", 3, {}, "'optuna_cmaes' is single-objective but 3 objectives"),
+        ("optuna", 1, {"sampler": "annealing"}, "unknown Optuna sampler 'annealing'; valid samplers: tpe, nsga2,"),
+        ("optuna", 2, {"sampler": "cmaes"}, "Optuna sampler 'cmaes' is single-objective"),
+        ("tpe", 1, {"sampler": "nsga2"}, "optimizer 'tpe' does not take option(s) sampler"),
+        ("tpe", 1, {"population_size": 10}, "Optuna sampler 'tpe' does not take population_size; samplers that do"),
+    ],
+)
+def test_bad_requests_are_clear(name, n_obj, options, message):
+    with pytest.raises(ValueError) as error:
+        check_optimizer(name, n_obj, options)
+    assert message in str(error.value)
+    with pytest.raises(ValueError):
+        make_optimizer(name, dim=2, n_obj=n_obj, **options)
+
+
+def test_option_values_are_checked():
+    with pytest.raises(ValueError, match="restart_strategy 'lbfgs' is not one of none, ipop, bipop"):
+        make_optimizer("cmaes", dim=2, restart_strategy="lbfgs")
+    with pytest.raises(ValueError, match="grid: genes x0, x1 are continuous; give levels=N"):
+        make_optimizer("grid", dim=2)
+    with pytest.raises(ValueError, match="exceed max_points"):
+        make_optimizer("grid", dim=30, levels=4)
+    with pytest.raises(ValueError, match=r"initial_X must have shape \(n, 2\)"):
+        make_optimizer("random", dim=2, initial_X=np.zeros((1, 3)))
+
+
+def test_registry_refuses_duplicates():
+    with pytest.raises(ValueError, match="optimizer 'random' is already registered"):
+        register("random", Optimizer)
+
+
+def test_gp_without_torch_is_a_clear_error():
+    if available("gp"):
+        pytest.skip("torch is installed")
+    with pytest.raises(ValueError, match="needs torch"):
+        make_optimizer("gp", dim=2)
