@@ -44,13 +44,16 @@ def unroll_extents(pes: int, dataflow: Dataflow, fixed: tuple[tuple[str, int], .
     the dataflow unrolls exactly those dims.  Otherwise the PEs are split over
     the unrolled dims as evenly as powers of two allow, outermost dim first,
     the last dim taking what is left: 1024 PEs over (K, C) → 32 × 32, 9728 →
-    64 × 152.  Every extent is at least 1 and their product is at most ``pes``.
+    64 × 152; a dim capped by ``dataflow.max_extents`` leaves the rest to the
+    dims after it.  Every extent is at least 1 and their product is at most
+    ``pes``.
     """
     extents = np.ones(len(LOOP_DIMS), dtype=np.int64)
     if fixed and {d for d, _ in fixed} == set(dataflow.unrolled):
         for dim, extent in fixed:
             extents[LOOP_DIMS.index(dim)] = extent
         return extents
+    caps = dict(dataflow.max_extents)
     remaining = int(pes)
     for i, dim in enumerate(dataflow.unrolled):
         left = len(dataflow.unrolled) - i
@@ -58,8 +61,9 @@ def unroll_extents(pes: int, dataflow: Dataflow, fixed: tuple[tuple[str, int], .
             extent = remaining
         else:
             extent = 1 << int(math.floor(math.log2(remaining ** (1.0 / left)) + 1e-9))
-        extents[LOOP_DIMS.index(dim)] = max(extent, 1)
-        remaining = max(remaining // max(extent, 1), 1)
+        extent = max(min(extent, caps.get(dim, extent), remaining), 1)
+        extents[LOOP_DIMS.index(dim)] = extent
+        remaining = max(remaining // extent, 1)
     return extents
 
 

@@ -93,7 +93,8 @@ def design_reasons(designs: DesignBatch, platform: Platform) -> np.ndarray:
     reason = np.zeros(designs.num_designs, dtype=np.int8)
 
     def flag(condition, code):
-        reason[(reason == 0) & condition] = code
+        first = (reason == 0) & condition
+        reason[first] = code[first] if isinstance(code, np.ndarray) else code
 
     if designs.decode_reason is not None:
         flag(designs.decode_reason != 0, designs.decode_reason)

@@ -35,7 +35,9 @@ class Dataflow:
 
     ``unrolled`` lists the loop dims mapped onto the array, outermost first;
     with ``P`` PEs the extents follow :func:`objectives.costmodel.unroll_extents`
-    unless the core size fixes them (DPU cores). ``fill_drain`` adds a
+    unless the core size fixes them (DPU cores). ``max_extents`` caps the
+    extent of a dim (the rest of the PEs go to the dims after it), for
+    arrays whose shape is part of the dataflow. ``fill_drain`` adds a
     systolic pipeline fill and drain per tile.
     """
 
@@ -43,6 +45,7 @@ class Dataflow:
     unrolled: tuple[str, ...]
     stationary: Literal["weight", "output", "input"]
     fill_drain: bool = False
+    max_extents: tuple[tuple[str, int], ...] = ()
     description: str = ""
 
     def __post_init__(self):
@@ -56,6 +59,11 @@ class Dataflow:
             raise ValueError(f"{where}: unrolled dims repeat: {self.unrolled}")
         if self.stationary not in STATIONARY:
             raise ValueError(f"{where}: stationary {self.stationary!r} is not one of {', '.join(STATIONARY)}")
+        for dim, cap in self.max_extents:
+            if dim not in self.unrolled:
+                raise ValueError(f"{where}: max_extents names {dim!r}, which is not unrolled {self.unrolled}")
+            if int(cap) != cap or cap < 1:
+                raise ValueError(f"{where}: max_extents for {dim!r} must be a positive integer, got {cap!r}")
 
 
 DATAFLOWS: dict[str, Dataflow] = {
@@ -73,11 +81,14 @@ DATAFLOWS: dict[str, Dataflow] = {
             stationary="output",
             description="ShiDianNao-style output stationary over output rows x cols",
         ),
+        # Eyeriss's 12 x 14 array maps a 3-row filter and replicates it over
+        # filters (4 x 3 rows); a wider R extent would idle on 3x3 layers.
         Dataflow(
             name="rs",
-            unrolled=("R", "Y"),
+            unrolled=("R", "Y", "K"),
             stationary="weight",
-            description="Eyeriss-style row stationary: filter rows x output rows, filter rows kept in PEs",
+            max_extents=(("R", 3),),
+            description="Eyeriss-style row stationary: filter rows x output rows, replicated over filters",
         ),
         Dataflow(
             name="dpu_pck",

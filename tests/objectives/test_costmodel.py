@@ -24,6 +24,7 @@ def dims(N=1, K=1, C=1, Y=1, X=1, R=1, S=1):
         (256, "dpu_pck", dict(X=4, C=8, K=8)),
         (2048, "os_yx", dict(Y=32, X=64)),
         (1, "rs", dict()),
+        (1024, "rs", dict(R=3, Y=16, K=21)),  # 3 filter rows, the rest split over Y and K
     ],
 )
 def test_unroll_extents_split_pes_over_the_unrolled_dims(pes, dataflow, expected):

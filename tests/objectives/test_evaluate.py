@@ -143,3 +143,12 @@ def test_schedule_on_request_reports_start_finish_and_core():
     assert sched["finish_s"].max() == pytest.approx(result.latency_s[0])
     assert (sched["finish_s"] >= sched["start_s"]).all()
     assert evaluate(design, workload, EDGE).schedule is None
+
+
+def test_decode_reasons_carry_through_per_design():
+    workload = workload_of(gemm_model())
+    batch = DesignBatch.concatenate([one_core(), one_core(), one_core()])
+    batch = dataclasses.replace(batch, decode_reason=np.array([0, OVER_COMPUTE_BUDGET, 0], dtype=np.int8))
+    result = evaluate(batch, workload, EDGE)
+    assert result.reason.tolist() == [0, OVER_COMPUTE_BUDGET, 0]
+    assert np.isfinite(result.edp[[0, 2]]).all() and np.isinf(result.edp[1])
