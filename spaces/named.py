@@ -34,7 +34,7 @@ import numpy as np
 from spaces.architecture import size_menu
 from spaces.design_view import Design
 from spaces.genes import share_to_unit
-from spaces.hardware import Platform
+from spaces.hardware import DATAFLOWS, Platform
 from spaces.space import DEFAULT_MAPPING, SHARE_RATIO, Space
 
 SPACES: dict[str, Callable[..., Space]] = {}
@@ -63,9 +63,9 @@ def make_space(name: str, workload, platform: Platform, **options) -> Space:
     return builder(workload, platform, **options)
 
 
-def _choice(option: str, value, allowed: Sequence[str]) -> str:
+def _choice(option: str, what: str, value, allowed: Sequence[str]) -> str:
     if value not in allowed:
-        raise ValueError(f"option {option}: unknown {option} {value!r} (allowed: {', '.join(allowed)})")
+        raise ValueError(f"option {option}: unknown {what} {value!r} (allowed: {', '.join(allowed)})")
     return value
 
 
@@ -98,9 +98,9 @@ def homogeneous_multicore(workload, platform, *, cores=None, size=None, dataflow
     if cores is not None:
         fixed["cores"] = cores
     if size is not None:
-        fixed["core0.size"] = _choice("size", size, space.menu.names)
+        fixed["core0.size"] = _choice("size", "core size", size, space.menu.names)
     if dataflow is not None:
-        fixed["core0.dataflow"] = _choice("dataflow", dataflow, space.dataflow_names)
+        fixed["core0.dataflow"] = _choice("dataflow", "dataflow", dataflow, space.dataflow_names)
     return space.restrict(fixed=fixed, tied=tied)
 
 
@@ -111,6 +111,8 @@ def hda_fixed_granularity(workload, platform, *, dataflows=None, split=None, map
 
     ``split`` is a list of weights (normalised; default even) or of size names.
     """
+    if isinstance(dataflows, str) or (dataflows is not None and not len(dataflows)):
+        raise ValueError(f"option dataflows: expected a non-empty list of dataflow names, got {dataflows!r}")
     dataflows = list(platform.dataflows if dataflows is None else dataflows)
     space = Space(workload, platform, max_cores=len(dataflows), dataflows=dataflows, mapping=mapping,
                   greedy_switch=greedy_switch, bias_scale=bias_scale, name="hda_fixed_granularity")
@@ -129,7 +131,7 @@ def _split_sizes(space: Space, platform: Platform, split) -> list[str]:
         raise ValueError(f"option split: expected {space.max_cores} entries (one per dataflow), got {split!r}")
     if all(isinstance(s, str) for s in split):
         for s in split:
-            _choice("split", s, menu.names)
+            _choice("split", "core size", s, menu.names)
         if not menu.fits([menu.names.index(s) for s in split]):
             raise ValueError(f"option split: sizes {list(split)} exceed the budget of platform {platform.name!r}")
         return list(split)
@@ -153,9 +155,10 @@ def fda(workload, platform, *, size=None, dataflow=None, mapping="greedy", greed
     space = Space(workload, platform, max_cores=1, mapping=mapping, greedy_switch=greedy_switch,
                   bias_scale=bias_scale, name="fda")
     fixed = {"cores": 1, "core0.bw_share": 0.5, "core0.buffer_share": 0.5,
-             "core0.size": space.menu.names[-1] if size is None else _choice("size", size, space.menu.names)}
+             "core0.size": space.menu.names[-1] if size is None else _choice("size", "core size", size,
+                                                                               space.menu.names)}
     if dataflow is not None:
-        fixed["core0.dataflow"] = _choice("dataflow", dataflow, space.dataflow_names)
+        fixed["core0.dataflow"] = _choice("dataflow", "dataflow", dataflow, space.dataflow_names)
     return space.restrict(fixed=fixed)
 
 
@@ -180,8 +183,9 @@ def fixed_architecture(workload, platform, *, cores=None, design=None, mapping=D
         if extra:
             raise ValueError(f"option cores[{c}]: unknown key(s) {sorted(extra)} "
                              "(allowed: size, dataflow, bw_share, buffer_share)")
-        fixed[f"core{c}.size"] = _choice(f"cores[{c}].size", core.get("size"), menu.names)
-        fixed[f"core{c}.dataflow"] = core.get("dataflow")
+        fixed[f"core{c}.size"] = _choice(f"cores[{c}].size", "core size", core.get("size"), menu.names)
+        fixed[f"core{c}.dataflow"] = _choice(f"cores[{c}].dataflow", "dataflow", core.get("dataflow"),
+                                             tuple(DATAFLOWS))
     space = Space(workload, platform, max_cores=len(cores), dataflows=dataflows, mapping=mapping,
                   greedy_switch=greedy_switch, bias_scale=bias_scale, name="fixed_architecture")
     if not menu.fits([menu.names.index(fixed[f"core{c}.size"]) for c in range(len(cores))]):

@@ -66,9 +66,9 @@ class Space:
         max_cores = platform.max_cores if max_cores is None else max_cores
         if isinstance(max_cores, bool) or not isinstance(max_cores, (int, np.integer)) or max_cores < 1:
             raise ValueError(f"option max_cores: must be an integer >= 1, got {max_cores!r}")
-        dataflows = tuple(platform.dataflows if dataflows is None else dataflows)
-        if isinstance(dataflows, str) or not dataflows:
+        if isinstance(dataflows, str) or (dataflows is not None and not len(dataflows)):
             raise ValueError(f"option dataflows: expected a non-empty list of dataflow names, got {dataflows!r}")
+        dataflows = tuple(platform.dataflows if dataflows is None else dataflows)
         for df in dataflows:
             try:
                 get_dataflow(df)
@@ -111,7 +111,10 @@ class Space:
         space.name = self.name if name is None else name
         for gene_name, value in fixed.items():
             i = self._gene_index(gene_name, "fixed")
-            space._fixed[i] = self.full_genes[i].from_value(value)
+            try:
+                space._fixed[i] = self.full_genes[i].from_value(value)
+            except ValueError as e:
+                raise ValueError(f"option fixed: {e}") from None
             space._tied.pop(i, None)
         for gene_name, source in tied.items():
             i, j = self._gene_index(gene_name, "tied"), self._gene_index(source, "tied")
@@ -301,8 +304,8 @@ class Space:
         same_df = np.array([d.name for d in want.dataflows])[want.core_dataflow] == \
             np.array(self.dataflow_names)[got.core_dataflow]
         checks = {
-            "cores": ~(got.core_pes == want.core_pes).all(axis=1),
-            "core sizes": ~np.where(active & (want.core_size >= 0), got.core_size == want.core_size, True).all(axis=1),
+            "core sizes": ~(got.core_pes == want.core_pes).all(axis=1),
+            "core size names": ~np.where(active & (want.core_size >= 0), got.core_size == want.core_size, True).all(axis=1),
             "dataflows": ~np.where(active, same_df, True).all(axis=1),
             "bandwidth shares": ~np.isclose(got.bw_share, want.bw_share, rtol=1e-9, atol=1e-12).all(axis=1),
             "buffer shares": ~np.isclose(got.buffer_share, want.buffer_share, rtol=1e-9, atol=1e-12).all(axis=1),
