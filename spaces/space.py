@@ -201,8 +201,7 @@ class Space:
         """``(P, d)`` points in [0, 1] → a ``DesignBatch`` of P designs.
 
         Values outside [0, 1] are clipped; a row with NaN or inf decodes with
-        0.5 in their place, NaN bandwidth shares and ``decode_reason =
-        NON_FINITE``.  ``decode_reason`` is None when no row is flagged.
+        0.5 in their place and carries ``decode_reason = NON_FINITE``.
         """
         U = self.full(X)
         finite = np.isfinite(U).all(axis=1)
@@ -218,21 +217,17 @@ class Space:
         dataflow = bin_index(cols("dataflow"), len(self.dataflows))
         layer_core, priority, bias = self.mapping.decode(U[:, self._arch_width:], active.sum(axis=1), active)
         reason[~finite] = codes.NON_FINITE
-        bw_share = share_from_unit(cols("bw_share"), active, SHARE_RATIO)
-        bw_share[~finite] = np.nan  # so the evaluator flags the row even without decode_reason
         return DesignBatch(
             core_pes=np.where(active, self.menu.pes[rank], 0),
             core_size=np.where(active, self.menu.platform_index[rank], -1),
             core_dataflow=np.where(active, dataflow, 0),
-            bw_share=bw_share,
+            bw_share=share_from_unit(cols("bw_share"), active, SHARE_RATIO),
             buffer_share=share_from_unit(cols("buffer_share"), active, SHARE_RATIO),
             layer_core=layer_core,
             layer_priority=priority,
             dataflows=self.dataflows,
             mapping_bias=bias,
-            # None when every row decoded cleanly: objectives.evaluate currently fails on a
-            # decode_reason array unless every row is flagged (see docs/spaces.md).
-            decode_reason=reason if reason.any() else None,
+            decode_reason=reason,
         )
 
     def encode(self, designs, *, check: bool = True) -> np.ndarray:
