@@ -1,0 +1,193 @@
+"""Reading experiment configs: YAML → ``ExperimentConfig`` → the objects a run needs.
+
+``load_config(path)`` reads and validates a file; ``build(config)`` turns it
+into the workload, platform and space objects, checking what only those
+objects can check (space options, optimizers against the objective).  Both
+raise ``ConfigError``, whose lines read ``file: dotted.key: message (allowed: …)``.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import types
+import typing
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from cosearch.config import ConfigError, ExperimentConfig
+
+# -- loading and error reporting --------------------------------------------
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key written twice in one mapping."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: str | pathlib.Path) -> Any:
+    path = pathlib.Path(path)
+    try:
+        return yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
+    except OSError as e:
+        raise ConfigError(str(path), [("", f"cannot read: {e.strerror}")]) from None
+    except yaml.YAMLError as e:
+        raise ConfigError(str(path), [("", f"not valid YAML: {' '.join(str(e).split())}")]) from None
+
+
+def parse_config(data: Any, source: str = "<config>", *, default_name: str = "experiment") -> ExperimentConfig:
+    """Validate plain data (as read from YAML) into an ``ExperimentConfig``."""
+    if not isinstance(data, dict):
+        raise ConfigError(source, [("", f"expected a mapping of sections, got {type(data).__name__}")])
+    data = {"name": default_name, **data}
+    try:
+        return ExperimentConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(source, [describe_error(err) for err in e.errors()]) from None
+
+
+def load_config(path: str | pathlib.Path, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
+    """Read and validate a config file; ``overrides`` maps dotted keys to values set first."""
+    path = pathlib.Path(path)
+    data = read_yaml(path)
+    if isinstance(data, dict):
+        for dotted, value in (overrides or {}).items():
+            set_dotted(data, dotted, value)
+    return parse_config(data, str(path), default_name=path.stem)
+
+
+def set_dotted(data: dict, dotted: str, value) -> None:
+    """``data[a][b] = value`` for ``"a.b"``, expanding short forms on the way when they are scalars."""
+    *parents, last = dotted.split(".")
+    node = data
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {} if child is None else {_SHORT_KEYS.get(part, part): child}
+            node[part] = child
+        node = child
+    node[last] = value
+
+
+_SHORT_KEYS = {"workload": "mix", "platform": "preset", "space": "name", "budget": "evaluations", "ray": "enabled"}
+
+
+def dotted_key(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def describe_error(err: dict) -> tuple[str, str]:
+    """A pydantic error as ``(dotted key, message naming the bad value and what is allowed)``."""
+    loc, kind, value = tuple(err["loc"]), err["type"], err.get("input")
+    message = err["msg"].removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        allowed = section_keys(loc[:-1])
+        return dotted_key(loc), "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+    if kind == "missing":
+        return dotted_key(loc), "required key is missing"
+    message = message[0].lower() + message[1:]
+    shown = repr(value)
+    if not isinstance(value, dict) and shown not in message and len(shown) < 80:
+        message += f" (got {shown})"
+    return dotted_key(loc), message
+
+
+def section_keys(loc: tuple) -> list[str]:
+    """The keys allowed in the section at ``loc`` (empty when it is not a section)."""
+    node: Any = ExperimentConfig
+    for part in loc:
+        node = _strip_optional(node)
+        if isinstance(part, int):
+            args = typing.get_args(node)
+            node = args[0] if args else None
+        elif isinstance(node, type) and issubclass(node, BaseModel) and part in node.model_fields:
+            node = node.model_fields[part].annotation
+        else:
+            return []
+    node = _strip_optional(node)
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return list(node.model_fields)
+    return []
+
+
+def _strip_optional(tp):
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0] if len(args) == 1 else tp
+    return tp
+
+
+# -- building the objects a run needs ---------------------------------------
+
+
+class Built(typing.NamedTuple):
+    """What a config stands for: the workload, platform and search space objects."""
+
+    workload: Any
+    platform: Any
+    space: Any
+
+
+def build(config: ExperimentConfig, source: str = "<config>") -> Built:
+    """Build the workload, platform and space, and check the optimizers against the objective.
+
+    Raises ``ConfigError`` for every problem found (keys as in the file).
+    """
+    from cosearch.optimizers import check_optimizer
+    from spaces import make_space
+
+    problems: list[tuple[str, str]] = []
+    n_obj = len(config.objective.keys)
+    for i, opt in enumerate(config.optimizers):
+        try:
+            check_optimizer(opt.name, n_obj, opt.options)
+        except ValueError as e:
+            about_options = any(repr(o) in str(e) or f" {o}" in str(e) for o in opt.options)
+            problems.append((f"optimizers[{i}].{'options' if about_options else 'name'}", str(e)))
+    try:
+        check_optimizer(config.baselines.optimizer, n_obj, {})
+    except ValueError as e:
+        problems.append(("baselines.optimizer", str(e)))
+    workload = platform = space = None
+    try:
+        workload = config.workload.build()
+    except ValueError as e:
+        problems.append(("workload", str(e)))
+    try:
+        platform = config.platform.build()
+    except ValueError as e:
+        problems.append(("platform", str(e)))
+    if workload is not None and platform is not None:
+        try:
+            space = make_space(config.space.name, workload, platform, **config.space.options)
+        except (ValueError, TypeError) as e:
+            problems.append(_space_problem(str(e)))
+        for name in config.baselines.spaces:
+            try:
+                make_space(name, workload, platform)
+            except (ValueError, TypeError) as e:
+                problems.append((f"baselines.spaces[{config.baselines.spaces.index(name)}]", str(e)))
+    if problems:
+        raise ConfigError(source, problems)
+    return Built(workload, platform, space)
+
+
+def _space_problem(message: str) -> tuple[str, str]:
+    """Space errors start ``option NAME:``; point at ``space.options.NAME`` when they do."""
+    head, sep, rest = message.partition(":")
+    if sep and head.startswith("option ") and " " not in head[7:].strip():
+        return f"space.options.{head[7:].split('[')[0]}", rest.strip()
+    return "space", message

@@ -1,0 +1,300 @@
+"""Every figure cosearch draws (all matplotlib lives here; Agg backend, no display needed).
+
+Each function takes plain arrays or dicts, writes one image to ``path`` (the
+suffix picks the format: ``.png`` or ``.svg``) and returns the path.
+
+* ``pareto_front`` — latency vs energy of evaluated designs, the front, the
+  best design and baselines, with EDP iso-lines;
+* ``compare_fronts`` — several experiments' fronts on one pair of axes;
+* ``convergence`` — best-so-far per optimizer: median and inter-quartile band
+  over seeds, against evaluations and against seconds;
+* ``design_diagram`` — the cores of one design: sizes, dataflows, bandwidth,
+  buffer and work shares;
+* ``gantt`` — a schedule, one row per core, bars coloured by DNN.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+DPI = 130
+MARKERS = ("s", "^", "D", "v", "P", "X", "*", "h")
+
+
+def _figure(width: float, height: float, ncols: int = 1):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    axes = fig.subplots(1, ncols)
+    return fig, axes
+
+
+def _save(fig, path) -> pathlib.Path:
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, dpi=DPI, format=path.suffix.lstrip(".") or "png")
+    tmp.replace(path)
+    return path
+
+
+def _colors(n: int) -> list:
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab10" if n <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+def _edp_isolines(ax, anchor_edp: float, lines: int = 6) -> None:
+    """Dotted lines of constant EDP (energy = EDP / latency) through ``anchor_edp``, evenly spaced in log."""
+    x_lo, x_hi = ax.get_xlim()
+    y_lo, y_hi = ax.get_ylim()
+    lowest, highest = x_lo * y_lo, x_hi * y_hi
+    ratio = max((highest / lowest) ** (1.0 / lines), 1.05)
+    k_lo = int(np.floor(np.log(lowest / anchor_edp) / np.log(ratio)))
+    k_hi = int(np.ceil(np.log(highest / anchor_edp) / np.log(ratio)))
+    xs = np.geomspace(x_lo, x_hi, 100)
+    for k in range(k_lo, k_hi + 1):
+        edp = anchor_edp * ratio**k
+        ys = edp / xs
+        inside = (ys >= y_lo) & (ys <= y_hi)
+        if inside.sum() < 2:
+            continue
+        ax.plot(xs, ys, ":", color="0.65", lw=0.8, zorder=0)
+        i = np.flatnonzero(inside)[-1]
+        ax.annotate(f"{edp:.2g} J·s", (xs[i], ys[i]), fontsize=7, color="0.45", ha="right", va="bottom")
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
+
+
+def pareto_front(
+    path,
+    *,
+    latency_s: Sequence[float],
+    energy_j: Sequence[float],
+    front: Sequence[bool] | None = None,
+    best: tuple[float, float] | None = None,
+    baselines: Mapping[str, tuple[float, float]] | None = None,
+    title: str = "",
+) -> pathlib.Path:
+    """Scatter of evaluated designs (finite ones), the non-dominated ones joined as a step line.
+
+    ``best`` is (latency, energy) of the best design; ``baselines`` maps a
+    name to its (latency, energy).  Axes are logarithmic; dotted lines are
+    iso-EDP curves, labelled in J·s.
+    """
+    latency, energy = np.asarray(latency_s, float), np.asarray(energy_j, float)
+    ok = np.isfinite(latency) & np.isfinite(energy) & (latency > 0) & (energy > 0)
+    fig, ax = _figure(6.4, 5.6)
+    ax.scatter(latency[ok], energy[ok], s=6, color="0.7", alpha=0.6, label=f"evaluated ({ok.sum()})", lw=0)
+    if front is not None:
+        mask = np.asarray(front, bool) & ok
+        order = np.argsort(latency[mask])
+        ax.step(latency[mask][order], energy[mask][order], where="post", color="C0", lw=1.2)
+        ax.scatter(latency[mask], energy[mask], s=16, color="C0", label=f"Pareto front ({mask.sum()})", zorder=3)
+    points = [(latency[ok], energy[ok])]
+    for i, (name, (lat, en)) in enumerate((baselines or {}).items()):
+        if np.isfinite(lat) and np.isfinite(en):
+            ax.scatter([lat], [en], marker=MARKERS[i % len(MARKERS)], s=55, color=f"C{i + 2}", edgecolor="k",
+                       lw=0.6, label=f"{name} (EDP {lat * en:.3g} J·s)", zorder=4)
+            points.append((np.array([lat]), np.array([en])))
+    if best is not None and np.isfinite(best).all():
+        ax.scatter([best[0]], [best[1]], marker="*", s=180, color="C3", edgecolor="k", lw=0.6,
+                   label=f"best (EDP {best[0] * best[1]:.3g} J·s)", zorder=5)
+        points.append((np.array([best[0]]), np.array([best[1]])))
+    xs = np.concatenate([p[0] for p in points])
+    ys = np.concatenate([p[1] for p in points])
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    if xs.size:
+        ax.set_xlim(xs.min() / 1.3, xs.max() * 1.3)
+        ax.set_ylim(ys.min() / 1.3, ys.max() * 1.3)
+        anchor = best[0] * best[1] if best is not None and np.isfinite(best).all() else float((xs * ys).min())
+        _edp_isolines(ax, anchor)
+    ax.set_xlabel("latency, makespan of the mix (s)")
+    ax.set_ylabel("energy (J)")
+    ax.set_title(title or "Pareto front: latency vs energy")
+    ax.grid(True, which="major", alpha=0.3)
+    fig.legend(fontsize=8, loc="outside lower center", ncol=2, frameon=False)
+    return _save(fig, path)
+
+
+def compare_fronts(
+    path, fronts: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, title: str = ""
+) -> pathlib.Path:
+    """One step line per experiment (name → (latency_s, energy_j) of its front); the best EDP starred."""
+    fig, ax = _figure(6.4, 5.2 + 0.12 * len(fronts))
+    colors = _colors(len(fronts))
+    anchor = np.inf
+    for color, (name, (lat, en)) in zip(colors, fronts.items()):
+        lat, en = np.asarray(lat, float), np.asarray(en, float)
+        ok = np.isfinite(lat) & np.isfinite(en) & (lat > 0) & (en > 0)
+        lat, en = lat[ok], en[ok]
+        if not lat.size:
+            continue
+        order = np.argsort(lat)
+        i = int(np.argmin(lat * en))
+        anchor = min(anchor, lat[i] * en[i])
+        ax.step(lat[order], en[order], where="post", color=color, lw=1.2)
+        ax.scatter(lat, en, s=14, color=color, label=f"{name} (best EDP {lat[i] * en[i]:.3g} J·s)")
+        ax.scatter([lat[i]], [en[i]], marker="*", s=150, color=color, edgecolor="k", lw=0.6, zorder=4)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    if np.isfinite(anchor):
+        ax.margins(0.1)
+        _edp_isolines(ax, anchor)
+    ax.set_xlabel("latency, makespan of the mix (s)")
+    ax.set_ylabel("energy (J)")
+    ax.set_title(title or "Pareto fronts compared")
+    ax.grid(True, which="major", alpha=0.3)
+    fig.legend(fontsize=8, loc="outside lower center", ncol=2, frameon=False)
+    return _save(fig, path)
+
+
+def _quartiles(runs: Sequence[tuple[np.ndarray, np.ndarray]], grid: np.ndarray) -> np.ndarray:
+    """``(3, G)`` 25th, 50th, 75th percentile over runs of best-so-far at each grid x (step-wise)."""
+    values = np.full((len(runs), grid.size), np.nan)
+    for r, (x, best) in enumerate(runs):
+        x, best = np.asarray(x, float), np.asarray(best, float)
+        idx = np.searchsorted(x, grid, side="right") - 1
+        values[r] = np.where(idx >= 0, best[np.maximum(idx, 0)], np.nan)
+    values[~np.isfinite(values)] = np.nan
+    out = np.full((3, grid.size), np.nan)
+    some = ~np.isnan(values).all(axis=0)
+    if some.any():
+        out[:, some] = np.nanpercentile(values[:, some], [25, 50, 75], axis=0)
+    return out
+
+
+def convergence(
+    path,
+    curves: Mapping[str, Sequence[Mapping[str, Sequence[float]]]],
+    *,
+    metric: str = "EDP (J·s)",
+    title: str = "",
+) -> pathlib.Path:
+    """Best-so-far per optimizer (name → one dict per seed with ``evaluations``, ``seconds``, ``best``).
+
+    Left: against evaluations; right: against wall-clock seconds.  Lines are
+    the median over seeds, bands the inter-quartile range.
+    """
+    fig, (left, right) = _figure(10.5, 4.2, ncols=2)
+    colors = _colors(len(curves))
+    for color, (name, runs) in zip(colors, curves.items()):
+        for ax, key in ((left, "evaluations"), (right, "seconds")):
+            pairs = [(np.asarray(r[key], float), np.asarray(r["best"], float)) for r in runs if len(r[key])]
+            if not pairs:
+                continue
+            lo = min(x[0] for x, _ in pairs)
+            hi = max(x[-1] for x, _ in pairs)
+            grid = np.unique(np.concatenate([np.linspace(lo, hi, 200), *[x for x, _ in pairs]]))
+            q25, q50, q75 = _quartiles(pairs, grid)
+            label = f"{name} ({len(pairs)} seed{'s' if len(pairs) != 1 else ''})"
+            ax.step(grid, q50, where="post", color=color, lw=1.5, label=label)
+            if len(pairs) > 1:
+                ax.fill_between(grid, q25, q75, step="post", color=color, alpha=0.2, lw=0)
+    for ax, xlabel in ((left, "evaluations"), (right, "wall-clock time (s)")):
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(f"best {metric} so far")
+        ax.set_yscale("log")
+        ax.grid(True, alpha=0.3)
+    left.legend(fontsize=8, loc="upper right")
+    fig.suptitle(title or "Convergence: median and inter-quartile range over seeds")
+    return _save(fig, path)
+
+
+def design_diagram(
+    path,
+    cores: Sequence[Mapping],
+    *,
+    pe_budget: float | None = None,
+    work_share: Sequence[float] | None = None,
+    title: str = "",
+    notes: Sequence[str] = (),
+) -> pathlib.Path:
+    """The cores of one design as stacked shares of the chip's budgets.
+
+    ``cores``: dicts with ``size`` (name or None), ``pes``, ``dataflow``,
+    ``bw_share``, ``buffer_share``.  ``pe_budget``: the platform's PEs (the
+    compute row then shows what is left unused).  ``work_share``: each core's
+    fraction of the workload's MACs.  ``notes``: lines printed above the bars.
+    """
+    pes = np.array([c["pes"] for c in cores], float)
+    rows = [("compute (PEs)", pes / (pe_budget or pes.sum())),
+            ("off-chip bandwidth", np.array([c["bw_share"] for c in cores], float)),
+            ("on-chip buffer", np.array([c["buffer_share"] for c in cores], float))]
+    if work_share is not None:
+        rows.append(("MACs mapped", np.asarray(work_share, float)))
+    fig, ax = _figure(8.0, 1.9 + 0.6 * len(rows) + 0.2 * len(notes) + 0.2 * ((len(cores) + 1) // 2))
+    colors = _colors(len(cores))
+    for r, (label, shares) in enumerate(rows):
+        left = 0.0
+        for c, share in enumerate(shares):
+            ax.barh(r, share, left=left, color=colors[c], edgecolor="white", height=0.7)
+            if share > 0.07:
+                text = f"{int(pes[c])} PEs" if r == 0 else f"{share:.0%}"
+                ax.text(left + share / 2, r, text, ha="center", va="center", fontsize=8)
+            left += share
+        if r == 0 and left < 0.999:
+            ax.barh(r, 1 - left, left=left, color="0.9", edgecolor="white", height=0.7, hatch="//")
+            ax.text((1 + left) / 2, r, "unused", ha="center", va="center", fontsize=8, color="0.4")
+    ax.set_yticks(range(len(rows)), [label for label, _ in rows])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
+    ax.set_xlabel("share of the chip's budget")
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=colors[c], label=f"core {c}: {core.get('size') or 'custom'}, {core['dataflow']}")
+               for c, core in enumerate(cores)]
+    fig.legend(handles=handles, fontsize=8, loc="outside lower center", ncol=min(len(cores), 2), frameon=False)
+    if notes:
+        ax.set_title("\n".join(notes), fontsize=8, loc="left")
+    fig.suptitle(title or f"Best design: {len(cores)} core{'s' if len(cores) != 1 else ''}")
+    return _save(fig, path)
+
+
+def gantt(
+    path,
+    *,
+    start_s: Sequence[float],
+    finish_s: Sequence[float],
+    core: Sequence[int],
+    layer_model: Sequence[int],
+    model_names: Sequence[str],
+    core_labels: Sequence[str] | None = None,
+    title: str = "",
+) -> pathlib.Path:
+    """A schedule of L layers: one row per core, a bar per layer from start to finish, coloured by DNN.
+
+    ``layer_model`` ``(L,)`` indexes ``model_names``; times in seconds (drawn in ms).
+    """
+    start, finish = np.asarray(start_s, float) * 1e3, np.asarray(finish_s, float) * 1e3
+    core, model = np.asarray(core, int), np.asarray(layer_model, int)
+    cores = int(core.max()) + 1 if core.size else 1
+    labels = list(core_labels) if core_labels is not None else [f"core {c}" for c in range(cores)]
+    fig, ax = _figure(10.0, 2.0 + 0.55 * len(labels) + 0.2 * ((len(model_names) + 4) // 5))
+    colors = _colors(len(model_names))
+    for m, name in enumerate(model_names):
+        for c in range(len(labels)):
+            pick = (model == m) & (core == c)
+            if pick.any():
+                spans = list(zip(start[pick], finish[pick] - start[pick]))
+                ax.broken_barh(spans, (c - 0.38, 0.76), facecolors=colors[m], lw=0)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xlim(0, finish.max() * 1.01 if finish.size else 1)
+    ax.set_xlabel("time (ms)")
+    ax.grid(True, axis="x", alpha=0.3)
+    from matplotlib.patches import Patch
+
+    fig.legend(handles=[Patch(color=colors[m], label=n) for m, n in enumerate(model_names)], fontsize=8,
+               loc="outside lower center", ncol=min(len(model_names), 5), frameon=False)
+    ax.set_title(title or "Schedule per core, coloured by DNN")
+    return _save(fig, path)
