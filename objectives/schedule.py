@@ -69,17 +69,18 @@ class ScheduleResult:
 
 
 def _steps(order: np.ndarray, preds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Flat indices, step-major: ``(L, P)`` of each step's layer into a
-    ``(P, L + 1)`` finish table, and ``(L, P, D)`` of its predecessors.
+    """Flat indices, step-major, into a ``(P, L + 1)`` finish table whose
+    column L is a permanent zero that padded (-1) predecessors read:
+    ``(L, P)`` of each step's layer and ``(L, D, P)`` of its predecessors.
 
     Precomputing them keeps each of the L sequential steps to a few
     contiguous gathers and scatters of width P.
     """
     P, L = order.shape
     row_base = (np.arange(P) * (L + 1))[:, None]
-    safe_preds = np.where(preds >= 0, preds, L)  # column L stays 0: "no predecessor"
+    safe_preds = np.where(preds >= 0, preds, L)
     layer_at = (row_base + order).T.copy()
-    preds_at = (row_base[..., None] + safe_preds[order]).transpose(1, 0, 2).copy()
+    preds_at = (row_base[..., None] + safe_preds[order]).transpose(1, 2, 0).copy()
     return layer_at, preds_at
 
 
@@ -108,14 +109,23 @@ def list_schedule(
     layer_at, preds_at = _steps(order, preds)
     core_at = _by_step(layer_core, order) + (np.arange(P) * num_cores)
     latency_at = _by_step(latency_s, order)
-    transfer_at = _by_step(transfer_s, order)
+    transfer_at = np.ascontiguousarray(_by_step(transfer_s, order).transpose(0, 2, 1))  # (L, D, P)
+    # Skip predecessor slots no design uses at a step, and additions of zero.
+    has_pred = (preds_at % (L + 1) != L).any(axis=2)
+    has_delay = (transfer_at != 0).any(axis=2)
     finish = np.zeros(P * (L + 1))
     core_free = np.zeros(P * num_cores)
+    start, arrival = np.empty(P), np.empty(P)
     for t in range(L):
-        arrival = (finish[preds_at[t]] + transfer_at[t]).max(axis=1)
-        done = np.maximum(core_free[core_at[t]], arrival) + latency_at[t]
-        finish[layer_at[t]] = done
-        core_free[core_at[t]] = done
+        np.take(core_free, core_at[t], out=start)
+        for d in np.flatnonzero(has_pred[t]):
+            np.take(finish, preds_at[t, d], out=arrival)
+            if has_delay[t, d]:
+                arrival += transfer_at[t, d]
+            np.maximum(start, arrival, out=start)
+        start += latency_at[t]  # now the finish time
+        finish[layer_at[t]] = start
+        core_free[core_at[t]] = start
     finish = finish.reshape(P, L + 1)[:, :L]
     busy = np.stack([row_total(np.where(layer_core == c, latency_s, 0.0)) for c in range(num_cores)], axis=1)
     return ScheduleResult(
@@ -135,22 +145,28 @@ def greedy_assign(
     """
     P, L, C = latency_s.shape
     layer_at, preds_at = _steps(order, preds)
-    latency_at = _by_step(latency_s, order)
-    if bias_s is not None:
-        bias_at = _by_step(bias_s, order)
-    blocked = np.where(core_active, 0.0, np.inf)
-    rows = np.arange(P)
+    has_pred = (preds_at % (L + 1) != L).any(axis=2)
+    # Core-major (L, C, P): per step, reductions over cores run across rows.
+    blocked = np.where(core_active, 0.0, np.inf)[:, None, :]
+    latency_at = np.ascontiguousarray((_by_step(latency_s + blocked, order)).transpose(0, 2, 1))
+    bias_at = None if bias_s is None else np.ascontiguousarray(_by_step(bias_s, order).transpose(0, 2, 1))
+    cells = np.arange(P)
     finish = np.zeros(P * (L + 1))
-    core_free = np.zeros((P, C))
+    core_free = np.zeros((C, P))
+    ready, arrival = np.empty(P), np.empty(P)
     choice_at = np.zeros((L, P), dtype=np.int64)
     for t in range(L):
-        ready = finish[preds_at[t]].max(axis=1)
-        finish_if = np.maximum(core_free, ready[:, None]) + latency_at[t] + blocked
-        core = np.argmin(finish_if if bias_s is None else finish_if + bias_at[t], axis=1)
-        done = finish_if[rows, core]
+        ready.fill(0.0)
+        for d in np.flatnonzero(has_pred[t]):
+            np.take(finish, preds_at[t, d], out=arrival)
+            np.maximum(ready, arrival, out=ready)
+        finish_if = np.maximum(core_free, ready) + latency_at[t]
+        core = np.argmin(finish_if if bias_at is None else finish_if + bias_at[t], axis=0)
+        slot = core * P + cells
+        done = finish_if.ravel()[slot]
         choice_at[t] = core
         finish[layer_at[t]] = done
-        core_free[rows, core] = done
+        core_free.ravel()[slot] = done
     assignment = np.empty((P, L), dtype=np.int64)
     np.put_along_axis(assignment, order, choice_at.T, axis=1)
     return assignment
