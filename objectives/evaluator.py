@@ -206,11 +206,12 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
         latency = costmodel.layer_latency_s(cycles, platform.clock_hz, dram, dram_bw, on_chip, noc_bw)
         return latency, cycles, on_chip, dram
 
-    priority = designs.layer_priority
-    if priority is None:
-        priority = np.broadcast_to(default_priority(workload), (P, L))
     levels = schedule.dependency_levels(workload.preds)
-    order = schedule.schedule_order(priority, workload.preds, levels)
+    if designs.layer_priority is None:
+        shared = schedule.schedule_order(default_priority(workload)[None], workload.preds, levels)
+        order = np.broadcast_to(shared, (P, L))
+    else:
+        order = schedule.schedule_order(designs.layer_priority, workload.preds, levels)
 
     layer_core = designs.layer_core
     greedy = (layer_core < 0).all(axis=1)
@@ -230,19 +231,15 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
         layer_core = layer_core.copy()
         layer_core[g] = schedule.greedy_assign(latency_all, active[g], order[g], workload.preds, bias)
 
-    rows = np.arange(P)[:, None]
-    cfg = config[rows, layer_core]
+    slot = np.arange(P)[:, None] * C + layer_core  # flat (P, C) index of each layer's core
+    cfg = config.ravel()[slot]
+    buffer = core_buffer.ravel()[slot]
     first_pred = workload.preds[:, 0]
     single_pred = (first_pred >= 0) & ((workload.preds[:, 1:] < 0).all(axis=1))
     same_core = layer_core == layer_core[:, np.maximum(first_pred, 0)]
-    fits = operand_bytes[:, INPUT] <= core_buffer[rows, layer_core]
-    input_on_chip = single_pred & same_core & fits
+    input_on_chip = single_pred & same_core & (operand_bytes[:, INPUT] <= buffer)
     latency, cycles, on_chip, dram = roofline(
-        cfg,
-        core_buffer[rows, layer_core],
-        core_dram_bw[rows, layer_core],
-        core_noc_bw[rows, layer_core],
-        input_on_chip,
+        cfg, buffer, core_dram_bw.ravel()[slot], core_noc_bw.ravel()[slot], input_on_chip
     )
 
     safe_preds = np.where(workload.preds >= 0, workload.preds, 0)
