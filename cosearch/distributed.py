@@ -1,0 +1,175 @@
+"""Everything Ray: connecting to a cluster and executing runs as Ray tasks.
+
+Imported only when an experiment asks for Ray (``executor="ray"``), so the
+rest of cosearch starts without it.
+
+* ``connect(address, num_cpus)``: no address starts a private local instance
+  (``address="local"``, never a bare ``ray.init()``, which may join a dead
+  cluster left in Ray's temp dir); ``"auto"``, ``"ray://host:10001"`` or
+  ``"host:port"`` joins a running cluster. An unreachable address is a
+  ``ClusterUnreachableError`` (a ``ConnectionError``) before any work.
+* ``RayExecutor.execute(specs, collector)``: one task per run
+  (``scheduling_strategy="SPREAD"`` so runs spread over nodes, ``max_retries``
+  re-runs a task whose worker died), at most ``max_in_flight`` at once. Runs
+  stream events (start with node and pid, progress with new front points)
+  through a small actor the driver drains while it waits with ``ray.wait``;
+  results are merged as they come. Ctrl-C cancels what is still running and
+  keeps every finished run and the archive streamed so far.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+import ray
+
+from cosearch.run import RunResult, RunSpec, run
+
+
+class ClusterUnreachableError(ConnectionError):
+    """The Ray cluster address given cannot be reached."""
+
+
+def _unreachable(address: str, why: str) -> ClusterUnreachableError:
+    return ClusterUnreachableError(
+        f"cannot reach the Ray cluster at {address!r} ({why}); start one with `ray start --head` or "
+        "`ray up cluster.yaml`, or leave the address unset to run on this machine"
+    )
+
+
+def check_address(address: str | None, timeout_s: float = 3.0) -> None:
+    """Refuse a malformed or unreachable cluster address before any work starts.
+
+    ``None``/``"local"``: a private local instance; ``"auto"``: Ray's own
+    lookup (checked when connecting); ``"ray://host:port"`` (Ray Client) and
+    ``"host:port"`` (GCS) are probed with a TCP connection.
+    """
+    if address in (None, "local", "auto"):
+        return
+    text = str(address)
+    parts = urlsplit(text if "://" in text else f"gcs://{text}")
+    if parts.scheme not in ("ray", "gcs") or not parts.hostname:
+        raise ValueError(f"cluster address {text!r} is not one of: local, auto, ray://host:port, host:port")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        raise ValueError(f"cluster address {text!r} has no valid port (ray://host:10001 or host:6379)")
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout_s).close()
+    except OSError as e:
+        raise _unreachable(text, e.strerror or str(e) or type(e).__name__) from e
+
+
+def connect(address: str | None = None, *, num_cpus: int | None = None, runtime_env: dict | None = None) -> bool:
+    """Make sure Ray is initialised; returns True when this call started it (the caller shuts it down).
+
+    An already initialised Ray session is reused as it is.
+    """
+    if ray.is_initialized():
+        return False
+    check_address(address)
+    options = {"include_dashboard": False, "logging_level": "warning", "runtime_env": runtime_env}
+    if address in (None, "local"):
+        ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), **options)
+        return True
+    try:
+        ray.init(address=address, **options)
+    except (ConnectionError, TimeoutError, RuntimeError) as e:
+        raise _unreachable(address, str(e).splitlines()[0] if str(e) else type(e).__name__) from e
+    return True
+
+
+@ray.remote(num_cpus=0)
+class _EventSink:
+    """Where running tasks push their events until the driver drains them."""
+
+    def __init__(self):
+        self.events = []
+
+    def push(self, event: dict) -> None:
+        self.events.append(event)
+
+    def drain(self) -> list:
+        events, self.events = self.events, []
+        return events
+
+
+@ray.remote
+def _run_task(spec: RunSpec, sink) -> RunResult:
+    node = ray.get_runtime_context().get_node_id()
+    sink.push.remote({"type": "started", "label": spec.label, "node": node, "pid": os.getpid()})
+    result = run(spec, on_batch=lambda event: sink.push.remote({"type": "progress", **event}))
+    ray.get(sink.push.remote({"type": "done", "label": spec.label}))  # every event delivered before we return
+    return result
+
+
+class RayExecutor:
+    """Runs as Ray tasks; see the module docstring. ``max_in_flight`` defaults to twice the cluster's CPUs."""
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        num_cpus: int | None = None,
+        max_retries: int = 1,
+        max_in_flight: int | None = None,
+        runtime_env: dict | None = None,
+        poll_seconds: float = 0.2,
+    ):
+        check_address(address)
+        self.address, self.num_cpus, self.runtime_env = address, num_cpus, runtime_env
+        self.max_retries, self.max_in_flight, self.poll_seconds = int(max_retries), max_in_flight, poll_seconds
+
+    def execute(self, specs: Sequence[RunSpec], collector, problems=None) -> bool:
+        """Run every spec, reporting to ``collector``; returns True when interrupted by Ctrl-C."""
+        started_here = connect(self.address, num_cpus=self.num_cpus, runtime_env=self.runtime_env)
+        try:
+            return self._execute(list(specs), collector)
+        finally:
+            if started_here:
+                ray.shutdown()
+
+    def _execute(self, specs: list[RunSpec], collector) -> bool:
+        sink = _EventSink.remote()
+        limit = self.max_in_flight or max(2 * int(ray.cluster_resources().get("CPU", 1)), 1)
+        task = _run_task.options(scheduling_strategy="SPREAD", max_retries=self.max_retries, num_cpus=1)
+        queue, pending = list(specs), {}
+
+        def drain():
+            for event in ray.get(sink.drain.remote()):
+                kind = event.pop("type")
+                if kind == "started":
+                    collector.started(event["label"], event["node"], event["pid"])
+                elif kind == "progress":
+                    collector.progress(event)
+
+        try:
+            while queue or pending:
+                while queue and len(pending) < limit:
+                    spec = queue.pop(0)
+                    pending[task.remote(spec, sink)] = spec.label
+                ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=self.poll_seconds)
+                drain()
+                for ref in ready:
+                    label = pending.pop(ref)
+                    try:
+                        collector.finished(ray.get(ref))
+                    except ray.exceptions.RayError as e:  # the run failed after its retries: report it
+                        collector.failed(label, str(e))
+            drain()
+            return False
+        except KeyboardInterrupt:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            try:
+                drain()
+            except (ray.exceptions.RayError, KeyboardInterrupt):
+                pass  # keep what was already merged
+            return True
+        finally:
+            ray.kill(sink)
