@@ -156,3 +156,51 @@ def batch_to_designs(batch: DesignBatch, platform: Platform) -> list[Design]:
             bias = tuple(tuple(float(v) for v in r) for r in batch.mapping_bias[p][:, slots])
         designs.append(Design(cores=cores, layer_core=layer_core, layer_priority=priority, mapping_bias=bias))
     return designs
+
+
+def design_keys(batch: DesignBatch) -> np.ndarray:
+    """``(P, K)`` float rows that are equal exactly when two designs are equal."""
+    parts = [batch.core_pes, batch.core_size, batch.core_dataflow, batch.bw_share, batch.buffer_share, batch.layer_core]
+    if batch.layer_priority is not None:
+        parts.append(batch.layer_priority)
+    if batch.mapping_bias is not None:
+        parts.append(batch.mapping_bias.reshape(batch.num_designs, -1))
+    return np.concatenate([np.asarray(p, dtype=np.float64).reshape(batch.num_designs, -1) for p in parts], axis=1)
+
+
+def compact_cores(batch: DesignBatch, num_cores: int, space_name: str) -> DesignBatch:
+    """Active cores moved to the front slots (layer mapping renumbered), padded or cut to ``num_cores``."""
+    batch.check_shapes()
+    P, C = batch.core_pes.shape
+    active = batch.core_pes > 0
+    if active.sum(axis=1).max(initial=0) > num_cores:
+        raise ValueError(f"space {space_name!r}: a design has {active.sum(axis=1).max()} active cores, "
+                         f"more than max_cores={num_cores}")
+    order = np.argsort(~active, axis=1, kind="stable")  # (P, C) old slot of each new slot
+    new_slot = np.argsort(order, axis=1)
+    width = max(C, num_cores)
+
+    def slots(a, fill):
+        a = np.take_along_axis(a, order, axis=1)
+        a = np.concatenate([a, np.full((P, width - C), fill, dtype=a.dtype)], axis=1)
+        return a[:, :num_cores]
+
+    kept = slots(active, False)
+    layer_core = np.where(batch.layer_core >= 0,
+                          np.take_along_axis(new_slot, np.clip(batch.layer_core, 0, C - 1), axis=1), -1)
+    bias = batch.mapping_bias
+    if bias is not None:
+        bias = np.take_along_axis(bias, np.broadcast_to(order[:, None, :], bias.shape), axis=2)
+        bias = np.concatenate([bias, np.zeros((*bias.shape[:2], width - C))], axis=2)[:, :, :num_cores]
+        bias = np.where(kept[:, None, :], bias, 0.0)
+    return DesignBatch(
+        core_pes=np.where(kept, slots(batch.core_pes, 0), 0),
+        core_size=np.where(kept, slots(batch.core_size, -1), -1),
+        core_dataflow=np.where(kept, slots(batch.core_dataflow, 0), 0),
+        bw_share=np.where(kept, slots(batch.bw_share, 0.0), 0.0),
+        buffer_share=np.where(kept, slots(batch.buffer_share, 0.0), 0.0),
+        layer_core=layer_core,
+        layer_priority=batch.layer_priority,
+        dataflows=batch.dataflows,
+        mapping_bias=bias,
+    )

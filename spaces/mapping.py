@@ -1,8 +1,9 @@
 """Mapping genes: which core runs each layer, in which order — four modes.
 
 * ``layer``: per layer a core gene and a priority gene.  The core gene is a
-  categorical over the *active* cores, ``min(floor(u·n), n−1)`` with n the
-  design's core count.  The priority key is the evaluator's default
+  categorical over all C core slots; choice c runs the layer on core
+  ``c mod n``, n the design's active core count, so it always lands on an
+  active core and encodes as itself.  The priority key is the evaluator's default
   (progress through its model, ``(layer_index + 1) / model_layers``) plus
   ``u − 0.5``: u = 0.5 keeps the default order, the extremes reorder freely.
 * ``model``: per DNN instance (model × batch repetition) a core gene; all its
@@ -67,12 +68,12 @@ class MappingCodec:
                               description="explicit core genes, or Herald's greedy best-fit mapper"))
         if mode == "layer":
             genes += [Gene(name=f"layer{l}.core", kind="categorical", choices=core_choices,
-                           description="core of this layer, scaled to the active cores") for l in range(L)]
+                           description="core of this layer (mod the active core count)") for l in range(L)]
             genes += [Gene(name=f"layer{l}.priority", kind="priority",
                            description="offset to the default priority key; 0.5 keeps the default") for l in range(L)]
         elif mode == "model":
             genes += [Gene(name=f"instance{i}.core", kind="categorical", choices=core_choices,
-                           description="core of every layer of this DNN instance") for i in range(self.num_instances)]
+                           description="core of every layer of this DNN instance (mod active cores)") for i in range(self.num_instances)]
         elif mode == "biased":
             genes += [Gene(name=f"layer{l}.bias{c}", kind="continuous",
                            description="greedy mapper's bias for this layer on this core; 0.5 is none")
@@ -96,10 +97,10 @@ class MappingCodec:
             start = 1
         priority = bias = None
         if self.mode == "layer":
-            layer_core = bin_index(U[:, start : start + L], n)
+            layer_core = bin_index(U[:, start : start + L], C) % n
             priority = self.default_priority + (U[:, start + L : start + 2 * L] - 0.5)
         elif self.mode == "model":
-            layer_core = bin_index(U[:, start : start + self.num_instances], n)[:, self.instance]
+            layer_core = (bin_index(U[:, start : start + self.num_instances], C) % n)[:, self.instance]
         else:
             layer_core = np.zeros((P, L), dtype=np.int64)
         if self.mode == "biased":
@@ -108,22 +109,21 @@ class MappingCodec:
         layer_core = np.where(greedy_rows[:, None], -1, layer_core)
         return layer_core, priority, bias
 
-    def encode(self, layer_core, priority, bias, num_active, active) -> np.ndarray:
+    def encode(self, layer_core, priority, bias, active) -> np.ndarray:
         """Unit values that decode to the given mapping (where this mode can express it)."""
         P, L, C = layer_core.shape[0], self.num_layers, self.num_cores
         greedy_rows = (layer_core < 0).all(axis=1)
-        n = num_active[:, None]
         parts = []
         if self.switch:
             parts.append(bin_centre(greedy_rows.astype(np.int64), 2)[:, None])
         explicit = np.where(greedy_rows[:, None], 0, np.clip(layer_core, 0, C - 1))
         if self.mode == "layer":
-            parts.append(bin_centre(explicit, n))
+            parts.append(bin_centre(explicit, C))
             keys = self.default_priority if priority is None else priority
             parts.append(np.broadcast_to(keys - self.default_priority + 0.5, (P, L)))
         elif self.mode == "model":
             first = np.array([np.flatnonzero(self.instance == i)[0] for i in range(self.num_instances)], dtype=np.int64)
-            parts.append(bin_centre(explicit[:, first], n))
+            parts.append(bin_centre(explicit[:, first], C))
         elif self.mode == "biased":
             if bias is None:
                 parts.append(np.full((P, L * C), 0.5))

@@ -30,7 +30,7 @@ import numpy as np
 from spaces import design as codes
 from spaces.architecture import repair, size_menu
 from spaces.design import DesignBatch
-from spaces.design_view import Design, batch_to_designs, designs_to_batch
+from spaces.design_view import Design, batch_to_designs, compact_cores, design_keys, designs_to_batch
 from spaces.genes import Gene, bin_centre, bin_index, share_from_unit, share_to_unit
 from spaces.hardware import Platform, get_dataflow
 from spaces.mapping import MappingCodec
@@ -99,7 +99,8 @@ class Space:
 
     # -- restriction -------------------------------------------------------
 
-    def restrict(self, *, fixed: Mapping[str, object] = {}, tied: Mapping[str, str] = {}, name: str | None = None):
+    def restrict(self, *, fixed: Mapping[str, object] | None = None, tied: Mapping[str, str] | None = None,
+                 name: str | None = None) -> "Space":
         """A copy with genes fixed to values (in the gene's own units) or tied to another gene.
 
         ``fixed={"cores": 2, "core0.dataflow": "ws_kc"}``; ``tied={"core1.size":
@@ -109,6 +110,7 @@ class Space:
         space.__dict__.update(self.__dict__)
         space._fixed, space._tied = dict(self._fixed), dict(self._tied)
         space.name = self.name if name is None else name
+        fixed, tied = fixed or {}, tied or {}
         for gene_name, value in fixed.items():
             i = self._gene_index(gene_name, "fixed")
             try:
@@ -184,6 +186,19 @@ class Space:
         return (f"Space({self.name!r}, dim={self.dim}, cores<={self.max_cores}, sizes={list(self.menu.names)}, "
                 f"dataflows={list(self.dataflow_names)}, mapping={self.mapping.mode!r})")
 
+    def to_values(self, x) -> dict[str, object]:
+        """One point ``(d,)`` → ``{gene name: value}`` for the free genes (e.g. Optuna params)."""
+        x = np.asarray(x, dtype=np.float64).reshape(self.dim)
+        return {g.name: g.to_value(u) for g, u in zip(self.genes, x)}
+
+    def from_values(self, values: Mapping[str, object]) -> np.ndarray:
+        """``{gene name: value}`` for every free gene → a point ``(d,)``; inverse of ``to_values``."""
+        missing = [g.name for g in self.genes if g.name not in values]
+        extra = sorted(set(values) - {g.name for g in self.genes})
+        if missing or extra:
+            raise ValueError(f"space {self.name!r}: values miss genes {missing[:5]} and name unknown genes {extra[:5]}")
+        return np.array([g.from_value(values[g.name]) for g in self.genes])
+
     # -- decode / encode -----------------------------------------------------
 
     def full(self, X) -> np.ndarray:
@@ -239,7 +254,7 @@ class Space:
         explicit mapping in a greedy space) is a ``ValueError`` naming it.
         """
         batch = self._as_batch(designs)
-        canonical = _compact(batch, self.max_cores, self.name)
+        canonical = compact_cores(batch, self.max_cores, self.name)
         P, C = canonical.num_designs, self.max_cores
         active = canonical.core_pes > 0
         count = active.sum(axis=1)
@@ -254,7 +269,7 @@ class Space:
         put("bw_share", share_to_unit(canonical.bw_share, active, SHARE_RATIO))
         put("buffer_share", share_to_unit(canonical.buffer_share, active, SHARE_RATIO))
         U[:, self._arch_width:] = self.mapping.encode(
-            canonical.layer_core, canonical.layer_priority, canonical.mapping_bias, count, active)
+            canonical.layer_core, canonical.layer_priority, canonical.mapping_bias, active)
         X = U[:, self._free]
         if check:
             self._check_round_trip(canonical, self.decode(X))
@@ -353,51 +368,3 @@ class Space:
     def designs(self, X) -> list[Design]:
         """Decoded points as readable ``Design`` views."""
         return batch_to_designs(self.decode(X), self.platform)
-
-
-def design_keys(batch: DesignBatch) -> np.ndarray:
-    """``(P, K)`` float rows that are equal exactly when two designs are equal."""
-    parts = [batch.core_pes, batch.core_size, batch.core_dataflow, batch.bw_share, batch.buffer_share, batch.layer_core]
-    if batch.layer_priority is not None:
-        parts.append(batch.layer_priority)
-    if batch.mapping_bias is not None:
-        parts.append(batch.mapping_bias.reshape(batch.num_designs, -1))
-    return np.concatenate([np.asarray(p, dtype=np.float64).reshape(batch.num_designs, -1) for p in parts], axis=1)
-
-
-def _compact(batch: DesignBatch, num_cores: int, space_name: str) -> DesignBatch:
-    """Active cores moved to the front slots (layer mapping renumbered), padded or cut to ``num_cores``."""
-    batch.check_shapes()
-    P, C = batch.core_pes.shape
-    active = batch.core_pes > 0
-    if active.sum(axis=1).max(initial=0) > num_cores:
-        raise ValueError(f"space {space_name!r}: a design has {active.sum(axis=1).max()} active cores, "
-                         f"more than max_cores={num_cores}")
-    order = np.argsort(~active, axis=1, kind="stable")  # (P, C) old slot of each new slot
-    new_slot = np.argsort(order, axis=1)
-    width = max(C, num_cores)
-
-    def slots(a, fill):
-        a = np.take_along_axis(a, order, axis=1)
-        a = np.concatenate([a, np.full((P, width - C), fill, dtype=a.dtype)], axis=1)
-        return a[:, :num_cores]
-
-    kept = slots(active, False)
-    layer_core = np.where(batch.layer_core >= 0,
-                          np.take_along_axis(new_slot, np.clip(batch.layer_core, 0, C - 1), axis=1), -1)
-    bias = batch.mapping_bias
-    if bias is not None:
-        bias = np.take_along_axis(bias, np.broadcast_to(order[:, None, :], bias.shape), axis=2)
-        bias = np.concatenate([bias, np.zeros((*bias.shape[:2], width - C))], axis=2)[:, :, :num_cores]
-        bias = np.where(kept[:, None, :], bias, 0.0)
-    return DesignBatch(
-        core_pes=np.where(kept, slots(batch.core_pes, 0), 0),
-        core_size=np.where(kept, slots(batch.core_size, -1), -1),
-        core_dataflow=np.where(kept, slots(batch.core_dataflow, 0), 0),
-        bw_share=np.where(kept, slots(batch.bw_share, 0.0), 0.0),
-        buffer_share=np.where(kept, slots(batch.buffer_share, 0.0), 0.0),
-        layer_core=layer_core,
-        layer_priority=batch.layer_priority,
-        dataflows=batch.dataflows,
-        mapping_bias=bias,
-    )

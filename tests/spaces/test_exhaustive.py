@@ -7,7 +7,7 @@ import pytest
 
 import objectives
 from spaces import DesignBatch, get_dataflow
-from spaces.space import design_keys
+from spaces.design_view import design_keys
 from spaces.tiny import tiny_problem
 
 

@@ -227,3 +227,14 @@ def test_decode_validates_the_shape():
     with pytest.raises(ValueError, match=r"X has shape \(3, 5\), expected \(P, 12\)"):
         tiny.space.decode(np.zeros((3, 5)))
     assert tiny.space.decode(np.full(12, 0.5)).num_designs == 1
+
+
+def test_gene_values_translate_points_both_ways(workload):
+    space = make_space("cosearch", workload, get_platform("edge"), mapping="model")
+    X = space.sample(20, 6)
+    for x in X:
+        values = space.to_values(x)
+        assert set(values) == {g.name for g in space.genes}
+        assert_same_designs(space.decode(space.from_values(values)), space.decode(x))
+    with pytest.raises(ValueError, match=r"values miss genes \['cores'"):
+        space.from_values({})
