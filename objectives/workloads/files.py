@@ -179,7 +179,7 @@ def _rows_to_model(path: Path, name: str, extra_params: int, rows: list[tuple[st
                 raise LayerTableError(f"{at}: a layer cannot read itself")
             if p not in index:
                 close = difflib.get_close_matches(p, index, n=3)
-                hint = f"did you mean {' or '.join(map(repr, close))}" if close else "no layer of that name in this file"
+                hint = f"did you mean {' or '.join(map(repr, close))}" if close else "no such layer in this file"
                 raise LayerTableError(f"{at}: unknown layer {p!r} ({hint}; leave preds empty for the network input)")
         preds.append([index[p] for p in row.preds])
     ops, dims, strides, groups = [], [], [], []
@@ -285,7 +285,9 @@ def _read_yaml(path: Path, text: str) -> Model:
 def _suffix(path: Path, allowed: tuple[str, ...]) -> str:
     suffix = path.suffix.lower()
     if suffix not in allowed:
-        raise ValueError(f"{path}: unknown layer table format {path.suffix or '(none)'!r} (allowed: {', '.join(allowed)})")
+        raise ValueError(
+            f"{path}: unknown layer table format {path.suffix or '(none)'!r} (allowed: {', '.join(allowed)})"
+        )
     return suffix
 
 
