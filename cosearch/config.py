@@ -266,11 +266,10 @@ class ObjectiveConfig(_Section):
 
 
 class OptimizerConfig(_Section):
-    """An optimizer by name (``cosearch.optimizers``) with its options; ``label`` names its runs."""
+    """An optimizer by name (``cosearch.optimizers``) with its options; its runs are ``<name>-<seed>``."""
 
     name: str
     options: dict[str, Any] = {}
-    label: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -278,10 +277,6 @@ class OptimizerConfig(_Section):
         return _short_form(value, "name", (str,), "an optimizer name or a mapping with name and options")
 
     _known = field_validator("name")(lambda cls, name: check_optimizer_name(name))
-
-    @property
-    def run_label(self) -> str:
-        return self.label or self.name
 
 
 def optimizer_names() -> tuple[str, ...]:
@@ -392,13 +387,14 @@ class ExperimentConfig(_Section):
             raise ValueError(f"seeds repeat: {seeds}")
         return seeds
 
-    @model_validator(mode="after")
-    def _unique_labels(self):
-        labels = [o.run_label for o in self.optimizers]
-        for label in labels:
-            if labels.count(label) > 1:
-                raise ValueError(f"two optimizers are both labelled {label!r}; give each a distinct label")
-        return self
+    @field_validator("optimizers")
+    @classmethod
+    def _each_once(cls, optimizers: list[OptimizerConfig]) -> list[OptimizerConfig]:
+        names = [o.name for o in optimizers]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"optimizer {name!r} is listed twice; list each optimizer once")
+        return optimizers
 
     @property
     def output_dir(self) -> pathlib.Path:

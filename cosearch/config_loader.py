@@ -191,3 +191,36 @@ def _space_problem(message: str) -> tuple[str, str]:
     if sep and head.startswith("option ") and " " not in head[7:].strip():
         return f"space.options.{head[7:].split('[')[0]}", rest.strip()
     return "space", message
+
+
+class ConfigProblem(typing.NamedTuple):
+    """A picklable problem spec (``cosearch.experiment``'s protocol) built from config sections.
+
+    Unlike ``experiment.SpaceProblem`` it takes custom model lists and
+    platform overrides: ``workload`` and ``platform`` are the resolved
+    sections as plain data, rebuilt wherever the problem runs.
+    """
+
+    key: str
+    workload: dict
+    platform: dict
+    space: str
+    space_options: dict
+
+    @classmethod
+    def from_config(cls, config: ExperimentConfig, space: str | None = None) -> "ConfigProblem":
+        name = space or config.space.name
+        options = config.space.options if space is None else {}
+        workload = config.workload.model_dump(mode="json")
+        platform = config.platform.model_dump(mode="json")
+        key = f"{name}:{config.workload.mix or config.workload.name or 'custom'}@{config.platform.preset}"
+        return cls(key, workload, platform, name, dict(options))
+
+    def build(self):
+        from cosearch.config import PlatformConfig, WorkloadConfig
+        from cosearch.experiment import BuiltProblem
+        from spaces import make_space
+
+        workload = WorkloadConfig.model_validate(self.workload).build()
+        platform = PlatformConfig.model_validate(self.platform).build()
+        return BuiltProblem(make_space(self.space, workload, platform, **self.space_options), workload, platform)

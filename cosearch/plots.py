@@ -82,8 +82,11 @@ def pareto_front(
     best: tuple[float, float] | None = None,
     baselines: Mapping[str, tuple[float, float]] | None = None,
     title: str = "",
+    front_label: str = "Pareto front",
+    cloud_label: str = "evaluated",
 ) -> pathlib.Path:
-    """Scatter of evaluated designs (finite ones), the non-dominated ones joined as a step line.
+    """Scatter of designs (finite ones); ``front`` marks the Pareto set, whose 2-D
+    non-dominated members are joined by a step line.
 
     ``best`` is (latency, energy) of the best design; ``baselines`` maps a
     name to its (latency, energy).  Axes are logarithmic; dotted lines are
@@ -92,12 +95,16 @@ def pareto_front(
     latency, energy = np.asarray(latency_s, float), np.asarray(energy_j, float)
     ok = np.isfinite(latency) & np.isfinite(energy) & (latency > 0) & (energy > 0)
     fig, ax = _figure(6.4, 5.6)
-    ax.scatter(latency[ok], energy[ok], s=6, color="0.7", alpha=0.6, label=f"evaluated ({ok.sum()})", lw=0)
-    if front is not None:
-        mask = np.asarray(front, bool) & ok
-        order = np.argsort(latency[mask])
-        ax.step(latency[mask][order], energy[mask][order], where="post", color="C0", lw=1.2)
-        ax.scatter(latency[mask], energy[mask], s=16, color="C0", label=f"Pareto front ({mask.sum()})", zorder=3)
+    mask = np.zeros_like(ok) if front is None else np.asarray(front, bool) & ok
+    ax.scatter(latency[ok & ~mask], energy[ok & ~mask], s=6, color="0.7", alpha=0.6, lw=0,
+               label=f"{cloud_label} ({(ok & ~mask).sum()})")
+    if mask.any():
+        ax.scatter(latency[mask], energy[mask], s=14, color="C0", label=f"{front_label} ({mask.sum()})", zorder=3)
+        lat, en = latency[mask], energy[mask]
+        order = np.lexsort((en, lat))
+        lat, en = lat[order], en[order]
+        keep = en < np.minimum.accumulate(np.concatenate([[np.inf], en[:-1]]))  # 2-D non-dominated
+        ax.step(lat[keep], en[keep], where="post", color="C0", lw=1.2, label="latency–energy front")
     points = [(latency[ok], energy[ok])]
     for i, (name, (lat, en)) in enumerate((baselines or {}).items()):
         if np.isfinite(lat) and np.isfinite(en):

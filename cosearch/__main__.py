@@ -1,0 +1,7 @@
+"""``python -m cosearch`` is the ``cosearch`` command."""
+
+import sys
+
+from cosearch.cli import main
+
+sys.exit(main())

@@ -1,0 +1,313 @@
+"""``cosearch run``: a config file → runs on Ray or in process → the results directory.
+
+Runs are the config's optimizers × seeds over its space, plus one brief run
+per baseline space.  Each run's files are written the moment it finishes, so
+a stopped experiment resumes (``--resume``) without redoing finished runs;
+``summary.json``, ``pareto.csv``, the design files and the plots are written
+once every run is done.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import numpy as np
+
+from cosearch.config_loader import ConfigProblem, build, load_config
+from cosearch.results import ResultsDir
+
+# What decides the runs' results: resuming needs config.yaml to agree on these.
+RESULT_KEYS = ("workload", "platform", "space", "objective", "optimizers", "seeds", "budget", "baselines")
+ARCHIVE_KEYS = ("latency_s", "energy_j", "resource_fraction")
+FRONT_DESIGNS = 10  # front members written to designs/pareto-<k>.json, lowest EDP first
+
+
+def constraints_of(config) -> tuple:
+    from cosearch.run import Constraint
+
+    c = config.objective.constraints
+    pairs = [("latency_s", c.max_latency_s), ("energy_j", c.max_energy_j), ("area_mm2", c.max_area_mm2),
+             ("average_power_w", c.max_power_w), ("resource_fraction", c.max_resource_fraction),
+             ("sla_violations", 0 if c.no_sla_violations else None)]
+    return tuple(Constraint(metric, "<=", float(bound)) for metric, bound in pairs if bound is not None)
+
+
+def run_specs(config) -> tuple[list, dict]:
+    """Every run of the experiment and its id (the directory under ``runs/``)."""
+    from cosearch.run import RunSpec
+
+    keys = ARCHIVE_KEYS + tuple(k for k in config.objective.minimize if k not in (*ARCHIVE_KEYS, "edp"))
+    common = dict(objectives=config.objective.keys, constraints=constraints_of(config), archive_keys=keys)
+    main = ConfigProblem.from_config(config)
+    specs, ids = [], {}
+    for opt in config.optimizers:
+        for seed in config.seeds:
+            spec = RunSpec(problem=main, optimizer=opt.name, seed=seed, optimizer_options=dict(opt.options),
+                           max_evaluations=config.budget.evaluations, max_seconds=config.budget.seconds, **common)
+            specs.append(spec)
+            ids[spec.label] = f"{opt.name}-{seed}"
+    for space in config.baselines.spaces:
+        spec = RunSpec(problem=ConfigProblem.from_config(config, space), optimizer=config.baselines.optimizer,
+                       seed=config.seeds[0], max_evaluations=config.baselines.evaluations, **common)
+        specs.append(spec)
+        ids[spec.label] = f"baseline-{space}"
+    return specs, ids
+
+
+def _overrides(args) -> dict:
+    overrides = {}
+    if args.budget is not None:
+        overrides["budget.evaluations"] = args.budget
+    if args.out is not None:
+        overrides["output"] = args.out
+    if args.address is not None:
+        overrides["ray.address"], overrides["ray.enabled"] = args.address, True
+    if args.workers is not None:
+        overrides["ray.num_cpus"] = args.workers
+    if args.no_ray:
+        overrides["ray.enabled"] = False
+    return overrides
+
+
+class Progress:
+    """A rich progress bar on a terminal (best objective so far); one line per finished run otherwise."""
+
+    def __init__(self, total: int | None, metric: str, ids: dict, out):
+        self.metric, self.ids, self.out = metric, ids, out
+        self.done = {}
+        self.best = math.inf
+        self.bar = None
+        if sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
+
+            self.bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                           TextColumn("evaluations"), TimeElapsedColumn(), transient=False)
+            self.task = self.bar.add_task(self._description(), total=total)
+
+    def _description(self) -> str:
+        best = "—" if not math.isfinite(self.best) else f"{self.best:.4g}"
+        return f"best {self.metric} {best}"
+
+    def __enter__(self):
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+
+    def event(self, event: dict) -> None:
+        label = event["label"]
+        if event["type"] == "progress":
+            self.best = min(self.best, event["best"])
+            if self.bar is not None:
+                self.done[label] = event["evaluations"]
+                self.bar.update(self.task, completed=sum(self.done.values()), description=self._description())
+        elif event["type"] == "finished":
+            result = event["result"]
+            best = result.best_objectives[0] if result.best_objectives is not None else math.inf
+            line = (f"run {self.ids[label]} finished: {result.evaluations} evaluations in {result.seconds:.1f} s, "
+                    f"best {self.metric} {best:.4g}")
+            (self.bar.console if self.bar is not None else self.out).print(line)
+        elif event["type"] == "failed":
+            (self.bar.console if self.bar is not None else self.out).print(
+                f"run {self.ids[label]} failed: {event['error'].strip().splitlines()[-1]}")
+
+
+def _restored(results: ResultsDir, run_id: str, spec):
+    """A finished run read back from its files, shaped like ``run.RunResult``."""
+    from cosearch.pareto import ParetoArchive
+    from cosearch.run import RunResult
+
+    record = results.read_run(run_id)
+    s = record["summary"]
+    return RunResult(
+        label=spec.label, spec=spec, evaluations=s["evaluations"], seconds=s["seconds"], stopped_by=s["stopped_by"],
+        best_x=None if s["best_x"] is None else np.asarray(s["best_x"]),
+        best_objectives=None if s["best_objectives"] is None else np.asarray(s["best_objectives"]),
+        best_metrics=s["best_metrics"], history=results.read_history(run_id),
+        archive=ParetoArchive.from_dict(record["archive"]), feasible_evaluations=s["feasible_evaluations"])
+
+
+def run_experiment(args, out) -> int:
+    from cosearch.experiment import Collector, LocalExecutor
+    from cosearch.run import reference_point
+
+    config = load_config(args.config, _overrides(args))
+    build(config, args.config)
+    results = ResultsDir(config.output_dir)
+    resolved = config.resolved()
+    finished = results.prepare(resolved, resume=args.resume, compare_keys=RESULT_KEYS)
+    specs, ids = run_specs(config)
+    problems, references = {}, {}
+    for spec in specs:
+        spec.validate()
+        key = spec.problem.key
+        if key not in problems:
+            problems[key] = spec.problem.build()
+            spec.validate(problems[key].metric_names)
+            references[key] = reference_point(problems[key], spec.archive_keys, spec.constraints)
+    import dataclasses
+
+    specs = [dataclasses.replace(s, reference=references[s.problem.key]) for s in specs]
+    todo = [s for s in specs if ids[s.label] not in finished]
+    if finished:
+        out.print(f"resuming {results.root}: {len(specs) - len(todo)} of {len(specs)} runs already finished")
+
+    def on_event(event):
+        progress.event(event)
+        if event["type"] == "finished":
+            result = event["result"]
+            kind = "baseline" if ids[result.label].startswith("baseline-") else "search"
+            results.write_run(ids[result.label], result.history, {
+                "summary": {**result.summary(), "run_id": ids[result.label], "kind": kind},
+                "archive": result.archive.to_dict()})
+
+    if config.ray.enabled:
+        from cosearch import distributed
+
+        executor = distributed.RayExecutor(address=config.ray.address, num_cpus=config.ray.num_cpus)
+        where = config.ray.address or f"local Ray ({config.ray.num_cpus or 'all'} CPUs)"
+    else:
+        executor, where = LocalExecutor(), "this process"
+    total = sum(s.max_evaluations or 0 for s in todo) if all(s.max_evaluations for s in todo) else None
+    metric = "EDP" if config.objective.keys[0] == "edp" else config.objective.keys[0]
+    out.print(f"{config.name}: {len(todo)} run{'s' if len(todo) != 1 else ''} on {where}; results in {results.root}")
+    started = time.perf_counter()
+    collector = Collector(todo, on_event)
+    with Progress(total, metric, ids, out) as progress:
+        interrupted = executor.execute(todo, collector, problems) if todo else False
+    outcome = collector.result(interrupted)
+    for spec in specs:
+        if ids[spec.label] in finished:
+            outcome.runs[spec.label] = _restored(results, ids[spec.label], spec)
+    if interrupted or outcome.failures:
+        done = len(finished) + len(collector.results)
+        what = "interrupted" if interrupted else f"{len(outcome.failures)} run(s) failed"
+        out.print(f"{what}: {done} of {len(specs)} runs finished and saved; "
+                  f"continue with: cosearch run {args.config} --resume")
+        return 1
+    return finish_experiment(config, results, specs, ids, outcome, problems,
+                             seconds=time.perf_counter() - started, out=out)
+
+
+# -- after the runs: best design, baselines, front, designs, summary, plots -----
+
+
+def _design_file(results, name, problem, X, config, origin, space_name) -> tuple[str, dict]:
+    """Decode ``X`` (one point), score it alone with its schedule, write ``designs/<name>.json``."""
+    from cosearch.report import design_payload
+    from objectives import evaluate
+
+    X = np.asarray(X, dtype=np.float64).reshape(1, -1)
+    design = problem.space.designs(X)[0]
+    metrics = evaluate(design.to_batch(problem.platform), problem.workload, problem.platform, with_schedule=True)
+    payload = design_payload(design, metrics, problem.workload, workload_config=config.workload.model_dump(mode="json"),
+                             platform_config=config.platform.model_dump(mode="json"), space=space_name, origin=origin)
+    path = results.write_design(name, payload)
+    return str(path.relative_to(results.root)), payload["metrics"]
+
+
+def finish_experiment(config, results, specs, ids, outcome, problems, *, seconds: float, out) -> int:
+    from cosearch.report import plot_results
+
+    main_key = ConfigProblem.from_config(config).key
+    main = problems[main_key]
+    archive = outcome.archives.get(main_key)
+    for spec in specs:  # restored runs' fronts join the merged archive
+        result = outcome.runs[spec.label]
+        if spec.problem.key == main_key:
+            archive.merge(result.archive)
+    runs = [outcome.runs[s.label] for s in specs]
+    search = [r for r in runs if r.spec.problem.key == main_key and r.best_x is not None]
+    summary = {
+        "experiment": config.name, "workload": main.workload.name, "platform": main.platform.name,
+        "platform_kind": main.platform.kind, "pe_budget": main.platform.pes, "space": config.space.name,
+        "genes": main.dim, "layers": main.workload.num_layers, "objective": list(config.objective.keys),
+        "evaluations": int(sum(r.evaluations for r in runs)), "seconds": seconds,
+        "best": None, "baselines": {}, "runs": [],
+        "pareto": {"keys": list(archive.keys), "size": len(archive), "hypervolume": archive.hypervolume(),
+                   "reference": archive.reference, "file": "pareto.csv"},
+        "optuna_storage": None,
+    }  # fmt: skip
+    names = {}
+    if search:
+        if len(config.objective.keys) == 1:
+            best_run = min(search, key=lambda r: tuple(r.best_objectives))
+            best_x, origin = best_run.best_x, {"run": ids[best_run.label], "evaluations": best_run.evaluations}
+        else:  # several objectives: the front member with the lowest EDP
+            k = {key: i for i, key in enumerate(archive.keys)}
+            i = int(np.argmin(archive.values[:, k["latency_s"]] * archive.values[:, k["energy_j"]]))
+            best_x = archive.X[i]
+            origin = {"run": ids.get(archive.source[i], archive.source[i]), "evaluation": int(archive.evaluation[i])}
+        file, metrics = _design_file(results, "best", main, best_x, config, origin, config.space.name)
+        summary["best"] = {"design": file, "metrics": metrics, **origin}
+    edp = archive.values[:, 0] * archive.values[:, 1] if len(archive) else np.zeros(0)
+    for rank, i in enumerate(np.argsort(edp, kind="stable")[:FRONT_DESIGNS]):
+        origin = {"run": ids.get(archive.source[i], str(archive.source[i])), "evaluation": int(archive.evaluation[i])}
+        names[int(i)], _ = _design_file(results, f"pareto-{rank}", main, archive.X[i], config, origin,
+                                        config.space.name)
+    results.write_pareto(archive.keys, archive.values, [ids.get(s, s) for s in archive.source], archive.evaluation,
+                         archive.X, [names.get(i, "") for i in range(len(archive))])
+    for spec, result in zip(specs, runs):
+        run_id = ids[spec.label]
+        record = {"run_id": run_id, "kind": "baseline" if run_id.startswith("baseline-") else "search",
+                  "optimizer": spec.optimizer, "seed": spec.seed, "space": spec.problem.space,
+                  "evaluations": result.evaluations, "seconds": result.seconds, "stopped_by": result.stopped_by,
+                  "best_objectives": None if result.best_objectives is None else result.best_objectives.tolist()}
+        summary["runs"].append(record)
+        if record["kind"] == "baseline":
+            entry = {"run": run_id, "design": None, "metrics": None}
+            if result.best_x is not None:
+                entry["design"], entry["metrics"] = _design_file(
+                    results, run_id, problems[spec.problem.key], result.best_x, config,
+                    {"run": run_id, "evaluations": result.evaluations}, spec.problem.space)
+            summary["baselines"][spec.problem.space] = entry
+    best_edp = summary["best"]["metrics"]["edp"] if summary["best"] else math.inf
+    for entry in summary["baselines"].values():
+        entry["edp_over_best"] = entry["metrics"]["edp"] / best_edp if entry["metrics"] and summary["best"] else None
+    results.write_summary(summary)
+    plots = plot_results(results, fmt=config.plots.format) if config.plots.enabled else []
+    if plots:
+        summary["plots"] = [str(p.relative_to(results.root)) for p in plots]
+        results.write_summary(summary)
+    print_summary(summary, results, out)
+    if summary["best"] is None:
+        out.print("no feasible design was found: loosen the constraints or raise the budget")
+        return 1
+    return 0
+
+
+def print_summary(summary: dict, results, out) -> None:
+    from cosearch.cli import _table
+    from cosearch.results import read_design
+
+    best = summary["best"]
+    if best is not None:
+        m = best["metrics"]
+        out.print(f"\nbest design (run {best['run']}): EDP {m['edp']:.4g} J·s — latency {m['latency_s'] * 1e3:.4g} ms, "
+                  f"energy {m['energy_j'] * 1e3:.4g} mJ, {m['resource_fraction']:.0%} of the compute budget")
+        cores = read_design(results.root / best["design"])["design"]["cores"]
+        rows = [[c, core["size"] or "custom", core["pes"], core["dataflow"], f"{core['bw_share']:.0%}",
+                 f"{core['buffer_share']:.0%}"] for c, core in enumerate(cores)]
+        out.print(_table("cores", ["core", "size", "PEs", "dataflow", "bandwidth", "buffer"], rows, right={2, 4, 5}))
+    if summary["baselines"]:
+        rows = []
+        for name, entry in summary["baselines"].items():
+            if entry["metrics"] is None:
+                rows.append([name, "no feasible design", "", ""])
+                continue
+            ratio = entry["edp_over_best"]
+            rows.append([name, f"{entry['metrics']['edp']:.4g}", f"{entry['metrics']['latency_s'] * 1e3:.4g}",
+                         "—" if ratio is None else f"{ratio:.2f}×"])
+        if best is not None:
+            rows.insert(0, [f"best ({summary['space']})", f"{best['metrics']['edp']:.4g}",
+                            f"{best['metrics']['latency_s'] * 1e3:.4g}", "1.00×"])
+        out.print(_table("EDP against the baselines", ["design", "EDP (J·s)", "latency (ms)", "EDP vs best"], rows,
+                         right={1, 2, 3}))
+    out.print(f"results: {results.root}/ (summary.json, pareto.csv, designs/, runs/)")
+    for plot in summary.get("plots", []):
+        out.print(f"plot: {results.root / plot}")

@@ -1,0 +1,233 @@
+"""What the CLI shows and draws from results: design files, re-scoring, plots and comparisons.
+
+* ``design_payload`` — a decoded design with its metrics and schedule, as
+  written to ``designs/*.json``; ``evaluate_design_file`` re-scores one;
+* ``plot_results`` — every figure of a results directory, from its files alone;
+* ``compare_results`` — one table and one overlay plot across experiments.
+"""
+
+from __future__ import annotations
+
+import math
+import pathlib
+
+from cosearch.results import ResultsDir, ResultsError, read_design
+
+# Metrics shown for a design, with how to print them.
+SHOWN = (
+    ("edp", "EDP", "J·s", 1.0), ("latency_s", "latency", "ms", 1e3), ("energy_j", "energy", "mJ", 1e3),
+    ("average_power_w", "average power", "W", 1.0), ("area_mm2", "area", "mm²", 1.0),
+    ("resource_fraction", "resources used", "% of budget", 100.0), ("utilization", "PE utilization", "", 1.0),
+    ("throughput_ips", "throughput", "inferences/s", 1.0), ("stp", "STP", "", 1.0), ("antt", "ANTT", "", 1.0),
+    ("fairness", "fairness", "", 1.0), ("sla_violations", "SLA violations", "models", 1.0),
+)  # fmt: skip
+
+
+def design_payload(design, metrics, workload, *, workload_config: dict, platform_config: dict, space: str,
+                   origin: dict) -> dict:  # fmt: skip
+    """A design file's content: the ``Design``, its metrics (batch of one, with schedule) and how to rebuild it."""
+    row = metrics.row(0)
+    schedule = metrics.schedule
+    return {
+        "origin": origin,
+        "workload": workload_config,
+        "platform": platform_config,
+        "space": space,
+        "design": design.to_dict(),
+        "metrics": row,
+        "model_names": list(workload.model_names),
+        "schedule": None if schedule is None else {
+            "start_s": schedule["start_s"][0].tolist(),
+            "finish_s": schedule["finish_s"][0].tolist(),
+            "core": schedule["core"][0].tolist(),
+            "layer_model": workload.model.tolist(),
+            "layer_names": list(workload.layer_names),
+        },
+    }
+
+
+def score_design(data: dict, *, workload: str | None = None, platform: str | None = None, with_schedule=False):
+    """Evaluate a design file's design; returns ``(metrics, workload, platform, same_setup)``.
+
+    ``workload``/``platform`` names replace the ones recorded in the file;
+    ``same_setup`` says whether the recorded metrics apply.
+    """
+    from cosearch.config import PlatformConfig, WorkloadConfig
+    from objectives import evaluate
+    from spaces import Design
+
+    recorded_w, recorded_p = data.get("workload"), data.get("platform")
+    if workload is None and recorded_w is None or platform is None and recorded_p is None:
+        raise ResultsError("the design file records no workload or platform: pass --workload and --platform")
+    try:
+        workload_config = WorkloadConfig.model_validate(workload if workload is not None else recorded_w)
+        platform_config = PlatformConfig.model_validate(platform if platform is not None else recorded_p)
+        built_w, built_p = workload_config.build(), platform_config.build()
+        design = Design.from_dict(data["design"])
+        metrics = evaluate(design.to_batch(built_p), built_w, built_p, with_schedule=with_schedule)
+    except ValueError as e:  # a wrong name, or a design that does not fit this workload
+        raise ResultsError(" ".join(str(e).split())) from None
+    same = (recorded_w is not None and workload_config.model_dump() == WorkloadConfig.model_validate(recorded_w).model_dump()
+            and recorded_p is not None
+            and platform_config.model_dump() == PlatformConfig.model_validate(recorded_p).model_dump())
+    return metrics, built_w, built_p, same
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, list) or isinstance(b, list):
+        return isinstance(a, list) and isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b or (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-12, abs_tol=0.0)
+    return a == b
+
+
+def evaluate_design_file(path, *, workload=None, platform=None, as_json=False, out) -> int:
+    """Print a design's metrics; 1 when the file's recorded metrics are not reproduced."""
+    import json
+
+    from cosearch.results import _plain
+
+    data = read_design(path)
+    metrics, built_w, built_p, same = score_design(data, workload=workload, platform=platform)
+    row = metrics.row(0)
+    recorded = data.get("metrics") if same else None
+    differ = [k for k in (recorded or {}) if k in row and not _same(row[k], recorded[k])]
+    if as_json:
+        print(json.dumps(_plain({"workload": built_w.name, "platform": built_p.name, "metrics": row,
+                                 "matches_recorded": None if recorded is None else not differ}), indent=1))
+    else:
+        from rich.table import Table
+
+        table = Table(title=f"{path}: {built_w.name} on {built_p.name}", title_justify="left")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        table.add_column("unit")
+        for key, label, unit, scale in SHOWN:
+            table.add_row(label, f"{row[key] * scale:.6g}", unit)
+        table.add_row("feasible", str(row["feasible"]), "" if row["feasible"] else _reason(row["reason"]))
+        out.print(table)
+        if recorded is not None:
+            out.print("reproduces the recorded metrics" if not differ
+                      else f"differs from the recorded metrics in: {', '.join(differ)}")
+    return 1 if differ else 0
+
+
+def _reason(code: int) -> str:
+    from spaces import REASONS
+
+    return REASONS.get(int(code), f"reason {code}")
+
+
+# -- plots ------------------------------------------------------------------
+
+
+def core_work_share(data: dict) -> list[float] | None:
+    """Fraction of the workload's MACs each core runs, from a design file's schedule."""
+    schedule = data.get("schedule")
+    if not schedule:
+        return None
+    from cosearch.config import WorkloadConfig
+
+    try:
+        macs = WorkloadConfig.model_validate(data["workload"]).build().macs
+    except (ValueError, KeyError):
+        return None
+    cores = len(data["design"]["cores"])
+    totals = [0.0] * cores
+    for c, m in zip(schedule["core"], macs.tolist()):
+        totals[c] += m
+    return [t / max(sum(totals), 1.0) for t in totals]
+
+
+def plot_results(results: ResultsDir, fmt: str = "png") -> list[pathlib.Path]:
+    """Draw the Pareto front, convergence, best design and its schedule into ``plots/``."""
+    from cosearch import plots
+
+    summary = results.read_summary()
+    written = []
+    title = f"{summary['workload']} on {summary['platform']}"
+    pareto = results.read_pareto()
+    cloud_lat, cloud_en = [], []
+    for run in summary["runs"]:
+        front = results.read_run(run["run_id"])["archive"]
+        keys = front["keys"]
+        for row in front["values"]:
+            cloud_lat.append(row[keys.index("latency_s")])
+            cloud_en.append(row[keys.index("energy_j")])
+    best = summary.get("best")
+    baselines = {name: (b["metrics"]["latency_s"], b["metrics"]["energy_j"])
+                 for name, b in summary.get("baselines", {}).items() if b.get("metrics")}
+    n_front = len(pareto.get("latency_s", []))
+    written.append(plots.pareto_front(
+        results.plots_dir / f"pareto.{fmt}", latency_s=cloud_lat + pareto.get("latency_s", []),
+        energy_j=cloud_en + pareto.get("energy_j", []), front=[False] * len(cloud_lat) + [True] * n_front,
+        best=None if not best else (best["metrics"]["latency_s"], best["metrics"]["energy_j"]),
+        baselines=baselines, title=f"Pareto front — {title}", cloud_label="found by single runs",
+        front_label=f"Pareto set over {', '.join(summary['pareto']['keys'])}"))
+    curves: dict[str, list] = {}
+    for run in summary["runs"]:
+        if run["kind"] == "search":
+            curves.setdefault(run["optimizer"], []).append(results.read_history(run["run_id"]))
+    objective = summary["objective"][0]
+    metric = "EDP (J·s)" if objective == "edp" else objective
+    written.append(plots.convergence(results.plots_dir / f"convergence.{fmt}", curves, metric=metric,
+                                     title=f"Convergence — {title} (median and IQR over seeds)"))
+    if best and best.get("design"):
+        data = read_design(results.root / best["design"])
+        m = data["metrics"]
+        notes = [f"EDP {m['edp']:.4g} J·s   latency {m['latency_s'] * 1e3:.4g} ms   energy {m['energy_j'] * 1e3:.4g} mJ"
+                 f"   resources {m['resource_fraction']:.0%} of the budget"]
+        pe_budget = summary.get("pe_budget") if summary.get("platform_kind") == "asic" else None
+        written.append(plots.design_diagram(
+            results.plots_dir / f"design.{fmt}", data["design"]["cores"], pe_budget=pe_budget,
+            work_share=core_work_share(data), title=f"Best design — {title}", notes=notes))
+        schedule = data.get("schedule")
+        if schedule:
+            labels = [f"core {c}: {k['size'] or k['pes']} {k['dataflow']}" for c, k in enumerate(data["design"]["cores"])]
+            written.append(plots.gantt(
+                results.plots_dir / f"schedule.{fmt}", start_s=schedule["start_s"], finish_s=schedule["finish_s"],
+                core=schedule["core"], layer_model=schedule["layer_model"], model_names=data["model_names"],
+                core_labels=labels, title=f"Schedule of the best design — {title}"))
+    return written
+
+
+# -- compare ------------------------------------------------------------------
+
+
+def compare_results(dirs, *, out_path=None, fmt="png", out) -> int:
+    """One table (best design per experiment, against its baselines) and one overlay of the fronts."""
+    from cosearch import plots
+    from cosearch.cli import _table
+
+    rows, fronts = [], {}
+    baseline_names = []
+    loaded = []
+    for d in dirs:
+        results = ResultsDir(d)
+        summary = results.read_summary()
+        loaded.append((results, summary))
+        for name in summary.get("baselines", {}):
+            if name not in baseline_names:
+                baseline_names.append(name)
+    for results, summary in loaded:
+        best = (summary.get("best") or {}).get("metrics") or {}
+        name = summary["experiment"]
+        if name in fronts:
+            name = str(results.root)
+        edp = best.get("edp", math.inf)
+        ratios = []
+        for b in baseline_names:
+            base = summary.get("baselines", {}).get(b, {}).get("metrics")
+            ratios.append(f"{base['edp'] / edp:.2f}×" if base and edp and math.isfinite(edp) else "—")
+        rows.append([name, summary["workload"], summary["platform"], summary["space"], summary["evaluations"],
+                     f"{edp:.4g}", f"{best.get('latency_s', math.nan) * 1e3:.4g}",
+                     f"{best.get('energy_j', math.nan) * 1e3:.4g}", *ratios])
+        pareto = results.read_pareto()
+        fronts[name] = (pareto.get("latency_s", []), pareto.get("energy_j", []))
+    columns = ["experiment", "workload", "platform", "space", "evaluations", "best EDP (J·s)", "latency (ms)",
+               "energy (mJ)", *(f"{b} EDP / best" for b in baseline_names)]
+    out.print(_table("experiments compared", columns, rows, right=set(range(4, len(columns)))))
+    path = pathlib.Path(out_path or f"compare.{fmt}")
+    plots.compare_fronts(path, fronts, title="Pareto fronts compared")
+    out.print(f"wrote {path}")
+    return 0
