@@ -30,6 +30,7 @@ import numpy as np
 from cosearch.optimizers._base import Optimizer, finite_objectives
 
 RESTART_STRATEGIES = ("none", "ipop", "bipop")
+DIAGONAL_FROM_DIM = 200
 
 
 def _global_randn(*shape) -> np.ndarray:
@@ -45,7 +46,9 @@ class CMAES(Optimizer):
     """Options: ``popsize`` (default ``4 + 3 ln d``), ``sigma0`` (fraction of
     each gene's range), ``restart_strategy`` (none/ipop/bipop), ``restarts``
     (how many), ``incpopsize`` (IPOP factor), ``x0`` (initial mean in [0, 1]^d;
-    default the first ``initial_X`` row, else the centre)."""
+    default the first ``initial_X`` row, else the centre), ``diagonal``
+    (separable CMA-ES: O(d) per sample instead of O(d²); default when
+    d >= DIAGONAL_FROM_DIM, where a full covariance costs more than evaluation)."""
 
     name = "cmaes"
     multi_objective = False
@@ -68,6 +71,7 @@ class CMAES(Optimizer):
         restarts: int = 9,
         incpopsize: float = 2.0,
         x0=None,
+        diagonal: bool | None = None,
     ):
         super().__init__(dim=dim, n_obj=n_obj, seed=seed, genes=genes, initial_X=initial_X)
         if restart_strategy not in RESTART_STRATEGIES:
@@ -81,6 +85,7 @@ class CMAES(Optimizer):
         if int(restarts) < 0 or float(incpopsize) < 1:
             raise ValueError(f"cmaes: restarts must be >= 0 and incpopsize >= 1, got {restarts}, {incpopsize}")
         self.sigma0 = float(sigma0)
+        self.diagonal = self.dim >= DIAGONAL_FROM_DIM if diagonal is None else bool(diagonal)
         self.restart_strategy = "none" if int(restarts) == 0 else restart_strategy
         self.max_restarts, self.incpopsize = int(restarts), float(incpopsize)
         self.default_popsize = int(popsize) if popsize is not None else 4 + int(3 * math.log(self.dim))
@@ -138,6 +143,8 @@ class CMAES(Optimizer):
         }
         if discrete:
             options["integer_variables"] = discrete
+        if self.diagonal:
+            options["CMA_diagonal"] = True
         z0 = self._to_z(np.atleast_2d(x0))[0]
         with self._own_random_state():
             self._es = cma.CMAEvolutionStrategy(z0.tolist(), sigma, options)

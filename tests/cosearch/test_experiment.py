@@ -1,0 +1,93 @@
+"""Experiments in-process: expansion, merged archives, Ctrl-C and up-front validation."""
+
+import numpy as np
+import pytest
+
+from cosearch.experiment import ExperimentSpec, SpaceProblem, SyntheticProblem, run_experiment
+from cosearch.pareto import ParetoArchive
+
+SPEC = ExperimentSpec(
+    problems=(SyntheticProblem(dim=6), SyntheticProblem(dim=4)),
+    optimizers=("random", ("cmaes", {"popsize": 8})),
+    seeds=(0, 1),
+    max_evaluations=120,
+)
+
+
+def test_experiment_runs_every_combination_and_merges_fronts():
+    events = []
+    result = run_experiment(SPEC, on_event=lambda e: events.append(e["type"]))
+    assert list(result.runs) == [
+        f"{p}/{o}-{s}" for p in ("synthetic6", "synthetic4") for o in ("random", "cmaes") for s in (0, 1)
+    ]
+    assert events.count("started") == events.count("finished") == 8 and not result.failures
+    assert not result.interrupted and set(result.retries.values()) == {0}
+    for key, archive in result.archives.items():
+        union = ParetoArchive(archive.keys, archive.reference)
+        for run in result.runs.values():
+            if run.spec.problem.key == key:
+                union.merge(run.archive)
+                assert run.spec.reference == archive.reference  # one reference point per problem
+        assert union.same_front(archive)
+        assert archive.hypervolume() >= max(
+            r.history["hypervolume"][-1] for r in result.runs.values() if r.spec.problem.key == key
+        )
+    best = result.best("synthetic6")
+    assert best.best_objectives[0] == min(
+        r.best_objectives[0] for r in result.runs.values() if r.spec.problem.key == "synthetic6"
+    )
+
+
+def test_ctrl_c_keeps_finished_runs_and_the_partial_archive():
+    seen = {"finished": 0}
+
+    def interrupt(event):
+        if event["type"] == "finished":
+            seen["finished"] += 1
+        if event["type"] == "progress" and seen["finished"] == 2:
+            raise KeyboardInterrupt
+
+    result = run_experiment(SPEC, on_event=interrupt)
+    assert result.interrupted and len(result.runs) == 2
+    archive = result.archives["synthetic6"]
+    finished = ParetoArchive(archive.keys, archive.reference)
+    for run in result.runs.values():
+        finished.merge(run.archive)
+    assert len(archive) >= 1 and archive.hypervolume() >= finished.hypervolume()
+    assert "synthetic6/cmaes-0" in result.nodes and "synthetic6/cmaes-0" not in result.runs
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"optimizers": ("random", "anneal")}, "unknown optimizer 'anneal'"),
+        ({"max_evaluations": 0}, "max_evaluations must be a positive integer"),
+        ({"optimizers": ("random", "random")}, "runs would share labels"),
+        ({"seeds": ()}, "at least one problem, one optimizer and one seed"),
+        ({"objectives": ("edp", "latency_s")}, "'cmaes' is single-objective but 2 objectives were given"),
+    ],
+)
+def test_bad_experiments_fail_before_any_run(changes, message):
+    spec = ExperimentSpec(**{**SPEC.__dict__, **changes})
+    events = []
+    with pytest.raises(ValueError, match=message):
+        run_experiment(spec, on_event=events.append)
+    assert events == []
+
+
+def test_bad_executor_and_space_problem_names():
+    with pytest.raises(ValueError, match="executor 'dask' is not one of local, ray"):
+        run_experiment(SPEC, executor="dask")
+    spec = ExperimentSpec.grid(workloads=["herald_arvr_a"], platforms=["cloud"], optimizers=("random",),
+                               max_evaluations=10, objectives=("edp", "watts"))  # fmt: skip
+    with pytest.raises(ValueError, match="objective 'watts' is not a metric"):
+        run_experiment(spec)
+
+
+def test_space_problem_key_and_build():
+    problem = SpaceProblem("herald_arvr_a", "cloud")
+    assert problem.key == "herald_arvr_a@cloud"
+    assert SpaceProblem("herald_arvr_a", "cloud", space="fda").key == "fda:herald_arvr_a@cloud"
+    built = problem.build()
+    metrics = built.evaluate(np.full((2, built.dim), 0.5))
+    assert metrics.edp.shape == (2,) and "edp" in built.metric_names
