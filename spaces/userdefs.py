@@ -1,0 +1,455 @@
+"""User-defined dataflows and platforms, from YAML data.
+
+A dataflow is its unrolled loop dims and stationary operand, optionally
+with a systolic fill/drain and caps on some extents::
+
+    {name: ws_ky, unrolled: [K, Y], stationary: weight, fill_drain: false, max_extents: {Y: 16}}
+
+A platform names every field of :class:`spaces.hardware.Platform`, or starts
+from a preset with ``base: <preset>`` and lists only what changes::
+
+    name: edge_2x
+    base: edge
+    pes: 2048                 # an ASIC base's power-of-two menu follows pes
+    bw_gbps: 32
+    buffer_bytes: 8 MiB       # bytes, or "<number> B|KiB|MiB|GiB|kB|MB|GB"
+    energy: {dram_pj_per_byte: 30}   # merged with the base's table
+    core_sizes: [PE256, PE1024, B1024, {name: wide, pes: 512, unroll: {K: 32, C: 16}}]
+    dataflows: [ws_kc, os_yx, {name: ws_ky, unrolled: [K, Y], stationary: weight}]
+
+Without ``base``: ``name`` (default: the file's stem), ``kind``, ``bw_gbps``,
+``buffer_bytes``, ``clock_hz`` and ``core_sizes`` are required, plus ``pes``
+(ASIC) or ``dsp``, ``lut`` and ``bram36`` (FPGA); ``noc_gbps`` defaults to
+8 x ``bw_gbps``, the energy/static tables to the kind's defaults, an FPGA's
+``pes`` to ``max_cores`` x its largest core.  A core size is a mapping
+(``name``, ``pes``, FPGA cost ``dsp``/``lut``/``bram36``, optional fixed
+``unroll`` extents whose product is ``pes``) or the name of a DPU core
+(``B512`` ... ``B4096``) or of a power-of-two ASIC core (``PE<n>``).
+Dataflows declared in a platform are registered in
+:data:`spaces.hardware.DATAFLOWS` (the registry designs and spaces look
+names up in) when the platform is built; a name already registered with
+another definition is refused.
+
+Every problem is a :class:`DefinitionError` whose lines read
+``source: dotted.key: message (allowed: ...)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import re
+import types
+import typing
+from collections.abc import Mapping
+from typing import Annotated, Any, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    StrictBool,
+    Tag,
+    ValidationError,
+    create_model,
+)
+
+from spaces.hardware import (
+    ASIC_ENERGY,
+    ASIC_STATIC,
+    DATAFLOWS,
+    DPU_CORES,
+    FPGA_ENERGY,
+    FPGA_STATIC,
+    LOOP_DIMS,
+    PLATFORMS,
+    STATIONARY,
+    AreaTable,
+    CoreSize,
+    Dataflow,
+    EnergyTable,
+    Platform,
+    StaticPower,
+    power_of_two_cores,
+)
+
+KINDS = ("asic", "fpga")
+_UNITS = {"b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "kb": 10**3, "mb": 10**6, "gb": 10**9}
+
+
+class DefinitionError(ValueError):
+    """Problems in a user definition, each a ``(dotted key, message)`` pair."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {key}: {message}" if key else f"{source}: {message}"
+                                   for key, message in problems))
+
+
+def _loop_dim(value: Any) -> str:
+    if value not in LOOP_DIMS:
+        raise ValueError(f"{value!r} is not a loop dim (allowed: {', '.join(LOOP_DIMS)})")
+    return value
+
+
+def _one_of(allowed: tuple[str, ...], what: str):
+    def check(value: Any) -> str:
+        if value not in allowed:
+            raise ValueError(f"{value!r} is not {what} (allowed: {', '.join(allowed)})")
+        return value
+
+    return check
+
+
+def _byte_count(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]+)?\s*", value) if isinstance(value, str) else None
+    if match and (match.group(2) or "b").lower() in _UNITS:
+        count = float(match.group(1)) * _UNITS[(match.group(2) or "b").lower()]
+        if count >= 1 and count.is_integer():
+            return int(count)
+    raise ValueError(f"{value!r} is not a size (allowed: a positive integer of bytes or "
+                     "'<number> B|KiB|MiB|GiB|kB|MB|GB')")
+
+
+LoopDim = Annotated[str, BeforeValidator(_loop_dim)]
+Bytes = Annotated[int, BeforeValidator(_byte_count)]
+Name = Annotated[str, Field(min_length=1)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataflowSpec(_Spec):
+    name: Name
+    unrolled: list[LoopDim] = Field(min_length=1)
+    stationary: Annotated[str, BeforeValidator(_one_of(STATIONARY, "a stationary operand"))]
+    fill_drain: StrictBool = False
+    max_extents: dict[LoopDim, PositiveInt] = {}
+    description: str = ""
+
+    def build(self) -> Dataflow:
+        return Dataflow(name=self.name, unrolled=tuple(self.unrolled), stationary=self.stationary,
+                        fill_drain=self.fill_drain, max_extents=tuple(self.max_extents.items()),
+                        description=self.description)
+
+
+def _core_by_name(value: Any) -> Any:
+    """A core size written as a name: a DPU core or ``PE<n>``."""
+    if not isinstance(value, str):
+        return value
+    for core in DPU_CORES:
+        if core.name == value:
+            return {"name": core.name, "pes": core.pes, "dsp": core.dsp, "lut": core.lut, "bram36": core.bram36,
+                    "unroll": dict(core.unroll)}
+    match = re.fullmatch(r"PE([1-9][0-9]*)", value)
+    if match:
+        return {"name": value, "pes": int(match.group(1))}
+    raise ValueError(f"unknown core size {value!r} (allowed: {', '.join(c.name for c in DPU_CORES)}, PE<n>, "
+                     "or a mapping with name, pes, dsp, lut, bram36, unroll)")
+
+
+class CoreSizeSpec(_Spec):
+    name: Name
+    pes: PositiveInt | None = None
+    dsp: NonNegativeFloat = 0.0
+    lut: NonNegativeFloat = 0.0
+    bram36: NonNegativeFloat = 0.0
+    unroll: dict[LoopDim, PositiveInt] = {}
+
+
+def _overrides_of(table) -> type[_Spec]:
+    """A spec whose keys are the fields of dataclass ``table``, each optional: what changes."""
+    fields = {f.name: (NonNegativeFloat | None, None) for f in dataclasses.fields(table)}
+    return create_model(f"{table.__name__}Spec", __base__=_Spec, **fields)
+
+
+EnergySpec, StaticSpec, AreaSpec = map(_overrides_of, (EnergyTable, StaticPower, AreaTable))
+
+
+DataflowRef = Annotated[
+    Union[Annotated[str, Tag("by name")], Annotated[DataflowSpec, Tag("declared")]],
+    Discriminator(lambda v: "by name" if isinstance(v, str) else "declared"),
+]
+_TAGS = ("by name", "declared")
+
+
+class PlatformSpec(_Spec):
+    name: Name | None = None
+    base: Annotated[str, BeforeValidator(_one_of(tuple(PLATFORMS), "a preset platform"))] | None = None
+    kind: Annotated[str, BeforeValidator(_one_of(KINDS, "a platform kind"))] | None = None
+    pes: PositiveInt | None = None
+    dsp: PositiveFloat | None = None
+    lut: PositiveFloat | None = None
+    bram36: PositiveFloat | None = None
+    bw_gbps: PositiveFloat | None = None
+    noc_gbps: PositiveFloat | None = None
+    buffer_bytes: Bytes | None = None
+    clock_hz: PositiveFloat | None = None
+    word_bytes: PositiveInt | None = None
+    layer_setup_cycles: NonNegativeInt | None = None
+    max_cores: PositiveInt | None = None
+    energy: EnergySpec | None = None
+    static: StaticSpec | None = None
+    area: AreaSpec | None = None
+    core_sizes: list[Annotated[CoreSizeSpec, BeforeValidator(_core_by_name)]] | None = Field(None, min_length=1)
+    dataflows: list[DataflowRef] | None = Field(None, min_length=1)
+
+
+# -- errors ------------------------------------------------------------------
+
+
+def _section_keys(root: type[BaseModel], loc: tuple) -> list[str]:
+    node: Any = root
+    for part in loc:
+        node = _strip(node)
+        if isinstance(node, type) and issubclass(node, BaseModel) and part in node.model_fields:
+            node = node.model_fields[part].annotation
+        elif isinstance(part, int) or part in _TAGS:
+            continue
+        else:
+            return []
+    node = _strip(node)
+    return list(node.model_fields) if isinstance(node, type) and issubclass(node, BaseModel) else []
+
+
+def _strip(tp):
+    """The model inside ``X | None``, ``list[X]``, ``Annotated[X, ...]`` and tagged unions."""
+    if typing.get_origin(tp) in (Annotated, list, Union, types.UnionType):
+        inner = [_strip(a) for a in typing.get_args(tp)]
+        return next((a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)), tp)
+    return tp
+
+
+def _problems(error: ValidationError, root: type[BaseModel]) -> list[tuple[str, str]]:
+    problems = []
+    for err in error.errors():
+        loc = tuple(p for p in err["loc"] if p not in _TAGS and p != "[key]")
+        key = ".".join(str(p) for p in loc)
+        kind, value = err["type"], err.get("input")
+        if kind == "extra_forbidden":
+            allowed = _section_keys(root, loc[:-1])
+            problems.append((key, "unknown key" + (f" (allowed: {', '.join(allowed)})" if allowed else "")))
+        elif kind == "missing":
+            problems.append((key, "required key is missing"))
+        elif kind.startswith("bool"):
+            problems.append((key, f"{value!r} is not a boolean (allowed: true, false)"))
+        else:
+            message = err["msg"].removeprefix("Value error, ")
+            shown = repr(value)
+            if not isinstance(value, dict) and shown not in message and len(shown) < 80:
+                message += f" (got {shown})"
+            problems.append((key, message))
+    return problems
+
+
+def _validate(spec: type[BaseModel], data: Any, source: str):
+    if not isinstance(data, Mapping):
+        raise DefinitionError(source, [("", f"expected a mapping, got {type(data).__name__}")])
+    try:
+        return spec.model_validate(dict(data))
+    except ValidationError as e:
+        raise DefinitionError(source, _problems(e, spec)) from None
+
+
+# -- dataflows ----------------------------------------------------------------
+
+
+def load_dataflow(data: Mapping, source: str = "<dataflow>") -> Dataflow:
+    """A :class:`Dataflow` from a mapping; not registered (see :func:`register_dataflow`)."""
+    return _dataflow(_validate(DataflowSpec, data, source), source, "")
+
+
+def _dataflow(spec: DataflowSpec, source: str, key: str) -> Dataflow:
+    dims = spec.unrolled
+    repeated = next((i for i, d in enumerate(dims) if d in dims[:i]), None)
+    if repeated is not None:
+        raise DefinitionError(source, [(f"{key}unrolled.{repeated}",
+                                        f"{dims[repeated]!r} is unrolled twice (allowed: each of "
+                                        f"{', '.join(LOOP_DIMS)} at most once)")])
+    for dim in spec.max_extents:
+        if dim not in dims:
+            raise DefinitionError(source, [(f"{key}max_extents.{dim}",
+                                            f"{dim!r} is not unrolled (allowed: {', '.join(dims)})")])
+    dataflow = spec.build()
+    known = DATAFLOWS.get(dataflow.name)
+    if known is not None and known != dataflow:
+        raise DefinitionError(source, [(f"{key}name", f"{dataflow.name!r} is already a different dataflow "
+                                        f"(taken: {', '.join(DATAFLOWS)}); choose another name")])
+    return dataflow
+
+
+def register_dataflow(dataflow: Dataflow) -> Dataflow:
+    """Add ``dataflow`` to :data:`DATAFLOWS`; registering the same definition again is a no-op."""
+    known = DATAFLOWS.setdefault(dataflow.name, dataflow)
+    if known != dataflow:
+        raise ValueError(f"dataflow {dataflow.name!r} is already registered with another definition "
+                         f"(taken: {', '.join(DATAFLOWS)}); choose another name")
+    return known
+
+
+# -- platforms ----------------------------------------------------------------
+
+
+def read_yaml(path: str | pathlib.Path) -> Any:
+    path = pathlib.Path(path)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise DefinitionError(str(path), [("", f"cannot read: {e.strerror or e}")]) from None
+    except yaml.YAMLError as e:
+        raise DefinitionError(str(path), [("", f"not valid YAML: {' '.join(str(e).split())}")]) from None
+
+
+def load_platform(data: Mapping | str | pathlib.Path, source: str | None = None) -> Platform:
+    """A :class:`Platform` from a mapping or a YAML file; registers the dataflows it declares."""
+    default_name = None
+    if isinstance(data, (str, pathlib.Path)):
+        source = source or str(data)
+        default_name = pathlib.Path(data).stem
+        data = read_yaml(data)
+    source = source or "<platform>"
+    spec = _validate(PlatformSpec, data, source)
+    return _PlatformBuilder(spec, source, default_name).build()
+
+
+class _PlatformBuilder:
+    def __init__(self, spec: PlatformSpec, source: str, default_name: str | None):
+        self.spec, self.source = spec, source
+        self.base = PLATFORMS[spec.base] if spec.base else None
+        self.default_name = default_name
+        self.problems: list[tuple[str, str]] = []
+
+    def field(self, key: str, default=None):
+        """The file's value, else the base's, else ``default``; missing when all are None."""
+        value = getattr(self.spec, key)
+        if value is None and self.base is not None:
+            value = getattr(self.base, key)
+        if value is None:
+            value = default
+        if value is None:
+            self.problems.append((key, "required key is missing (or start from a preset with base: "
+                                       f"{', '.join(PLATFORMS)})"))
+        return value
+
+    def table(self, key: str, default):
+        start = getattr(self.base, key) if self.base is not None else default
+        changes = getattr(self.spec, key)
+        if changes is None:
+            return start
+        return dataclasses.replace(start, **{k: v for k, v in changes.model_dump().items() if v is not None})
+
+    def build(self) -> Platform:
+        spec = self.spec
+        name = spec.name or self.default_name or (None if self.base is None else f"{self.base.name}_custom")
+        if name is None:
+            self.problems.append(("name", "required key is missing"))
+        kind = self.field("kind")
+        fpga = kind == "fpga"
+        cores = self.core_sizes(kind)
+        max_cores = self.field("max_cores", 4)
+        budget = {}
+        if fpga:  # as the presets: PEs are what max_cores of the largest core reach
+            budget = {key: self.field(key) for key in ("dsp", "lut", "bram36")}
+            budget["pes"] = spec.pes or (max_cores or 1) * max((c.pes for c in cores), default=1)
+        else:
+            budget["pes"] = self.field("pes")
+        bw = self.field("bw_gbps")
+        fields = dict(
+            name=name, kind=kind, bw_gbps=bw, buffer_bytes=self.field("buffer_bytes"),
+            clock_hz=self.field("clock_hz"), noc_gbps=self.field("noc_gbps", 1.0 if bw is None else 8 * bw),
+            word_bytes=self.field("word_bytes", 1), layer_setup_cycles=self.field("layer_setup_cycles", 64),
+            max_cores=max_cores, core_sizes=cores,
+            energy=self.table("energy", FPGA_ENERGY if fpga else ASIC_ENERGY),
+            static=self.table("static", FPGA_STATIC if fpga else ASIC_STATIC),
+            area=self.table("area", AreaTable()), **budget,
+        )
+        dataflows = self.dataflows()
+        if self.problems:
+            order = {key: i for i, key in enumerate(PlatformSpec.model_fields)}  # report in schema order
+            self.problems.sort(key=lambda problem: order.get(problem[0].split(".")[0], len(order)))
+            raise DefinitionError(self.source, self.problems)
+        if dataflows is not None:
+            fields["dataflows"] = tuple(df.name for df in dataflows)
+        elif self.base is not None:
+            fields["dataflows"] = self.base.dataflows
+        added = [df for df in dataflows or () if df.name not in DATAFLOWS]
+        for df in added:
+            register_dataflow(df)
+        try:
+            return Platform(**fields)
+        except ValueError as e:
+            for df in added:
+                DATAFLOWS.pop(df.name, None)
+            key = "core_sizes" if "core size" in str(e) else ""
+            raise DefinitionError(self.source, [(key, str(e))]) from None
+
+    def core_sizes(self, kind) -> tuple[CoreSize, ...]:
+        spec, base = self.spec, self.base
+        if spec.core_sizes is None:
+            if base is None:
+                self.problems.append(("core_sizes", "required key is missing (a list of core sizes: "
+                                                    f"{', '.join(c.name for c in DPU_CORES)}, PE<n>, or mappings)"))
+                return ()
+            if kind == "asic" and base.kind == "asic" and spec.pes is not None:
+                return power_of_two_cores(min(s.pes for s in base.core_sizes), spec.pes)
+            return base.core_sizes
+        cores, seen = [], {}
+        for i, core in enumerate(spec.core_sizes):
+            product = 1
+            for extent in core.unroll.values():
+                product *= extent
+            pes = core.pes if core.pes is not None else (product if core.unroll else None)
+            if pes is None:
+                self.problems.append((f"core_sizes.{i}.pes", "required key is missing (or give unroll extents)"))
+                continue
+            if core.unroll and product != pes:
+                self.problems.append((f"core_sizes.{i}.unroll", f"extents {dict(core.unroll)} multiply to "
+                                                                f"{product}, not pes={pes}"))
+            if core.name in seen:
+                self.problems.append((f"core_sizes.{i}.name", f"{core.name!r} is listed twice (first at "
+                                                              f"core_sizes.{seen[core.name]})"))
+            seen.setdefault(core.name, i)
+            cores.append(CoreSize(name=core.name, pes=pes, dsp=core.dsp, lut=core.lut, bram36=core.bram36,
+                                  unroll=tuple(core.unroll.items())))
+        return tuple(cores)
+
+    def dataflows(self) -> list[Dataflow] | None:
+        refs = self.spec.dataflows
+        if refs is None:
+            return None
+        declared: dict[int, Dataflow] = {}
+        for i, ref in enumerate(refs):
+            if isinstance(ref, DataflowSpec):
+                try:
+                    declared[i] = _dataflow(ref, self.source, f"dataflows.{i}.")
+                except DefinitionError as e:
+                    self.problems += e.problems
+        known = {**DATAFLOWS, **{df.name: df for df in declared.values()}}
+        result, seen = [], set()
+        for i, ref in enumerate(refs):
+            if isinstance(ref, DataflowSpec):
+                df = declared.get(i)
+                if df is None:  # reported above
+                    continue
+            elif ref in known:
+                df = known[ref]
+            else:
+                self.problems.append((f"dataflows.{i}", f"unknown dataflow {ref!r} (allowed: {', '.join(known)}; "
+                                                        "or declare one: {name, unrolled, stationary})"))
+                continue
+            if df.name in seen:
+                self.problems.append((f"dataflows.{i}", f"{df.name!r} is listed twice"))
+            seen.add(df.name)
+            result.append(df)
+        return result
