@@ -71,6 +71,12 @@ def _overrides(args) -> dict:
     return overrides
 
 
+def _number(value: float, metric: str) -> str:
+    from cosearch.plots import si
+
+    return si(value, "J·s", 4) if metric == "EDP" and math.isfinite(value) else f"{value:.4g}"
+
+
 class Progress:
     """A rich progress bar on a terminal (best objective so far); one line per finished run otherwise."""
 
@@ -87,7 +93,7 @@ class Progress:
             self.task = self.bar.add_task(self._description(), total=total)
 
     def _description(self) -> str:
-        best = "—" if not math.isfinite(self.best) else f"{self.best:.4g}"
+        best = "—" if not math.isfinite(self.best) else _number(self.best, self.metric)
         return f"best {self.metric} {best}"
 
     def __enter__(self):
@@ -110,7 +116,7 @@ class Progress:
             result = event["result"]
             best = result.best_objectives[0] if result.best_objectives is not None else math.inf
             line = (f"run {self.ids[label]} finished: {result.evaluations} evaluations in {result.seconds:.1f} s, "
-                    f"best {self.metric} {best:.4g}")
+                    f"best {self.metric} {_number(best, self.metric)}")
             (self.bar.console if self.bar is not None else self.out).print(line)
         elif event["type"] == "failed":
             (self.bar.console if self.bar is not None else self.out).print(
@@ -283,13 +289,14 @@ def finish_experiment(config, results, specs, ids, outcome, problems, *, seconds
 
 def print_summary(summary: dict, results, out) -> None:
     from cosearch.cli import _table
+    from cosearch.plots import si
     from cosearch.results import read_design
 
     best = summary["best"]
     if best is not None:
         m = best["metrics"]
-        out.print(f"\nbest design (run {best['run']}): EDP {m['edp']:.4g} J·s — latency {m['latency_s'] * 1e3:.4g} ms, "
-                  f"energy {m['energy_j'] * 1e3:.4g} mJ, {m['resource_fraction']:.0%} of the compute budget")
+        out.print(f"\nbest design (run {best['run']}): EDP {si(m['edp'], 'J·s', 4)} — latency {si(m['latency_s'], 's', 4)}, "
+                  f"energy {si(m['energy_j'], 'J', 4)}, {m['resource_fraction']:.0%} of the compute budget")
         cores = read_design(results.root / best["design"])["design"]["cores"]
         rows = [[c, core["size"] or "custom", core["pes"], core["dataflow"], f"{core['bw_share']:.0%}",
                  f"{core['buffer_share']:.0%}"] for c, core in enumerate(cores)]
@@ -301,12 +308,12 @@ def print_summary(summary: dict, results, out) -> None:
                 rows.append([name, "no feasible design", "", ""])
                 continue
             ratio = entry["edp_over_best"]
-            rows.append([name, f"{entry['metrics']['edp']:.4g}", f"{entry['metrics']['latency_s'] * 1e3:.4g}",
+            rows.append([name, si(entry["metrics"]["edp"], "J·s", 4), si(entry["metrics"]["latency_s"], "s", 4),
                          "—" if ratio is None else f"{ratio:.2f}×"])
         if best is not None:
-            rows.insert(0, [f"best ({summary['space']})", f"{best['metrics']['edp']:.4g}",
-                            f"{best['metrics']['latency_s'] * 1e3:.4g}", "1.00×"])
-        out.print(_table("EDP against the baselines", ["design", "EDP (J·s)", "latency (ms)", "EDP vs best"], rows,
+            rows.insert(0, [f"best ({summary['space']})", si(best["metrics"]["edp"], "J·s", 4),
+                            si(best["metrics"]["latency_s"], "s", 4), "1.00×"])
+        out.print(_table("EDP against the baselines", ["design", "EDP", "latency", "EDP vs best"], rows,
                          right={1, 2, 3}))
     out.print(f"results: {results.root}/ (summary.json, pareto.csv, designs/, runs/)")
     for plot in summary.get("plots", []):

@@ -30,7 +30,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} appears twice", key_node.start_mark)
+                    None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -41,6 +41,11 @@ def read_yaml(path: str | pathlib.Path) -> Any:
         return yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
     except OSError as e:
         raise ConfigError(str(path), [("", f"cannot read: {e.strerror}")]) from None
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = " ".join(f"{e.context or ''} {e.problem or ''}".split())
+        raise ConfigError(str(path), [("", f"not valid YAML{where}: {what}")]) from None
     except yaml.YAMLError as e:
         raise ConfigError(str(path), [("", f"not valid YAML: {' '.join(str(e).split())}")]) from None
 

@@ -22,6 +22,31 @@ import numpy as np
 
 DPI = 130
 MARKERS = ("s", "^", "D", "v", "P", "X", "*", "h")
+_PREFIXES = ((1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, ""), (1e3, "k"), (1e6, "M"))
+
+
+def si(value: float, unit: str, digits: int = 3) -> str:
+    """``7.08e-06, "J·s"`` → ``"7.08 µJ·s"``: a number with an SI prefix (plain text, no matplotlib)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return f"{value} {unit}"
+    if value == 0:
+        return f"0 {unit}"
+    value = round(value, digits - 1 - int(np.floor(np.log10(abs(value)))))  # significant digits
+    scale, prefix = _PREFIXES[0]
+    for s, p in _PREFIXES:
+        if abs(value) >= s:
+            scale, prefix = s, p
+    x = value / scale
+    return f"{x:.{max(digits, int(np.floor(np.log10(abs(x)))) + 1)}g} {prefix}{unit}"
+
+
+def _si_axes(ax, x_unit: str, y_unit: str) -> None:
+    """SI-prefixed tick labels on log axes; minor ticks labelled only when the axis spans under a decade."""
+    from matplotlib.ticker import EngFormatter, NullFormatter
+
+    for axis, unit, (lo, hi) in ((ax.xaxis, x_unit, ax.get_xlim()), (ax.yaxis, y_unit, ax.get_ylim())):
+        axis.set_major_formatter(EngFormatter(unit=unit))
+        axis.set_minor_formatter(EngFormatter(unit=unit) if hi / lo < 10 else NullFormatter())
 
 
 def _figure(width: float, height: float, ncols: int = 1):
@@ -68,9 +93,17 @@ def _edp_isolines(ax, anchor_edp: float, lines: int = 6) -> None:
             continue
         ax.plot(xs, ys, ":", color="0.65", lw=0.8, zorder=0)
         i = np.flatnonzero(inside)[-1]
-        ax.annotate(f"{edp:.2g} J·s", (xs[i], ys[i]), fontsize=7, color="0.45", ha="right", va="bottom")
+        ax.annotate(si(edp, "J·s", 2), (xs[i], ys[i]), fontsize=7, color="0.45", ha="right", va="bottom")
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
+
+
+def _front_2d(latency: np.ndarray, energy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The latency–energy non-dominated points, by rising latency (for a step line)."""
+    order = np.lexsort((energy, latency))
+    lat, en = latency[order], energy[order]
+    keep = en < np.minimum.accumulate(np.concatenate([[np.inf], en[:-1]]))
+    return lat[keep], en[keep]
 
 
 def pareto_front(
@@ -100,20 +133,17 @@ def pareto_front(
                label=f"{cloud_label} ({(ok & ~mask).sum()})")
     if mask.any():
         ax.scatter(latency[mask], energy[mask], s=14, color="C0", label=f"{front_label} ({mask.sum()})", zorder=3)
-        lat, en = latency[mask], energy[mask]
-        order = np.lexsort((en, lat))
-        lat, en = lat[order], en[order]
-        keep = en < np.minimum.accumulate(np.concatenate([[np.inf], en[:-1]]))  # 2-D non-dominated
-        ax.step(lat[keep], en[keep], where="post", color="C0", lw=1.2, label="latency–energy front")
+        lat, en = _front_2d(latency[mask], energy[mask])
+        ax.step(lat, en, where="post", color="C0", lw=1.2, label="latency–energy front")
     points = [(latency[ok], energy[ok])]
     for i, (name, (lat, en)) in enumerate((baselines or {}).items()):
         if np.isfinite(lat) and np.isfinite(en):
             ax.scatter([lat], [en], marker=MARKERS[i % len(MARKERS)], s=55, color=f"C{i + 2}", edgecolor="k",
-                       lw=0.6, label=f"{name} (EDP {lat * en:.3g} J·s)", zorder=4)
+                       lw=0.6, label=f"{name} (EDP {si(lat * en, 'J·s')})", zorder=4)
             points.append((np.array([lat]), np.array([en])))
     if best is not None and np.isfinite(best).all():
         ax.scatter([best[0]], [best[1]], marker="*", s=180, color="C3", edgecolor="k", lw=0.6,
-                   label=f"best (EDP {best[0] * best[1]:.3g} J·s)", zorder=5)
+                   label=f"best (EDP {si(best[0] * best[1], 'J·s')})", zorder=5)
         points.append((np.array([best[0]]), np.array([best[1]])))
     xs = np.concatenate([p[0] for p in points])
     ys = np.concatenate([p[1] for p in points])
@@ -124,8 +154,9 @@ def pareto_front(
         ax.set_ylim(ys.min() / 1.3, ys.max() * 1.3)
         anchor = best[0] * best[1] if best is not None and np.isfinite(best).all() else float((xs * ys).min())
         _edp_isolines(ax, anchor)
-    ax.set_xlabel("latency, makespan of the mix (s)")
-    ax.set_ylabel("energy (J)")
+    _si_axes(ax, "s", "J")
+    ax.set_xlabel("latency: makespan of the mix")
+    ax.set_ylabel("energy")
     ax.set_title(title or "Pareto front: latency vs energy")
     ax.grid(True, which="major", alpha=0.3)
     fig.legend(fontsize=8, loc="outside lower center", ncol=2, frameon=False)
@@ -145,19 +176,19 @@ def compare_fronts(
         lat, en = lat[ok], en[ok]
         if not lat.size:
             continue
-        order = np.argsort(lat)
         i = int(np.argmin(lat * en))
         anchor = min(anchor, lat[i] * en[i])
-        ax.step(lat[order], en[order], where="post", color=color, lw=1.2)
-        ax.scatter(lat, en, s=14, color=color, label=f"{name} (best EDP {lat[i] * en[i]:.3g} J·s)")
+        ax.step(*_front_2d(lat, en), where="post", color=color, lw=1.4)
+        ax.scatter(lat, en, s=8, color=color, alpha=0.45, lw=0, label=f"{name} (best EDP {si(lat[i] * en[i], 'J·s')})")
         ax.scatter([lat[i]], [en[i]], marker="*", s=150, color=color, edgecolor="k", lw=0.6, zorder=4)
     ax.set_xscale("log")
     ax.set_yscale("log")
     if np.isfinite(anchor):
         ax.margins(0.1)
         _edp_isolines(ax, anchor)
-    ax.set_xlabel("latency, makespan of the mix (s)")
-    ax.set_ylabel("energy (J)")
+    _si_axes(ax, "s", "J")
+    ax.set_xlabel("latency: makespan of the mix")
+    ax.set_ylabel("energy")
     ax.set_title(title or "Pareto fronts compared")
     ax.grid(True, which="major", alpha=0.3)
     fig.legend(fontsize=8, loc="outside lower center", ncol=2, frameon=False)
@@ -183,7 +214,8 @@ def convergence(
     path,
     curves: Mapping[str, Sequence[Mapping[str, Sequence[float]]]],
     *,
-    metric: str = "EDP (J·s)",
+    metric: str = "EDP",
+    unit: str = "J·s",
     title: str = "",
 ) -> pathlib.Path:
     """Best-so-far per optimizer (name → one dict per seed with ``evaluations``, ``seconds``, ``best``).
@@ -206,10 +238,14 @@ def convergence(
             ax.step(grid, q50, where="post", color=color, lw=1.5, label=label)
             if len(pairs) > 1:
                 ax.fill_between(grid, q25, q75, step="post", color=color, alpha=0.2, lw=0)
+    from matplotlib.ticker import EngFormatter
+
     for ax, xlabel in ((left, "evaluations"), (right, "wall-clock time (s)")):
         ax.set_xlabel(xlabel)
         ax.set_ylabel(f"best {metric} so far")
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(EngFormatter(unit=unit))
+        ax.yaxis.set_minor_formatter(EngFormatter(unit=unit))
         ax.grid(True, alpha=0.3)
     left.legend(fontsize=8, loc="upper right")
     fig.suptitle(title or "Convergence: median and inter-quartile range over seeds")

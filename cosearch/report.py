@@ -13,6 +13,9 @@ import pathlib
 
 from cosearch.results import ResultsDir, ResultsError, read_design
 
+# Best-so-far axis of the convergence plot: objective → (name, unit); maximised ones are negated.
+OBJECTIVE_UNITS = {"edp": ("EDP", "J·s"), "latency_s": ("latency", "s"), "energy_j": ("energy", "J"),
+                   "area_mm2": ("area", "mm²"), "average_power_w": ("average power", "W")}
 # Metrics shown for a design, with how to print them.
 SHOWN = (
     ("edp", "EDP", "J·s", 1.0), ("latency_s", "latency", "ms", 1e3), ("energy_j", "energy", "mJ", 1e3),
@@ -169,14 +172,14 @@ def plot_results(results: ResultsDir, fmt: str = "png") -> list[pathlib.Path]:
         if run["kind"] == "search":
             curves.setdefault(run["optimizer"], []).append(results.read_history(run["run_id"]))
     objective = summary["objective"][0]
-    metric = "EDP (J·s)" if objective == "edp" else objective
-    written.append(plots.convergence(results.plots_dir / f"convergence.{fmt}", curves, metric=metric,
+    metric, unit = OBJECTIVE_UNITS.get(objective, (objective, ""))
+    written.append(plots.convergence(results.plots_dir / f"convergence.{fmt}", curves, metric=metric, unit=unit,
                                      title=f"Convergence — {title} (median and IQR over seeds)"))
     if best and best.get("design"):
         data = read_design(results.root / best["design"])
         m = data["metrics"]
-        notes = [f"EDP {m['edp']:.4g} J·s   latency {m['latency_s'] * 1e3:.4g} ms   energy {m['energy_j'] * 1e3:.4g} mJ"
-                 f"   resources {m['resource_fraction']:.0%} of the budget"]
+        notes = [f"EDP {plots.si(m['edp'], 'J·s', 4)}   latency {plots.si(m['latency_s'], 's', 4)}   "
+                 f"energy {plots.si(m['energy_j'], 'J', 4)}   resources {m['resource_fraction']:.0%} of the budget"]
         pe_budget = summary.get("pe_budget") if summary.get("platform_kind") == "asic" else None
         written.append(plots.design_diagram(
             results.plots_dir / f"design.{fmt}", data["design"]["cores"], pe_budget=pe_budget,
@@ -209,23 +212,23 @@ def compare_results(dirs, *, out_path=None, fmt="png", out) -> int:
         for name in summary.get("baselines", {}):
             if name not in baseline_names:
                 baseline_names.append(name)
+    names = [summary["experiment"] for _, summary in loaded]
+    unique = len(set(names)) == len(names)
     for results, summary in loaded:
         best = (summary.get("best") or {}).get("metrics") or {}
-        name = summary["experiment"]
-        if name in fronts:
-            name = str(results.root)
+        name = summary["experiment"] if unique else str(results.root)
         edp = best.get("edp", math.inf)
         ratios = []
         for b in baseline_names:
             base = summary.get("baselines", {}).get(b, {}).get("metrics")
             ratios.append(f"{base['edp'] / edp:.2f}×" if base and edp and math.isfinite(edp) else "—")
         rows.append([name, summary["workload"], summary["platform"], summary["space"], summary["evaluations"],
-                     f"{edp:.4g}", f"{best.get('latency_s', math.nan) * 1e3:.4g}",
-                     f"{best.get('energy_j', math.nan) * 1e3:.4g}", *ratios])
+                     plots.si(edp, "J·s", 4), plots.si(best.get("latency_s", math.nan), "s", 4),
+                     plots.si(best.get("energy_j", math.nan), "J", 4), *ratios])
         pareto = results.read_pareto()
         fronts[name] = (pareto.get("latency_s", []), pareto.get("energy_j", []))
-    columns = ["experiment", "workload", "platform", "space", "evaluations", "best EDP (J·s)", "latency (ms)",
-               "energy (mJ)", *(f"{b} EDP / best" for b in baseline_names)]
+    columns = ["experiment", "workload", "platform", "space", "evaluations", "best EDP", "latency", "energy",
+               *(f"{b} EDP / best" for b in baseline_names)]
     out.print(_table("experiments compared", columns, rows, right=set(range(4, len(columns)))))
     path = pathlib.Path(out_path or f"compare.{fmt}")
     plots.compare_fronts(path, fronts, title="Pareto fronts compared")

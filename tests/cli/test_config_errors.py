@@ -1,0 +1,137 @@
+"""Bad configs: exit code 2 and one line `file: dotted.key: message (allowed: …)`, no traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from cosearch.cli import main
+from cosearch.config import ConfigError
+from cosearch.config_loader import build, parse_config, section_keys
+from tests.cli.conftest import TINY_CONFIG, cosearch, write_config
+
+BAD = {
+    "unknown key": (
+        TINY_CONFIG.replace("budget: {evaluations: 48}", "budget: {evaluations: 48, evals: 3}"),
+        "budget.evals: unknown key (allowed: evaluations, seconds)",
+    ),
+    "unknown top-level key": (
+        TINY_CONFIG + "optimiser: cmaes\n",
+        "optimiser: unknown key (allowed: name, description, workload, platform, space, objective, optimizers, "
+        "seeds, budget, ray, baselines, output, storage, plots)",
+    ),
+    "unknown mix": (
+        "workload: herald_arvr_c\n",
+        "workload.mix: unknown mix 'herald_arvr_c' (allowed: herald_arvr_a, herald_arvr_b, herald_mlperf, mixed,",
+    ),
+    "unknown model": (
+        "workload: {models: [{model: resnet51}]}\n",
+        "workload.models[0].model: unknown model 'resnet51' (allowed: bert_base,",
+    ),
+    "bad value type": (
+        TINY_CONFIG.replace("seeds: 2", "seeds: [0, one]"),
+        "seeds[1]: input should be a valid integer, unable to parse string as an integer (got 'one')",
+    ),
+    "negative budget": (
+        TINY_CONFIG.replace("budget: {evaluations: 48}", "budget: {evaluations: -5}"),
+        "budget.evaluations: input should be greater than 0 (got -5)",
+    ),
+    "unknown optimizer": (
+        TINY_CONFIG.replace("- name: random", "- name: anneal"),
+        "optimizers[1].name: unknown optimizer 'anneal' (allowed: cmaes,",
+    ),
+    "unknown optimizer option": (
+        TINY_CONFIG.replace("options: {popsize: 8}", "options: {pop_size: 8}"),
+        "optimizers[0].options: optimizer 'cmaes' does not take option(s) pop_size; it takes:",
+    ),
+    "single-objective optimizer, two objectives": (
+        TINY_CONFIG.replace("objective: edp", "objective: [latency_s, energy_j]"),
+        "optimizers[0].name: optimizer 'cmaes' is single-objective but 2 objectives were given",
+    ),
+    "unknown metric": (
+        TINY_CONFIG.replace("objective: edp", "objective: [edp, speed]"),
+        "objective.minimize[1]: input should be 'edp', 'latency_s',",
+    ),
+    "unknown platform": (
+        TINY_CONFIG.replace("preset: edge", "preset: tpu"),
+        "platform.preset: unknown platform 'tpu' (allowed: cloud, edge, mobile, u250, zcu102)",
+    ),
+    "bad space option": (
+        TINY_CONFIG.replace("options: {max_cores: 3}", "options: {max_cores: 3, mapping: random}"),
+        "space.options.mapping: unknown mapping mode 'random' (allowed: layer, model, greedy, biased)",
+    ),
+    "duplicate key": (
+        TINY_CONFIG + "seeds: 3\n",
+        "not valid YAML at line 18, column 1: key 'seeds' appears twice in one mapping",
+    ),
+    "not a mapping": ("- just a list\n", "expected a mapping of sections, got list"),
+}
+
+
+REQUIRED = ("unknown key", "unknown mix", "bad value type", "negative budget", "unknown optimizer")
+
+
+@pytest.mark.parametrize("case", REQUIRED)
+def test_run_with_bad_config_exits_2_with_its_message(tmp_path, case):
+    text, message = BAD[case]
+    path = write_config(tmp_path, text, "bad.yaml")
+    result = cosearch("run", path, "--out", tmp_path / "out", cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{path}: {message}" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists(), "a bad config must not start an experiment"
+
+
+@pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
+def test_validate_bad_config_exits_2_with_its_message(tmp_path, capsys, monkeypatch, case):
+    """In process (the same ``main`` the console script calls), to keep the sweep fast."""
+    monkeypatch.delenv("COSEARCH_DEBUG", raising=False)
+    text, message = BAD[case]
+    path = write_config(tmp_path, text, "bad.yaml")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: {message}" in err, err
+
+
+def test_several_problems_are_all_reported():
+    with pytest.raises(ConfigError) as error:
+        parse_config({"workload": "nope", "budget": -1, "seeds": 0}, "x.yaml")
+    keys = [key for key, _ in error.value.problems]
+    assert keys == ["workload.mix", "seeds", "budget.evaluations"]
+    assert str(error.value).splitlines()[0].startswith("x.yaml: workload.mix: unknown mix 'nope'")
+
+
+def test_traceback_only_when_asked(tmp_path):
+    path = write_config(tmp_path, "workload: nope\n")
+    assert "Traceback" in cosearch("validate", path, env={"COSEARCH_DEBUG": "1"}).stderr
+
+
+def test_short_forms_expand():
+    config = parse_config({"workload": "planaria_b", "platform": "cloud", "space": "fda", "objective": "latency_s",
+                           "optimizers": ["random"], "seeds": 3, "budget": 100, "ray": False})
+    assert config.workload.mix == "planaria_b" and config.platform.preset == "cloud"
+    assert config.space.name == "fda" and config.objective.minimize == ["latency_s"]
+    assert config.seeds == [0, 1, 2] and config.budget.evaluations == 100 and not config.ray.enabled
+
+
+def test_platform_overrides_and_custom_workload_build():
+    config = parse_config({"workload": {"models": [{"model": "resnet50", "batch": 2, "latency_target_s": 0.02}],
+                                        "name": "two_resnets"},
+                           "platform": {"preset": "edge", "pes": 2048, "bw_gbps": 32}})
+    built = build(config)
+    assert built.workload.name == "two_resnets" and built.workload.inferences == 2
+    assert built.platform.pes == 2048 and built.platform.bw_gbps == 32
+    assert max(s.pes for s in built.platform.core_sizes) == 2048  # the size menu follows the PE budget
+
+
+def test_section_keys_follow_lists_and_optionals():
+    assert section_keys(("optimizers", 0)) == ["name", "options"]
+    assert section_keys(("workload", "models", 3)) == ["model", "batch", "latency_target_s", "priority"]
+    assert section_keys(("objective", "constraints"))[:2] == ["max_latency_s", "max_energy_j"]
+    assert section_keys(("seeds",)) == []
+
+
+def test_validate_reports_what_would_run(tmp_path):
+    path = write_config(tmp_path, TINY_CONFIG)
+    result = cosearch("validate", path)
+    assert result.returncode == 0, result.stderr
+    assert f"{path}: ok" in result.stdout and "4 runs of 48 evaluations" in result.stdout

@@ -1,0 +1,117 @@
+"""`cosearch run`: every promised file, designs that re-score to their metrics, plots that open."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import matplotlib.image
+import pytest
+import yaml
+
+from tests.cli.conftest import cosearch
+
+RUNS = ("cmaes-0", "cmaes-1", "random-0", "random-1", "baseline-fda")
+
+
+def test_run_writes_every_file(tiny_results):
+    root = tiny_results
+    for name in ("config.yaml", "summary.json", "pareto.csv", "designs/best.json", "designs/baseline-fda.json"):
+        assert (root / name).is_file(), name
+    for run in RUNS:
+        assert (root / "runs" / run / "history.csv").is_file(), run
+        assert (root / "runs" / run / "run.json").is_file(), run
+    assert not list(root.rglob(".*.tmp")), "a temporary file was left behind"
+
+
+def test_config_yaml_is_resolved(tiny_results):
+    config = yaml.safe_load((tiny_results / "config.yaml").read_text())
+    assert config["seeds"] == [0, 1]
+    assert config["objective"]["minimize"] == ["edp"]
+    assert config["platform"]["preset"] == "edge" and config["platform"]["max_cores"] == 3
+    assert config["output"] == str(tiny_results)
+
+
+def test_summary_names_best_design_and_runs(tiny_results):
+    summary = json.loads((tiny_results / "summary.json").read_text())
+    assert summary["workload"] == "custom" and summary["platform"] == "edge"
+    assert {r["run_id"] for r in summary["runs"]} == set(RUNS)
+    assert summary["evaluations"] == 4 * 48 + 16
+    best = summary["best"]
+    assert best["design"] == "designs/best.json"
+    search_best = min(r["best_objectives"][0] for r in summary["runs"] if r["kind"] == "search")
+    assert best["metrics"]["edp"] == pytest.approx(search_best, rel=1e-12)
+    fda = summary["baselines"]["fda"]
+    assert fda["edp_over_best"] == pytest.approx(fda["metrics"]["edp"] / best["metrics"]["edp"])
+
+
+def test_history_is_best_so_far(tiny_results):
+    with open(tiny_results / "runs" / "cmaes-0" / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["evaluations", "seconds", "best", "hypervolume"]
+    evaluations = [int(r["evaluations"]) for r in rows]
+    best = [float(r["best"]) for r in rows]
+    assert evaluations[-1] == 48 and evaluations == sorted(evaluations)
+    assert all(b >= a for a, b in zip(best[1:], best[:-1]))
+
+
+def test_pareto_csv_lists_front_with_origin(tiny_results):
+    with open(tiny_results / "pareto.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert rows
+    assert {"latency_s", "energy_j", "resource_fraction", "edp", "run", "evaluation", "design", "x0"} <= set(rows[0])
+    assert {r["run"] for r in rows} <= set(RUNS)
+    named = [r["design"] for r in rows if r["design"]]
+    assert named and all((tiny_results / n).is_file() for n in named)
+
+
+def test_plots_open_as_images(tiny_results):
+    for name in ("pareto", "convergence", "design", "schedule"):
+        image = matplotlib.image.imread(tiny_results / "plots" / f"{name}.png")
+        assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 400, name
+
+
+@pytest.mark.parametrize("design", ["best", "baseline-fda", "pareto-0"])
+def test_evaluate_reproduces_recorded_metrics(tiny_results, design):
+    path = tiny_results / "designs" / f"{design}.json"
+    result = cosearch("evaluate", path, "--json")
+    assert result.returncode == 0, result.stderr
+    scored = json.loads(result.stdout)
+    recorded = json.loads(path.read_text())["metrics"]
+    assert scored["matches_recorded"] is True
+    for key in ("edp", "latency_s", "energy_j", "resource_fraction", "sla_violations", "model_latency_s"):
+        assert scored["metrics"][key] == recorded[key], key
+
+
+def test_evaluate_table_and_other_platform(tiny_results):
+    path = tiny_results / "designs" / "best.json"
+    result = cosearch("evaluate", path)
+    assert result.returncode == 0 and "reproduces the recorded metrics" in result.stdout
+    other = cosearch("evaluate", path, "--platform", "mobile")
+    assert other.returncode == 0 and "on mobile" in other.stdout and "recorded" not in other.stdout
+
+
+def test_evaluate_on_a_workload_of_another_size_is_a_usage_error(tiny_results):
+    result = cosearch("evaluate", tiny_results / "designs" / "best.json", "--workload", "resnet50")
+    assert result.returncode == 2
+    assert "layers" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_plot_redraws_as_svg(tiny_results):
+    result = cosearch("plot", tiny_results, "--format", "svg")
+    assert result.returncode == 0, result.stderr
+    for name in ("pareto", "convergence", "design", "schedule"):
+        assert (tiny_results / "plots" / f"{name}.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_compare_writes_table_and_overlay(tiny_results, tmp_path):
+    out = tmp_path / "compare.png"
+    result = cosearch("compare", tiny_results, tiny_results, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "best EDP" in result.stdout and "fda EDP / best" in result.stdout
+    assert matplotlib.image.imread(out).shape[0] > 200
+
+
+def test_plot_on_a_directory_without_results_is_a_usage_error(tmp_path):
+    result = cosearch("plot", tmp_path)
+    assert result.returncode == 2 and "no summary.json" in result.stderr
