@@ -283,16 +283,24 @@ def _dataflow(spec: DataflowSpec, source: str, key: str) -> Dataflow:
                                             f"{dim!r} is not unrolled (allowed: {', '.join(dims)})")])
     dataflow = spec.build()
     known = DATAFLOWS.get(dataflow.name)
-    if known is not None and known != dataflow:
+    if known is not None and not _same(known, dataflow):
         raise DefinitionError(source, [(f"{key}name", f"{dataflow.name!r} is already a different dataflow "
                                         f"(taken: {', '.join(DATAFLOWS)}); choose another name")])
     return dataflow
 
 
+def _same(a: Dataflow, b: Dataflow) -> bool:
+    """Equal definitions; the description is only a comment."""
+    return dataclasses.replace(a, description="") == dataclasses.replace(b, description="")
+
+
 def register_dataflow(dataflow: Dataflow) -> Dataflow:
-    """Add ``dataflow`` to :data:`DATAFLOWS`; registering the same definition again is a no-op."""
+    """Add ``dataflow`` to :data:`DATAFLOWS` and return the registered one.
+
+    Registering an equal definition again is a no-op (the first description stays).
+    """
     known = DATAFLOWS.setdefault(dataflow.name, dataflow)
-    if known != dataflow:
+    if not _same(known, dataflow):
         raise ValueError(f"dataflow {dataflow.name!r} is already registered with another definition "
                          f"(taken: {', '.join(DATAFLOWS)}); choose another name")
     return known

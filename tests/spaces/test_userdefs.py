@@ -1,5 +1,7 @@
 """User dataflows and platforms from YAML: the objects built, and errors that name key paths."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -20,9 +22,8 @@ def test_dataflow_from_a_mapping():
     assert df == Dataflow(name="ws_ky_test", unrolled=("K", "Y"), stationary="weight", fill_drain=True,
                           max_extents=(("Y", 16),))
     assert "ws_ky_test" not in DATAFLOWS  # loading does not register
-    # A built-in, declared again identically, is the built-in.
-    assert load_dataflow({"name": "ws_kc", "unrolled": ["K", "C"], "stationary": "weight",
-                          "description": DATAFLOWS["ws_kc"].description}) == DATAFLOWS["ws_kc"]
+    # A built-in declared again identically is accepted (descriptions are comments).
+    assert load_dataflow({"name": "ws_kc", "unrolled": ["K", "C"], "stationary": "weight"}).unrolled == ("K", "C")
 
 
 @pytest.mark.parametrize(
@@ -49,6 +50,7 @@ def test_register_dataflow_refuses_a_different_definition():
     df = Dataflow(name="test_register_once", unrolled=("C",), stationary="input")
     try:
         assert register_dataflow(df) is df and register_dataflow(df) is df
+        assert register_dataflow(dataclasses.replace(df, description="again")) is df
         with pytest.raises(ValueError, match="'test_register_once' is already registered with another definition"):
             register_dataflow(Dataflow(name="test_register_once", unrolled=("K",), stationary="input"))
     finally:
