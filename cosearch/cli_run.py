@@ -144,6 +144,13 @@ def run_experiment(args, out) -> int:
 
     config = load_config(args.config, _overrides(args))
     build(config, args.config)
+    if config.ray.enabled:  # a bad cluster address fails here, before the results directory is touched
+        from cosearch import distributed
+
+        executor = distributed.RayExecutor(address=config.ray.address, num_cpus=config.ray.num_cpus)
+        where = config.ray.address or f"local Ray ({config.ray.num_cpus or 'all'} CPUs)"
+    else:
+        executor, where = LocalExecutor(), "this process"
     results = ResultsDir(config.output_dir)
     resolved = config.resolved()
     finished = results.prepare(resolved, resume=args.resume, compare_keys=RESULT_KEYS)
@@ -172,13 +179,6 @@ def run_experiment(args, out) -> int:
                 "summary": {**result.summary(), "run_id": ids[result.label], "kind": kind},
                 "archive": result.archive.to_dict()})
 
-    if config.ray.enabled:
-        from cosearch import distributed
-
-        executor = distributed.RayExecutor(address=config.ray.address, num_cpus=config.ray.num_cpus)
-        where = config.ray.address or f"local Ray ({config.ray.num_cpus or 'all'} CPUs)"
-    else:
-        executor, where = LocalExecutor(), "this process"
     total = sum(s.max_evaluations or 0 for s in todo) if all(s.max_evaluations for s in todo) else None
     metric = "EDP" if config.objective.keys[0] == "edp" else config.objective.keys[0]
     out.print(f"{config.name}: {len(todo)} run{'s' if len(todo) != 1 else ''} on {where}; results in {results.root}")
@@ -218,11 +218,13 @@ def _design_file(results, name, problem, X, config, origin, space_name) -> tuple
 
 
 def finish_experiment(config, results, specs, ids, outcome, problems, *, seconds: float, out) -> int:
+    from cosearch.pareto import ParetoArchive
     from cosearch.report import plot_results
 
     main_key = ConfigProblem.from_config(config).key
     main = problems[main_key]
-    archive = outcome.archives.get(main_key)
+    first = next(s for s in specs if s.problem.key == main_key)
+    archive = outcome.archives.get(main_key) or ParetoArchive(first.archive_keys, first.reference)
     for spec in specs:  # restored runs' fronts join the merged archive
         result = outcome.runs[spec.label]
         if spec.problem.key == main_key:
