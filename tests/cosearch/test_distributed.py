@@ -1,0 +1,117 @@
+"""Real Ray (one local session, 2 CPUs, shared by this module): same results as in-process,
+a killed worker loses nothing, Ctrl-C keeps what finished, bad addresses fail fast."""
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from cosearch import distributed  # noqa: E402
+from cosearch.experiment import ExperimentSpec, SyntheticProblem, TinyProblem, run_experiment  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    if ray.is_initialized():
+        ray.shutdown()
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="warning")
+    yield
+    ray.shutdown()
+
+
+def assert_same(local, remote):
+    assert list(local.runs) == list(remote.runs) and not remote.failures
+    for label, a in local.runs.items():
+        b = remote.runs[label]
+        np.testing.assert_array_equal(a.best_x, b.best_x)
+        np.testing.assert_array_equal(a.best_objectives, b.best_objectives)
+        assert a.history["evaluations"] == b.history["evaluations"]
+        assert a.archive.same_front(b.archive)
+    for key, archive in local.archives.items():
+        assert archive.same_front(remote.archives[key])
+
+
+def test_ray_gives_the_in_process_results(ray_session):
+    spec = ExperimentSpec(
+        problems=(TinyProblem(), SyntheticProblem(dim=6)),
+        optimizers=("cmaes", "tpe"),
+        seeds=(0, 1),
+        max_evaluations=96,
+    )
+    events = []
+    remote = run_experiment(spec, executor="ray", on_event=lambda e: events.append(e["type"]))
+    assert_same(run_experiment(spec), remote)
+    assert events.count("started") == 8 and events.count("progress") > 8
+    assert set(remote.retries.values()) == {0}
+
+
+def test_killed_worker_is_retried_and_no_finished_run_is_lost(ray_session):
+    spec = ExperimentSpec(
+        problems=(SyntheticProblem(dim=5, seconds_per_batch=0.03),),
+        optimizers=(("random", {"batch_size": 10}),),
+        seeds=(0, 1, 2, 3),
+        max_evaluations=240,
+    )
+    state = {"finished": set(), "pids": {}, "killed": None}
+
+    def kill_one(event):
+        if event["type"] == "started":
+            state["pids"][event["label"]] = event["pid"]
+        elif event["type"] == "finished":
+            state["finished"].add(event["label"])
+        elif event["type"] == "progress" and state["finished"] and state["killed"] is None:
+            # early in its run, so the event is fresh: the pid still runs this label (events lag ≲ 0.3 s)
+            if event["label"] not in state["finished"] and event["evaluations"] <= 50:
+                state["killed"] = event["label"]
+                os.kill(state["pids"][event["label"]], signal.SIGKILL)
+
+    remote = run_experiment(spec, executor="ray", on_event=kill_one)
+    assert state["killed"] is not None
+    assert remote.retries[state["killed"]] == 1 and sum(remote.retries.values()) == 1
+    assert_same(run_experiment(spec), remote)
+
+
+def test_ctrl_c_on_ray_keeps_finished_runs(ray_session):
+    spec = ExperimentSpec(
+        problems=(SyntheticProblem(dim=4, seconds_per_batch=0.02),),
+        optimizers=(("random", {"batch_size": 8}),),
+        seeds=tuple(range(6)),
+        max_evaluations=200,
+    )
+
+    def interrupt(event):
+        if event["type"] == "finished":
+            raise KeyboardInterrupt
+
+    result = run_experiment(spec, executor="ray", on_event=interrupt)
+    assert result.interrupted and 1 <= len(result.runs) < 6
+    assert len(result.archives["synthetic4"]) >= len(next(iter(result.runs.values())).archive) > 0
+    assert ray.is_initialized()  # the session we did not start is left running
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:1", "ray://127.0.0.1:1"])
+def test_unreachable_address_fails_before_work(address):
+    events = []
+    spec = ExperimentSpec(problems=(SyntheticProblem(),), optimizers=("random",), max_evaluations=10)
+    with pytest.raises(distributed.ClusterUnreachableError) as error:
+        run_experiment(spec, executor="ray", address=address, on_event=events.append)
+    assert isinstance(error.value, ConnectionError)
+    assert f"cannot reach the Ray cluster at '{address}'" in str(error.value)
+    assert "leave the address unset to run on this machine" in str(error.value)
+    assert events == []
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("http://head:8265", "cluster address 'http://head:8265' is not one of: local, auto, ray://host:port"),
+        ("head-node", "cluster address 'head-node' has no valid port"),
+        ("ray://head:port", "has no valid port"),
+    ],
+)
+def test_malformed_address(address, message):
+    with pytest.raises(ValueError, match=message):
+        distributed.check_address(address)
