@@ -254,6 +254,9 @@ class Space:
         explicit mapping in a greedy space) is a ``ValueError`` naming it.
         """
         batch = self._as_batch(designs)
+        if batch.num_layers != self.mapping.num_layers:
+            raise ValueError(f"space {self.name!r}: designs map {batch.num_layers} layers, the workload has "
+                             f"{self.mapping.num_layers}")
         canonical = compact_cores(batch, self.max_cores, self.name)
         P, C = canonical.num_designs, self.max_cores
         active = canonical.core_pes > 0

@@ -238,3 +238,11 @@ def test_gene_values_translate_points_both_ways(workload):
         assert_same_designs(space.decode(space.from_values(values)), space.decode(x))
     with pytest.raises(ValueError, match=r"values miss genes \['cores'"):
         space.from_values({})
+
+
+def test_encode_checks_the_layer_count(workload):
+    space = make_space("cosearch", workload, get_platform("edge"))
+    design = space.designs(space.sample(1, 0))[0]
+    short = Design(cores=design.cores, layer_core=design.layer_core[:-1])
+    with pytest.raises(ValueError, match="designs map 8 layers, the workload has 9"):
+        space.encode(short)
