@@ -309,6 +309,7 @@ def run_experiment(
     executor: str | Any = "local",
     address: str | None = None,
     num_cpus: int | None = None,
+    runtime_env: dict | None = None,
     on_event: Callable[[dict], None] | None = None,
 ) -> ExperimentResult:
     """Run every run of ``spec``; ``executor`` is ``"local"``, ``"ray"`` or an executor object.
@@ -316,7 +317,10 @@ def run_experiment(
     With ``"ray"``: ``address`` None starts a local Ray instance with
     ``num_cpus`` CPUs; ``"auto"``, ``"ray://host:10001"`` or ``"host:port"``
     joins a cluster (unreachable: ``distributed.ClusterUnreachableError``, a
-    ``ConnectionError``, before any run starts).
+    ``ConnectionError``, before any run starts); ``runtime_env`` is passed to
+    ``ray.init`` (e.g. ``{"py_modules": [cosearch, objectives, spaces]}`` to
+    ship this checkout to a cluster that lacks it). ``on_event`` sees every
+    event (see ``Collector``); the CLI writes result files from it.
     """
     if isinstance(executor, str):
         if executor not in ("local", "ray"):
@@ -331,7 +335,7 @@ def run_experiment(
     elif executor == "ray":
         from cosearch import distributed
 
-        executor = distributed.RayExecutor(address=address, num_cpus=num_cpus)
+        executor = distributed.RayExecutor(address=address, num_cpus=num_cpus, runtime_env=runtime_env)
     collector = Collector(specs, on_event)
     interrupted = executor.execute(specs, collector, problems)
     return collector.result(interrupted)

@@ -3,8 +3,9 @@
 * ``nondominated_mask(F)`` — which rows of ``(n, k)`` objective values no other
   row dominates; of identical rows only the first is kept.
 * ``hypervolume(F, reference)`` — the exact volume dominated by ``F`` and
-  bounded by ``reference``: a sweep for 2-D, slices of 2-D sweeps for 3-D,
-  recursive slicing beyond (exact, exponential in k; meant for k ≤ 4).
+  bounded by ``reference``: a sweep for 2-D (O(n log n)), slices of 2-D
+  sweeps for 3-D (O(n² log n)), recursive slicing beyond (exact, exponential
+  in k; meant for k ≤ 4).
 * ``ParetoArchive`` — an archive of non-dominated designs (their objective
   values over named keys, their points ``X`` in [0, 1]^d, and where they came
   from) that merges order-independently, so the same evaluations give the same
@@ -52,30 +53,26 @@ def nondominated_mask(F: np.ndarray, chunk: int = 512) -> np.ndarray:
     return keep
 
 
-def _relevant(F: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Non-dominated rows strictly inside the reference box."""
-    F = F[(F < reference).all(axis=1)]
-    return F[nondominated_mask(F)] if len(F) else F
-
-
 def _hypervolume_2d(F: np.ndarray, reference: np.ndarray) -> float:
-    """``F`` non-dominated and inside the box: sorted by x, y falls."""
+    """Rows inside the box, dominated or not: sweep x, the covered height is the running min of y."""
     order = np.argsort(F[:, 0], kind="stable")
-    x, y = F[order, 0], F[order, 1]
+    x, y = F[order, 0], np.minimum.accumulate(F[order, 1])
     widths = np.append(x[1:], reference[0]) - x
     return float(np.sum(widths * (reference[1] - y)))
 
 
-def _hypervolume_sliced(F: np.ndarray, reference: np.ndarray) -> float:
-    """Slice along the last objective; each slab is the (k-1)-D volume of the points below it."""
+def _hypervolume(F: np.ndarray, reference: np.ndarray) -> float:
+    """Rows inside the box; slices along the last objective down to the 2-D sweep."""
+    if F.shape[1] == 1:
+        return float(reference[0] - F[:, 0].min())
+    if F.shape[1] == 2:
+        return _hypervolume_2d(F, reference)
     order = np.argsort(F[:, -1], kind="stable")
     F = F[order]
     heights = np.append(F[1:, -1], reference[-1]) - F[:, -1]
     total = 0.0
-    for i in range(len(F)):
-        if heights[i] <= 0:
-            continue
-        total += heights[i] * hypervolume(F[: i + 1, :-1], reference[:-1])
+    for i in np.flatnonzero(heights > 0):
+        total += heights[i] * _hypervolume(F[: i + 1, :-1], reference[:-1])
     return total
 
 
@@ -88,14 +85,12 @@ def hypervolume(F: np.ndarray, reference: Sequence[float]) -> float:
     reference = np.asarray(reference, dtype=float)
     if F.ndim != 2 or reference.shape != (F.shape[1],):
         raise ValueError(f"F must be (n, k) and reference (k,); got {F.shape} and {reference.shape}")
-    F = _relevant(F, reference)
+    F = F[(F < reference).all(axis=1)]
     if len(F) == 0:
         return 0.0
-    if F.shape[1] == 1:
-        return float(reference[0] - F[:, 0].min())
-    if F.shape[1] == 2:
-        return _hypervolume_2d(F, reference)
-    return _hypervolume_sliced(F, reference)
+    if F.shape[1] > 2:
+        F = F[nondominated_mask(F)]
+    return _hypervolume(F, reference)
 
 
 class ParetoArchive:
