@@ -37,6 +37,20 @@ MATMUL_WEIGHT_DIMS = _mask("N", "K", "C")
 """Attention's second operand is per head, so it is indexed by N as well."""
 
 
+def operand_dims(weight_is_activation: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """``(L, 3, 7)`` which loop dims index each operand of each layer.
+
+    In a grouped convolution an output channel reads only its own group's
+    inputs, so the input is indexed by K too: a depthwise layer streams each
+    input channel once, not once per tile of output channels.  (For
+    groups < K this undercounts re-reads within a group.)
+    """
+    dims = np.broadcast_to(OPERAND_DIMS, (len(groups), 3, 7)).copy()
+    dims[weight_is_activation, WEIGHT] = MATMUL_WEIGHT_DIMS
+    dims[groups > 1, INPUT, LOOP_DIMS.index("K")] = True
+    return dims
+
+
 def unroll_extents(pes: int, dataflow: Dataflow, fixed: tuple[tuple[str, int], ...] = ()) -> np.ndarray:
     """Array extent per loop dim, ``(7,)`` int64, for a core of ``pes`` MACs per cycle.
 

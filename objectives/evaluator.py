@@ -43,13 +43,6 @@ def core_configurations(designs: DesignBatch) -> tuple[np.ndarray, np.ndarray]:
     return inverse.reshape(designs.core_pes.shape), configs
 
 
-def operand_dims_per_layer(workload: Workload) -> np.ndarray:
-    """``(L, 3, 7)`` which loop dims index each operand of each layer."""
-    dims = np.broadcast_to(costmodel.OPERAND_DIMS, (workload.num_layers, 3, 7)).copy()
-    dims[workload.weight_is_activation, costmodel.WEIGHT] = costmodel.MATMUL_WEIGHT_DIMS
-    return dims
-
-
 def core_tables(configs: np.ndarray, designs: DesignBatch, workload: Workload, platform: Platform) -> CoreTables:
     dataflows = designs.dataflows
     extents, stationary, fill_drain = [], [], []
@@ -62,7 +55,7 @@ def core_tables(configs: np.ndarray, designs: DesignBatch, workload: Workload, p
     extents = np.array(extents)[:, None, :]  # (K, 1, 7)
     stationary = np.array(stationary)
     dims = workload.dims[None]  # (1, L, 7)
-    operand_dims = operand_dims_per_layer(workload)[None]  # (1, L, 3, 7)
+    operand_dims = costmodel.operand_dims(workload.weight_is_activation, workload.groups)[None]  # (1, L, 3, 7)
     outer = costmodel.stationary_mask(stationary[:, None], operand_dims)  # (K, L, 7)
     tiles = costmodel.tile_counts(dims, extents)
     cycles = costmodel.compute_cycles(

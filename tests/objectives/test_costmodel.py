@@ -118,3 +118,15 @@ def test_depthwise_favours_output_stationary_and_fc_weight_stationary():
     assert costmodel.utilization(depthwise, os_) == pytest.approx((56 / 64) ** 2)
     assert costmodel.utilization(fully_connected, os_) == pytest.approx(1 / 1024)
     assert costmodel.utilization(fully_connected, ws) > 0.9
+
+
+def test_depthwise_inputs_are_not_reread_per_output_channel_tile():
+    # 32-channel depthwise 3x3 on 28x28 outputs, output stationary 16x16.
+    d = dims(K=32, C=1, Y=28, X=28, R=3, S=3)
+    u = extents(Y=16, X=16)
+    plain, depthwise = costmodel.operand_dims(np.array([False, False]), np.array([1, 32]))
+    outer = costmodel.stationary_mask(np.array(2), depthwise)
+    tiles = costmodel.tile_counts(d, u)
+    assert costmodel.reread_factors(tiles, outer, depthwise).tolist() == [1, 4, 1]
+    # The same nest read as an ordinary conv re-reads its input per output channel.
+    assert costmodel.reread_factors(tiles, costmodel.stationary_mask(np.array(2), plain), plain).tolist() == [32, 4, 1]
