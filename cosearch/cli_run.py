@@ -34,8 +34,21 @@ def constraints_of(config) -> tuple:
     return tuple(Constraint(metric, "<=", float(bound)) for metric, bound in pairs if bound is not None)
 
 
-def run_specs(config) -> tuple[list, dict]:
-    """Every run of the experiment and its id (the directory under ``runs/``)."""
+def storage_options(name: str, run_id: str, storage: str | None) -> dict:
+    """``storage``/``study_name`` for optimizers that take them (Optuna's), so optuna-dashboard can open runs."""
+    from cosearch.optimizers import optimizer_options
+
+    takes = optimizer_options(name)
+    if storage is None or "storage" not in takes:
+        return {}
+    return {"storage": storage, **({"study_name": run_id} if "study_name" in takes else {})}
+
+
+def run_specs(config, storage: str | None = None) -> tuple[list, dict]:
+    """Every run of the experiment and its id (the directory under ``runs/``).
+
+    ``storage``: the Optuna storage URL given to optimizers that take one.
+    """
     from cosearch.run import RunSpec
 
     keys = ARCHIVE_KEYS + tuple(k for k in config.objective.minimize if k not in (*ARCHIVE_KEYS, "edp"))
@@ -44,10 +57,12 @@ def run_specs(config) -> tuple[list, dict]:
     specs, ids = [], {}
     for opt in config.optimizers:
         for seed in config.seeds:
-            spec = RunSpec(problem=main, optimizer=opt.name, seed=seed, optimizer_options=dict(opt.options),
+            run_id = f"{opt.name}-{seed}"
+            options = {**storage_options(opt.name, run_id, storage), **opt.options}
+            spec = RunSpec(problem=main, optimizer=opt.name, seed=seed, optimizer_options=options,
                            max_evaluations=config.budget.evaluations, max_seconds=config.budget.seconds, **common)
             specs.append(spec)
-            ids[spec.label] = f"{opt.name}-{seed}"
+            ids[spec.label] = run_id
     for space in config.baselines.spaces:
         spec = RunSpec(problem=ConfigProblem.from_config(config, space), optimizer=config.baselines.optimizer,
                        seed=config.seeds[0], max_evaluations=config.baselines.evaluations, **common)
@@ -154,7 +169,8 @@ def run_experiment(args, out) -> int:
     results = ResultsDir(config.output_dir)
     resolved = config.resolved()
     finished = results.prepare(resolved, resume=args.resume, compare_keys=RESULT_KEYS)
-    specs, ids = run_specs(config)
+    storage = config.storage or results.default_storage()
+    specs, ids = run_specs(config, storage)
     problems, references = {}, {}
     for spec in specs:
         spec.validate()
@@ -239,7 +255,8 @@ def finish_experiment(config, results, specs, ids, outcome, problems, *, seconds
         "best": None, "baselines": {}, "runs": [],
         "pareto": {"keys": list(archive.keys), "size": len(archive), "hypervolume": archive.hypervolume(),
                    "reference": archive.reference, "file": "pareto.csv"},
-        "optuna_storage": None,
+        "optuna_storage": next((s.optimizer_options["storage"] for s in specs if "storage" in s.optimizer_options),
+                               None),
     }  # fmt: skip
     names = {}
     if search:

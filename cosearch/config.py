@@ -24,6 +24,7 @@ from pydantic import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -67,22 +68,52 @@ def _short_form(value, key: str, kinds: tuple[type, ...], what: str):
 # -- workload ---------------------------------------------------------------
 
 
-class ModelConfig(_Section):
-    """One DNN of a custom mix: zoo model, batch count, optional latency target."""
+def resolve_file(path: str, info: ValidationInfo) -> str:
+    """An existing file's absolute path; relative paths start at the config file's directory."""
+    base = (info.context or {}).get("base_dir")
+    resolved = pathlib.Path(path).expanduser()
+    if not resolved.is_absolute() and base is not None:
+        resolved = pathlib.Path(base) / resolved
+    if not resolved.is_file():
+        where = f" (relative paths start at {base})" if base is not None and not pathlib.Path(path).is_absolute() else ""
+        raise ValueError(f"no such file {path!r}{where}")
+    return str(resolved.resolve())
 
-    model: str
+
+class ModelConfig(_Section):
+    """One DNN of a custom mix: a zoo ``model`` or a layer-table ``file`` (CSV, YAML, ONNX), its
+    batch count and optional latency target."""
+
+    model: str | None = None
+    file: str | None = None
     batch: PositiveInt = 1
     latency_target_s: PositiveFloat | None = None
     priority: PositiveFloat = 1.0
 
     @field_validator("model")
     @classmethod
-    def _known_model(cls, name: str) -> str:
+    def _known_model(cls, name: str | None) -> str | None:
         from objectives.workloads import MODELS
 
-        if name not in MODELS:
-            raise ValueError(f"unknown model {name!r} (allowed: {_allowed(MODELS)})")
+        if name is not None and name not in MODELS:
+            raise ValueError(f"unknown model {name!r} (allowed: {_allowed(MODELS)}; or file: a layer table)")
         return name
+
+    _file = field_validator("file")(lambda cls, path, info: None if path is None else resolve_file(path, info))
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.model is None) == (self.file is None):
+            raise ValueError("give exactly one of model (a zoo name), file (a layer table)")
+        if self.file is not None:
+            self.load()  # a broken table is a config error, with the table's own message
+        return self
+
+    def load(self):
+        from objectives.workloads import get_model
+        from objectives.workloads.files import load_model
+
+        return get_model(self.model) if self.model is not None else load_model(self.file)
 
 
 class WorkloadConfig(_Section):
@@ -114,13 +145,13 @@ class WorkloadConfig(_Section):
         return self
 
     def build(self):
-        from objectives.workloads import ModelEntry, Workload, get_model, get_workload
+        from objectives.workloads import ModelEntry, Workload, get_workload
 
         if self.mix is not None:
             workload = get_workload(self.mix)
             return workload if self.name is None else Workload.from_models(self.name, list(_entries(workload)))
         entries = [
-            ModelEntry(get_model(m.model), batch=m.batch, priority=m.priority,
+            ModelEntry(m.load(), batch=m.batch, priority=m.priority,
                        latency_target_s=float("nan") if m.latency_target_s is None else m.latency_target_s)
             for m in self.models
         ]
@@ -139,9 +170,11 @@ def _entries(workload):
 
 
 class PlatformConfig(_Section):
-    """A preset (``cosearch platforms``) and any of its budget fields overridden."""
+    """A preset (``cosearch platforms``) or a platform ``file`` (see docs/custom.md), and any of its
+    budget fields overridden."""
 
-    preset: str = "edge"
+    preset: str | None = None
+    file: str | None = None
     pes: PositiveInt | None = None
     bw_gbps: PositiveFloat | None = None
     buffer_bytes: PositiveInt | None = None
@@ -158,37 +191,61 @@ class PlatformConfig(_Section):
     @model_validator(mode="before")
     @classmethod
     def _short(cls, value):
-        return _short_form(value, "preset", (str,), "a preset name or a mapping with preset and overrides")
+        if isinstance(value, str) and value.endswith((".yaml", ".yml")):
+            return {"file": value}
+        value = _short_form(value, "preset", (str,), "a preset name, a platform file or a mapping")
+        return value if "preset" in value or "file" in value else {"preset": "edge", **value}
 
     @field_validator("preset")
     @classmethod
-    def _known_preset(cls, name: str) -> str:
+    def _known_preset(cls, name: str | None) -> str | None:
         from spaces.hardware import PLATFORMS
 
-        if name not in PLATFORMS:
-            raise ValueError(f"unknown platform {name!r} (allowed: {_allowed(PLATFORMS)})")
+        if name is not None and name not in PLATFORMS:
+            raise ValueError(f"unknown platform {name!r} (allowed: {_allowed(PLATFORMS)}; or file: a platform YAML)")
         return name
+
+    _file = field_validator("file")(lambda cls, path, info: None if path is None else resolve_file(path, info))
 
     @field_validator("dataflows")
     @classmethod
-    def _known_dataflows(cls, names: list[str] | None) -> list[str] | None:
+    def _known_dataflows(cls, names: list[str] | None, info: ValidationInfo) -> list[str] | None:
         from spaces.hardware import DATAFLOWS
 
         for name in names or ():
-            if name not in DATAFLOWS:
+            if name not in DATAFLOWS and info.data.get("file") is None:  # a file may declare its own
                 raise ValueError(f"unknown dataflow {name!r} (allowed: {_allowed(DATAFLOWS)})")
         return names
 
-    def build(self):
-        """The preset with the overrides applied; an ASIC's size menu follows a new ``pes``."""
-        from spaces.hardware import get_platform, power_of_two_cores
+    @model_validator(mode="after")
+    def _one_base(self):
+        if self.preset is not None and self.file is not None:
+            raise ValueError("give one of preset, file")
+        if self.file is not None:
+            self.base()  # a broken platform file is a config error, with the file's own messages
+        return self
 
-        base = get_platform(self.preset)
-        changes = {k: v for k, v in self.model_dump(exclude={"preset"}).items() if v is not None}
+    @property
+    def label(self) -> str:
+        return self.preset or pathlib.Path(self.file).stem
+
+    def base(self):
+        from spaces.hardware import get_platform
+        from spaces.userdefs import load_platform
+
+        return get_platform(self.preset) if self.preset is not None else load_platform(self.file)
+
+    def build(self):
+        """The preset (or file) with the overrides applied; a default ASIC menu follows a new ``pes``."""
+        from spaces.hardware import power_of_two_cores
+
+        base = self.base()
+        changes = {k: v for k, v in self.model_dump(exclude={"preset", "file"}).items() if v is not None}
         if "dataflows" in changes:
             changes["dataflows"] = tuple(changes["dataflows"])
-        if base.kind == "asic" and "pes" in changes:
-            changes["core_sizes"] = power_of_two_cores(min(s.pes for s in base.core_sizes), changes["pes"])
+        smallest = min(s.pes for s in base.core_sizes)
+        if base.kind == "asic" and "pes" in changes and base.core_sizes == power_of_two_cores(smallest, base.pes):
+            changes["core_sizes"] = power_of_two_cores(smallest, changes["pes"])
         return base.replace(**changes) if changes else base
 
 

@@ -50,13 +50,17 @@ def read_yaml(path: str | pathlib.Path) -> Any:
         raise ConfigError(str(path), [("", f"not valid YAML: {' '.join(str(e).split())}")]) from None
 
 
-def parse_config(data: Any, source: str = "<config>", *, default_name: str = "experiment") -> ExperimentConfig:
-    """Validate plain data (as read from YAML) into an ``ExperimentConfig``."""
+def parse_config(data: Any, source: str = "<config>", *, default_name: str = "experiment",
+                 base_dir: str | pathlib.Path | None = None) -> ExperimentConfig:
+    """Validate plain data (as read from YAML) into an ``ExperimentConfig``.
+
+    Relative ``file:`` paths start at ``base_dir`` (the config file's directory).
+    """
     if not isinstance(data, dict):
         raise ConfigError(source, [("", f"expected a mapping of sections, got {type(data).__name__}")])
     data = {"name": default_name, **data}
     try:
-        return ExperimentConfig.model_validate(data)
+        return ExperimentConfig.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as e:
         raise ConfigError(source, [describe_error(err) for err in e.errors()]) from None
 
@@ -68,7 +72,7 @@ def load_config(path: str | pathlib.Path, overrides: dict[str, Any] | None = Non
     if isinstance(data, dict):
         for dotted, value in (overrides or {}).items():
             set_dotted(data, dotted, value)
-    return parse_config(data, str(path), default_name=path.stem)
+    return parse_config(data, str(path), default_name=path.stem, base_dir=path.resolve().parent)
 
 
 def set_dotted(data: dict, dotted: str, value) -> None:
@@ -218,7 +222,7 @@ class ConfigProblem(typing.NamedTuple):
         options = config.space.options if space is None else {}
         workload = config.workload.model_dump(mode="json")
         platform = config.platform.model_dump(mode="json")
-        key = f"{name}:{config.workload.mix or config.workload.name or 'custom'}@{config.platform.preset}"
+        key = f"{name}:{config.workload.mix or config.workload.name or 'custom'}@{config.platform.label}"
         return cls(key, workload, platform, name, dict(options))
 
     def build(self):

@@ -6,8 +6,8 @@ import pytest
 
 from cosearch.cli import main
 from cosearch.config import ConfigError
-from cosearch.config_loader import build, parse_config, section_keys
-from tests.cli.conftest import TINY_CONFIG, cosearch, write_config
+from cosearch.config_loader import build, load_config, parse_config, section_keys
+from tests.cli.conftest import REPO, TINY_CONFIG, cosearch, write_config
 
 BAD = {
     "unknown key": (
@@ -53,7 +53,7 @@ BAD = {
     ),
     "unknown platform": (
         TINY_CONFIG.replace("preset: edge", "preset: tpu"),
-        "platform.preset: unknown platform 'tpu' (allowed: cloud, edge, mobile, u250, zcu102)",
+        "platform.preset: unknown platform 'tpu' (allowed: cloud, edge, mobile, u250, zcu102; or file: a platform YAML)",
     ),
     "bad space option": (
         TINY_CONFIG.replace("options: {max_cores: 3}", "options: {max_cores: 3, mapping: random}"),
@@ -125,7 +125,7 @@ def test_platform_overrides_and_custom_workload_build():
 
 def test_section_keys_follow_lists_and_optionals():
     assert section_keys(("optimizers", 0)) == ["name", "options"]
-    assert section_keys(("workload", "models", 3)) == ["model", "batch", "latency_target_s", "priority"]
+    assert section_keys(("workload", "models", 3)) == ["model", "file", "batch", "latency_target_s", "priority"]
     assert section_keys(("objective", "constraints"))[:2] == ["max_latency_s", "max_energy_j"]
     assert section_keys(("seeds",)) == []
 
@@ -135,3 +135,33 @@ def test_validate_reports_what_would_run(tmp_path):
     result = cosearch("validate", path)
     assert result.returncode == 0, result.stderr
     assert f"{path}: ok" in result.stdout and "4 runs of 48 evaluations" in result.stdout
+
+
+CUSTOM = REPO / "experiments" / "custom"
+
+
+def test_models_and_platform_from_files_relative_to_the_config(tmp_path):
+    (tmp_path / "nets").mkdir()
+    (tmp_path / "nets" / "tiny_cnn.csv").write_text((CUSTOM / "tiny_cnn.csv").read_text())
+    path = write_config(tmp_path, f"""\
+        workload:
+          name: mine
+          models: [{{file: nets/tiny_cnn.csv, batch: 2}}, {{model: mobilenet_v1}}]
+        platform: {{file: {CUSTOM / "small_fpga.yaml"}, bw_gbps: 20}}
+        space: {{name: cosearch, options: {{max_cores: 2}}}}
+        """)
+    config = load_config(path)
+    assert config.workload.models[0].file == str(tmp_path / "nets" / "tiny_cnn.csv")
+    built = build(config)
+    assert built.workload.model_names == ("tiny_cnn", "mobilenet_v1") and built.workload.inferences == 3
+    assert built.platform.name == "small_fpga" and built.platform.bw_gbps == 20
+
+
+def test_missing_and_broken_files_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match=r"workload.models\[0\].file: no such file 'absent.csv'"):
+        parse_config({"workload": {"models": [{"file": "absent.csv"}]}}, base_dir=tmp_path)
+    (tmp_path / "bad.csv").write_text("name,op,K\nx,conv,3\n")
+    with pytest.raises(ConfigError, match=r"workload.models\[0\]: .*bad.csv: line 2 \(layer 'x'\), column C"):
+        parse_config({"workload": {"models": [{"file": "bad.csv"}]}}, base_dir=tmp_path)
+    with pytest.raises(ConfigError, match="platform: give one of preset, file"):
+        parse_config({"workload": "vision", "platform": {"preset": "edge", "file": str(CUSTOM / "edge_ky.yaml")}})
