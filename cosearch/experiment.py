@@ -38,14 +38,12 @@ class BuiltProblem:
     """A space ready to evaluate: ``dim``, ``genes``, ``evaluate(X) -> Metrics``."""
 
     def __init__(self, space, workload, platform):
-        import dataclasses as dc
-
         from objectives import Metrics
 
         self.space, self.workload, self.platform = space, workload, platform
         self.dim, self.genes = space.dim, space.genes
         skip = ("model_latency_s", "layer_core", "schedule")
-        self.metric_names = tuple(f.name for f in dc.fields(Metrics) if f.name not in skip)
+        self.metric_names = tuple(f.name for f in dataclasses.fields(Metrics) if f.name not in skip)
 
     def evaluate(self, X: np.ndarray):
         import objectives
