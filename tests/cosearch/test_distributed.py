@@ -115,3 +115,13 @@ def test_unreachable_address_fails_before_work(address):
 def test_malformed_address(address, message):
     with pytest.raises(ValueError, match=message):
         distributed.check_address(address)
+
+
+def test_auto_without_a_cluster_is_a_connection_error(monkeypatch):
+    def no_cluster(**_):
+        raise ConnectionError("Could not find any running Ray instance.")
+
+    monkeypatch.setattr(distributed.ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(distributed.ray, "init", no_cluster)
+    with pytest.raises(distributed.ClusterUnreachableError, match="cannot reach the Ray cluster at 'auto'"):
+        distributed.connect("auto")
