@@ -199,12 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run an experiment from a config file")
     run.add_argument("config", metavar="CONFIG", help="experiment YAML file")
-    run.add_argument("--address", help="Ray cluster address (auto, ray://host:10001); default: local Ray")
-    run.add_argument("--workers", type=_positive_int, metavar="N", help="CPUs / concurrent runs (ray.num_cpus)")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--address", help="Ray cluster address (auto, ray://host:10001); default: local Ray")
+    where.add_argument("--no-ray", action="store_true", help="run in this process, without Ray")
+    run.add_argument("--workers", type=_positive_int, metavar="N", help="CPUs of the local Ray instance; on a cluster, runs in flight at once")
     run.add_argument("--budget", type=_positive_int, metavar="N", help="evaluations per run (overrides the config)")
     run.add_argument("--out", metavar="DIR", help="results directory (overrides output:)")
     run.add_argument("--resume", action="store_true", help="continue a stopped experiment; finished runs are kept")
-    run.add_argument("--no-ray", action="store_true", help="run in this process, without Ray")
     run.set_defaults(func=cmd_run)
 
     evaluate = sub.add_parser("evaluate", help="re-score a design JSON (designs/*.json of a results directory)")

@@ -103,8 +103,11 @@ class Progress:
         if sys.stderr.isatty():
             from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
 
+            from rich.console import Console
+
             self.bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("evaluations"), TimeElapsedColumn(), transient=False)
+                           TextColumn("evaluations"), TimeElapsedColumn(), transient=False,
+                           console=Console(stderr=True, highlight=False))
             self.task = self.bar.add_task(self._description(), total=total)
 
     def _description(self) -> str:
@@ -162,7 +165,9 @@ def run_experiment(args, out) -> int:
     if config.ray.enabled:  # a bad cluster address fails here, before the results directory is touched
         from cosearch import distributed
 
-        executor = distributed.RayExecutor(address=config.ray.address, num_cpus=config.ray.num_cpus)
+        executor = distributed.RayExecutor(  # on a cluster, num_cpus (--workers) caps the runs in flight
+            address=config.ray.address, num_cpus=config.ray.num_cpus,
+            max_in_flight=config.ray.num_cpus if config.ray.address else None)
         where = config.ray.address or f"local Ray ({config.ray.num_cpus or 'all'} CPUs)"
     else:
         executor, where = LocalExecutor(), "this process"

@@ -218,7 +218,7 @@ def convergence(
     path,
     curves: Mapping[str, Sequence[Mapping[str, Sequence[float]]]],
     *,
-    metric: str = "EDP",
+    ylabel: str = "best EDP so far",
     unit: str = "J·s",
     title: str = "",
 ) -> pathlib.Path:
@@ -246,12 +246,12 @@ def convergence(
 
     for ax, xlabel in ((left, "evaluations"), (right, "wall-clock time (s)")):
         ax.set_xlabel(xlabel)
-        ax.set_ylabel(f"best {metric} so far")
+        ax.set_ylabel(ylabel)
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(EngFormatter(unit=unit))
         ax.yaxis.set_minor_formatter(EngFormatter(unit=unit))
         ax.grid(True, alpha=0.3)
-    left.legend(fontsize=8, loc="upper right")
+    left.legend(fontsize=8, loc="best")
     fig.suptitle(title or "Convergence: median and inter-quartile range over seeds")
     return _save(fig, path)
 

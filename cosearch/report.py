@@ -168,12 +168,20 @@ def plot_results(results: ResultsDir, fmt: str = "png") -> list[pathlib.Path]:
         baselines=baselines, title=f"Pareto front — {title}", cloud_label="found by single runs",
         front_label=f"Pareto set over {', '.join(summary['pareto']['keys'])}"))
     curves: dict[str, list] = {}
+    several = len(summary["objective"]) > 1  # then runs are compared by the hypervolume of their fronts
     for run in summary["runs"]:
         if run["kind"] == "search":
-            curves.setdefault(run["optimizer"], []).append(results.read_history(run["run_id"]))
-    objective = summary["objective"][0]
-    metric, unit = OBJECTIVE_UNITS.get(objective, (objective, ""))
-    written.append(plots.convergence(results.plots_dir / f"convergence.{fmt}", curves, metric=metric, unit=unit,
+            history = results.read_history(run["run_id"])
+            if several:
+                history = {**history, "best": history["hypervolume"]}
+            curves.setdefault(run["optimizer"], []).append(history)
+    if several:
+        metric, unit = f"hypervolume over {', '.join(summary['pareto']['keys'])}", ""
+        label = "hypervolume so far (higher is better)"
+    else:
+        metric, unit = OBJECTIVE_UNITS.get(summary["objective"][0], (summary["objective"][0], ""))
+        label = f"best {metric} so far"
+    written.append(plots.convergence(results.plots_dir / f"convergence.{fmt}", curves, ylabel=label, unit=unit,
                                      title=f"Convergence — {title} (median and IQR over seeds)"))
     if best and best.get("design"):
         data = read_design(results.root / best["design"])

@@ -9,7 +9,7 @@ import matplotlib.image
 import pytest
 import yaml
 
-from tests.cli.conftest import cosearch
+from tests.cli.conftest import cosearch, write_config
 
 RUNS = ("cmaes-0", "cmaes-1", "random-0", "random-1", "baseline-fda")
 
@@ -115,3 +115,26 @@ def test_compare_writes_table_and_overlay(tiny_results, tmp_path):
 def test_plot_on_a_directory_without_results_is_a_usage_error(tmp_path):
     result = cosearch("plot", tmp_path)
     assert result.returncode == 2 and "no summary.json" in result.stderr
+
+
+def test_multi_objective_run_with_constraints(tmp_path):
+    config = write_config(tmp_path, """\
+        workload: {models: [{model: mobilenet_v1}, {model: tiny_yolo}]}
+        platform: mobile
+        objective:
+          minimize: [latency_s, energy_j]
+          maximize: [stp]
+          constraints: {max_resource_fraction: 0.8}
+        optimizers: [nsga2, random]
+        budget: 100
+        ray: false
+        """)
+    result = cosearch("run", config, "--out", tmp_path / "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["objective"] == ["latency_s", "energy_j", "stp"]
+    assert summary["best"]["metrics"]["resource_fraction"] <= 0.8
+    with open(tmp_path / "out" / "pareto.csv") as f:
+        front = list(csv.DictReader(f))
+    assert min(float(r["edp"]) for r in front) == pytest.approx(summary["best"]["metrics"]["edp"], rel=1e-12)
+    assert matplotlib.image.imread(tmp_path / "out" / "plots" / "convergence.png").shape[0] > 200
