@@ -9,6 +9,7 @@ once every run is done.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import time
@@ -184,8 +185,6 @@ def run_experiment(args, out) -> int:
             problems[key] = spec.problem.build()
             spec.validate(problems[key].metric_names)
             references[key] = reference_point(problems[key], spec.archive_keys, spec.constraints)
-    import dataclasses
-
     specs = [dataclasses.replace(s, reference=references[s.problem.key]) for s in specs]
     todo = [s for s in specs if ids[s.label] not in finished]
     if finished:

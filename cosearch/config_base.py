@@ -1,0 +1,46 @@
+"""What every config section shares: the error type, the strict base model, short forms, file paths."""
+
+from __future__ import annotations
+
+import pathlib
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo
+
+
+class ConfigError(ValueError):
+    """One or more configuration problems, each a ``(dotted key, message)`` pair."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {key}: {message}" if key else f"{source}: {message}"
+                                   for key, message in problems))
+
+
+def allowed(names) -> str:
+    return ", ".join(sorted(names))
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def short_form(value, key: str, kinds: tuple[type, ...], what: str):
+    """``value`` as a mapping: a short form of one of ``kinds`` becomes ``{key: value}``."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, kinds) and not isinstance(value, bool):
+        return {key: value}
+    raise ValueError(f"expected {what}, got {value!r}")
+
+
+def resolve_file(path: str, info: ValidationInfo) -> str:
+    """An existing file's absolute path; relative paths start at the config file's directory."""
+    base = (info.context or {}).get("base_dir")
+    resolved = pathlib.Path(path).expanduser()
+    if not resolved.is_absolute() and base is not None:
+        resolved = pathlib.Path(base) / resolved
+    if not resolved.is_file():
+        where = f" (relative paths start at {base})" if base is not None and not pathlib.Path(path).is_absolute() else ""
+        raise ValueError(f"no such file {path!r}{where}")
+    return str(resolved.resolve())
