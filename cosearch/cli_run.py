@@ -253,7 +253,7 @@ def finish_experiment(config, results, specs, ids, outcome, problems, *, seconds
     search = [r for r in runs if r.spec.problem.key == main_key and r.best_x is not None]
     summary = {
         "experiment": config.name, "workload": main.workload.name, "platform": main.platform.name,
-        "platform_kind": main.platform.kind, "pe_budget": main.platform.pes, "space": config.space.name,
+        "space": config.space.name,
         "genes": main.dim, "layers": main.workload.num_layers, "objective": list(config.objective.keys),
         "evaluations": int(sum(r.evaluations for r in runs)), "seconds": seconds,
         "best": None, "baselines": {}, "runs": [],
@@ -319,7 +319,7 @@ def print_summary(summary: dict, results, out) -> None:
     if best is not None:
         m = best["metrics"]
         out.print(f"\nbest design (run {best['run']}): EDP {si(m['edp'], 'J·s', 4)} — latency {si(m['latency_s'], 's', 4)}, "
-                  f"energy {si(m['energy_j'], 'J', 4)}, {m['resource_fraction']:.0%} of the compute budget")
+                  f"energy {si(m['energy_j'], 'J', 4)}, resources {m['resource_fraction']:.0%} of the budget")
         cores = read_design(results.root / best["design"])["design"]["cores"]
         rows = [[c, core["size"] or "custom", core["pes"], core["dataflow"], f"{core['bw_share']:.0%}",
                  f"{core['buffer_share']:.0%}"] for c, core in enumerate(cores)]

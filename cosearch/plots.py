@@ -260,7 +260,7 @@ def design_diagram(
     path,
     cores: Sequence[Mapping],
     *,
-    pe_budget: float | None = None,
+    compute: tuple[str, Sequence[float], Sequence[str]] | None = None,
     work_share: Sequence[float] | None = None,
     title: str = "",
     notes: Sequence[str] = (),
@@ -268,12 +268,18 @@ def design_diagram(
     """The cores of one design as stacked shares of the chip's budgets.
 
     ``cores``: dicts with ``size`` (name or None), ``pes``, ``dataflow``,
-    ``bw_share``, ``buffer_share``.  ``pe_budget``: the platform's PEs (the
-    compute row then shows what is left unused).  ``work_share``: each core's
-    fraction of the workload's MACs.  ``notes``: lines printed above the bars.
+    ``bw_share``, ``buffer_share``.  ``compute``: the first row as (label,
+    each core's fraction of the compute budget, text in each bar), e.g.
+    ``("compute (DSP)", [0.05, 0.05], ["642 DSP", "642 DSP"])``; what the
+    fractions leave is drawn as unused.  Default: shares of the cores' PEs.
+    ``work_share``: each core's fraction of the workload's MACs.  ``notes``:
+    lines printed above the bars.
     """
     pes = np.array([c["pes"] for c in cores], float)
-    rows = [("compute (PEs)", pes / (pe_budget or pes.sum())),
+    if compute is None:
+        compute = ("compute (PEs)", pes / pes.sum(), [f"{int(p)} PEs" for p in pes])
+    compute_label, compute_share, compute_text = compute
+    rows = [(compute_label, np.asarray(compute_share, float)),
             ("off-chip bandwidth", np.array([c["bw_share"] for c in cores], float)),
             ("on-chip buffer", np.array([c["buffer_share"] for c in cores], float))]
     if work_share is not None:
@@ -285,7 +291,7 @@ def design_diagram(
         for c, share in enumerate(shares):
             ax.barh(r, share, left=left, color=colors[c], edgecolor="white", height=0.7)
             if share > 0.07:
-                text = f"{int(pes[c])} PEs" if r == 0 else f"{share:.0%}"
+                text = compute_text[c] if r == 0 else f"{share:.0%}"
                 ax.text(left + share / 2, r, text, ha="center", va="center", fontsize=8)
             left += share
         if r == 0 and left < 0.999:

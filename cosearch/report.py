@@ -142,6 +142,27 @@ def core_work_share(data: dict) -> list[float] | None:
     return [t / max(sum(totals), 1.0) for t in totals]
 
 
+def compute_row(data: dict):
+    """The design diagram's compute row: PEs of an ASIC's budget, or the scarcest FPGA resource's share."""
+    from cosearch.config import PlatformConfig
+
+    try:
+        platform = PlatformConfig.model_validate(data["platform"]).build()
+    except (ValueError, KeyError):
+        return None
+    cores = data["design"]["cores"]
+    if platform.kind == "asic":
+        return "compute (PEs)", [c["pes"] / platform.pes for c in cores], [f"{c['pes']} PEs" for c in cores]
+    sizes = {s.name: s for s in platform.core_sizes}
+    if not all(c["size"] in sizes for c in cores):
+        return None
+    used = {k: sum(getattr(sizes[c["size"]], k) for c in cores) / getattr(platform, k) for k in ("dsp", "lut", "bram36")}
+    scarce = max(used, key=used.get)
+    label = {"dsp": "DSP", "lut": "LUT", "bram36": "BRAM36"}[scarce]
+    amounts = [getattr(sizes[c["size"]], scarce) for c in cores]
+    return f"compute ({label})", [a / getattr(platform, scarce) for a in amounts], [f"{a:,.0f}" for a in amounts]
+
+
 def plot_results(results: ResultsDir, fmt: str = "png") -> list[pathlib.Path]:
     """Draw the Pareto front, convergence, best design and its schedule into ``plots/``."""
     from cosearch import plots
@@ -188,9 +209,8 @@ def plot_results(results: ResultsDir, fmt: str = "png") -> list[pathlib.Path]:
         m = data["metrics"]
         notes = [f"EDP {plots.si(m['edp'], 'J·s', 4)}   latency {plots.si(m['latency_s'], 's', 4)}   "
                  f"energy {plots.si(m['energy_j'], 'J', 4)}   resources {m['resource_fraction']:.0%} of the budget"]
-        pe_budget = summary.get("pe_budget") if summary.get("platform_kind") == "asic" else None
         written.append(plots.design_diagram(
-            results.plots_dir / f"design.{fmt}", data["design"]["cores"], pe_budget=pe_budget,
+            results.plots_dir / f"design.{fmt}", data["design"]["cores"], compute=compute_row(data),
             work_share=core_work_share(data), title=f"Best design — {title}", notes=notes))
         schedule = data.get("schedule")
         if schedule:

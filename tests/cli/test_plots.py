@@ -46,7 +46,7 @@ def test_quartiles_are_stepwise_best_so_far():
 def test_design_diagram_and_gantt(tmp_path):
     cores = [{"size": "PE512", "pes": 512, "dataflow": "ws_kc", "bw_share": 0.7, "buffer_share": 0.4},
              {"size": None, "pes": 256, "dataflow": "os_yx", "bw_share": 0.3, "buffer_share": 0.6}]
-    _png(plots.design_diagram(tmp_path / "d.png", cores, pe_budget=1024, work_share=[0.8, 0.2], notes=["EDP 1 J·s"]))
+    _png(plots.design_diagram(tmp_path / "d.png", cores, compute=("compute (DSP)", [0.5, 0.1], ["642", "98"]), work_share=[0.8, 0.2], notes=["EDP 1 J·s"]))
     start = np.arange(10) * 1e-3
     _png(plots.gantt(tmp_path / "g.png", start_s=start, finish_s=start + 8e-4, core=np.arange(10) % 2,
                      layer_model=np.arange(10) // 5, model_names=["a", "b"]))
