@@ -37,7 +37,7 @@ def console(stderr: bool = False):
     return Console(stderr=stderr, width=width, highlight=False, soft_wrap=True)
 
 
-def _table(title: str, columns: list[str], rows: list[list], right: set[int] = frozenset()):
+def make_table(title: str, columns: list[str], rows: list[list], right: set[int] = frozenset()):
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", header_style="bold")
@@ -76,7 +76,7 @@ def cmd_workloads(args) -> int:
                          mega(entry["params"]), target_ms])
         total_macs = sum(e["macs"] * e["batch"] for e in workload.summary())
         rows.append(["total (× batch)", workload.inferences, workload.num_layers, giga(total_macs), "", ""])
-        out.print(_table(f"workload {args.name}", ["model", "batch", "layers", "MACs", "params",
+        out.print(make_table(f"workload {args.name}", ["model", "batch", "layers", "MACs", "params",
                                                    "latency target (ms)"], rows, right={1, 2, 3, 4, 5}))
         return 0
     rows = []
@@ -86,13 +86,13 @@ def cmd_workloads(args) -> int:
                             for e in workload.summary())
         macs = sum(e["macs"] * e["batch"] for e in workload.summary())
         rows.append([name, workload.num_layers, giga(macs), members])
-    out.print(_table("mixes (layers and MACs over every batch)", ["mix", "layers", "MACs", "models"], rows,
+    out.print(make_table("mixes (layers and MACs over every batch)", ["mix", "layers", "MACs", "models"], rows,
                      right={1, 2}))
     rows = []
     for name in MODELS:
         entry = get_workload(name).summary()[0]
         rows.append([name, entry["layers"], giga(entry["macs"]), mega(entry["params"])])
-    out.print(_table("models (one inference)", ["model", "layers", "MACs", "params"], rows, right={1, 2, 3}))
+    out.print(make_table("models (one inference)", ["model", "layers", "MACs", "params"], rows, right={1, 2, 3}))
     return 0
 
 
@@ -107,7 +107,7 @@ def cmd_platforms(args) -> int:
         rows.append([p.name, p.kind, budget, f"{p.bw_gbps:g}", f"{p.buffer_bytes / 2**20:g}",
                      f"{p.clock_hz / 1e6:g}", p.max_cores, ", ".join(p.dataflows),
                      f"{sizes[0]} … {sizes[-1]}" if len(sizes) > 2 else ", ".join(sizes)])
-    console().print(_table("platforms (override any field under platform: in a config)",
+    console().print(make_table("platforms (override any field under platform: in a config)",
                            ["name", "kind", "compute budget", "GB/s", "buffer MiB", "MHz", "max cores",
                             "dataflows", "core sizes"], rows, right={3, 4, 5, 6}))
     return 0
@@ -133,7 +133,7 @@ def cmd_spaces(args) -> int:
             dim = "needs options"
         note = SPACE_NOTES.get(name) or (builder.__doc__ or "").strip().split("\n")[0]
         rows.append([name, dim, note, ", ".join(options)])
-    console().print(_table(f"spaces (dimension on {args.workload} / {args.platform})",
+    console().print(make_table(f"spaces (dimension on {args.workload} / {args.platform})",
                            ["name", "genes", "restriction", "options"], rows, right={1}))
     return 0
 

@@ -173,6 +173,8 @@ def run_experiment(args, out) -> int:
     else:
         executor, where = LocalExecutor(), "this process"
     results = ResultsDir(config.output_dir)
+    if not args.resume and results.config_path.exists():
+        out.print(f"replacing the previous results in {results.root} (--resume continues them instead)")
     resolved = config.resolved()
     finished = results.prepare(resolved, resume=args.resume, compare_keys=RESULT_KEYS)
     storage = config.storage or results.default_storage()
@@ -311,7 +313,7 @@ def finish_experiment(config, results, specs, ids, outcome, problems, *, seconds
 
 
 def print_summary(summary: dict, results, out) -> None:
-    from cosearch.cli import _table
+    from cosearch.cli import make_table
     from cosearch.plots import si
     from cosearch.results import read_design
 
@@ -323,7 +325,7 @@ def print_summary(summary: dict, results, out) -> None:
         cores = read_design(results.root / best["design"])["design"]["cores"]
         rows = [[c, core["size"] or "custom", core["pes"], core["dataflow"], f"{core['bw_share']:.0%}",
                  f"{core['buffer_share']:.0%}"] for c, core in enumerate(cores)]
-        out.print(_table("cores", ["core", "size", "PEs", "dataflow", "bandwidth", "buffer"], rows, right={2, 4, 5}))
+        out.print(make_table("cores", ["core", "size", "PEs", "dataflow", "bandwidth", "buffer"], rows, right={2, 4, 5}))
     if summary["baselines"]:
         rows = []
         for name, entry in summary["baselines"].items():
@@ -336,7 +338,7 @@ def print_summary(summary: dict, results, out) -> None:
         if best is not None:
             rows.insert(0, [f"best ({summary['space']})", si(best["metrics"]["edp"], "J·s", 4),
                             si(best["metrics"]["latency_s"], "s", 4), "1.00×"])
-        out.print(_table("EDP against the baselines", ["design", "EDP", "latency", "EDP vs best"], rows,
+        out.print(make_table("EDP against the baselines", ["design", "EDP", "latency", "EDP vs best"], rows,
                          right={1, 2, 3}))
     out.print(f"results: {results.root}/ (summary.json, pareto.csv, designs/, runs/)")
     for plot in summary.get("plots", []):

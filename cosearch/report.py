@@ -88,7 +88,7 @@ def evaluate_design_file(path, *, workload=None, platform=None, as_json=False, o
     """Print a design's metrics; 1 when the file's recorded metrics are not reproduced."""
     import json
 
-    from cosearch.results import _plain
+    from cosearch.results import to_plain
 
     data = read_design(path)
     metrics, built_w, built_p, same = score_design(data, workload=workload, platform=platform)
@@ -96,7 +96,7 @@ def evaluate_design_file(path, *, workload=None, platform=None, as_json=False, o
     recorded = data.get("metrics") if same else None
     differ = [k for k in (recorded or {}) if k in row and not _same(row[k], recorded[k])]
     if as_json:
-        print(json.dumps(_plain({"workload": built_w.name, "platform": built_p.name, "metrics": row,
+        print(json.dumps(to_plain({"workload": built_w.name, "platform": built_p.name, "metrics": row,
                                  "matches_recorded": None if recorded is None else not differ}), indent=1))
     else:
         from rich.table import Table
@@ -228,7 +228,7 @@ def plot_results(results: ResultsDir, fmt: str = "png") -> list[pathlib.Path]:
 def compare_results(dirs, *, out_path=None, fmt="png", out) -> int:
     """One table (best design per experiment, against its baselines) and one overlay of the fronts."""
     from cosearch import plots
-    from cosearch.cli import _table
+    from cosearch.cli import make_table
 
     rows, fronts = [], {}
     baseline_names = []
@@ -257,7 +257,7 @@ def compare_results(dirs, *, out_path=None, fmt="png", out) -> int:
         fronts[name] = (pareto.get("latency_s", []), pareto.get("energy_j", []))
     columns = ["experiment", "workload", "platform", "space", "evaluations", "best EDP", "latency", "energy",
                *(f"{b} EDP / best" for b in baseline_names)]
-    out.print(_table("experiments compared", columns, rows, right=set(range(4, len(columns)))))
+    out.print(make_table("experiments compared", columns, rows, right=set(range(4, len(columns)))))
     path = pathlib.Path(out_path or f"compare.{fmt}")
     plots.compare_fronts(path, fronts, title="Pareto fronts compared")
     out.print(f"wrote {path}")

@@ -52,35 +52,35 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> pathlib.Path:
     return path
 
 
-def _plain(value: Any) -> Any:
+def to_plain(value: Any) -> Any:
     """JSON-safe copy: numpy scalars and arrays to Python, non-finite floats to strings JSON can hold."""
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [to_plain(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     return value
 
 
-def _unplain(value: Any) -> Any:
+def from_plain(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _unplain(v) for k, v in value.items()}
+        return {k: from_plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_unplain(v) for v in value]
+        return [from_plain(v) for v in value]
     if value in ("nan", "inf", "-inf"):
         return float(value)
     return value
 
 
 def atomic_write_json(path, data: Any) -> pathlib.Path:
-    return atomic_write_text(path, json.dumps(_plain(data), indent=1) + "\n")
+    return atomic_write_text(path, json.dumps(to_plain(data), indent=1) + "\n")
 
 
 def read_json(path) -> Any:
-    return _unplain(json.loads(pathlib.Path(path).read_text(encoding="utf-8")))
+    return from_plain(json.loads(pathlib.Path(path).read_text(encoding="utf-8")))
 
 
 def atomic_write_csv(path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> pathlib.Path:
@@ -180,7 +180,7 @@ class ResultsDir:
         return finished
 
     def write_config(self, resolved_config: dict) -> pathlib.Path:
-        return atomic_write_text(self.config_path, yaml.safe_dump(_plain(resolved_config), sort_keys=False))
+        return atomic_write_text(self.config_path, yaml.safe_dump(to_plain(resolved_config), sort_keys=False))
 
     def read_config(self) -> dict:
         if not self.config_path.exists():
