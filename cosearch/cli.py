@@ -146,9 +146,12 @@ def cmd_validate(args) -> int:
     built = build(config, args.file)
     budget = " and ".join(f"{v:g} {k}" for k, v in config.budget.model_dump().items() if v is not None)
     runs = len(config.optimizers) * len(config.seeds)
+    limits = {k: v for k, v in config.objective.constraints.model_dump().items()
+              if v not in (None, False) and not (k == "max_resource_fraction" and v == 1.0)}
+    constraints = f" under {', '.join(f'{k}={v}' for k, v in limits.items())}" if limits else ""
     console().print(
         f"{args.file}: ok — {built.workload.name} ({built.workload.num_layers} layers) on {built.platform.name}, "
-        f"space {config.space.name} ({built.space.dim} genes), objective {', '.join(config.objective.keys)}; "
+        f"space {config.space.name} ({built.space.dim} genes), objective {', '.join(config.objective.keys)}{constraints}; "
         f"{runs} run{'s' if runs != 1 else ''} of {budget}; results in {config.output_dir}")
     return 0
 
