@@ -64,6 +64,8 @@ def cmd_workloads(args) -> int:
     from objectives.workloads import MIXES, MODELS, get_workload
 
     out = console()
+    if args.name == "export" or args.to:
+        return _export_workload(args)
     if args.name:
         try:
             workload = get_workload(args.name)
@@ -93,6 +95,20 @@ def cmd_workloads(args) -> int:
         entry = get_workload(name).summary()[0]
         rows.append([name, entry["layers"], giga(entry["macs"]), mega(entry["params"])])
     out.print(make_table("models (one inference)", ["model", "layers", "MACs", "params"], rows, right={1, 2, 3}))
+    return 0
+
+
+def _export_workload(args) -> int:
+    """``workloads export NAME --to FILE``: a zoo model as a CSV/YAML layer table."""
+    from objectives.workloads.files import export_model
+
+    if args.name != "export" or not args.model or not args.to:
+        raise UsageError("usage: cosearch workloads export MODEL --to FILE.csv|FILE.yaml")
+    try:
+        path = export_model(args.model, args.to)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    console().print(f"wrote {path}")
     return 0
 
 
@@ -230,7 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     compare.set_defaults(func=cmd_compare)
 
     workloads = sub.add_parser("workloads", help="models and mixes with layers, MACs and parameters")
-    workloads.add_argument("name", nargs="?", metavar="NAME", help="a mix or model to show in detail")
+    workloads.add_argument("name", nargs="?", metavar="NAME",
+                           help="a mix or model to show in detail, or 'export' to write a model's layer table")
+    workloads.add_argument("model", nargs="?", metavar="MODEL", help="with export: the zoo model to write")
+    workloads.add_argument("--to", metavar="FILE", help="with export: the .csv or .yaml file to write")
     workloads.set_defaults(func=cmd_workloads)
 
     platforms = sub.add_parser("platforms", help="platform presets and their budgets")
