@@ -124,7 +124,9 @@ def params_of(x: np.ndarray, genes) -> dict:
 class OptunaOptimizer(Optimizer):
     """``sampler``: one of ``SAMPLERS``; ``batch_size``: trials per ask (default:
     the population for NSGA-II/III and CmaEs, else 8); ``population_size``,
-    ``n_startup_trials``: passed to the samplers that take them."""
+    ``n_startup_trials``: passed to the samplers that take them; ``storage``:
+    an Optuna storage URL (``sqlite:///…``, any SQLAlchemy URL) so
+    optuna-dashboard can open the study, named ``study_name``."""
 
     name = "optuna"
     multi_objective = True
@@ -142,6 +144,8 @@ class OptunaOptimizer(Optimizer):
         batch_size: int | None = None,
         population_size: int | None = None,
         n_startup_trials: int | None = None,
+        storage: str | None = None,
+        study_name: str | None = None,
     ):
         check_sampler(sampler, n_obj, {"population_size": population_size, "n_startup_trials": n_startup_trials})
         super().__init__(dim=dim, n_obj=n_obj, seed=seed, genes=genes, initial_X=initial_X)
@@ -156,14 +160,26 @@ class OptunaOptimizer(Optimizer):
         self._batch_size = int(batch_size)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self._study = optuna.create_study(
-                sampler=make_sampler(sampler, self.seed, population_size, n_startup_trials),
-                directions=["minimize"] * self.n_obj,
+            self._study = self._fresh_study(
+                optuna, storage, study_name, make_sampler(sampler, self.seed, population_size, n_startup_trials)
             )
             for x in self.initial_X:
                 self._study.enqueue_trial(params_of(x, self.genes))
         self._distributions = distributions(self.genes)
         self._pending = []  # [(x, trial number)] of the last ask
+
+    def _fresh_study(self, optuna, storage, study_name, sampler):
+        """A new study; in a persistent ``storage`` it replaces one of the same
+        name left by an interrupted or retried attempt of this run, so trials
+        of two attempts never mix."""
+        if storage is not None and study_name is not None:
+            try:
+                optuna.delete_study(study_name=study_name, storage=storage)
+            except KeyError:
+                pass
+        return optuna.create_study(
+            sampler=sampler, directions=["minimize"] * self.n_obj, storage=storage, study_name=study_name
+        )
 
     @property
     def batch_size(self) -> int:

@@ -188,3 +188,15 @@ def test_gp_without_torch_is_a_clear_error():
         pytest.skip("torch is installed")
     with pytest.raises(ValueError, match="needs torch"):
         make_optimizer("gp", dim=2)
+
+
+def test_optuna_studies_persist_in_a_storage_url(tmp_path):
+    import optuna
+
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    for _attempt in range(2):  # a retried run replaces its study instead of adding to it
+        opt = make_optimizer("tpe", dim=3, seed=0, storage=url, study_name="edge/tpe-0")
+        X = opt.ask(4)
+        opt.tell(X, (X**2).sum(axis=1, keepdims=True))
+    summaries = optuna.get_all_study_summaries(url)
+    assert [(s.study_name, s.n_trials) for s in summaries] == [("edge/tpe-0", 4)]
