@@ -20,7 +20,10 @@ FAILURE = 1
 SPACE_NOTES = {
     "cosearch": "everything free: core count, sizes, dataflows, shares, mapping",
     "homogeneous_multicore": "all cores one size and dataflow, even shares",
-    "hda_fixed_granularity": "Herald-like: one core per dataflow, sizes on a fixed split",
+    "hda_fixed_granularity": "heterogeneous dataflow, fixed core granularity: one core per dataflow, sizes on a "
+                             "fixed split",
+    "hda": "Herald/Maelstrom-like: one core per dataflow (default ws_kc + os_yx); PE, bandwidth and buffer "
+           "partition searched",
     "fda": "one monolithic core",
     "fixed_architecture": "cores given; only the mapping is searched",
 }

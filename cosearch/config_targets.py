@@ -124,6 +124,8 @@ class PlatformConfig(Section):
     lut: PositiveFloat | None = None
     bram36: PositiveFloat | None = None
     dataflows: list[str] | None = Field(default=None, min_length=1)
+    pe_step: PositiveInt | None = None
+    """ASIC only: a core menu of every multiple of this many PEs instead of powers of two."""
 
     @model_validator(mode="before")
     @classmethod
@@ -160,6 +162,13 @@ class PlatformConfig(Section):
             raise ValueError("give one of preset, file")
         if self.file is not None:
             self.base()  # a broken platform file is a config error, with the file's own messages
+        if self.pe_step is not None:
+            base = self.base()
+            if base.kind != "asic":
+                raise ValueError(f"pe_step applies to ASIC platforms; {base.name!r} is an FPGA with a fixed core menu")
+            budget = self.pes or base.pes
+            if self.pe_step > budget:
+                raise ValueError(f"pe_step {self.pe_step} exceeds the PE budget {budget}")
         return self
 
     @property
@@ -174,13 +183,16 @@ class PlatformConfig(Section):
 
     def build(self):
         """The preset (or file) with the overrides applied; a default ASIC menu follows a new ``pes``."""
-        from spaces.hardware import power_of_two_cores
+        from spaces.hardware import pe_multiple_cores, power_of_two_cores
 
         base = self.base()
-        changes = {k: v for k, v in self.model_dump(exclude={"preset", "file"}).items() if v is not None}
+        changes = {k: v for k, v in self.model_dump(exclude={"preset", "file", "pe_step"}).items() if v is not None}
+        if self.pe_step is not None:
+            changes["core_sizes"] = pe_multiple_cores(self.pe_step, changes.get("pes", base.pes))
         if "dataflows" in changes:
             changes["dataflows"] = tuple(changes["dataflows"])
         smallest = min(s.pes for s in base.core_sizes)
-        if base.kind == "asic" and "pes" in changes and base.core_sizes == power_of_two_cores(smallest, base.pes):
+        if (base.kind == "asic" and "pes" in changes and "core_sizes" not in changes
+                and base.core_sizes == power_of_two_cores(smallest, base.pes)):
             changes["core_sizes"] = power_of_two_cores(smallest, changes["pes"])
         return base.replace(**changes) if changes else base

@@ -160,6 +160,14 @@ def power_of_two_cores(smallest: int, largest: int) -> tuple[CoreSize, ...]:
     return tuple(sizes)
 
 
+def pe_multiple_cores(step: int, largest: int) -> tuple[CoreSize, ...]:
+    """Cores of every multiple of ``step`` PEs up to ``largest``: a fine
+    partition menu, as Herald's searched PE splits (e.g. 9728 / 6656) need."""
+    if step <= 0 or step > largest:
+        raise ValueError(f"pe_step must be between 1 and the PE budget {largest}, got {step}")
+    return tuple(CoreSize(name=f"PE{pes}", pes=pes) for pes in range(step, largest + 1, step))
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class EnergyTable:
     """Dynamic energy in pJ: per MAC and per byte moved at each level."""

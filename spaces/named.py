@@ -16,6 +16,10 @@ name                          restriction
 ``hda_fixed_granularity``     one core per dataflow, sizes from a fixed split
                               of the budget; shares and mapping searched
                               (options: dataflows, split)
+``hda``                       Herald-style: one core per dataflow; the PE,
+                              bandwidth and buffer partition and the mapping
+                              searched (options: dataflows — default
+                              ws_kc + os_yx, Herald's Maelstrom)
 ``fda``                       one monolithic core (options: size — default
                               the largest that fits —, dataflow)
 ``fixed_architecture``        cores given, only the mapping searched
@@ -122,6 +126,23 @@ def hda_fixed_granularity(workload, platform, *, dataflows=None, split=None, map
     fixed = {"cores": len(dataflows)}
     for c, (df, size) in enumerate(zip(dataflows, sizes)):
         fixed[f"core{c}.dataflow"], fixed[f"core{c}.size"] = df, size
+    return space.restrict(fixed=fixed)
+
+
+@register_space("hda")
+def hda(workload, platform, *, dataflows=("ws_kc", "os_yx"), mapping=DEFAULT_MAPPING, greedy_switch=True,
+        bias_scale=2.0) -> Space:
+    """One core per dataflow, each dataflow once; sizes and shares free (the repair rule keeps the budget)."""
+    if isinstance(dataflows, str) or not len(dataflows):
+        raise ValueError(f"option dataflows: expected a non-empty list of dataflow names, got {dataflows!r}")
+    dataflows = list(dataflows)
+    space = Space(workload, platform, max_cores=len(dataflows), dataflows=dataflows, mapping=mapping,
+                  greedy_switch=greedy_switch, bias_scale=bias_scale, name="hda")
+    if len(space.dataflow_names) != len(dataflows):
+        raise ValueError(f"option dataflows: each dataflow once, got {dataflows}")
+    fixed = {"cores": len(dataflows)}
+    for c, df in enumerate(dataflows):
+        fixed[f"core{c}.dataflow"] = df
     return space.restrict(fixed=fixed)
 
 
