@@ -64,12 +64,24 @@ def run_specs(config, storage: str | None = None) -> tuple[list, dict]:
                            max_evaluations=config.budget.evaluations, max_seconds=config.budget.seconds, **common)
             specs.append(spec)
             ids[spec.label] = run_id
-    for space in config.baselines.spaces:
-        spec = RunSpec(problem=ConfigProblem.from_config(config, space), optimizer=config.baselines.optimizer,
-                       seed=config.seeds[0], max_evaluations=config.baselines.evaluations, **common)
-        specs.append(spec)
-        ids[spec.label] = f"baseline-{space}"
+    baselines = config.baselines
+    for baseline in baselines.spaces:
+        problem = ConfigProblem.from_config(config, baseline)
+        for seed in config.seeds[: baselines.seeds]:
+            spec = RunSpec(problem=problem, optimizer=baselines.optimizer, seed=seed,
+                           optimizer_options=dict(baselines.optimizer_options),
+                           max_evaluations=baselines.evaluations, **common)
+            specs.append(spec)
+            suffix = f"-{seed}" if baselines.seeds > 1 else ""
+            ids[spec.label] = f"baseline-{baseline.key}{suffix}"
     return specs, ids
+
+
+def _better(result, other) -> bool:
+    """Whether ``result`` found a better first objective than ``other`` (a run without one never is)."""
+    if result.best_objectives is None:
+        return False
+    return other.best_objectives is None or result.best_objectives[0] < other.best_objectives[0]
 
 
 def _overrides(args) -> dict:
@@ -283,6 +295,7 @@ def finish_experiment(config, results, specs, ids, outcome, problems, *, seconds
                                         config.space.name)
     results.write_pareto(archive.keys, archive.values, [ids.get(s, s) for s in archive.source], archive.evaluation,
                          archive.X, [names.get(i, "") for i in range(len(archive))])
+    best_baseline = {}  # label → its best run so far, over the baseline's seeds
     for spec, result in zip(specs, runs):
         run_id = ids[spec.label]
         record = {"run_id": run_id, "kind": "baseline" if run_id.startswith("baseline-") else "search",
@@ -291,12 +304,17 @@ def finish_experiment(config, results, specs, ids, outcome, problems, *, seconds
                   "best_objectives": None if result.best_objectives is None else result.best_objectives.tolist()}
         summary["runs"].append(record)
         if record["kind"] == "baseline":
-            entry = {"run": run_id, "design": None, "metrics": None}
+            label = spec.problem.key.partition(":")[0]
+            previous = best_baseline.get(label)
+            if previous is not None and not _better(result, previous):
+                continue
+            best_baseline[label] = result
+            entry = {"run": run_id, "space": spec.problem.space, "design": None, "metrics": None}
             if result.best_x is not None:
                 entry["design"], entry["metrics"] = _design_file(
-                    results, run_id, problems[spec.problem.key], result.best_x, config,
+                    results, f"baseline-{label}", problems[spec.problem.key], result.best_x, config,
                     {"run": run_id, "evaluations": result.evaluations}, spec.problem.space)
-            summary["baselines"][spec.problem.space] = entry
+            summary["baselines"][label] = entry
     best_edp = summary["best"]["metrics"]["edp"] if summary["best"] else math.inf
     for entry in summary["baselines"].values():
         entry["edp_over_best"] = entry["metrics"]["edp"] / best_edp if entry["metrics"] and summary["best"] else None

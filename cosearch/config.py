@@ -165,12 +165,42 @@ class RayConfig(Section):
         return {"enabled": value} if isinstance(value, bool) else value
 
 
-class BaselinesConfig(Section):
-    """Named spaces searched briefly (``optimizer`` for ``evaluations``) to compare the best design with."""
+class BaselineSpaceConfig(Section):
+    """One baseline: a named space, its options, and the label it is reported under."""
 
-    spaces: list[str] = []
+    name: str
+    options: dict[str, Any] = {}
+    label: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, value):
+        return short_form(value, "name", (str,), "a space name or a mapping with name, options and label")
+
+    @field_validator("name")
+    @classmethod
+    def _known_space(cls, name: str) -> str:
+        from spaces import SPACES
+
+        if name not in SPACES:
+            raise ValueError(f"unknown space {name!r} (allowed: {allowed(SPACES)})")
+        return name
+
+    @property
+    def key(self) -> str:
+        return self.label or self.name
+
+
+class BaselinesConfig(Section):
+    """Restricted spaces searched to compare the best design with: ``optimizer`` (with
+    ``optimizer_options``) for ``evaluations`` per run, over the first ``seeds`` seeds;
+    a baseline reports its best run."""
+
+    spaces: list[BaselineSpaceConfig] = []
     optimizer: str = "random"
+    optimizer_options: dict[str, Any] = {}
     evaluations: PositiveInt = 200
+    seeds: PositiveInt = 1
 
     @model_validator(mode="before")
     @classmethod
@@ -179,13 +209,12 @@ class BaselinesConfig(Section):
 
     @field_validator("spaces")
     @classmethod
-    def _known_spaces(cls, names: list[str]) -> list[str]:
-        from spaces import SPACES
-
-        for name in names:
-            if name not in SPACES:
-                raise ValueError(f"unknown space {name!r} (allowed: {allowed(SPACES)})")
-        return names
+    def _distinct_labels(cls, spaces: list[BaselineSpaceConfig]) -> list[BaselineSpaceConfig]:
+        keys = [s.key for s in spaces]
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        if repeated:
+            raise ValueError(f"baseline {repeated[0]!r} is listed twice; give each a distinct label")
+        return spaces
 
     _known_optimizer = field_validator("optimizer")(lambda cls, name: check_optimizer_name(name))
 

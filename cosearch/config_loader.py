@@ -167,9 +167,12 @@ def build(config: ExperimentConfig, source: str = "<config>") -> Built:
             about_options = any(repr(o) in str(e) or f" {o}" in str(e) for o in opt.options)
             problems.append((f"optimizers[{i}].{'options' if about_options else 'name'}", str(e)))
     try:
-        check_optimizer(config.baselines.optimizer, n_obj, {})
+        check_optimizer(config.baselines.optimizer, n_obj, config.baselines.optimizer_options)
     except ValueError as e:
         problems.append(("baselines.optimizer", str(e)))
+    if config.baselines.spaces and config.baselines.seeds > len(config.seeds):
+        problems.append(("baselines.seeds", f"{config.baselines.seeds} baseline seeds but only "
+                                            f"{len(config.seeds)} in seeds"))
     workload = platform = space = None
     try:
         workload = config.workload.build()
@@ -184,11 +187,11 @@ def build(config: ExperimentConfig, source: str = "<config>") -> Built:
             space = make_space(config.space.name, workload, platform, **config.space.options)
         except (ValueError, TypeError) as e:
             problems.append(_space_problem(str(e)))
-        for name in config.baselines.spaces:
+        for i, baseline in enumerate(config.baselines.spaces):
             try:
-                make_space(name, workload, platform)
+                make_space(baseline.name, workload, platform, **baseline.options)
             except (ValueError, TypeError) as e:
-                problems.append((f"baselines.spaces[{config.baselines.spaces.index(name)}]", str(e)))
+                problems.append((f"baselines.spaces[{i}]", str(e)))
     if problems:
         raise ConfigError(source, problems)
     return Built(workload, platform, space)
@@ -217,12 +220,14 @@ class ConfigProblem(typing.NamedTuple):
     space_options: dict
 
     @classmethod
-    def from_config(cls, config: ExperimentConfig, space: str | None = None) -> "ConfigProblem":
-        name = space or config.space.name
-        options = config.space.options if space is None else {}
+    def from_config(cls, config: ExperimentConfig, baseline=None) -> "ConfigProblem":
+        """The main space's problem, or the one of a ``BaselineSpaceConfig``."""
+        name = config.space.name if baseline is None else baseline.name
+        options = config.space.options if baseline is None else baseline.options
+        label = name if baseline is None else baseline.key
         workload = config.workload.model_dump(mode="json")
         platform = config.platform.model_dump(mode="json")
-        key = f"{name}:{config.workload.mix or config.workload.name or 'custom'}@{config.platform.label}"
+        key = f"{label}:{config.workload.mix or config.workload.name or 'custom'}@{config.platform.label}"
         return cls(key, workload, platform, name, dict(options))
 
     def build(self):

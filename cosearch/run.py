@@ -200,6 +200,22 @@ def reference_point(problem, keys: Sequence[str], constraints=(), samples: int =
     return tuple(float(w * 1.1 if w > 0 else w + 0.1 * abs(w) + 1e-12) for w in worst)
 
 
+class _OnlyDesign:
+    """The optimizer of a space with no free genes: its one design, asked once."""
+
+    batch_size = 1
+
+    def __init__(self):
+        self.done = False
+
+    def ask(self, n: int) -> np.ndarray:
+        self.done = True
+        return np.empty((1, 0))
+
+    def tell(self, X, F) -> None:
+        pass
+
+
 def run(
     spec: RunSpec,
     *,
@@ -220,16 +236,18 @@ def run(
     reference = spec.reference
     if reference is None:
         reference = reference_point(problem, spec.archive_keys, spec.constraints)
-    initial_X = np.asarray(spec.initial_X, dtype=np.float64).reshape(-1, problem.dim)
-    optimizer = make_optimizer(
-        spec.optimizer,
-        dim=problem.dim,
-        n_obj=len(spec.objectives),
-        seed=spec.seed,
-        genes=problem.genes,
-        initial_X=initial_X,
-        **spec.optimizer_options,
-    )
+    if problem.dim == 0:
+        optimizer = _OnlyDesign()
+    else:
+        optimizer = make_optimizer(
+            spec.optimizer,
+            dim=problem.dim,
+            n_obj=len(spec.objectives),
+            seed=spec.seed,
+            genes=problem.genes,
+            initial_X=np.asarray(spec.initial_X, dtype=np.float64).reshape(-1, problem.dim),
+            **spec.optimizer_options,
+        )
     label = spec.label
     archive = ParetoArchive(spec.archive_keys, reference, dim=problem.dim)
     history = {"evaluations": [], "seconds": [], "best": [], "hypervolume": []}

@@ -24,7 +24,7 @@ def test_config_builds(path):
     assert built.space.dim > 0
     if path.stem in REFERENCE_MIXES:
         assert config.workload.mix == path.stem and config.name == path.stem
-        assert set(config.baselines.spaces) == {"homogeneous_multicore", "hda_fixed_granularity", "fda"}
+        assert {b.key for b in config.baselines.spaces} == {"homogeneous_multicore", "hda_fixed_granularity", "fda"}
     if path.stem in ("vision", "nlp", "mixed"):
         assert config.platform.preset == "u250"
 
@@ -35,4 +35,4 @@ def test_quickstart_budget_fits_two_minutes_on_two_cores():
     runs = len(config.optimizers) * len(config.seeds)
     assert runs * config.budget.evaluations <= 8000
     assert config.budget.seconds is not None and runs * config.budget.seconds / 2 <= 90
-    assert config.baselines.spaces == ["homogeneous_multicore", "hda_fixed_granularity", "fda"]
+    assert [b.key for b in config.baselines.spaces] == ["homogeneous_multicore", "hda_fixed_granularity", "fda"]
