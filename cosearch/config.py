@@ -165,26 +165,10 @@ class RayConfig(Section):
         return {"enabled": value} if isinstance(value, bool) else value
 
 
-class BaselineSpaceConfig(Section):
+class BaselineSpaceConfig(SpaceConfig):
     """One baseline: a named space, its options, and the label it is reported under."""
 
-    name: str
-    options: dict[str, Any] = {}
     label: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _short(cls, value):
-        return short_form(value, "name", (str,), "a space name or a mapping with name, options and label")
-
-    @field_validator("name")
-    @classmethod
-    def _known_space(cls, name: str) -> str:
-        from spaces import SPACES
-
-        if name not in SPACES:
-            raise ValueError(f"unknown space {name!r} (allowed: {allowed(SPACES)})")
-        return name
 
     @property
     def key(self) -> str:
