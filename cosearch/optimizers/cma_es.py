@@ -119,10 +119,18 @@ class CMAES(Optimizer):
             self._np_state = np.random.get_state()
             np.random.set_state(outside)
 
+    # cma cannot run in one dimension; a one-gene space gets a dummy second
+    # coordinate that nothing reads.
+    @property
+    def _padded(self) -> bool:
+        return self.dim == 1
+
     def _to_z(self, X: np.ndarray) -> np.ndarray:
-        return np.where(self.genes.discrete, self.genes.to_index(X), X * self._scale + self._offset)
+        z = np.where(self.genes.discrete, self.genes.to_index(X), X * self._scale + self._offset)
+        return np.concatenate([z, np.full((len(z), 1), 0.5)], axis=1) if self._padded else z
 
     def _to_x(self, z: np.ndarray) -> np.ndarray:
+        z = z[..., : self.dim]
         k = np.maximum(self.genes.cardinality, 1)
         index = np.clip(np.round(z), 0, k - 1)
         return np.where(self.genes.discrete, (index + 0.5) / k, np.clip(z, 0.0, 1.0))
@@ -131,9 +139,11 @@ class CMAES(Optimizer):
         import cma
 
         discrete = np.flatnonzero(self.genes.discrete).tolist()
+        scale, offset = (np.append(self._scale, 1.0), np.append(self._offset, 0.0)) if self._padded else (
+            self._scale, self._offset)
         options = {
-            "bounds": [(self._offset).tolist(), (self._scale + self._offset).tolist()],
-            "CMA_stds": self._scale.tolist(),
+            "bounds": [offset.tolist(), (scale + offset).tolist()],
+            "CMA_stds": scale.tolist(),
             "popsize": int(popsize),
             "seed": np.nan,  # leave numpy's state alone: we swap in our own
             "randn": _global_randn,

@@ -200,3 +200,16 @@ def test_optuna_studies_persist_in_a_storage_url(tmp_path):
         opt.tell(X, (X**2).sum(axis=1, keepdims=True))
     summaries = optuna.get_all_study_summaries(url)
     assert [(s.study_name, s.n_trials) for s in summaries] == [("edge/tpe-0", 4)]
+
+
+def test_cmaes_searches_a_one_gene_space():
+    # cma itself needs two dimensions; the optimizer pads a dummy one.
+    opt = make_optimizer("cmaes", dim=1, seed=0, popsize=6)
+    best = np.inf
+    for _ in range(10):
+        X = opt.ask(opt.batch_size)
+        assert X.shape == (6, 1) and ((0 <= X) & (X <= 1)).all()
+        F = (X - 0.3) ** 2
+        opt.tell(X, F)
+        best = min(best, F.min())
+    assert best < 1e-3
