@@ -130,3 +130,21 @@ def test_depthwise_inputs_are_not_reread_per_output_channel_tile():
     assert costmodel.reread_factors(tiles, outer, depthwise).tolist() == [1, 4, 1]
     # The same nest read as an ordinary conv re-reads its input per output channel.
     assert costmodel.reread_factors(tiles, costmodel.stationary_mask(np.array(2), plain), plain).tolist() == [32, 4, 1]
+
+
+@pytest.mark.parametrize(
+    "dataflow, pes, fixed, layer, cycles, util, rereads",
+    [
+        # rs on 1024 PEs: R 3 x Y 16 x K 21. Tiles K 4, C 3, Y 2, X 8, R 1, S 3.
+        ("rs", 1024, (), dims(K=64, C=3, Y=32, X=8, R=3, S=3), 4 * 3 * 2 * 8 * 1 * 3, 64 / 84, [4, 1, 3 * 1 * 3]),
+        # A B1024 DPU: X 8 x C 8 x K 8. Tiles K 8, C 4, Y 14, X 2, R 3, S 3.
+        ("dpu_pck", 512, (("X", 8), ("C", 8), ("K", 8)), dims(K=64, C=32, Y=14, X=14, R=3, S=3),
+         8 * 4 * 14 * 2 * 9, 14 / 16, [8, 1, 4 * 3 * 3]),
+    ],
+)
+def test_row_stationary_and_dpu_by_hand(dataflow, pes, fixed, layer, cycles, util, rereads):
+    u = costmodel.unroll_extents(pes, DATAFLOWS[dataflow], fixed)
+    outer = costmodel.stationary_mask(np.array(1), OPERAND_DIMS)  # both hold weights
+    assert costmodel.compute_cycles(layer, u, outer, False, 0) == cycles
+    assert costmodel.utilization(layer, u) == pytest.approx(util)
+    assert costmodel.reread_factors(costmodel.tile_counts(layer, u), outer, OPERAND_DIMS).tolist() == rereads
