@@ -75,6 +75,10 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, runtime_
     check_address(address)
     options = {"include_dashboard": False, "logging_level": "warning", "runtime_env": runtime_env}
     if address in (None, "local"):
+        # A private single-machine Ray has nobody to authenticate; Ray's token
+        # set-up only prints a warning into every run's output. Users who set
+        # the variable themselves keep their choice.
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
         ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), **options)
         return True
     try:
