@@ -50,7 +50,9 @@ def test_ray_gives_the_in_process_results(ray_session):
 
 def test_killed_worker_is_retried_and_no_finished_run_is_lost(ray_session):
     spec = ExperimentSpec(
-        problems=(SyntheticProblem(dim=5, seconds_per_batch=0.03),),
+        # 24 batches of 0.06 s: a run lasts ~1.4 s, so one caught in its first
+        # half is still running when the kill lands, even on a loaded machine.
+        problems=(SyntheticProblem(dim=5, seconds_per_batch=0.06),),
         optimizers=(("random", {"batch_size": 10}),),
         seeds=(0, 1, 2, 3),
         max_evaluations=240,
@@ -63,8 +65,8 @@ def test_killed_worker_is_retried_and_no_finished_run_is_lost(ray_session):
         elif event["type"] == "finished":
             state["finished"].add(event["label"])
         elif event["type"] == "progress" and state["finished"] and state["killed"] is None:
-            # early in its run, so the event is fresh: the pid still runs this label (events lag ≲ 0.3 s)
-            if event["label"] not in state["finished"] and event["evaluations"] <= 50:
+            # early in its run, so the pid still runs this label (events lag ≲ 0.3 s)
+            if event["label"] not in state["finished"] and event["evaluations"] <= 120:
                 state["killed"] = event["label"]
                 os.kill(state["pids"][event["label"]], signal.SIGKILL)
 
