@@ -54,7 +54,7 @@ def workload():
                                           {"size": "PE64", "dataflow": "rs", "bw_share": 0.99}]},
          "option cores: bw_share values [0.01, 0.99] differ by more than 16x"),
         ("systolic_only", {}, "unknown space 'systolic_only' (allowed: cosearch, homogeneous_multicore, "
-                              "hda_fixed_granularity, fda, fixed_architecture)"),
+                              "hda_fixed_granularity, hda, fda, fixed_architecture)"),
     ],
 )
 def test_bad_options_name_option_value_and_allowed(workload, name, options, message):
