@@ -100,6 +100,12 @@ def mac_shares(workload) -> dict[str, float]:
     return {op.name.lower(): macs[workload.op == op].sum() / macs.sum() for op in Op if (workload.op == op).any()}
 
 
+def mac_share_text(workload) -> str:
+    """MAC shares of at least 1 %, largest first: "conv 57%, pwconv 42%"."""
+    shares = sorted(mac_shares(workload).items(), key=lambda kv: -kv[1])
+    return ", ".join(f"{op} {share:.0%}" for op, share in shares if share >= 0.01)
+
+
 # An ablation, not a built-in: ShiDianNao's 2-D output array kept at 16 x 16 and
 # replicated over output channels, as a scaled-up output-stationary design would.
 OS_REPLICATED = Dataflow(name="os_yx16_k", unrolled=("Y", "X", "K"), stationary="output",
@@ -167,9 +173,8 @@ def fpga_section(lines: list[str]) -> None:
     b4096 = next(c for c in get_platform("u250").core_sizes if c.name == "B4096")
     for mix, _ in mixes:
         w = get_workload(mix)
-        shares = ", ".join(f"{k} {v:.0%}" for k, v in sorted(mac_shares(w).items(), key=lambda kv: -kv[1]) if v >= 0.01)
         utils = [dataflow_utilization(w, b4096.pes, df, b4096.unroll) for df in ("dpu_pck", "ws_kc", "os_yx")]
-        lines.append(f"| {mix} | {shares} | " + " | ".join(f"{u:.0%}" for u in utils) + " |")
+        lines.append(f"| {mix} | {mac_share_text(w)} | " + " | ".join(f"{u:.0%}" for u in utils) + " |")
     lines.append("")
 
 
@@ -221,9 +226,8 @@ def herald_section(lines: list[str]) -> None:
     ]
     for mix in ("arvr_a", "arvr_b", "mlperf"):
         w = get_workload(f"herald_{mix}")
-        shares = ", ".join(f"{k} {v:.0%}" for k, v in sorted(mac_shares(w).items(), key=lambda kv: -kv[1]) if v >= 0.01)
         utils = [dataflow_utilization(w, 16384, df) for df in ("ws_kc", "os_yx", OS_REPLICATED)]
-        lines.append(f"| herald_{mix} | {shares} | " + " | ".join(f"{u:.0%}" for u in utils) + " |")
+        lines.append(f"| herald_{mix} | {mac_share_text(w)} | " + " | ".join(f"{u:.0%}" for u in utils) + " |")
     lines.append("")
 
 
