@@ -79,12 +79,19 @@ def make_sampler(sampler: str, seed: int, population_size: int | None, n_startup
     return samplers.RandomSampler(seed=seed)
 
 
-def distributions(genes) -> dict:
+def declared_kinds(genes, categorical_as_integer: bool) -> list[str]:
+    """The kinds genes are declared with. Optuna's CmaEsSampler samples
+    categorical parameters at random, outside its search distribution, so for
+    it categorical genes are declared as integers over their choice index."""
+    return ["integer" if k == "categorical" and categorical_as_integer else k for k in genes.kinds]
+
+
+def distributions(genes, kinds) -> dict:
     """Optuna distributions of the genes, by gene name."""
     import optuna.distributions as od
 
     out = {}
-    for name, kind, k, low in zip(genes.names, genes.kinds, genes.cardinality, genes.low):
+    for name, kind, k, low in zip(genes.names, kinds, genes.cardinality, genes.low):
         if kind == "categorical":
             out[name] = od.CategoricalDistribution(list(range(int(k))))
         elif kind == "integer":
@@ -94,10 +101,10 @@ def distributions(genes) -> dict:
     return out
 
 
-def declare(trial, genes) -> np.ndarray:
+def declare(trial, genes, kinds) -> np.ndarray:
     """Declare every gene on ``trial``; returns the ``(d,)`` point it stands for."""
     x = np.empty(genes.dim)
-    for j, (name, kind, k, low) in enumerate(zip(genes.names, genes.kinds, genes.cardinality, genes.low)):
+    for j, (name, kind, k, low) in enumerate(zip(genes.names, kinds, genes.cardinality, genes.low)):
         if kind == "categorical":
             x[j] = (trial.suggest_categorical(name, list(range(int(k)))) + 0.5) / k
         elif kind == "integer":
@@ -107,11 +114,11 @@ def declare(trial, genes) -> np.ndarray:
     return x
 
 
-def params_of(x: np.ndarray, genes) -> dict:
+def params_of(x: np.ndarray, genes, kinds) -> dict:
     """The Optuna parameters a point ``(d,)`` decodes to (inverse of ``declare``)."""
     index = genes.to_index(x[None])[0]
     params = {}
-    for j, (name, kind, low) in enumerate(zip(genes.names, genes.kinds, genes.low)):
+    for j, (name, kind, low) in enumerate(zip(genes.names, kinds, genes.low)):
         if kind == "categorical":
             params[name] = int(index[j])
         elif kind == "integer":
@@ -155,6 +162,7 @@ class OptunaOptimizer(Optimizer):
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.sampler = sampler
+        self._kinds = declared_kinds(self.genes, categorical_as_integer=sampler == "cmaes")
         if batch_size is None:
             batch_size = population_size or {"nsga2": 50, "nsga3": 50, "cmaes": 4 + int(3 * np.log(dim))}.get(sampler, 8)
         self._batch_size = int(batch_size)
@@ -164,8 +172,8 @@ class OptunaOptimizer(Optimizer):
                 optuna, storage, study_name, make_sampler(sampler, self.seed, population_size, n_startup_trials)
             )
             for x in self.initial_X:
-                self._study.enqueue_trial(params_of(x, self.genes))
-        self._distributions = distributions(self.genes)
+                self._study.enqueue_trial(params_of(x, self.genes, self._kinds))
+        self._distributions = distributions(self.genes, self._kinds)
         self._pending = []  # [(x, trial number)] of the last ask
 
     def _fresh_study(self, optuna, storage, study_name, sampler):
@@ -193,7 +201,7 @@ class OptunaOptimizer(Optimizer):
             warnings.simplefilter("ignore")
             for i in range(n):
                 trial = self._study.ask()
-                X[i] = declare(trial, self.genes)
+                X[i] = declare(trial, self.genes, self._kinds)
                 self._pending.append((X[i].copy(), trial.number))
         return X
 
@@ -210,7 +218,7 @@ class OptunaOptimizer(Optimizer):
                 values = f.tolist() if self.n_obj > 1 else float(f[0])
                 if match is None:
                     trial = optuna.trial.create_trial(
-                        params=params_of(x, self.genes), distributions=self._distributions, values=f.tolist()
+                        params=params_of(x, self.genes, self._kinds), distributions=self._distributions, values=f.tolist()
                     )
                     self._study.add_trial(trial)
                 else:
@@ -219,4 +227,4 @@ class OptunaOptimizer(Optimizer):
 
     def load(self, state: dict) -> None:
         super().load(state)
-        self._distributions = distributions(self.genes)
+        self._distributions = distributions(self.genes, self._kinds)
