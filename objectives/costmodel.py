@@ -137,6 +137,23 @@ def buffer_bytes(operand_bytes: np.ndarray, rereads: np.ndarray) -> np.ndarray:
     return operand_bytes * passes
 
 
+def refetch_bytes(operand_bytes: np.ndarray, stationary_index: np.ndarray) -> np.ndarray:
+    """``(...)`` bytes fetched again for each extra chunk of the stationary operand:
+    every other operand, a partial-sum output both ways."""
+    stationary = np.take_along_axis(operand_bytes, np.asarray(stationary_index)[..., None], axis=-1)[..., 0]
+    others = operand_bytes.sum(axis=-1) - stationary
+    return others + np.where(stationary_index == OUTPUT, 0.0, operand_bytes[..., OUTPUT])
+
+
+def chunked_dram_bytes(
+    compulsory: np.ndarray, stationary_bytes: np.ndarray, refetch: np.ndarray, core_buffer_bytes: np.ndarray
+) -> np.ndarray:
+    """Compulsory traffic plus ``refetch`` for every buffer-sized chunk of the
+    stationary operand beyond the first."""
+    chunks = np.maximum(np.ceil(stationary_bytes / core_buffer_bytes), 1.0)
+    return compulsory + (chunks - 1.0) * refetch
+
+
 def dram_bytes(
     operand_bytes: np.ndarray, stationary_index: np.ndarray, core_buffer_bytes: np.ndarray, input_on_chip: np.ndarray
 ) -> np.ndarray:
@@ -148,11 +165,9 @@ def dram_bytes(
     the stationary one (partial-sum outputs both ways).
     """
     stationary = np.take_along_axis(operand_bytes, np.asarray(stationary_index)[..., None], axis=-1)[..., 0]
-    chunks = np.maximum(np.ceil(stationary / core_buffer_bytes), 1.0)
-    refetched = operand_bytes.sum(axis=-1) + operand_bytes[..., OUTPUT] - stationary
-    refetched = refetched - np.where(stationary_index == OUTPUT, operand_bytes[..., OUTPUT], 0.0)
     compulsory = operand_bytes.sum(axis=-1) - np.where(input_on_chip, operand_bytes[..., INPUT], 0.0)
-    return compulsory + (chunks - 1.0) * refetched
+    refetch = refetch_bytes(operand_bytes, stationary_index)
+    return chunked_dram_bytes(compulsory, stationary, refetch, core_buffer_bytes)
 
 
 def layer_latency_s(

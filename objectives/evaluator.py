@@ -65,11 +65,7 @@ def core_tables(configs: np.ndarray, designs: DesignBatch, workload: Workload, p
     rereads = costmodel.reread_factors(tiles, outer, operand_dims)
     buffer = costmodel.buffer_bytes(operand_bytes[None], rereads).sum(axis=-1)
     stationary_bytes = operand_bytes[:, stationary].T  # (K, L)
-    # What must be fetched again per extra chunk of the stationary operand
-    # (see costmodel.dram_bytes): the other operands, partial sums both ways.
-    total = operand_bytes.sum(axis=-1)[None]
-    refetch = total + operand_bytes[None, :, OUTPUT] - stationary_bytes
-    refetch = refetch - np.where(stationary[:, None] == OUTPUT, operand_bytes[None, :, OUTPUT], 0.0)
+    refetch = costmodel.refetch_bytes(operand_bytes[None], stationary[:, None])
     return CoreTables(
         cycles=cycles,
         buffer_bytes=buffer,
@@ -193,9 +189,10 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
         cfg = cfg * L + np.arange(L)
         cycles = _gather(tables.cycles, cfg)
         on_chip = _gather(tables.buffer_bytes, cfg)
-        chunks = np.maximum(np.ceil(_gather(tables.stationary_bytes, cfg) / buffer), 1.0)
-        dram = operand_bytes.sum(axis=-1) - np.where(input_on_chip, operand_bytes[:, INPUT], 0.0)
-        dram = dram + (chunks - 1.0) * _gather(tables.refetch_bytes, cfg)
+        compulsory = operand_bytes.sum(axis=-1) - np.where(input_on_chip, operand_bytes[:, INPUT], 0.0)
+        dram = costmodel.chunked_dram_bytes(
+            compulsory, _gather(tables.stationary_bytes, cfg), _gather(tables.refetch_bytes, cfg), buffer
+        )
         latency = costmodel.layer_latency_s(cycles, platform.clock_hz, dram, dram_bw, on_chip, noc_bw)
         return latency, cycles, on_chip, dram
 
