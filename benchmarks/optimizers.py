@@ -319,8 +319,9 @@ def _notes(mix: MixResult) -> list[str]:
         )
     if "optuna_cmaes" in mix.curves and mix.categorical:
         notes.append(
-            f"optuna_cmaes: Optuna's CmaEsSampler does not model categorical parameters, so {mix.categorical} of "
-            f"the {mix.dim} genes (core sizes and dataflows) come from its independent random sampler"
+            f"optuna_cmaes: Optuna's CmaEsSampler cannot model categorical parameters, so the {mix.categorical} "
+            f"categorical genes of {mix.dim} (core sizes and dataflows) are declared to it as integers over their "
+            f"choice index"
         )
     notes += [f"skipped {name}: {why}" for name, why in mix.skipped.items()]
     notes += [f"FAILED {label}: {error.strip().splitlines()[-1]}" for label, error in mix.failures.items()]
