@@ -13,8 +13,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from cosearch.plots import save_figure
+
 LINESTYLES = ("-", "--", "-.", ":")
-DPI = 130
 
 
 def quartiles(curves: np.ndarray) -> np.ndarray:
@@ -95,9 +96,4 @@ def convergence(path, curves: Mapping[str, np.ndarray], *, best_edp: float, with
     ax.grid(True, which="minor", alpha=0.12)
     fig.legend(loc="outside right upper", fontsize=8, frameon=False)
     ax.set_title(title or "Convergence: median best EDP and inter-quartile range over seeds", fontsize=11)
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=DPI, format=path.suffix.lstrip(".") or "png")
-    tmp.replace(path)
-    return path
+    return save_figure(fig, path)

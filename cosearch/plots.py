@@ -60,7 +60,8 @@ def _figure(width: float, height: float, ncols: int = 1):
     return fig, axes
 
 
-def _save(fig, path) -> pathlib.Path:
+def save_figure(fig, path) -> pathlib.Path:
+    """Write ``fig`` to ``path`` (format from the suffix) through a temporary file, so no half-written image."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -164,7 +165,7 @@ def pareto_front(
     ax.set_title(title or "Pareto front: latency vs energy")
     ax.grid(True, which="major", alpha=0.3)
     fig.legend(fontsize=8, loc="outside lower center", ncol=2, frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def compare_fronts(
@@ -196,7 +197,7 @@ def compare_fronts(
     ax.set_title(title or "Pareto fronts compared")
     ax.grid(True, which="major", alpha=0.3)
     fig.legend(fontsize=8, loc="outside lower center", ncol=2, frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _quartiles(runs: Sequence[tuple[np.ndarray, np.ndarray]], grid: np.ndarray) -> np.ndarray:
@@ -253,7 +254,7 @@ def convergence(
         ax.grid(True, alpha=0.3)
     left.legend(fontsize=8, loc="best")
     fig.suptitle(title or "Convergence: median and inter-quartile range over seeds")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def design_diagram(
@@ -310,7 +311,7 @@ def design_diagram(
     if notes:
         ax.set_title("\n".join(notes), fontsize=8, loc="left")
     fig.suptitle(title or f"Best design: {len(cores)} core{'s' if len(cores) != 1 else ''}")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def gantt(
@@ -350,4 +351,4 @@ def gantt(
     fig.legend(handles=[Patch(color=colors[m], label=n) for m, n in enumerate(model_names)], fontsize=8,
                loc="outside lower center", ncol=min(len(model_names), 5), frameon=False)
     ax.set_title(title or "Schedule per core, coloured by DNN")
-    return _save(fig, path)
+    return save_figure(fig, path)
