@@ -11,6 +11,7 @@ per-design work is a handful of gathers, a roofline and the list schedule.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -150,6 +151,18 @@ def default_priority(workload: Workload) -> np.ndarray:
     return (workload.layer_index + 1) / lengths
 
 
+@functools.lru_cache(maxsize=16)
+def _ordering(workload: Workload) -> tuple[list[np.ndarray], np.ndarray]:
+    """The workload's dependency levels and its default ``(1, L)`` placement order.
+
+    Both depend on the workload alone, and an optimizer scores one workload
+    thousands of times; a Python pass over its layers per call was a tenth of
+    the time of a small batch. (Workloads are immutable and hash by identity.)
+    """
+    levels = schedule.dependency_levels(workload.preds)
+    return levels, schedule.schedule_order(default_priority(workload)[None], workload.preds, levels)
+
+
 def _gather(table: np.ndarray, flat_index: np.ndarray) -> np.ndarray:
     """``table[config[p, l], l]`` for a ``(K, L)`` table, given ``config * L + l``."""
     return table.ravel()[flat_index]
@@ -196,10 +209,9 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
         latency = costmodel.layer_latency_s(cycles, platform.clock_hz, dram, dram_bw, on_chip, noc_bw)
         return latency, cycles, on_chip, dram
 
-    levels = schedule.dependency_levels(workload.preds)
+    levels, default_order = _ordering(workload)
     if designs.layer_priority is None:
-        shared = schedule.schedule_order(default_priority(workload)[None], workload.preds, levels)
-        order = np.broadcast_to(shared, (P, L))
+        order = np.broadcast_to(default_order, (P, L))
     else:
         order = schedule.schedule_order(designs.layer_priority, workload.preds, levels)
 
