@@ -6,15 +6,13 @@ import pathlib
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo
 
+from spaces.userdefs import DefinitionError
 
-class ConfigError(ValueError):
-    """One or more configuration problems, each a ``(dotted key, message)`` pair."""
 
-    def __init__(self, source: str, problems: list[tuple[str, str]]):
-        self.source = source
-        self.problems = problems
-        super().__init__("\n".join(f"{source}: {key}: {message}" if key else f"{source}: {message}"
-                                   for key, message in problems))
+class ConfigError(DefinitionError):
+    """One or more configuration problems, each a ``(dotted key, message)`` pair,
+    printed one per line as ``source: dotted.key: message`` like a platform
+    file's problems."""
 
 
 def allowed(names) -> str:
