@@ -160,12 +160,7 @@ def pareto_front(
         ax.text(0.5, 0.5, "no feasible design to show", ha="center", va="center", transform=ax.transAxes)
         ax.set_xticks([])
         ax.set_yticks([])
-    ax.set_xlabel("latency: makespan of the mix")
-    ax.set_ylabel("energy")
-    ax.set_title(title or "Pareto front: latency vs energy")
-    ax.grid(True, which="major", alpha=0.3)
-    fig.legend(fontsize=8, loc="outside lower center", ncol=2, frameon=False)
-    return save_figure(fig, path)
+    return _save_latency_energy(fig, ax, path, title or "Pareto front: latency vs energy")
 
 
 def compare_fronts(
@@ -192,9 +187,14 @@ def compare_fronts(
         ax.margins(0.1)
         _edp_isolines(ax, anchor)
         _si_axes(ax, "s", "J")
+    return _save_latency_energy(fig, ax, path, title or "Pareto fronts compared")
+
+
+def _save_latency_energy(fig, ax, path, title: str) -> pathlib.Path:
+    """Axis labels, title, grid and legend shared by the latency-energy plots, then save."""
     ax.set_xlabel("latency: makespan of the mix")
     ax.set_ylabel("energy")
-    ax.set_title(title or "Pareto fronts compared")
+    ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
     fig.legend(fontsize=8, loc="outside lower center", ncol=2, frameon=False)
     return save_figure(fig, path)
