@@ -34,7 +34,6 @@ class CoreTables:
     stationary_bytes: np.ndarray
     refetch_bytes: np.ndarray
     utilization: np.ndarray
-    stationary_index: np.ndarray  # (K,)
 
 
 def core_configurations(designs: DesignBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +72,6 @@ def core_tables(configs: np.ndarray, designs: DesignBatch, workload: Workload, p
         stationary_bytes=stationary_bytes,
         refetch_bytes=refetch,
         utilization=costmodel.utilization(dims, extents),
-        stationary_index=stationary,
     )
 
 
@@ -173,8 +171,9 @@ def evaluate(
 ) -> metrics.Metrics:
     """Score every design of the batch; see ``Metrics`` for what comes back.
 
-    ``with_schedule=True`` adds each layer's start, finish and core to
-    ``Metrics.schedule`` (``(P, L)`` arrays), for Gantt charts.
+    ``with_schedule=True`` adds each layer's start, finish and core
+    (``(P, L)`` arrays) and each core's busy time (``(P, C)``) to
+    ``Metrics.schedule``, for Gantt charts.
     """
     designs.check_shapes()
     if designs.num_layers != workload.num_layers:
@@ -207,7 +206,7 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
             compulsory, _gather(tables.stationary_bytes, cfg), _gather(tables.refetch_bytes, cfg), buffer
         )
         latency = costmodel.layer_latency_s(cycles, platform.clock_hz, dram, dram_bw, on_chip, noc_bw)
-        return latency, cycles, on_chip, dram
+        return latency, on_chip, dram
 
     levels, default_order = _ordering(workload)
     if designs.layer_priority is None:
@@ -240,7 +239,7 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     single_pred = (first_pred >= 0) & ((workload.preds[:, 1:] < 0).all(axis=1))
     same_core = layer_core == layer_core[:, np.maximum(first_pred, 0)]
     input_on_chip = single_pred & same_core & (operand_bytes[:, INPUT] <= buffer)
-    latency, cycles, on_chip, dram = roofline(
+    latency, on_chip, dram = roofline(
         cfg, buffer, core_dram_bw.ravel()[slot], core_noc_bw.ravel()[slot], input_on_chip
     )
 
@@ -301,7 +300,12 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
 
     result_schedule = None
     if with_schedule:
-        result_schedule = {"start_s": timing.start_s, "finish_s": timing.finish_s, "core": layer_core}
+        result_schedule = {
+            "start_s": timing.start_s,
+            "finish_s": timing.finish_s,
+            "core": layer_core,
+            "core_busy_s": schedule.core_busy_s(latency, layer_core, C),
+        }
     return metrics.Metrics(
         latency_s=cost(makespan),
         energy_j=cost(energy),

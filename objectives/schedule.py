@@ -60,11 +60,10 @@ def schedule_order(priority: np.ndarray, preds: np.ndarray, levels: list[np.ndar
 
 @dataclasses.dataclass(frozen=True)
 class ScheduleResult:
-    """``start_s``/``finish_s`` ``(P, L)``; ``core_busy_s`` ``(P, C)``; ``makespan_s`` ``(P,)``."""
+    """``start_s``/``finish_s`` ``(P, L)``; ``makespan_s`` ``(P,)``."""
 
     start_s: np.ndarray
     finish_s: np.ndarray
-    core_busy_s: np.ndarray
     makespan_s: np.ndarray
 
 
@@ -127,10 +126,12 @@ def list_schedule(
         finish[layer_at[t]] = start
         core_free[core_at[t]] = start
     finish = finish.reshape(P, L + 1)[:, :L]
-    busy = np.stack([row_total(np.where(layer_core == c, latency_s, 0.0)) for c in range(num_cores)], axis=1)
-    return ScheduleResult(
-        start_s=finish - latency_s, finish_s=finish, core_busy_s=busy, makespan_s=finish.max(axis=1, initial=0.0)
-    )
+    return ScheduleResult(start_s=finish - latency_s, finish_s=finish, makespan_s=finish.max(axis=1, initial=0.0))
+
+
+def core_busy_s(latency_s: np.ndarray, layer_core: np.ndarray, num_cores: int) -> np.ndarray:
+    """``(P, C)`` seconds each core spends running layers."""
+    return np.stack([row_total(np.where(layer_core == c, latency_s, 0.0)) for c in range(num_cores)], axis=1)
 
 
 def greedy_assign(

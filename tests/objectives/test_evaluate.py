@@ -142,6 +142,8 @@ def test_schedule_on_request_reports_start_finish_and_core():
     assert sched["core"].tolist() == [[0, 1, 1, 0, 0]]
     assert sched["finish_s"].max() == pytest.approx(result.latency_s[0])
     assert (sched["finish_s"] >= sched["start_s"]).all()
+    busy = sched["finish_s"] - sched["start_s"]
+    assert sched["core_busy_s"][0].tolist() == pytest.approx([busy[0, [0, 3, 4]].sum(), busy[0, [1, 2]].sum()])
     assert evaluate(design, workload, EDGE).schedule is None
 
 
