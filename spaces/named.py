@@ -108,6 +108,19 @@ def homogeneous_multicore(workload, platform, *, cores=None, size=None, dataflow
     return space.restrict(fixed=fixed, tied=tied)
 
 
+def _one_core_per_dataflow(workload, platform, dataflows, name: str, **space_options) -> tuple[Space, dict]:
+    """A space of ``len(dataflows)`` cores, core c fixed to ``dataflows[c]``, each dataflow once;
+    returns it unrestricted with the fixed genes so far."""
+    if isinstance(dataflows, str) or not len(dataflows):
+        raise ValueError(f"option dataflows: expected a non-empty list of dataflow names, got {dataflows!r}")
+    dataflows = list(dataflows)
+    space = Space(workload, platform, max_cores=len(dataflows), dataflows=dataflows, name=name, **space_options)
+    if len(space.dataflow_names) != len(dataflows):
+        raise ValueError(f"option dataflows: each dataflow once, got {dataflows}")
+    fixed = {"cores": len(dataflows), **{f"core{c}.dataflow": df for c, df in enumerate(dataflows)}}
+    return space, fixed
+
+
 @register_space("hda_fixed_granularity")
 def hda_fixed_granularity(workload, platform, *, dataflows=None, split=None, mapping=DEFAULT_MAPPING,
                           greedy_switch=True, bias_scale=2.0) -> Space:
@@ -115,17 +128,11 @@ def hda_fixed_granularity(workload, platform, *, dataflows=None, split=None, map
 
     ``split`` is a list of weights (normalised; default even) or of size names.
     """
-    if isinstance(dataflows, str) or (dataflows is not None and not len(dataflows)):
-        raise ValueError(f"option dataflows: expected a non-empty list of dataflow names, got {dataflows!r}")
-    dataflows = list(platform.dataflows if dataflows is None else dataflows)
-    space = Space(workload, platform, max_cores=len(dataflows), dataflows=dataflows, mapping=mapping,
-                  greedy_switch=greedy_switch, bias_scale=bias_scale, name="hda_fixed_granularity")
-    if len(space.dataflow_names) != len(dataflows):
-        raise ValueError(f"option dataflows: each dataflow once, got {dataflows}")
-    sizes = _split_sizes(space, platform, [1.0] * len(dataflows) if split is None else split)
-    fixed = {"cores": len(dataflows)}
-    for c, (df, size) in enumerate(zip(dataflows, sizes)):
-        fixed[f"core{c}.dataflow"], fixed[f"core{c}.size"] = df, size
+    space, fixed = _one_core_per_dataflow(
+        workload, platform, platform.dataflows if dataflows is None else dataflows, "hda_fixed_granularity",
+        mapping=mapping, greedy_switch=greedy_switch, bias_scale=bias_scale)
+    sizes = _split_sizes(space, platform, [1.0] * space.max_cores if split is None else split)
+    fixed.update({f"core{c}.size": size for c, size in enumerate(sizes)})
     return space.restrict(fixed=fixed)
 
 
@@ -133,16 +140,8 @@ def hda_fixed_granularity(workload, platform, *, dataflows=None, split=None, map
 def hda(workload, platform, *, dataflows=("ws_kc", "os_yx"), mapping=DEFAULT_MAPPING, greedy_switch=True,
         bias_scale=2.0) -> Space:
     """One core per dataflow, each dataflow once; sizes and shares free (the repair rule keeps the budget)."""
-    if isinstance(dataflows, str) or not len(dataflows):
-        raise ValueError(f"option dataflows: expected a non-empty list of dataflow names, got {dataflows!r}")
-    dataflows = list(dataflows)
-    space = Space(workload, platform, max_cores=len(dataflows), dataflows=dataflows, mapping=mapping,
-                  greedy_switch=greedy_switch, bias_scale=bias_scale, name="hda")
-    if len(space.dataflow_names) != len(dataflows):
-        raise ValueError(f"option dataflows: each dataflow once, got {dataflows}")
-    fixed = {"cores": len(dataflows)}
-    for c, df in enumerate(dataflows):
-        fixed[f"core{c}.dataflow"] = df
+    space, fixed = _one_core_per_dataflow(workload, platform, dataflows, "hda", mapping=mapping,
+                                          greedy_switch=greedy_switch, bias_scale=bias_scale)
     return space.restrict(fixed=fixed)
 
 
