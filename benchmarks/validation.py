@@ -1,0 +1,207 @@
+"""Check the core model against published per-layer figures (docs/validation.md).
+
+    python benchmarks/validation.py                 # print the comparison tables (markdown)
+    python benchmarks/validation.py --data F.yaml   # another reference file of the same form
+
+The references, their sources and the hardware each ran on are data, in
+benchmarks/validation_data.yaml.  For each reference the hardware becomes a
+platform (``spaces.userdefs.load_platform``) with one core, the layers
+become a model, and the model's figures are set beside the published ones:
+per figure the ratio ours / published and Spearman's rank correlation over
+the layers (or applications).
+
+Backend: the v1 evaluator (``objectives.evaluate``) on a one-core design,
+one layer at a time, so each layer pays its own input, weight and output
+traffic as the published per-layer figures do; the per-layer buffer
+traffic and spatial utilization come from ``evaluator.core_tables``.  The
+figures are therefore v1's: one fixed loop order per dataflow, one buffer
+level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import yaml
+from scipy import stats
+
+from objectives import evaluate, evaluator
+from objectives.workloads import Model, Op, Workload, make_model
+from spaces import single_design
+from spaces.hardware import Platform
+from spaces.userdefs import load_platform
+
+REFERENCES = Path(__file__).with_name("validation_data.yaml")
+MB = 1e6
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerFigures:
+    """The model's figures per layer, ``(L,)`` each: seconds, bytes, joules."""
+
+    latency_s: np.ndarray
+    utilization: np.ndarray
+    dram_bytes: np.ndarray
+    buffer_bytes: np.ndarray
+    on_chip_j: np.ndarray
+    static_j: np.ndarray
+
+    @property
+    def power_w(self) -> np.ndarray:
+        """On-chip power while the layer runs (a chip's measured power excludes DRAM)."""
+        return (self.on_chip_j + self.static_j) / self.latency_s
+
+
+def load_references(path: str | Path = REFERENCES) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def reference_platform(reference: dict, name: str) -> Platform:
+    return load_platform(reference["platform"], source=f"{name}.platform")
+
+
+def conv_model(name: str, layers: list[dict], batch: int) -> Model:
+    """Square conv layers from ``{name, G, K, C, Y, R, stride}`` rows (K and C per group)."""
+    dims = [(batch, row["G"], row["K"], row["C"], row["Y"], row["Y"], row["R"], row["R"]) for row in layers]
+    return make_model(
+        name, [row["name"] for row in layers], [Op.CONV] * len(layers), dims,
+        [row["stride"] for row in layers], [()] * len(layers),
+    )
+
+
+def fc_chain(name: str, *, fc_layers: int, weights: float, batch: int) -> Model:
+    """``fc_layers`` equal square FC layers holding ``weights`` in total, each reading the last."""
+    width = round(math.sqrt(weights / fc_layers))
+    dims = [(1, 1, width, width, batch, 1, 1, 1)] * fc_layers
+    return make_model(
+        name, [f"fc{i}" for i in range(fc_layers)], [Op.GEMM] * fc_layers, dims, [1] * fc_layers,
+        [()] + [(i,) for i in range(fc_layers - 1)],
+    )
+
+
+def _one_core(platform: Platform, core: dict, layers: int):
+    size = platform.size_index(core["size"])
+    return single_design(
+        core_pes=[platform.core_sizes[size].pes], core_dataflow=[core["dataflow"]], layer_core=[0] * layers,
+        core_size=[size],
+    )
+
+
+def _layer(model: Model, i: int) -> Model:
+    return make_model(
+        model.name, [model.layer_names[i]], model.op[i : i + 1], model.dims[i : i + 1], model.stride[i : i + 1],
+        [()], dilation=model.dilation[i : i + 1],
+    )
+
+
+def layer_figures(model: Model, platform: Platform, core: dict) -> LayerFigures:
+    """Each layer of ``model`` run alone on the reference's one core."""
+    workload = Workload.from_models(model.name, [model])
+    design = _one_core(platform, core, model.num_layers)
+    _, configs = evaluator.core_configurations(design)
+    tables = evaluator.core_tables(configs, design, workload, platform)
+    runs = [evaluate(_one_core(platform, core, 1), Workload.from_models(model.name, [_layer(model, i)]), platform)
+            for i in range(model.num_layers)]
+    dram = np.array([r.dram_bytes[0] for r in runs])
+    dynamic = np.array([r.dynamic_energy_j[0] for r in runs])
+    return LayerFigures(
+        latency_s=np.array([r.latency_s[0] for r in runs]),
+        utilization=tables.utilization[0],
+        dram_bytes=dram,
+        buffer_bytes=tables.buffer_bytes[0],
+        on_chip_j=dynamic - dram * platform.energy.dram_pj_per_byte * 1e-12,
+        static_j=np.array([r.static_energy_j[0] for r in runs]),
+    )
+
+
+def effective_utilization(model: Model, platform: Platform, core: dict) -> float:
+    """MACs over (latency x PEs x clock) for the whole model on the reference's core."""
+    result = evaluate(_one_core(platform, core, model.num_layers), Workload.from_models(model.name, [model]), platform)
+    pes = platform.core_sizes[platform.size_index(core["size"])].pes
+    return float(model.macs.sum() / (result.latency_s[0] * pes * platform.clock_hz))
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    figure: str
+    unit: str
+    ours: np.ndarray
+    published: np.ndarray
+
+    @property
+    def ratio(self) -> np.ndarray:
+        return self.ours / self.published
+
+    @property
+    def spearman(self) -> float:
+        """Rank correlation over the rows; NaN when either side is constant."""
+        if np.ptp(self.ours) == 0 or np.ptp(self.published) == 0:
+            return float("nan")
+        return float(stats.spearmanr(self.ours, self.published).statistic)
+
+
+def eyeriss_comparisons(reference: dict, name: str = "eyeriss_alexnet") -> tuple[list[str], list[Comparison]]:
+    platform = reference_platform(reference, name)
+    model = conv_model(name, reference["layers"], reference["batch"])
+    ours = layer_figures(model, platform, reference["core"])
+    published = {k: np.asarray(v, dtype=np.float64) for k, v in reference["published"].items()}
+    pes = platform.core_sizes[platform.size_index(reference["core"]["size"])].pes
+    rows = [
+        Comparison("processing latency", "ms", ours.latency_s * 1e3, published["processing_latency_ms"]),
+        Comparison("PE utilization", "%", ours.utilization * 100, published["active_pes"] / pes * 100),
+        Comparison("buffer accesses", "MB", ours.buffer_bytes / MB, published["buffer_accesses_mb"]),
+        Comparison("DRAM accesses", "MB", ours.dram_bytes / MB, published["dram_accesses_mb"]),
+        Comparison("power (on chip)", "mW", ours.power_w * 1e3, published["power_mw"]),
+        Comparison("MACs", "G", model.macs / 1e9, published["macs_g"]),
+    ]
+    return list(model.layer_names), rows
+
+
+def tpu_comparisons(reference: dict, name: str = "tpu_v1") -> tuple[list[str], list[Comparison]]:
+    platform = reference_platform(reference, name)
+    apps = reference["apps"]
+    ours = [
+        effective_utilization(
+            fc_chain(app["name"], fc_layers=app["fc_layers"], weights=app["weights"], batch=app["batch"]),
+            platform, reference["core"],
+        )
+        for app in apps
+    ]
+    published = np.asarray(reference["published"]["useful_macs_pct"], dtype=np.float64)
+    rows = [Comparison("useful MACs (% of peak)", "%", np.array(ours) * 100, published)]
+    return [app["name"] for app in apps], rows
+
+
+def markdown(columns: list[str], rows: list[Comparison]) -> str:
+    head = "| figure | | " + " | ".join(columns) + " | Spearman |"
+    lines = [head, "|---|---|" + "---:|" * (len(columns) + 1)]
+    for row in rows:
+        label = f"{row.figure} ({row.unit})"
+        lines.append(f"| {label} | ours | " + " | ".join(f"{v:.3g}" for v in row.ours) + f" | {row.spearman:.2f} |")
+        lines.append("| | published | " + " | ".join(f"{v:.3g}" for v in row.published) + " | |")
+        lines.append("| | ratio | " + " | ".join(f"{v:.2f}" for v in row.ratio) + " | |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(REFERENCES), help="reference file (default: %(default)s)")
+    args = parser.parse_args(argv)
+    references = load_references(args.data)
+    for name, compare in (("eyeriss_alexnet", eyeriss_comparisons), ("tpu_v1", tpu_comparisons)):
+        reference = references[name]
+        columns, rows = compare(reference, name)
+        print(f"### {reference['title']}\n")
+        print(markdown(columns, rows))
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
