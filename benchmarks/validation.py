@@ -140,17 +140,27 @@ class Comparison:
 
     @property
     def spearman(self) -> float:
-        """Rank correlation over the rows; NaN when either side is constant."""
-        if np.ptp(self.ours) == 0 or np.ptp(self.published) == 0:
+        """Rank correlation over the rows the source gives (not NaN); NaN when
+        either side is then constant."""
+        given = ~np.isnan(self.published)
+        ours, published = self.ours[given], self.published[given]
+        if np.ptp(ours) == 0 or np.ptp(published) == 0:
             return float("nan")
-        return float(stats.spearmanr(self.ours, self.published).statistic)
+        return float(stats.spearmanr(ours, published).statistic)
 
 
-def eyeriss_comparisons(reference: dict, name: str = "eyeriss_alexnet") -> tuple[list[str], list[Comparison]]:
+def published_figures(reference: dict) -> dict[str, np.ndarray]:
+    """Each published column as float64, a cell the source does not give (null) as NaN."""
+    return {k: np.array([np.nan if x is None else x for x in v], dtype=np.float64)
+            for k, v in reference["published"].items()}
+
+
+def conv_comparisons(reference: dict, name: str) -> tuple[list[str], list[Comparison]]:
+    """Per-layer figures of a conv network on an Eyeriss-like core (Table V / VI columns)."""
     platform = reference_platform(reference, name)
     model = conv_model(name, reference["layers"], reference["batch"])
     ours = layer_figures(model, platform, reference["core"])
-    published = {k: np.asarray(v, dtype=np.float64) for k, v in reference["published"].items()}
+    published = published_figures(reference)
     pes = platform.core_sizes[platform.size_index(reference["core"]["size"])].pes
     rows = [
         Comparison("processing latency", "ms", ours.latency_s * 1e3, published["processing_latency_ms"]),
@@ -163,7 +173,8 @@ def eyeriss_comparisons(reference: dict, name: str = "eyeriss_alexnet") -> tuple
     return list(model.layer_names), rows
 
 
-def tpu_comparisons(reference: dict, name: str = "tpu_v1") -> tuple[list[str], list[Comparison]]:
+def app_comparisons(reference: dict, name: str) -> tuple[list[str], list[Comparison]]:
+    """Per-application utilization of FC chains on a TPU-like core (Table 3 rows 2 and 9)."""
     platform = reference_platform(reference, name)
     apps = reference["apps"]
     ours = [
@@ -173,7 +184,7 @@ def tpu_comparisons(reference: dict, name: str = "tpu_v1") -> tuple[list[str], l
         )
         for app in apps
     ]
-    published = {k: np.asarray(v, dtype=np.float64) for k, v in reference["published"].items()}
+    published = published_figures(reference)
     pes = platform.core_sizes[platform.size_index(reference["core"]["size"])].pes
     peak_tera_ops = 2 * pes * platform.clock_hz / 1e12  # two ops per MAC, as the paper's 92 TOPS
     rows = [
@@ -183,15 +194,25 @@ def tpu_comparisons(reference: dict, name: str = "tpu_v1") -> tuple[list[str], l
     return [app["name"] for app in apps], rows
 
 
+def _cells(values: np.ndarray, spec: str) -> str:
+    return " | ".join("—" if np.isnan(v) else format(v, spec) for v in values)
+
+
 def markdown(columns: list[str], rows: list[Comparison]) -> str:
+    """One block of three lines (ours, published, ratio) per figure; — where the source gives no value."""
     head = "| figure | | " + " | ".join(columns) + " | Spearman |"
     lines = [head, "|---|---|" + "---:|" * (len(columns) + 1)]
     for row in rows:
         label = f"{row.figure} ({row.unit})"
-        lines.append(f"| {label} | ours | " + " | ".join(f"{v:.3g}" for v in row.ours) + f" | {row.spearman:.2f} |")
-        lines.append("| | published | " + " | ".join(f"{v:.3g}" for v in row.published) + " | |")
-        lines.append("| | ratio | " + " | ".join(f"{v:.2f}" for v in row.ratio) + " | |")
+        lines.append(f"| {label} | ours | {_cells(row.ours, '.3g')} | {row.spearman:.2f} |")
+        lines.append(f"| | published | {_cells(row.published, '.3g')} | |")
+        lines.append(f"| | ratio | {_cells(row.ratio, '.2f')} | |")
     return "\n".join(lines)
+
+
+def comparisons(reference: dict, name: str) -> tuple[list[str], list[Comparison]]:
+    """A reference's columns and figures: per layer (``layers``) or per application (``apps``)."""
+    return (conv_comparisons if "layers" in reference else app_comparisons)(reference, name)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,9 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=str(REFERENCES), help="reference file (default: %(default)s)")
     args = parser.parse_args(argv)
     references = load_references(args.data)
-    for name, compare in (("eyeriss_alexnet", eyeriss_comparisons), ("tpu_v1", tpu_comparisons)):
-        reference = references[name]
-        columns, rows = compare(reference, name)
+    for name, reference in references.items():
+        columns, rows = comparisons(reference, name)
         print(f"### {reference['title']}\n")
         print(markdown(columns, rows))
         print()

@@ -77,12 +77,21 @@ def test_comparison_ratio_and_rank_agreement(validation):
 
 
 def test_every_reference_row_has_its_published_figures(validation, references):
-    """The data file is consistent: one published value per layer, our MACs equal the table's."""
-    columns, rows = validation.eyeriss_comparisons(references["eyeriss_alexnet"])
-    assert columns == ["CONV1", "CONV2", "CONV3", "CONV4", "CONV5"]
-    macs = next(r for r in rows if r.figure == "MACs")
-    np.testing.assert_allclose(macs.ours, macs.published, rtol=0.01)  # Table V rounds to 0.01 G
-    for row in rows:
-        assert row.ours.shape == row.published.shape == (5,)
-    apps, rows = validation.tpu_comparisons(references["tpu_v1"])
+    """The data file is consistent: one published value (or null) per layer, our MACs equal the tables'."""
+    for name in ("eyeriss_alexnet", "eyeriss_vgg16"):
+        columns, rows = validation.comparisons(references[name], name)
+        assert columns == [layer["name"] for layer in references[name]["layers"]]
+        macs = next(r for r in rows if r.figure == "MACs")
+        np.testing.assert_allclose(macs.ours, macs.published, rtol=0.01)  # the tables round to 0.01 G
+        for row in rows:
+            assert row.ours.shape == row.published.shape == (len(columns),)
+    apps, rows = validation.comparisons(references["tpu_v1"], "tpu_v1")
     assert apps == ["MLP0", "MLP1", "LSTM0", "LSTM1"] and rows[0].ours.shape == (4,)
+
+
+def test_cells_the_source_does_not_give_are_left_out(validation):
+    row = validation.Comparison("x", "u", np.array([1.0, 2.0, 3.0, 9.0]), np.array([1.0, np.nan, 3.0, 2.0]))
+    assert np.isnan(row.ratio[1])
+    # Ranks over the three given cells only: ours 1 < 3 < 9, published 1 < 3 > 2.
+    assert row.spearman == pytest.approx(0.5)
+    assert "| — |" in validation.markdown(["a", "b", "c", "d"], [row])
