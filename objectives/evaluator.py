@@ -75,6 +75,48 @@ def core_tables(configs: np.ndarray, designs: DesignBatch, workload: Workload, p
     )
 
 
+class _TableCache:
+    """Core tables of every configuration one workload, platform and dataflow
+    menu have been scored with, grown as new configurations appear.
+
+    A search draws core sizes from a short menu and dataflows from a few, so
+    after its first batches nearly every configuration it sends has been
+    seen; at a population of 16 recomputing their tables was over half the
+    time of a call.  Rows are computed independently, so a cached row is
+    bit-identical to a fresh one.  Bounded: past ``MAX_CELLS`` rows x layers
+    the cache starts again from empty.
+    """
+
+    MAX_CELLS = 1 << 20
+
+    def __init__(self):
+        self.row_of: dict[tuple[int, int, int], int] = {}
+        self.tables: CoreTables | None = None
+
+    def lookup(self, configs, designs, workload, platform) -> tuple[CoreTables, np.ndarray]:
+        """The tables and the ``(K,)`` row of each of ``configs`` ``(K, 3)`` in them."""
+        keys = list(map(tuple, configs.tolist()))
+        if (len(self.row_of) + len(keys)) * workload.num_layers > self.MAX_CELLS:
+            self.row_of, self.tables = {}, None
+        missing = [i for i, key in enumerate(keys) if key not in self.row_of]
+        if missing:
+            new = core_tables(configs[missing], designs, workload, platform)
+            if self.tables is not None:
+                new = CoreTables(**{
+                    f.name: np.concatenate([getattr(self.tables, f.name), getattr(new, f.name)])
+                    for f in dataclasses.fields(CoreTables)
+                })  # fmt: skip
+            self.tables = new
+            for i in missing:
+                self.row_of[keys[i]] = len(self.row_of)
+        return self.tables, np.array([self.row_of[key] for key in keys], dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=16)
+def _table_cache(workload: Workload, platform: Platform, dataflows: tuple) -> _TableCache:
+    return _TableCache()
+
+
 def design_reasons(designs: DesignBatch, platform: Platform) -> np.ndarray:
     """``(P,)`` int8 first reason a design cannot be built or run (0 = feasible)."""
     active = designs.core_pes > 0
@@ -150,15 +192,13 @@ def default_priority(workload: Workload) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def _ordering(workload: Workload) -> tuple[list[np.ndarray], np.ndarray]:
-    """The workload's dependency levels and its default ``(1, L)`` placement order.
+def _default_order(workload: Workload) -> np.ndarray:
+    """The workload's default ``(1, L)`` placement order.
 
-    Both depend on the workload alone, and an optimizer scores one workload
-    thousands of times; a Python pass over its layers per call was a tenth of
-    the time of a small batch. (Workloads are immutable and hash by identity.)
+    It depends on the workload alone, and an optimizer scores one workload
+    thousands of times. (Workloads are immutable and hash by identity.)
     """
-    levels = schedule.dependency_levels(workload.preds)
-    return levels, schedule.schedule_order(default_priority(workload)[None], workload.preds, levels)
+    return schedule.schedule_order(default_priority(workload)[None], workload.preds)
 
 
 def _gather(table: np.ndarray, flat_index: np.ndarray) -> np.ndarray:
@@ -189,7 +229,8 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     P, C, L = designs.num_designs, designs.num_cores, workload.num_layers
     active = designs.core_pes > 0
     config, configs = core_configurations(designs)
-    tables = core_tables(configs, designs, workload, platform)
+    tables, rows = _table_cache(workload, platform, designs.dataflows).lookup(configs, designs, workload, platform)
+    config = rows[config]  # (P, C) row of each core's configuration in ``tables``
     operand_bytes = np.stack(workload.operand_bytes(platform.word_bytes), axis=-1)  # (L, 3)
 
     core_buffer = designs.buffer_share * platform.buffer_bytes  # (P, C)
@@ -208,11 +249,10 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
         latency = costmodel.layer_latency_s(cycles, platform.clock_hz, dram, dram_bw, on_chip, noc_bw)
         return latency, on_chip, dram
 
-    levels, default_order = _ordering(workload)
     if designs.layer_priority is None:
-        order = np.broadcast_to(default_order, (P, L))
+        order = np.broadcast_to(_default_order(workload), (P, L))
     else:
-        order = schedule.schedule_order(designs.layer_priority, workload.preds, levels)
+        order = schedule.schedule_order(designs.layer_priority, workload.preds)
 
     layer_core = designs.layer_core
     greedy = (layer_core < 0).all(axis=1)
@@ -243,9 +283,9 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
         cfg, buffer, core_dram_bw.ravel()[slot], core_noc_bw.ravel()[slot], input_on_chip
     )
 
+    # (L, D) delay of each predecessor's output over the NoC, paid when it ran on another core.
     safe_preds = np.where(workload.preds >= 0, workload.preds, 0)
-    crosses = (workload.preds >= 0)[None] & (layer_core[:, safe_preds] != layer_core[:, :, None])
-    transfer = np.where(crosses, operand_bytes[safe_preds, OUTPUT] / (platform.noc_gbps * 1e9), 0.0)
+    transfer = operand_bytes[safe_preds, OUTPUT] / (platform.noc_gbps * 1e9)
     timing = schedule.list_schedule(latency, layer_core, order, workload.preds, transfer, C)
     makespan = timing.makespan_s
 

@@ -6,6 +6,8 @@ argsort gives a topological order; the list schedule then places each
 design's layers in that order:
 
     start = max(core_free[core], release[layer], max over preds (finish[pred] + transfer))
+
+where the transfer is paid only between layers on different cores.
     finish = start + latency;  core_free[core] = finish
 
 ``greedy_assign`` runs the same loop but picks, per layer, the active core
@@ -35,45 +37,43 @@ import numpy as np
 from objectives.metrics import row_total
 
 
-def dependency_levels(preds: np.ndarray) -> list[np.ndarray]:
-    """Layers grouped by longest-path depth; ``preds`` is ``(L, D)``, -1 padded.
-
-    Layers of one level have no dependencies among themselves, so per-level
-    work vectorizes over them.  Requires layers in topological order.
-    """
-    L = preds.shape[0]
-    depth = np.zeros(L, dtype=np.int64)
-    for layer in range(L):
-        ps = preds[layer][preds[layer] >= 0]
-        if ps.size:
-            depth[layer] = depth[ps].max() + 1
-    return [np.flatnonzero(depth == d) for d in range(int(depth.max()) + 1)] if L else []
-
-
-def topological_priority(priority: np.ndarray, preds: np.ndarray, levels: list[np.ndarray]) -> np.ndarray:
-    """Raise each key to at least its predecessors' keys, ``(P, L)``.
-
-    With ties broken by layer index (predecessors come first), a stable
-    argsort of the result is a topological order for every design.
-    """
-    keys = priority.astype(np.float64, copy=True)
-    padded = np.concatenate([keys, np.full((keys.shape[0], 1), -np.inf)], axis=1)
-    safe_preds = np.where(preds >= 0, preds, keys.shape[1])
-    for level in levels[1:]:
-        inherited = padded[:, safe_preds[level]].max(axis=-1)
-        padded[:, level] = np.maximum(padded[:, level], inherited)
-    return padded[:, :-1]
-
-
-def schedule_order(priority: np.ndarray, preds: np.ndarray, levels: list[np.ndarray]) -> np.ndarray:
-    """``(P, L)`` int64: each design's layers in the order they are placed."""
-    return np.argsort(topological_priority(priority, preds, levels), axis=1, kind="stable")
-
-
 @numba.njit(cache=True, inline="always")
 def _max(a: float, b: float) -> float:
     """``np.maximum`` for scalars: a NaN on either side wins."""
     return a if a >= b or a != a else b
+
+
+@numba.njit(cache=True, nogil=True)
+def _topological_keys_kernel(keys, preds):
+    """Raise ``keys`` ``(P, L)`` in place to at least their predecessors' keys."""
+    P, L = keys.shape
+    for p in range(P):
+        for layer in range(L):
+            key = keys[p, layer]
+            for d in range(preds.shape[1]):
+                pred = preds[layer, d]
+                if pred >= 0:
+                    key = _max(key, keys[p, pred])
+            keys[p, layer] = key
+
+
+def topological_priority(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
+    """Raise each key to at least its predecessors' keys, ``(P, L)``.
+
+    With ties broken by layer index (predecessors come first), a stable
+    argsort of the result is a topological order for every design.
+    Requires layers in topological order (``preds`` ``(L, D)`` -1 padded,
+    every predecessor before its layer), so one pass in index order sees
+    every predecessor's final key.
+    """
+    keys = np.array(priority, dtype=np.float64, order="C")
+    _topological_keys_kernel(keys, _i64(preds))
+    return keys
+
+
+def schedule_order(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
+    """``(P, L)`` int64: each design's layers in the order they are placed."""
+    return np.argsort(topological_priority(priority, preds), axis=1, kind="stable")
 
 
 @numba.njit(cache=True, nogil=True)
@@ -94,7 +94,10 @@ def _list_schedule_kernel(latency_s, layer_core, order, preds, transfer_s, relea
             for d in range(D):
                 pred = preds[layer, d]
                 if pred >= 0:
-                    start = _max(start, finish[p, pred] + transfer_s[p, layer, d])
+                    arrival = finish[p, pred]
+                    if layer_core[p, pred] != core:
+                        arrival += transfer_s[layer, d]
+                    start = _max(start, arrival)
             done = start + latency_s[p, layer]
             finish[p, layer] = done
             core_free[core] = done
@@ -161,10 +164,10 @@ def list_schedule(
     """Place layers in ``order`` on their cores; all arrays are per design.
 
     ``latency_s``, ``layer_core``, ``order`` are ``(P, L)``; ``preds`` is
-    ``(L, D)``, -1 padded; ``transfer_s`` is ``(P, L, D)``, the delay before
-    the output of a layer's d-th predecessor is usable by it (padded slots
-    are ignored); ``release_s`` ``(P, L)``, the earliest each layer may
-    start, defaults to 0.
+    ``(L, D)``, -1 padded; ``transfer_s`` ``(L, D)`` is the delay before the
+    output of a layer's d-th predecessor is usable by it when the two run on
+    different cores (on one core it is already there); ``release_s``
+    ``(P, L)``, the earliest each layer may start, defaults to 0.
     """
     P, L = latency_s.shape
     latency_s = _f64(latency_s)

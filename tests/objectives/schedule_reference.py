@@ -6,6 +6,41 @@ kernels must match bit for bit (``test_schedule_kernels.py``).
 import numpy as np
 
 
+def dependency_levels(preds: np.ndarray) -> list[np.ndarray]:
+    """Layers grouped by longest-path depth; ``preds`` is ``(L, D)``, -1 padded.
+
+    Layers of one level have no dependencies among themselves, so per-level
+    work vectorizes over them.  Requires layers in topological order.
+    """
+    L = preds.shape[0]
+    depth = np.zeros(L, dtype=np.int64)
+    for layer in range(L):
+        ps = preds[layer][preds[layer] >= 0]
+        if ps.size:
+            depth[layer] = depth[ps].max() + 1
+    return [np.flatnonzero(depth == d) for d in range(int(depth.max()) + 1)] if L else []
+
+
+def topological_priority(priority: np.ndarray, preds: np.ndarray, levels: list[np.ndarray]) -> np.ndarray:
+    """Raise each key to at least its predecessors' keys, ``(P, L)``.
+
+    With ties broken by layer index (predecessors come first), a stable
+    argsort of the result is a topological order for every design.
+    """
+    keys = priority.astype(np.float64, copy=True)
+    padded = np.concatenate([keys, np.full((keys.shape[0], 1), -np.inf)], axis=1)
+    safe_preds = np.where(preds >= 0, preds, keys.shape[1])
+    for level in levels[1:]:
+        inherited = padded[:, safe_preds[level]].max(axis=-1)
+        padded[:, level] = np.maximum(padded[:, level], inherited)
+    return padded[:, :-1]
+
+
+def schedule_order(priority: np.ndarray, preds: np.ndarray, levels: list[np.ndarray]) -> np.ndarray:
+    """``(P, L)`` int64: each design's layers in the order they are placed."""
+    return np.argsort(topological_priority(priority, preds, levels), axis=1, kind="stable")
+
+
 def _steps(order: np.ndarray, preds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Flat indices, step-major, into a ``(P, L + 1)`` finish table whose
     column L is a permanent zero that padded (-1) predecessors read:

@@ -36,8 +36,9 @@ def problems(draw, special=False):
     P = draw(st.integers(1, 4))
     C = draw(st.integers(1, 3))
     priority = draw(arrays(np.float64, (P, L), elements=st.sampled_from([0.0, 0.25, 1.0]) | st.floats(0, 1)))
-    levels = schedule.dependency_levels(preds)
-    order = schedule.schedule_order(priority, preds, levels)
+    order = schedule.schedule_order(priority, preds)
+    want = reference.schedule_order(priority, preds, reference.dependency_levels(preds))
+    np.testing.assert_array_equal(order, want)
     return preds, order, P, C, (SPECIAL if special else TIMES)
 
 
@@ -48,12 +49,15 @@ def test_list_schedule_matches_numpy(data, special, released):
     L, D = preds.shape
     latency = data.draw(arrays(np.float64, (P, L), elements=values))
     layer_core = data.draw(arrays(np.int64, (P, L), elements=st.integers(0, C - 1)))
-    transfer = data.draw(arrays(np.float64, (P, L, D), elements=st.just(0.0) | values))
-    transfer = np.where(preds[None] >= 0, transfer, 0.0)  # the contract: no delay from a padded slot
+    delay = data.draw(arrays(np.float64, (L, D), elements=st.just(0.0) | values))
+    # The reference takes the delay per design, paid only between cores, as the evaluator built it.
+    safe_preds = np.where(preds >= 0, preds, 0)
+    crosses = (preds >= 0)[None] & (layer_core[:, safe_preds] != layer_core[:, :, None])
+    transfer = np.where(crosses, delay, 0.0)
     release = data.draw(arrays(np.float64, (P, L), elements=st.just(0.0) | values)) if released else None
 
     with np.errstate(invalid="ignore"):  # inf - inf in start = finish - latency
-        got = schedule.list_schedule(latency, layer_core, order, preds, transfer, C, release)
+        got = schedule.list_schedule(latency, layer_core, order, preds, delay, C, release)
         want = reference.list_schedule_finish(latency, layer_core, order, preds, transfer, C, release)
         np.testing.assert_array_equal(got.start_s, want - latency)
     np.testing.assert_array_equal(got.finish_s, want)
@@ -80,7 +84,7 @@ def test_release_time_delays_a_layer_and_what_follows_it():
     latency = np.ones((3, 2))
     release = np.array([[0.0, 0.0], [0.0, 5.0], [0.5, 0.0]])
     timing = schedule.list_schedule(
-        latency, np.zeros((3, 2), dtype=np.int64), np.array([[0, 1]] * 3), preds, np.zeros((3, 2, 1)), 1, release
+        latency, np.zeros((3, 2), dtype=np.int64), np.array([[0, 1]] * 3), preds, np.zeros((2, 1)), 1, release
     )
     np.testing.assert_array_equal(timing.start_s, [[0.0, 1.0], [0.0, 5.0], [0.5, 1.5]])
     np.testing.assert_array_equal(timing.makespan_s, [2.0, 6.0, 2.5])
@@ -99,3 +103,13 @@ def test_greedy_prefers_the_core_that_finishes_first_and_skips_inactive_ones():
     bias = np.zeros((1, 2, 2))
     bias[0, 1, 1] = 10.0
     assert schedule.greedy_assign(latency, both, order, preds, bias).tolist() == [[0, 0]]
+
+
+def test_transfer_is_paid_only_between_cores():
+    # Chain 0 -> 1, 1 s each, 0.5 s to move layer 0's output: on one core
+    # layer 1 starts at 1, on two cores at 1.5.
+    timing = schedule.list_schedule(
+        np.ones((2, 2)), np.array([[0, 0], [0, 1]]), np.array([[0, 1]] * 2), np.array([[-1], [0]]),
+        np.array([[0.0], [0.5]]), 2,
+    )  # fmt: skip
+    np.testing.assert_array_equal(timing.start_s, [[0.0, 1.0], [0.0, 1.5]])
