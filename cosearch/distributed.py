@@ -22,7 +22,6 @@ rest of cosearch starts without it.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import socket
 import time
@@ -122,11 +121,7 @@ def concatenate_metrics(parts: Sequence):
     first = parts[0]
     if isinstance(first, Mapping):
         return {key: np.concatenate([part[key] for part in parts]) for key in first}
-    joined = {}
-    for field in dataclasses.fields(first):
-        if getattr(first, field.name) is not None:
-            joined[field.name] = np.concatenate([getattr(part, field.name) for part in parts])
-    return dataclasses.replace(first, **joined)
+    return type(first).concatenate(parts)
 
 
 class SplitProblem:

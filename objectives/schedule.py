@@ -105,8 +105,8 @@ def _list_schedule_kernel(latency_s, layer_core, order, preds, transfer_s, relea
 
 @numba.njit(cache=True, nogil=True)
 def _greedy_kernel(latency_s, core_active, order, preds, bias_s, assignment):
-    """Fill ``assignment`` ``(P, L)``; ``bias_s`` is ``(P, L, C)`` or ``(0, 0, 0)`` for none."""
-    P, L, C = latency_s.shape
+    """Fill ``assignment`` ``(P, L)``; ``latency_s`` is ``(P, C, L)``, ``bias_s`` ``(P, L, C)`` or ``(0, 0, 0)``."""
+    P, C, L = latency_s.shape
     D = preds.shape[1]
     biased = bias_s.shape[0] > 0
     core_free = np.empty(C)
@@ -124,7 +124,7 @@ def _greedy_kernel(latency_s, core_active, order, preds, bias_s, assignment):
             best, best_key = 0, 0.0
             for c in range(C):
                 # An inactive core's latency + inf, as the numpy path blocked it.
-                latency = latency_s[p, layer, c] + (0.0 if core_active[p, c] else np.inf)
+                latency = latency_s[p, c, layer] + (0.0 if core_active[p, c] else np.inf)
                 finish_if[c] = _max(core_free[c], ready) + latency
                 key = finish_if[c] + bias_s[p, layer, c] if biased else finish_if[c]
                 # np.argmin: the first minimum, or the first NaN.
@@ -191,15 +191,14 @@ def greedy_assign(
 ) -> np.ndarray:
     """Herald-style best-fit mapping, ``(P, L)`` core per layer.
 
-    ``latency_s`` is ``(P, L, C)``: each layer's latency on each core.  Each
+    ``latency_s`` is ``(P, C, L)``: each core's latency for each layer.  Each
     layer, in ``order``, goes to the active core where it would finish first
     (plus ``bias_s[p, l, c]`` when given; ties go to the lower core).
     Inter-core transfers are ignored while choosing; the evaluator prices
     them when it schedules the result.
     """
-    P, L, C = latency_s.shape
     bias = np.zeros((0, 0, 0)) if bias_s is None else _f64(bias_s)
-    assignment = np.empty((P, L), dtype=np.int64)
+    assignment = np.empty(order.shape, dtype=np.int64)
     _greedy_kernel(
         _f64(latency_s), np.ascontiguousarray(core_active, dtype=np.bool_), _i64(order), _i64(preds), bias, assignment
     )

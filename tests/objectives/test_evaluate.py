@@ -154,3 +154,21 @@ def test_decode_reasons_carry_through_per_design():
     result = evaluate(batch, workload, EDGE)
     assert result.reason.tolist() == [0, OVER_COMPUTE_BUDGET, 0]
     assert np.isfinite(result.edp[[0, 2]]).all() and np.isinf(result.edp[1])
+
+
+@pytest.mark.parametrize("greedy", [False, True])
+def test_blocks_of_a_large_batch_give_the_one_pass_metrics(monkeypatch, greedy):
+    from objectives import evaluator
+    from tests.objectives.helpers import random_designs
+
+    workload = workload_of(small_cnn(), gemm_model())
+    designs = random_designs(np.random.default_rng(3), workload, num_designs=7, num_cores=3, greedy=greedy)
+    designs.core_pes[2] = 0  # an infeasible design in the middle block
+    one_pass = evaluate(designs, workload, EDGE, with_schedule=True)
+    monkeypatch.setattr(evaluator, "BLOCK_DESIGNS", 3)
+    blocks = evaluate(designs, workload, EDGE, with_schedule=True)
+    assert blocks.reason[2] == NO_ACTIVE_CORE
+    for field in dataclasses.fields(one_pass):
+        want, got = getattr(one_pass, field.name), getattr(blocks, field.name)
+        for key in want if isinstance(want, dict) else [None]:
+            np.testing.assert_array_equal(got if key is None else got[key], want if key is None else want[key])

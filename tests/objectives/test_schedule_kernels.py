@@ -73,7 +73,7 @@ def test_greedy_assign_matches_numpy(data, special, biased):
     active = data.draw(arrays(np.bool_, (P, C)))
     bias = data.draw(arrays(np.float64, (P, L, C), elements=st.floats(-2, 2) | st.just(0.0))) if biased else None
 
-    got = schedule.greedy_assign(latency, active, order, preds, bias)
+    got = schedule.greedy_assign(np.ascontiguousarray(latency.transpose(0, 2, 1)), active, order, preds, bias)
     np.testing.assert_array_equal(got, reference.greedy_assign(latency, active, order, preds, bias))
 
 
@@ -95,7 +95,7 @@ def test_greedy_prefers_the_core_that_finishes_first_and_skips_inactive_ones():
     # to the idle core 1. With core 1 inactive both queue on core 0; a bias of
     # +10 s on core 1 for layer 1 keeps it on core 0 as well.
     preds = np.full((2, 1), -1)
-    latency = np.ones((1, 2, 2))
+    latency = np.ones((1, 2, 2))  # (P, C, L)
     order = np.array([[0, 1]])
     both = np.array([[True, True]])
     assert schedule.greedy_assign(latency, both, order, preds, None).tolist() == [[0, 1]]
