@@ -1,8 +1,8 @@
 """The evaluator: a batch of designs → ``Metrics`` for one workload and platform.
 
 Work that depends only on a core's shape (dataflow, PE count, fixed extents)
-is computed once per distinct core configuration in the batch, as
-``(configs, layers)`` tables, then gathered to ``(designs, layers)`` through
+is computed once per distinct core configuration, as ``(configs, layers)``
+tables kept across calls, then gathered to ``(designs, layers)`` through
 each layer's core.  A batch rarely holds more than a few dozen distinct core
 shapes, so the 7-dim loop-nest arithmetic costs next to nothing and the
 per-design work is a handful of gathers, a roofline and the list schedule.
