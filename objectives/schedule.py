@@ -77,14 +77,15 @@ def schedule_order(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _list_schedule_kernel(latency_s, layer_core, order, preds, transfer_s, release_s, num_cores, finish):
-    """Fill ``finish`` ``(P, L)``; ``release_s`` is ``(P, L)`` or ``(0, 0)`` for none."""
+def _list_schedule_kernel(latency_s, layer_core, order, preds, transfer_s, release_s, num_cores, finish, makespan):
+    """Fill ``finish`` ``(P, L)`` and ``makespan`` ``(P,)``; ``release_s`` is ``(P, L)`` or ``(0, 0)`` for none."""
     P, L = latency_s.shape
     D = preds.shape[1]
     released = release_s.shape[0] > 0
     core_free = np.empty(num_cores)
     for p in range(P):
         core_free[:] = 0.0
+        last = 0.0  # as finish.max(axis=1, initial=0.0)
         for t in range(L):
             layer = order[p, t]
             core = layer_core[p, layer]
@@ -101,6 +102,8 @@ def _list_schedule_kernel(latency_s, layer_core, order, preds, transfer_s, relea
             done = start + latency_s[p, layer]
             finish[p, layer] = done
             core_free[core] = done
+            last = _max(last, done)
+        makespan[p] = last
 
 
 @numba.njit(cache=True, nogil=True)
@@ -137,11 +140,16 @@ def _greedy_kernel(latency_s, core_active, order, preds, bias_s, assignment):
 
 @dataclasses.dataclass(frozen=True)
 class ScheduleResult:
-    """``start_s``/``finish_s`` ``(P, L)``; ``makespan_s`` ``(P,)``."""
+    """``finish_s``/``latency_s``/``start_s`` ``(P, L)``; ``makespan_s`` ``(P,)``."""
 
-    start_s: np.ndarray
     finish_s: np.ndarray
+    latency_s: np.ndarray
     makespan_s: np.ndarray
+
+    @property
+    def start_s(self) -> np.ndarray:
+        """Computed on request: only Gantt charts read it."""
+        return self.finish_s - self.latency_s
 
 
 def _f64(a) -> np.ndarray:
@@ -172,13 +180,14 @@ def list_schedule(
     P, L = latency_s.shape
     latency_s = _f64(latency_s)
     release = np.zeros((0, 0)) if release_s is None else _f64(np.broadcast_to(release_s, (P, L)))
-    finish = np.empty((P, L))
+    finish, makespan = np.empty((P, L)), np.empty(P)
     # Inputs are made contiguous and of one dtype so that one compiled
     # signature (cached on disk) serves every call.
     _list_schedule_kernel(
-        latency_s, _i64(layer_core), _i64(order), _i64(preds), _f64(transfer_s), release, int(num_cores), finish
-    )
-    return ScheduleResult(start_s=finish - latency_s, finish_s=finish, makespan_s=finish.max(axis=1, initial=0.0))
+        latency_s, _i64(layer_core), _i64(order), _i64(preds), _f64(transfer_s), release, int(num_cores), finish,
+        makespan,
+    )  # fmt: skip
+    return ScheduleResult(finish_s=finish, latency_s=latency_s, makespan_s=makespan)
 
 
 def core_busy_s(latency_s: np.ndarray, layer_core: np.ndarray, num_cores: int) -> np.ndarray:
