@@ -94,10 +94,10 @@ class _TableCache:
     seen; at a population of 16 recomputing their tables was over half the
     time of a call.  Rows are computed independently, so a cached row is
     bit-identical to a fresh one.  Bounded: past ``MAX_CELLS`` rows x layers
-    the cache starts again from empty.
+    (about 20 MiB of tables) the cache starts again from empty.
     """
 
-    MAX_CELLS = 1 << 20
+    MAX_CELLS = 1 << 19
 
     def __init__(self):
         self.row_of: dict[tuple[int, int, int], int] = {}
@@ -122,7 +122,7 @@ class _TableCache:
         return self.tables, np.array([self.row_of[key] for key in keys], dtype=np.int64)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=4)
 def _table_cache(workload: Workload, platform: Platform, dataflows: tuple) -> _TableCache:
     return _TableCache()
 
