@@ -6,9 +6,9 @@ argsort gives a topological order; the list schedule then places each
 design's layers in that order:
 
     start = max(core_free[core], release[layer], max over preds (finish[pred] + transfer))
+    finish = start + latency;  core_free[core] = finish
 
 where the transfer is paid only between layers on different cores.
-    finish = start + latency;  core_free[core] = finish
 
 ``greedy_assign`` runs the same loop but picks, per layer, the active core
 with the earliest finish time — Herald's best-fit assignment, whose
