@@ -1,0 +1,632 @@
+"""Per-layer mapping search over an explicit memory hierarchy (core model v2).
+
+Public API — what the evaluator, ``cosearch cost`` and the validation
+document call:
+
+* :class:`Core` — a PE array (named axes with extents, the loop dims each
+  may unroll) plus its memory hierarchy: per-PE register file, the core's
+  buffer (capacity given per call, as a ladder of rungs), DRAM; energies per
+  byte read and written at each level; partial sums at accumulator width.
+  :func:`core_for` builds one from a platform, a dataflow and a PE count.
+* :class:`Layers` — the loop nests to map, ``(L, 8)`` dims in
+  :data:`DIMS` order (N, G, K, C, Y, X, R, S) plus stride, dilation, MACs;
+  :meth:`Layers.from_workload` converts a workload (or a model).
+* :func:`map_layers` ``(core, layers, capacities, objective)`` →
+  :class:`LayerCosts`: for every capacity rung and layer the chosen mapping
+  (spatial factors, the operand held in the register file, the operand the
+  buffer keeps while the others stream, DRAM-level tile counts) and its
+  compute cycles, traffic per level, energy per level, latency and bound.
+* :func:`latency_cycles` — the latency of a chosen mapping under any
+  DRAM/NoC bandwidth (the evaluator's per-design bandwidth shares).
+
+The model, its mapspace and every constant are written out in
+``docs/costmodel.md``.  In short: a mapping is a loop nest of three
+segments, outermost first — DRAM-level tile loops (the buffer-stationary
+operand's dims outermost, so it is fetched once), buffer-level loops (the
+register-file operand's dims outermost, so it stays in the PE while the
+other loops run inside), and the spatial unrolling over the array.  An
+operand crosses a boundary once per iteration of every loop above the
+innermost loop that indexes it (Timeloop's and ZigZag's reuse rule); loops
+of extent 1 do not count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import math
+
+import numpy as np
+
+DIMS = ("N", "G", "K", "C", "Y", "X", "R", "S")
+"""Loop dims of a layer: batch, groups, output channels per group, input
+channels per group, output rows, output columns, filter rows, filter columns."""
+N, G, K, C, Y, X, R, S = range(8)
+INPUT, WEIGHT, OUTPUT = range(3)
+OPERANDS = ("input", "weight", "output")
+OBJECTIVES = ("edp", "latency", "energy")
+LEVELS = ("mac", "rf", "noc", "buffer", "dram")
+BOUNDS = ("compute", "dram", "buffer")
+
+
+def _mask(*dims: str) -> np.ndarray:
+    return np.array([d in dims for d in DIMS])
+
+
+# The input window slides over R and S, so the input is indexed by them too:
+# a filter tap that changes brings new input pixels (no line buffer in a PE).
+OPERAND_DIMS = np.stack(
+    [_mask("N", "G", "C", "Y", "X", "R", "S"), _mask("G", "K", "C", "R", "S"), _mask("N", "G", "K", "Y", "X")]
+)
+"""``(3, 8)`` which loop dims index the input, weight and output."""
+
+# Dims the DRAM-level tiling may split, per buffer-stationary operand: the
+# stationary operand's dims that do not index some other operand (splitting
+# them is what trades capacity for refetches).  Dims indexing every operand
+# (G) or small ones (R, S) stay whole; see docs/costmodel.md "Mapspace".
+SPLIT_DIMS = {INPUT: (Y, C), WEIGHT: (K, C), OUTPUT: (Y, K)}
+
+TILE_LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 256, 512)
+"""Candidate DRAM-level tile counts per split dim (clipped to the dim's steps)."""
+
+RUNG_STEPS_PER_OCTAVE = 4
+"""A core's buffer share is rounded down to ``2**(k/4)`` bytes (a rung)."""
+SMALLEST_RUNG = 4 * 10  # 1 KiB
+
+
+@dataclasses.dataclass(frozen=True)
+class Axis:
+    """One physical axis of the PE array: its extent and the dims it may unroll.
+
+    Several dims may share an axis (a DPU's pixel axis takes N·Y·X); the
+    mapper fills it in one of the orders of those dims.
+    """
+
+    name: str
+    extent: int
+    dims: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Core:
+    """A PE array plus its memory hierarchy; hashable, so mapper results cache on it.
+
+    Energies are pJ per byte; bandwidths bytes per cycle.  ``rf_bytes`` is
+    the register file per PE; ``rf_operands`` the operands it may hold
+    (indices into :data:`OPERANDS`).  The buffer's capacity is not part of
+    the core: :func:`map_layers` takes a ladder of capacities.
+    ``dram_bytes_per_cycle`` and ``noc_bytes_per_cycle`` are the nominal
+    shares the mapper optimizes for (the evaluator rescales latency to each
+    design's own shares).
+    """
+
+    axes: tuple[Axis, ...]
+    rf_operands: tuple[int, ...] = (INPUT, WEIGHT, OUTPUT)
+    rf_bytes: int = 64
+    word_bytes: int = 1
+    acc_bytes: int = 4
+    mac_pj: float = 0.23
+    rf_read_pj: float = 0.23
+    rf_write_pj: float = 0.23
+    noc_pj: float = 0.46
+    buffer_read_pj: float = 1.38
+    buffer_write_pj: float = 1.38
+    dram_pj: float = 46.0
+    dram_bytes_per_cycle: float = 16.0
+    noc_bytes_per_cycle: float = 128.0
+    fill_drain: bool = False
+    setup_cycles: int = 64
+    static_pj_per_cycle: float = 0.0
+
+    @property
+    def pes(self) -> int:
+        return math.prod(a.extent for a in self.axes)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Layers:
+    """Loop nests to map, ``(L,)`` arrays except ``dims`` ``(L, 8)``.
+
+    ``density`` is the fraction of the nest's points that are real MACs
+    (a transposed convolution written over its output: ``1/stride²``);
+    ``transposed`` marks those layers, whose input rows are ``ceil(Y/stride)``.
+    ``weight_is_activation``: attention's second operand, indexed by N too.
+    """
+
+    dims: np.ndarray
+    stride: np.ndarray
+    dilation: np.ndarray
+    density: np.ndarray
+    transposed: np.ndarray
+    weight_is_activation: np.ndarray
+    names: tuple[str, ...] = ()
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.dims)
+
+    @property
+    def macs(self) -> np.ndarray:
+        return np.prod(self.dims, axis=-1, dtype=np.float64) * self.density
+
+    @classmethod
+    def from_workload(cls, workload) -> "Layers":
+        """A workload's or model's layers as 8-dim nests.
+
+        Tables written with 7 dims (N K C Y X R S, ``groups`` dividing K)
+        become G = groups, K = K / groups; 8-dim tables pass through.
+        """
+        from objectives.workloads._layers import Op
+
+        dims = np.asarray(workload.dims, dtype=np.int64)
+        if dims.shape[-1] == 7:
+            groups = np.asarray(workload.groups, dtype=np.int64)
+            n, k, c, y, x, r, s = dims.T
+            dims = np.stack([n, groups, k // groups, c, y, x, r, s], axis=-1)
+        op = np.asarray(workload.op)
+        stride = np.asarray(workload.stride, dtype=np.int64)
+        dilation = np.asarray(getattr(workload, "dilation", np.ones_like(stride)), dtype=np.int64)
+        transposed = op == Op.UPCONV
+        return cls(
+            dims=dims,
+            stride=stride,
+            dilation=dilation,
+            density=np.where(transposed, 1.0 / stride.astype(np.float64) ** 2, 1.0),
+            transposed=transposed,
+            weight_is_activation=op == Op.MATMUL,
+            names=tuple(workload.layer_names),
+        )
+
+    def take(self, index: np.ndarray) -> "Layers":
+        names = tuple(self.names[i] for i in index) if self.names else ()
+        return Layers(
+            self.dims[index], self.stride[index], self.dilation[index], self.density[index],
+            self.transposed[index], self.weight_is_activation[index], names,
+        )
+
+    def unique(self) -> tuple["Layers", np.ndarray]:
+        """Distinct nests and, per layer, its row among them (batch copies map once)."""
+        rows = np.column_stack(
+            [self.dims, self.stride, self.dilation, self.transposed, self.weight_is_activation, self.density * 1e6]
+        )
+        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        return self.take(first), inverse.reshape(-1)
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerCosts:
+    """The chosen mapping and its costs; every array is ``(R, L)`` unless noted.
+
+    Mapping: ``spatial`` ``(R, L, 8)`` unrolling factor per dim (product over
+    the axes), ``tiles`` ``(R, L, 8)`` DRAM-level tile count per dim,
+    ``rf_operand`` / ``buffer_operand`` (indices into :data:`OPERANDS`).
+    Costs: ``compute_cycles`` (steps + systolic fill/drain + setup),
+    ``dram_bytes`` (reads + writes), ``dram_input_bytes`` (the input's
+    share, saved when the producer left it on chip), ``edge_bytes`` (the
+    first tile loaded and the last written back, not overlapped with
+    compute), ``edge_input_bytes``, ``noc_bytes`` (buffer ↔ array),
+    ``buffer_need`` (bytes the double-buffered tiles occupy), ``fits``,
+    ``energy_pj`` ``(R, L, 5)`` per level of :data:`LEVELS`,
+    ``utilization``, ``latency_cycles`` and ``bound`` (index into
+    :data:`BOUNDS`) at the core's nominal bandwidths, ``objective``.
+    """
+
+    capacities: np.ndarray
+    spatial: np.ndarray
+    tiles: np.ndarray
+    rf_operand: np.ndarray
+    buffer_operand: np.ndarray
+    compute_cycles: np.ndarray
+    dram_bytes: np.ndarray
+    dram_input_bytes: np.ndarray
+    edge_bytes: np.ndarray
+    edge_input_bytes: np.ndarray
+    noc_bytes: np.ndarray
+    buffer_need: np.ndarray
+    fits: np.ndarray
+    energy_pj: np.ndarray
+    utilization: np.ndarray
+    latency_cycles: np.ndarray
+    bound: np.ndarray
+    objective: np.ndarray
+
+    @property
+    def dynamic_pj(self) -> np.ndarray:
+        return self.energy_pj.sum(axis=-1)
+
+    def take(self, index) -> "LayerCosts":
+        """The rows of layers ``index`` (expanding unique nests back to layers)."""
+        return dataclasses.replace(
+            self, **{f.name: getattr(self, f.name)[:, index] for f in dataclasses.fields(self) if f.name != "capacities"}
+        )
+
+    def at_rung(self, rung: int) -> "LayerCosts":
+        """One capacity rung, keeping a leading axis of 1."""
+        return dataclasses.replace(
+            self, **{f.name: getattr(self, f.name)[rung : rung + 1] for f in dataclasses.fields(self)}
+        )
+
+
+# -- capacity ladder ------------------------------------------------------------
+
+
+def rung_of(buffer_bytes: np.ndarray) -> np.ndarray:
+    """Ladder index ``k`` with ``2**(k/4) <= bytes`` (rounded down), at least the smallest rung."""
+    k = np.floor(RUNG_STEPS_PER_OCTAVE * np.log2(np.maximum(buffer_bytes, 1.0)) + 1e-9).astype(np.int64)
+    return np.maximum(k, SMALLEST_RUNG)
+
+
+def rung_bytes(k: np.ndarray) -> np.ndarray:
+    return np.floor(2.0 ** (np.asarray(k, dtype=np.float64) / RUNG_STEPS_PER_OCTAVE))
+
+
+def capacity_ladder(largest_bytes: float) -> np.ndarray:
+    """Every rung from 1 KiB up to the rung of ``largest_bytes``, ``(R,)`` bytes."""
+    return rung_bytes(np.arange(SMALLEST_RUNG, int(rung_of(np.array(largest_bytes))) + 1))
+
+
+# -- mapspace ---------------------------------------------------------------------
+
+
+def _axis_fills(axis: Axis) -> list[tuple[int, ...]]:
+    """The orders in which an axis may hand its extent to its dims."""
+    dims = [DIMS.index(d) for d in axis.dims]
+    return [tuple(p) for p in itertools.permutations(dims)]
+
+
+def spatial_candidates(core: Core, dims: np.ndarray) -> np.ndarray:
+    """``(Sp, L, 8)`` spatial factors: per axis, each order of its dims is filled greedily.
+
+    Each dim takes as much of the axis's remaining extent as it can use,
+    balanced so that the steps ``ceil(D/u)`` stay minimal with the fewest
+    PEs (``u = ceil(D / ceil(D / E))``); a dim on two axes multiplies.
+    """
+    L = len(dims)
+    out = []
+    for fills in itertools.product(*(_axis_fills(a) for a in core.axes)):
+        u = np.ones((L, 8), dtype=np.int64)
+        for axis, order in zip(core.axes, fills):
+            left = np.full(L, axis.extent, dtype=np.int64)
+            for d in order:
+                need = -(-dims[:, d] // u[:, d])  # what earlier axes left of the dim
+                f = np.minimum(need, left)
+                f = -(-need // -(-need // np.maximum(f, 1)))
+                u[:, d] *= f
+                left = left // f
+        out.append(u)
+    return np.unique(np.stack(out), axis=0) if len(out) > 1 else np.stack(out)
+
+
+def _rows(extent, taps, stride, dilation, transposed):
+    """Input rows touched by ``extent`` output rows and ``taps`` filter rows.
+
+    Windows overlap (``(e−1)·s + (t−1)·d + 1``) or leave gaps (``e·t``, a
+    1×1 stride-2 conv touches every other row); a transposed conv reads
+    ``ceil(e/s)`` rows.
+    """
+    touched = np.minimum(extent * taps, (extent - 1) * stride + (taps - 1) * dilation + 1)
+    return np.where(transposed, -(-extent // stride), touched)
+
+
+# -- the cost of a batch of candidate mappings --------------------------------------
+
+
+def _reuse(counts: np.ndarray, indexes: np.ndarray) -> np.ndarray:
+    """``(..., 3)`` how often each operand crosses a boundary per distinct tile.
+
+    ``counts`` ``(..., P)`` loop trip counts outermost first; ``indexes``
+    ``(..., 3, P)`` whether each loop indexes each operand.  An operand is
+    fetched again for every iteration of a non-indexing loop that sits above
+    its innermost indexing loop (trip counts of 1 are not loops).
+    """
+    live = counts[..., None, :] > 1
+    relevant = indexes & live
+    positions = np.arange(counts.shape[-1])
+    innermost = np.max(np.where(relevant, positions, -1), axis=-1)  # (..., 3)
+    above = positions < innermost[..., None]
+    factors = np.where(above & ~indexes & live, counts[..., None, :], 1)
+    return np.prod(factors, axis=-1, dtype=np.float64)
+
+
+def _order(stationary: np.ndarray, operand_dims: np.ndarray) -> np.ndarray:
+    """``(..., 8)`` a loop permutation: the stationary operand's dims outermost."""
+    own = np.take_along_axis(operand_dims, stationary[..., None, None], axis=-2)[..., 0, :]
+    return np.argsort(~own, axis=-1, kind="stable")
+
+
+def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op, buf_op) -> dict[str, np.ndarray]:
+    """Costs of candidate mappings, broadcast over any leading shape ``(..., L)``.
+
+    ``u``, ``t`` ``(..., L, 8)`` spatial factors and DRAM-level tile counts;
+    ``rf_op``, ``buf_op`` ``(..., L)`` operand indices.  This is the whole
+    cost model; :func:`map_layers` calls it on its candidate set and the
+    brute-force test on every point of a mapspace.
+    """
+    D = layers.dims
+    w, a = float(core.word_bytes), float(core.acc_bytes)
+    u = np.asarray(u, dtype=np.int64)
+    steps = -(-D // u)  # temporal steps per dim
+    t = np.minimum(np.asarray(t, dtype=np.int64), steps)
+    b = -(-steps // t)  # steps per DRAM tile
+    t = -(-steps // b)
+    shape = np.broadcast_shapes(u.shape, t.shape)
+    rf_op = np.broadcast_to(rf_op, shape[:-1])
+    buf_op = np.broadcast_to(buf_op, shape[:-1])
+    opdims = np.broadcast_to(OPERAND_DIMS, (len(D), 3, 8)).copy()
+    opdims[layers.weight_is_activation, WEIGHT, N] = True
+    opdims = np.broadcast_to(opdims, shape[:-1] + (3, 8))
+
+    stride, dil, tr = layers.stride, layers.dilation, layers.transposed
+    # Volumes that cross each boundary once per distinct tile.
+    tile_ext = np.minimum(D, u * b)  # DRAM-level tile extent per dim
+    in_rows = t[..., Y] * t[..., R] * _rows(tile_ext[..., Y], tile_ext[..., R], stride, dil, tr)
+    in_cols = t[..., X] * t[..., S] * _rows(tile_ext[..., X], tile_ext[..., S], stride, dil, tr)
+    v_in = (D[:, N] * D[:, G] * D[:, C]).astype(np.float64) * in_rows * in_cols
+    v_w = np.prod(np.where(opdims[..., WEIGHT, :], D, 1), axis=-1, dtype=np.float64)
+    v_out = np.prod(np.where(opdims[..., OUTPUT, :], D, 1), axis=-1, dtype=np.float64)
+    # At the array, a step delivers the rows its unrolled Y and R touch.
+    arr_rows = steps[..., Y] * steps[..., R] * _rows(u[..., Y], u[..., R], stride, dil, tr)
+    arr_cols = steps[..., X] * steps[..., S] * _rows(u[..., X], u[..., S], stride, dil, tr)
+    a_in = (D[:, N] * D[:, G] * D[:, C]).astype(np.float64) * arr_rows * arr_cols
+
+    # DRAM-level loops: the buffer operand's dims outermost.
+    dram_perm = _order(buf_op, opdims)
+    idx_dram = np.take_along_axis(opdims, dram_perm[..., None, :], axis=-1)
+    r_dram = _reuse(np.take_along_axis(t, dram_perm, axis=-1), idx_dram)
+    # Buffer-level loops (inside a DRAM tile): the RF operand's dims outermost.
+    rf_perm = _order(rf_op, opdims)
+    idx_buf = np.take_along_axis(opdims, rf_perm[..., None, :], axis=-1)
+    counts = np.concatenate([np.take_along_axis(t, dram_perm, axis=-1), np.take_along_axis(b, rf_perm, axis=-1)], -1)
+    r_arr = _reuse(counts, np.concatenate([idx_dram, idx_buf], axis=-1))
+
+    def traffic(volumes, reuse):
+        """Bytes read into the lower level and, for outputs, written back and read back."""
+        i, wt, o = volumes
+        reads = i * reuse[..., INPUT] * w + wt * reuse[..., WEIGHT] * w
+        passes = reuse[..., OUTPUT] - 1.0  # extra visits of every output: partial sums
+        out_writes = o * (w + passes * a)
+        out_reads = o * passes * a
+        return reads, out_writes, out_reads, i * reuse[..., INPUT] * w
+
+    d_reads, d_writes, d_psum_reads, d_input = traffic((v_in, v_w, v_out), r_dram)
+    a_reads, a_writes, a_psum_reads, _ = traffic((a_in, v_w, v_out), r_arr)
+    dram = d_reads + d_psum_reads + d_writes
+    noc = a_reads + a_psum_reads + a_writes
+
+    # Footprints of one DRAM-level tile (outputs at accumulator width), double-buffered.
+    f_in = (tile_ext[..., N] * tile_ext[..., G] * tile_ext[..., C]).astype(np.float64) * _rows(
+        tile_ext[..., Y], tile_ext[..., R], stride, dil, tr
+    ) * _rows(tile_ext[..., X], tile_ext[..., S], stride, dil, tr)
+    f_w = np.prod(np.where(opdims[..., WEIGHT, :], tile_ext, 1), axis=-1, dtype=np.float64)
+    f_out = np.prod(np.where(opdims[..., OUTPUT, :], tile_ext, 1), axis=-1, dtype=np.float64)
+    need = 2.0 * (f_in * w + f_w * w + f_out * a)
+    edge_in = f_in * w
+    edge = edge_in + f_w * w + f_out * w
+
+    # Compute: one cycle per temporal step; real MACs only in the dense part.
+    total_steps = np.prod(steps, axis=-1, dtype=np.float64)
+    pes_used = np.prod(u, axis=-1, dtype=np.float64)
+    macs = layers.macs
+    utilization = macs / (total_steps * core.pes)
+    # A systolic array fills and drains once per tile of its RF operand.
+    rf_dims = np.take_along_axis(opdims, rf_op[..., None, None], axis=-2)[..., 0, :]
+    rf_loads = np.prod(np.where(rf_dims, steps, 1), axis=-1, dtype=np.float64) * np.take_along_axis(
+        r_arr, rf_op[..., None], axis=-1
+    )[..., 0]
+    pipeline = sum(ax.extent for ax in core.axes) if core.fill_drain else 0
+    compute = total_steps * layers.density + rf_loads * pipeline + core.setup_cycles
+
+    # Energy per level (pJ).  Every MAC reads two operands and updates a
+    # partial sum in its PE; a value arriving at a PE is written to its RF.
+    reduction = np.prod(np.where(opdims[..., OUTPUT, :], 1, u), axis=-1, dtype=np.float64)
+    reduce_bytes = total_steps * pes_used * (1.0 - 1.0 / reduction) * layers.density * a
+    mac_pj = macs * core.mac_pj
+    rf_pj = macs * ((2 * w + a) * core.rf_read_pj + a * core.rf_write_pj) + (a_reads + a_psum_reads) * core.rf_write_pj
+    noc_pj = (noc + reduce_bytes) * core.noc_pj
+    buffer_pj = (a_reads + a_psum_reads + d_writes) * core.buffer_read_pj + (
+        a_writes + d_reads + d_psum_reads
+    ) * core.buffer_write_pj
+    dram_pj = dram * core.dram_pj
+    energy = np.stack(np.broadcast_arrays(mac_pj, rf_pj, noc_pj, buffer_pj, dram_pj), axis=-1)
+
+    latency, bound = latency_cycles(compute, dram, edge, noc, core.dram_bytes_per_cycle, core.noc_bytes_per_cycle)
+    rf_need = np.where(rf_op == OUTPUT, a, w)
+    fits_rf = np.isin(rf_op, core.rf_operands) & (rf_need <= core.rf_bytes)
+    return {
+        "spatial": np.broadcast_to(u, shape),
+        "tiles": np.broadcast_to(t, shape),
+        "rf_operand": rf_op,
+        "buffer_operand": buf_op,
+        "compute_cycles": compute,
+        "dram_bytes": dram,
+        "dram_input_bytes": d_input,
+        "edge_bytes": edge,
+        "edge_input_bytes": edge_in,
+        "noc_bytes": noc,
+        "buffer_need": need,
+        "fits": fits_rf,
+        "energy_pj": energy,
+        "utilization": utilization,
+        "latency_cycles": latency,
+        "bound": bound,
+    }
+
+
+def latency_cycles(compute, dram_bytes, edge_bytes, noc_bytes, dram_bytes_per_cycle, noc_bytes_per_cycle):
+    """Latency in cycles and its bound (index into :data:`BOUNDS`).
+
+    A double-buffered steady state — the slowest of compute, the DRAM
+    traffic between the first load and the last write-back, and the
+    buffer ↔ array traffic — plus the first tile's load and the last
+    tile's write-back, which nothing overlaps.
+    """
+    edge = edge_bytes / dram_bytes_per_cycle
+    steady_dram = np.maximum(dram_bytes - edge_bytes, 0.0) / dram_bytes_per_cycle
+    noc = noc_bytes / noc_bytes_per_cycle
+    latency = edge + np.maximum(np.maximum(compute, steady_dram), noc)
+    dram_time = steady_dram + edge
+    bound = np.where(
+        (compute >= dram_time) & (compute >= noc), 0, np.where(dram_time >= noc, 1, 2)
+    ).astype(np.int8)
+    return latency, bound
+
+
+def objective_of(costs: dict, objective: str, core: Core) -> np.ndarray:
+    """Per-layer objective of candidate costs; static energy accrues over the latency."""
+    energy = costs["energy_pj"].sum(axis=-1) + core.static_pj_per_cycle * costs["latency_cycles"]
+    if objective == "edp":
+        return energy * costs["latency_cycles"]
+    if objective == "latency":
+        return costs["latency_cycles"] + 0.0 * energy
+    if objective == "energy":
+        return energy
+    raise ValueError(f"unknown mapping objective {objective!r} (allowed: {', '.join(OBJECTIVES)})")
+
+
+def candidate_mappings(core: Core, layers: Layers) -> tuple[np.ndarray, ...]:
+    """The bounded candidate set, ``(M, L, 8)`` u and t, ``(M, L)`` operands.
+
+    Spatial fills (:func:`spatial_candidates`) × RF operand (the dataflow's
+    allowed ones) × buffer operand (all three) × tile counts from
+    :data:`TILE_LADDER` on the buffer operand's two split dims.
+    """
+    D = layers.dims
+    spatial = spatial_candidates(core, D)  # (Sp, L, 8)
+    ladder = np.array(TILE_LADDER)
+    us, ts, rfs, bufs = [], [], [], []
+    for buf in (INPUT, WEIGHT, OUTPUT):
+        d1, d2 = SPLIT_DIMS[buf]
+        for j1, j2 in itertools.product(range(len(ladder)), repeat=2):
+            t = np.ones(spatial.shape, dtype=np.int64)
+            t[..., d1] = ladder[j1]
+            t[..., d2] = ladder[j2]
+            for rf in core.rf_operands:
+                us.append(spatial)
+                ts.append(t)
+                rfs.append(np.full(spatial.shape[:-1], rf))
+                bufs.append(np.full(spatial.shape[:-1], buf))
+    L = len(D)
+    return (
+        np.concatenate(us).reshape(-1, L, 8),
+        np.concatenate(ts).reshape(-1, L, 8),
+        np.concatenate(rfs).reshape(-1, L),
+        np.concatenate(bufs).reshape(-1, L),
+    )
+
+
+def map_layers(core: Core, layers: Layers, capacities, objective: str = "edp") -> LayerCosts:
+    """The best mapping of every layer at every buffer capacity, ``(R, L)``.
+
+    Every candidate of :func:`candidate_mappings` is costed once (costs do
+    not depend on the capacity); per capacity the cheapest candidate whose
+    double-buffered tiles fit is chosen.  Where none fits, the candidate
+    needing the least buffer is taken and ``fits`` is False.
+    """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown mapping objective {objective!r} (allowed: {', '.join(OBJECTIVES)})")
+    capacities = np.atleast_1d(np.asarray(capacities, dtype=np.float64))
+    unique, inverse = layers.unique()
+    u, t, rf, buf = candidate_mappings(core, unique)
+    costs = evaluate_mappings(core, unique, u, t, rf, buf)
+    score = objective_of(costs, objective, core)
+    score = np.where(costs["fits"], score, np.inf)  # the RF cannot hold this operand
+    need = np.where(costs["fits"], costs["buffer_need"], np.inf)
+    chosen, fits = _choose(score, need, capacities)
+    picked = {}
+    cols = np.arange(unique.num_layers)
+    for name, value in costs.items():
+        value = np.broadcast_to(value, score.shape + value.shape[score.ndim :])
+        picked[name] = value[chosen, cols]
+    picked["fits"] = fits & picked["fits"]
+    picked["objective"] = score[chosen, cols]
+    result = LayerCosts(capacities=capacities, **picked)
+    return result.take(inverse)
+
+
+def _choose(score: np.ndarray, need: np.ndarray, capacities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(R, L)`` candidate index minimizing ``score`` among those with ``need <= capacity``."""
+    M, L = score.shape
+    order = np.argsort(need, axis=0, kind="stable")
+    need_sorted = np.take_along_axis(need, order, axis=0)
+    score_sorted = np.take_along_axis(score, order, axis=0)
+    best = np.minimum.accumulate(score_sorted, axis=0)
+    positions = np.arange(M)[:, None]
+    argbest = np.maximum.accumulate(np.where(score_sorted <= best, positions, 0), axis=0)
+    count = np.stack([np.searchsorted(need_sorted[:, l], capacities, side="right") for l in range(L)], axis=1)
+    fits = count > 0
+    at = np.where(fits, argbest[np.maximum(count - 1, 0), np.arange(L)], 0)
+    return np.take_along_axis(order, at, axis=0), fits
+
+
+# -- building a core from a platform ---------------------------------------------------
+
+
+def derived_extents(pes: int, axes: tuple[tuple[str, ...], ...], caps: dict[str, int]) -> list[int]:
+    """Extents of a free PE count over the axes: as even as powers of two allow,
+    the last axis taking what is left (1024 over two axes → 32 × 32, 9728 → 64 × 152);
+    an axis capped (by its first dim) leaves the rest to the axes after it."""
+    extents, remaining = [], int(pes)
+    for i, dims in enumerate(axes):
+        left = len(axes) - i
+        extent = remaining if left == 1 else 1 << int(math.floor(math.log2(remaining ** (1.0 / left)) + 1e-9))
+        extent = max(min(extent, caps.get(dims[0], extent), remaining), 1)
+        extents.append(extent)
+        remaining = max(remaining // extent, 1)
+    return extents
+
+
+@functools.lru_cache(maxsize=4096)
+def core_for(platform, dataflow, pes: int, fixed: tuple[tuple[str, int], ...] = ()) -> Core:
+    """The core a design slot describes: its array shape from the dataflow and
+    PE count (or the core size's fixed extents), its hierarchy from the platform."""
+    axes_dims = dataflow.axes_dims
+    if fixed and {d for d, _ in fixed} == set(dataflow.unrolled):
+        extents = [dict(fixed)[dims[0]] for dims in axes_dims]
+    else:
+        extents = derived_extents(max(int(pes), 1), axes_dims, dict(dataflow.max_extents))
+    e, s = platform.energy, platform.static
+    extents_product = math.prod(extents)
+    share = extents_product / platform.pes  # nominal: bandwidth in proportion to PEs
+    return Core(
+        axes=tuple(Axis(dims[0], int(x), dims) for dims, x in zip(axes_dims, extents)),
+        rf_operands=tuple(OPERANDS.index(o) for o in dataflow.rf_operands),
+        rf_bytes=platform.rf_bytes,
+        word_bytes=platform.word_bytes,
+        acc_bytes=platform.acc_bytes,
+        mac_pj=e.mac_pj,
+        rf_read_pj=e.rf_pj_per_byte,
+        rf_write_pj=e.rf_write_pj,
+        noc_pj=e.noc_pj_per_byte,
+        buffer_read_pj=e.buffer_pj_per_byte,
+        buffer_write_pj=e.buffer_write_pj,
+        dram_pj=e.dram_pj_per_byte,
+        dram_bytes_per_cycle=platform.bw_gbps * 1e9 / platform.clock_hz * share,
+        noc_bytes_per_cycle=platform.noc_gbps * 1e9 / platform.clock_hz * share,
+        fill_drain=dataflow.fill_drain,
+        setup_cycles=platform.layer_setup_cycles,
+        static_pj_per_cycle=s.w_per_pe * extents_product / platform.clock_hz * 1e12,
+    )
+
+
+def describe(costs: LayerCosts, rung: int, layer: int, core: Core) -> dict:
+    """One layer's chosen mapping as plain data (for design JSON and ``cosearch cost``)."""
+    u = costs.spatial[rung, layer]
+    t = costs.tiles[rung, layer]
+    spatial = {DIMS[d]: int(u[d]) for d in range(8) if u[d] > 1}
+    tiles = {DIMS[d]: int(t[d]) for d in range(8) if t[d] > 1}
+    rf = OPERANDS[int(costs.rf_operand[rung, layer])]
+    buf = OPERANDS[int(costs.buffer_operand[rung, layer])]
+    return {
+        "spatial": spatial,
+        "rf_stationary": rf,
+        "buffer_stationary": buf,
+        "dram_tiles": tiles,
+        "buffer_loop_order": _order_string(OPERANDS.index(rf)),
+        "dram_loop_order": _order_string(OPERANDS.index(buf)),
+    }
+
+
+def _order_string(operand: int) -> str:
+    perm = np.argsort(~OPERAND_DIMS[operand], kind="stable")
+    return "".join(DIMS[d] for d in perm)
