@@ -1,11 +1,12 @@
 """The evaluator: a batch of designs → ``Metrics`` for one workload and platform.
 
-Work that depends only on a core's shape (dataflow, PE count, fixed extents)
-is computed once per distinct core configuration in the batch, as
-``(configs, layers)`` tables, then gathered to ``(designs, layers)`` through
-each layer's core.  A batch rarely holds more than a few dozen distinct core
-shapes, so the 7-dim loop-nest arithmetic costs next to nothing and the
-per-design work is a handful of gathers, a roofline and the list schedule.
+Work that depends only on a core's configuration (dataflow, PE count,
+fixed extents) and its buffer rung — the per-layer mapping search of
+:mod:`objectives.mapper` — is done once per configuration for every rung
+and layer, and kept for the life of the process; a batch then gathers its
+``(designs, layers)`` rows through each layer's core and that core's rung.
+The per-design work is a handful of gathers, the latency under the
+design's own bandwidth shares, and the list schedule.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import functools
 
 import numpy as np
 
-from objectives import costmodel, metrics, schedule
-from objectives.costmodel import INPUT, OUTPUT
+from objectives import mapper, metrics, schedule
+from objectives.mapper import INPUT, OUTPUT
 from objectives.workloads import Workload
 from spaces import design as design_codes
 from spaces.design import DesignBatch
@@ -24,16 +25,10 @@ from spaces.hardware import Platform
 
 MiB = float(1 << 20)
 
-
-@dataclasses.dataclass(frozen=True)
-class CoreTables:
-    """Per distinct core configuration k and layer l, ``(K, L)`` unless noted."""
-
-    cycles: np.ndarray
-    buffer_bytes: np.ndarray
-    stationary_bytes: np.ndarray
-    refetch_bytes: np.ndarray
-    utilization: np.ndarray
+TABLE_FIELDS = (
+    "compute_cycles", "dram_bytes", "dram_input_bytes", "edge_bytes", "edge_input_bytes", "noc_bytes",
+    "dynamic_pj", "utilization",
+)
 
 
 def core_configurations(designs: DesignBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -43,36 +38,61 @@ def core_configurations(designs: DesignBatch) -> tuple[np.ndarray, np.ndarray]:
     return inverse.reshape(designs.core_pes.shape), configs
 
 
-def core_tables(configs: np.ndarray, designs: DesignBatch, workload: Workload, platform: Platform) -> CoreTables:
-    dataflows = designs.dataflows
-    extents, stationary, fill_drain = [], [], []
-    for df_index, pes, size_index in configs:
-        dataflow = dataflows[df_index]
-        fixed = platform.core_sizes[size_index].unroll if size_index >= 0 else ()
-        extents.append(costmodel.unroll_extents(max(int(pes), 1), dataflow, fixed))
-        stationary.append(costmodel.stationary_index_of(dataflow))
-        fill_drain.append(dataflow.fill_drain)
-    extents = np.array(extents)[:, None, :]  # (K, 1, 7)
-    stationary = np.array(stationary)
-    dims = workload.dims[None]  # (1, L, 7)
-    operand_dims = costmodel.operand_dims(workload.weight_is_activation, workload.groups)[None]  # (1, L, 3, 7)
-    outer = costmodel.stationary_mask(stationary[:, None], operand_dims)  # (K, L, 7)
-    tiles = costmodel.tile_counts(dims, extents)
-    cycles = costmodel.compute_cycles(
-        dims, extents, outer, np.array(fill_drain)[:, None], platform.layer_setup_cycles
-    )
-    operand_bytes = np.stack(workload.operand_bytes(platform.word_bytes), axis=-1)  # (L, 3)
-    rereads = costmodel.reread_factors(tiles, outer, operand_dims)
-    buffer = costmodel.buffer_bytes(operand_bytes[None], rereads).sum(axis=-1)
-    stationary_bytes = operand_bytes[:, stationary].T  # (K, L)
-    refetch = costmodel.refetch_bytes(operand_bytes[None], stationary[:, None])
-    return CoreTables(
-        cycles=cycles,
-        buffer_bytes=buffer,
-        stationary_bytes=stationary_bytes,
-        refetch_bytes=refetch,
-        utilization=costmodel.utilization(dims, extents),
-    )
+def config_core(row, dataflows, platform: Platform) -> mapper.Core:
+    """The mapper's core for one (dataflow, pes, size) configuration row."""
+    df_index, pes, size_index = (int(v) for v in row)
+    fixed = platform.core_sizes[size_index].unroll if size_index >= 0 else ()
+    return mapper.core_for(platform, dataflows[df_index], max(pes, 1), fixed)
+
+
+class TableStore:
+    """Mapper results of one (workload, platform), per core, as flat arrays.
+
+    Each core's ``(rungs, layers)`` tables are appended once to one growing
+    array per field, so a batch gathers from every core it uses with one
+    fancy index: ``offset[core] + rung * L + layer``.
+    """
+
+    def __init__(self, workload: Workload, platform: Platform):
+        self.layers = mapper.Layers.from_workload(workload)
+        self.capacities = mapper.capacity_ladder(platform.buffer_bytes)
+        self.objective = platform.mapping_objective
+        self.offsets: dict[mapper.Core, int] = {}
+        self.arrays = {name: np.zeros(0) for name in TABLE_FIELDS}
+        self.size = 0
+
+    @property
+    def rungs(self) -> int:
+        return len(self.capacities)
+
+    def costs(self, core: mapper.Core) -> mapper.LayerCosts:
+        return mapper.map_layers(core, self.layers, self.capacities, self.objective)
+
+    def offset(self, core: mapper.Core) -> int:
+        if core not in self.offsets:
+            costs = self.costs(core)
+            block = {name: getattr(costs, name).ravel() for name in TABLE_FIELDS}
+            end = self.size + block["dram_bytes"].size
+            if end > self.arrays["dram_bytes"].size:  # grow geometrically
+                for name, array in self.arrays.items():
+                    grown = np.zeros(max(2 * array.size, end))
+                    grown[: self.size] = array[: self.size]
+                    self.arrays[name] = grown
+            for name, values in block.items():
+                self.arrays[name][self.size : end] = values
+            self.offsets[core] = self.size
+            self.size = end
+        return self.offsets[core]
+
+    def rung_index(self, buffer_bytes: np.ndarray) -> np.ndarray:
+        return np.clip(mapper.rung_of(buffer_bytes) - mapper.SMALLEST_RUNG, 0, self.rungs - 1)
+
+
+@functools.lru_cache(maxsize=8)
+def table_store(workload: Workload, platform: Platform) -> TableStore:
+    """One store per (workload, platform) per process: an optimizer scores the
+    same pair thousands of times. (Workloads hash by identity.)"""
+    return TableStore(workload, platform)
 
 
 def design_reasons(designs: DesignBatch, platform: Platform) -> np.ndarray:
@@ -161,11 +181,6 @@ def _ordering(workload: Workload) -> tuple[list[np.ndarray], np.ndarray]:
     return levels, schedule.schedule_order(default_priority(workload)[None], workload.preds, levels)
 
 
-def _gather(table: np.ndarray, flat_index: np.ndarray) -> np.ndarray:
-    """``table[config[p, l], l]`` for a ``(K, L)`` table, given ``config * L + l``."""
-    return table.ravel()[flat_index]
-
-
 def evaluate(
     designs: DesignBatch, workload: Workload, platform: Platform, *, with_schedule: bool = False
 ) -> metrics.Metrics:
@@ -189,24 +204,34 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     P, C, L = designs.num_designs, designs.num_cores, workload.num_layers
     active = designs.core_pes > 0
     config, configs = core_configurations(designs)
-    tables = core_tables(configs, designs, workload, platform)
+    store = table_store(workload, platform)
+    config_offset = np.array([store.offset(config_core(row, designs.dataflows, platform)) for row in configs])
     operand_bytes = np.stack(workload.operand_bytes(platform.word_bytes), axis=-1)  # (L, 3)
 
     core_buffer = designs.buffer_share * platform.buffer_bytes  # (P, C)
+    # Flat index of each core's (configuration, rung) block in the store.
+    core_block = config_offset[config] + store.rung_index(core_buffer) * L
     core_dram_bw = designs.bw_share * platform.bw_gbps * 1e9
     pes_total = np.where(active, designs.core_pes, 0).sum(axis=1, keepdims=True)
     core_noc_bw = platform.noc_gbps * 1e9 * designs.core_pes / np.maximum(pes_total, 1)
+    e = platform.energy
+    saved_pj_per_byte = e.dram_pj_per_byte + e.buffer_write_pj
 
-    def roofline(cfg, buffer, dram_bw, noc_bw, input_on_chip):
-        cfg = cfg * L + np.arange(L)
-        cycles = _gather(tables.cycles, cfg)
-        on_chip = _gather(tables.buffer_bytes, cfg)
-        compulsory = operand_bytes.sum(axis=-1) - np.where(input_on_chip, operand_bytes[:, INPUT], 0.0)
-        dram = costmodel.chunked_dram_bytes(
-            compulsory, _gather(tables.stationary_bytes, cfg), _gather(tables.refetch_bytes, cfg), buffer
+    def table(name, index):
+        return store.arrays[name][index]
+
+    def roofline(block, dram_bw, noc_bw, input_on_chip):
+        """Per layer latency (s), DRAM bytes and dynamic energy (pJ) on its core."""
+        index = block + np.arange(L)
+        on_chip = np.asarray(input_on_chip, dtype=np.float64)
+        dram = table("dram_bytes", index) - on_chip * table("dram_input_bytes", index)
+        edge = table("edge_bytes", index) - on_chip * table("edge_input_bytes", index)
+        cycles, _ = mapper.latency_cycles(
+            table("compute_cycles", index), dram, edge, table("noc_bytes", index),
+            dram_bw / platform.clock_hz, noc_bw / platform.clock_hz,
         )
-        latency = costmodel.layer_latency_s(cycles, platform.clock_hz, dram, dram_bw, on_chip, noc_bw)
-        return latency, on_chip, dram
+        dynamic = table("dynamic_pj", index) - on_chip * table("dram_input_bytes", index) * saved_pj_per_byte
+        return cycles / platform.clock_hz, dram, dynamic, index
 
     levels, default_order = _ordering(workload)
     if designs.layer_priority is None:
@@ -219,13 +244,9 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     if greedy.any():
         g = np.flatnonzero(greedy)
         # (P', L, C) latency of every layer on every core, inputs from DRAM.
-        cfg_all = np.broadcast_to(config[g, None, :], (g.size, L, C)).transpose(0, 2, 1).reshape(-1, L)
+        block_all = np.broadcast_to(core_block[g, :, None], (g.size, C, 1)).reshape(-1, 1)
         latency_all, *_ = roofline(
-            cfg_all,
-            core_buffer[g].reshape(-1, 1),
-            core_dram_bw[g].reshape(-1, 1),
-            core_noc_bw[g].reshape(-1, 1),
-            False,
+            block_all, core_dram_bw[g].reshape(-1, 1), core_noc_bw[g].reshape(-1, 1), False
         )
         latency_all = latency_all.reshape(g.size, C, L).transpose(0, 2, 1)
         bias = None if designs.mapping_bias is None else designs.mapping_bias[g]
@@ -233,14 +254,14 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
         layer_core[g] = schedule.greedy_assign(latency_all, active[g], order[g], workload.preds, bias)
 
     slot = np.arange(P)[:, None] * C + layer_core  # flat (P, C) index of each layer's core
-    cfg = config.ravel()[slot]
     buffer = core_buffer.ravel()[slot]
     first_pred = workload.preds[:, 0]
     single_pred = (first_pred >= 0) & ((workload.preds[:, 1:] < 0).all(axis=1))
     same_core = layer_core == layer_core[:, np.maximum(first_pred, 0)]
     input_on_chip = single_pred & same_core & (operand_bytes[:, INPUT] <= buffer)
-    latency, on_chip, dram = roofline(
-        cfg, buffer, core_dram_bw.ravel()[slot], core_noc_bw.ravel()[slot], input_on_chip
+    latency, dram, dynamic_pl, index = roofline(
+        core_block.ravel()[slot], core_dram_bw.ravel()[slot], core_noc_bw.ravel()[slot],
+        input_on_chip,
     )
 
     safe_preds = np.where(workload.preds >= 0, workload.preds, 0)
@@ -249,16 +270,8 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     timing = schedule.list_schedule(latency, layer_core, order, workload.preds, transfer, C)
     makespan = timing.makespan_s
 
-    e = platform.energy
     macs = workload.macs.astype(np.float64)
-    rf_bytes = 3.0 * macs * platform.word_bytes
-    dynamic_pj = (
-        macs.sum() * e.mac_pj
-        + rf_bytes.sum() * e.rf_pj_per_byte
-        + metrics.row_total(on_chip) * (e.buffer_pj_per_byte + e.noc_pj_per_byte)
-        + metrics.row_total(dram) * e.dram_pj_per_byte
-    )
-    dynamic_j = dynamic_pj * 1e-12
+    dynamic_j = metrics.row_total(dynamic_pl) * 1e-12
     dsp, lut, bram = fpga_resources(designs, platform)
     pes_used = pes_total[:, 0].astype(np.float64)
     s = platform.static
@@ -284,7 +297,7 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     shared = metrics.per_model_max(timing.finish_s, workload.model, M)
     alone = metrics.per_model_sum(latency, workload.model, M)
     progress = metrics.normalized_progress(alone, shared)
-    util_pl = _gather(tables.utilization, cfg * L + np.arange(L))
+    util_pl = table("utilization", index)
     utilization = macs.sum() / metrics.row_total(macs / util_pl)
 
     reason = reason.copy()

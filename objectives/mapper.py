@@ -312,34 +312,38 @@ def _rows(extent, taps, stride, dilation, transposed):
 # -- the cost of a batch of candidate mappings --------------------------------------
 
 
-def _reuse(counts: np.ndarray, indexes: np.ndarray) -> np.ndarray:
-    """``(..., 3)`` how often each operand crosses a boundary per distinct tile.
+def loop_order(operand: int) -> tuple[int, ...]:
+    """A level's loop permutation, outermost first: the operand's dims, then the rest.
 
-    ``counts`` ``(..., P)`` loop trip counts outermost first; ``indexes``
-    ``(..., 3, P)`` whether each loop indexes each operand.  An operand is
-    fetched again for every iteration of a non-indexing loop that sits above
-    its innermost indexing loop (trip counts of 1 are not loops).
+    The operand's tile then stays at the level below while every loop that
+    does not index it runs (its reuse); attention's extra N index on its
+    second operand is not reordered for.
     """
-    live = counts[..., None, :] > 1
-    relevant = indexes & live
-    positions = np.arange(counts.shape[-1])
-    innermost = np.max(np.where(relevant, positions, -1), axis=-1)  # (..., 3)
-    above = positions < innermost[..., None]
-    factors = np.where(above & ~indexes & live, counts[..., None, :], 1)
-    return np.prod(factors, axis=-1, dtype=np.float64)
+    return tuple(int(d) for d in np.argsort(~OPERAND_DIMS[operand], kind="stable"))
 
 
-def _order(stationary: np.ndarray, operand_dims: np.ndarray) -> np.ndarray:
-    """``(..., 8)`` a loop permutation: the stationary operand's dims outermost."""
-    own = np.take_along_axis(operand_dims, stationary[..., None, None], axis=-2)[..., 0, :]
-    return np.argsort(~own, axis=-1, kind="stable")
+def _reuse(counts: list[np.ndarray], indexes: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    """How often one operand crosses a boundary per distinct tile it has.
+
+    ``counts`` are the loop trip counts above the boundary, outermost first;
+    ``indexes`` whether each loop indexes the operand (per layer).  The
+    operand is fetched again for every iteration of a non-indexing loop
+    above its innermost indexing loop; trip counts of 1 are not loops.
+    """
+    factor = np.ones(shape)
+    running = np.ones(shape)
+    for count, indexed in zip(counts, indexes):
+        factor = np.where(indexed & (count > 1), running, factor)
+        running = np.where(indexed, running, running * count)
+    return factor
 
 
-def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op, buf_op) -> dict[str, np.ndarray]:
-    """Costs of candidate mappings, broadcast over any leading shape ``(..., L)``.
+def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int) -> dict[str, np.ndarray]:
+    """Costs of candidate mappings, broadcast over any leading shape ``(..., L, 8)``.
 
-    ``u``, ``t`` ``(..., L, 8)`` spatial factors and DRAM-level tile counts;
-    ``rf_op``, ``buf_op`` ``(..., L)`` operand indices.  This is the whole
+    ``u``, ``t``: spatial factors and DRAM-level tile counts per dim;
+    ``rf_op``, ``buf_op``: the operand kept in the register file and the
+    one the DRAM-level loop order keeps in the buffer.  This is the whole
     cost model; :func:`map_layers` calls it on its candidate set and the
     brute-force test on every point of a mapspace.
     """
@@ -351,79 +355,87 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op, buf_op) -> dict[s
     b = -(-steps // t)  # steps per DRAM tile
     t = -(-steps // b)
     shape = np.broadcast_shapes(u.shape, t.shape)
-    rf_op = np.broadcast_to(rf_op, shape[:-1])
-    buf_op = np.broadcast_to(buf_op, shape[:-1])
     opdims = np.broadcast_to(OPERAND_DIMS, (len(D), 3, 8)).copy()
-    opdims[layers.weight_is_activation, WEIGHT, N] = True
-    opdims = np.broadcast_to(opdims, shape[:-1] + (3, 8))
+    opdims[layers.weight_is_activation, WEIGHT, N] = True  # (L, 3, 8)
 
     stride, dil, tr = layers.stride, layers.dilation, layers.transposed
+    dim = lambda arr, d: arr[..., d]  # noqa: E731 - a column of a (..., L, 8) array
     # Volumes that cross each boundary once per distinct tile.
     tile_ext = np.minimum(D, u * b)  # DRAM-level tile extent per dim
-    in_rows = t[..., Y] * t[..., R] * _rows(tile_ext[..., Y], tile_ext[..., R], stride, dil, tr)
-    in_cols = t[..., X] * t[..., S] * _rows(tile_ext[..., X], tile_ext[..., S], stride, dil, tr)
-    v_in = (D[:, N] * D[:, G] * D[:, C]).astype(np.float64) * in_rows * in_cols
-    v_w = np.prod(np.where(opdims[..., WEIGHT, :], D, 1), axis=-1, dtype=np.float64)
-    v_out = np.prod(np.where(opdims[..., OUTPUT, :], D, 1), axis=-1, dtype=np.float64)
-    # At the array, a step delivers the rows its unrolled Y and R touch.
-    arr_rows = steps[..., Y] * steps[..., R] * _rows(u[..., Y], u[..., R], stride, dil, tr)
-    arr_cols = steps[..., X] * steps[..., S] * _rows(u[..., X], u[..., S], stride, dil, tr)
-    a_in = (D[:, N] * D[:, G] * D[:, C]).astype(np.float64) * arr_rows * arr_cols
+    rows_tile = _rows(dim(tile_ext, Y), dim(tile_ext, R), stride, dil, tr)
+    cols_tile = _rows(dim(tile_ext, X), dim(tile_ext, S), stride, dil, tr)
+    nc = (D[:, N] * D[:, G] * D[:, C]).astype(np.float64)
+    v_in = nc * (dim(t, Y) * dim(t, R) * rows_tile) * (dim(t, X) * dim(t, S) * cols_tile)
+    v_w = np.prod(np.where(opdims[:, WEIGHT], D, 1), axis=-1).astype(np.float64)
+    v_out = np.prod(np.where(opdims[:, OUTPUT], D, 1), axis=-1).astype(np.float64)
+    # At the array, a step delivers the rows its unrolled Y and R touch.  When
+    # the filter-tap loops run inside the pixel loops (RF holds outputs or
+    # inputs), neighbouring PEs pass inputs along as the window slides
+    # (ShiDianNao's inter-PE FIFOs, Eyeriss's diagonal reuse): a pixel step
+    # takes its whole window once and the tap loops no longer index the input.
+    slide = rf_op != WEIGHT
+    if slide:
+        a_rows = dim(steps, Y) * _rows(dim(u, Y), D[:, R], stride, dil, tr)
+        a_cols = dim(steps, X) * _rows(dim(u, X), D[:, S], stride, dil, tr)
+    else:
+        a_rows = dim(steps, Y) * dim(steps, R) * _rows(dim(u, Y), dim(u, R), stride, dil, tr)
+        a_cols = dim(steps, X) * dim(steps, S) * _rows(dim(u, X), dim(u, S), stride, dil, tr)
+    a_in = nc * a_rows * a_cols
 
-    # DRAM-level loops: the buffer operand's dims outermost.
-    dram_perm = _order(buf_op, opdims)
-    idx_dram = np.take_along_axis(opdims, dram_perm[..., None, :], axis=-1)
-    r_dram = _reuse(np.take_along_axis(t, dram_perm, axis=-1), idx_dram)
-    # Buffer-level loops (inside a DRAM tile): the RF operand's dims outermost.
-    rf_perm = _order(rf_op, opdims)
-    idx_buf = np.take_along_axis(opdims, rf_perm[..., None, :], axis=-1)
-    counts = np.concatenate([np.take_along_axis(t, dram_perm, axis=-1), np.take_along_axis(b, rf_perm, axis=-1)], -1)
-    r_arr = _reuse(counts, np.concatenate([idx_dram, idx_buf], axis=-1))
+    # Loops of trip count 1 everywhere are no loops: skip them (most DRAM-level ones).
+    dram_order = [d for d in loop_order(buf_op) if (t[..., d] > 1).any()]
+    buf_order = [d for d in loop_order(rf_op) if (b[..., d] > 1).any()]
+    dram_counts = [dim(t, d) for d in dram_order]
+    arr_counts = dram_counts + [dim(b, d) for d in buf_order]
+    r_dram, r_arr = [], []
+    for o in range(3):
+        idx_dram = [opdims[:, o, d] for d in dram_order]
+        r_dram.append(_reuse(dram_counts, idx_dram, shape[:-1]))
+        idx_buf = [opdims[:, o, d] & ~(slide and o == INPUT and d in (R, S)) for d in buf_order]
+        r_arr.append(_reuse(arr_counts, idx_dram + idx_buf, shape[:-1]))
 
-    def traffic(volumes, reuse):
-        """Bytes read into the lower level and, for outputs, written back and read back."""
-        i, wt, o = volumes
-        reads = i * reuse[..., INPUT] * w + wt * reuse[..., WEIGHT] * w
-        passes = reuse[..., OUTPUT] - 1.0  # extra visits of every output: partial sums
-        out_writes = o * (w + passes * a)
-        out_reads = o * passes * a
-        return reads, out_writes, out_reads, i * reuse[..., INPUT] * w
+    def traffic(v_input, reuse):
+        """Input/weight bytes read into the lower level; output bytes written back
+        (partial sums at accumulator width) and partial sums read back."""
+        reads = v_input * reuse[INPUT] * w + v_w * reuse[WEIGHT] * w
+        passes = reuse[OUTPUT] - 1.0  # extra visits of every output: partial sums
+        return reads, v_out * (w + passes * a), v_out * passes * a, v_input * reuse[INPUT] * w
 
-    d_reads, d_writes, d_psum_reads, d_input = traffic((v_in, v_w, v_out), r_dram)
-    a_reads, a_writes, a_psum_reads, _ = traffic((a_in, v_w, v_out), r_arr)
+    d_reads, d_writes, d_psum_reads, d_input = traffic(v_in, r_dram)
+    a_reads, a_writes, a_psum_reads, _ = traffic(a_in, r_arr)
     dram = d_reads + d_psum_reads + d_writes
-    noc = a_reads + a_psum_reads + a_writes
+    # Partial sums leaving the array are accumulated by read-modify-write at
+    # the buffer's accumulation port (NVDLA's CACC, a TPU's accumulators):
+    # they cost NoC and buffer energy but not the operand-delivery bandwidth.
+    noc = a_reads + v_out * w
+    psum = a_psum_reads + (a_writes - v_out * w)
 
-    # Footprints of one DRAM-level tile (outputs at accumulator width), double-buffered.
-    f_in = (tile_ext[..., N] * tile_ext[..., G] * tile_ext[..., C]).astype(np.float64) * _rows(
-        tile_ext[..., Y], tile_ext[..., R], stride, dil, tr
-    ) * _rows(tile_ext[..., X], tile_ext[..., S], stride, dil, tr)
-    f_w = np.prod(np.where(opdims[..., WEIGHT, :], tile_ext, 1), axis=-1, dtype=np.float64)
-    f_out = np.prod(np.where(opdims[..., OUTPUT, :], tile_ext, 1), axis=-1, dtype=np.float64)
+    # Footprint of one DRAM-level tile (outputs at accumulator width), double-buffered.
+    f_in = (dim(tile_ext, N) * dim(tile_ext, G) * dim(tile_ext, C)).astype(np.float64) * rows_tile * cols_tile
+    f_w = np.prod(np.where(opdims[:, WEIGHT], tile_ext, 1), axis=-1).astype(np.float64)
+    f_out = np.prod(np.where(opdims[:, OUTPUT], tile_ext, 1), axis=-1).astype(np.float64)
     need = 2.0 * (f_in * w + f_w * w + f_out * a)
     edge_in = f_in * w
     edge = edge_in + f_w * w + f_out * w
 
     # Compute: one cycle per temporal step; real MACs only in the dense part.
-    total_steps = np.prod(steps, axis=-1, dtype=np.float64)
-    pes_used = np.prod(u, axis=-1, dtype=np.float64)
+    total_steps = np.prod(steps, axis=-1).astype(np.float64)
+    pes_used = np.prod(u, axis=-1).astype(np.float64)
     macs = layers.macs
     utilization = macs / (total_steps * core.pes)
     # A systolic array fills and drains once per tile of its RF operand.
-    rf_dims = np.take_along_axis(opdims, rf_op[..., None, None], axis=-2)[..., 0, :]
-    rf_loads = np.prod(np.where(rf_dims, steps, 1), axis=-1, dtype=np.float64) * np.take_along_axis(
-        r_arr, rf_op[..., None], axis=-1
-    )[..., 0]
     pipeline = sum(ax.extent for ax in core.axes) if core.fill_drain else 0
-    compute = total_steps * layers.density + rf_loads * pipeline + core.setup_cycles
+    rf_tiles = np.prod(np.where(opdims[:, rf_op], steps, 1), axis=-1) * r_arr[rf_op]
+    compute = total_steps * layers.density + rf_tiles * pipeline + core.setup_cycles
 
     # Energy per level (pJ).  Every MAC reads two operands and updates a
-    # partial sum in its PE; a value arriving at a PE is written to its RF.
-    reduction = np.prod(np.where(opdims[..., OUTPUT, :], 1, u), axis=-1, dtype=np.float64)
+    # partial sum in its PE; a value arriving at a PE is written to its RF;
+    # partial sums reduced across PEs (unrolled C, R, S) hop once each.
+    reduction = np.prod(np.where(opdims[:, OUTPUT], 1, u), axis=-1).astype(np.float64)
     reduce_bytes = total_steps * pes_used * (1.0 - 1.0 / reduction) * layers.density * a
     mac_pj = macs * core.mac_pj
     rf_pj = macs * ((2 * w + a) * core.rf_read_pj + a * core.rf_write_pj) + (a_reads + a_psum_reads) * core.rf_write_pj
-    noc_pj = (noc + reduce_bytes) * core.noc_pj
+    noc_pj = (noc + psum + reduce_bytes) * core.noc_pj
     buffer_pj = (a_reads + a_psum_reads + d_writes) * core.buffer_read_pj + (
         a_writes + d_reads + d_psum_reads
     ) * core.buffer_write_pj
@@ -431,25 +443,26 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op, buf_op) -> dict[s
     energy = np.stack(np.broadcast_arrays(mac_pj, rf_pj, noc_pj, buffer_pj, dram_pj), axis=-1)
 
     latency, bound = latency_cycles(compute, dram, edge, noc, core.dram_bytes_per_cycle, core.noc_bytes_per_cycle)
-    rf_need = np.where(rf_op == OUTPUT, a, w)
-    fits_rf = np.isin(rf_op, core.rf_operands) & (rf_need <= core.rf_bytes)
+    rf_need = a if rf_op == OUTPUT else w
+    fits_rf = rf_op in core.rf_operands and rf_need <= core.rf_bytes
+    full = shape[:-1]
     return {
         "spatial": np.broadcast_to(u, shape),
         "tiles": np.broadcast_to(t, shape),
-        "rf_operand": rf_op,
-        "buffer_operand": buf_op,
-        "compute_cycles": compute,
-        "dram_bytes": dram,
-        "dram_input_bytes": d_input,
-        "edge_bytes": edge,
-        "edge_input_bytes": edge_in,
-        "noc_bytes": noc,
-        "buffer_need": need,
-        "fits": fits_rf,
-        "energy_pj": energy,
-        "utilization": utilization,
-        "latency_cycles": latency,
-        "bound": bound,
+        "rf_operand": np.full(full, rf_op, dtype=np.int8),
+        "buffer_operand": np.full(full, buf_op, dtype=np.int8),
+        "compute_cycles": np.broadcast_to(compute, full),
+        "dram_bytes": np.broadcast_to(dram, full),
+        "dram_input_bytes": np.broadcast_to(d_input, full),
+        "edge_bytes": np.broadcast_to(edge, full),
+        "edge_input_bytes": np.broadcast_to(edge_in, full),
+        "noc_bytes": np.broadcast_to(noc, full),
+        "buffer_need": np.broadcast_to(need, full),
+        "fits": np.full(full, fits_rf),
+        "energy_pj": np.broadcast_to(energy, full + (len(LEVELS),)),
+        "utilization": np.broadcast_to(utilization, full),
+        "latency_cycles": np.broadcast_to(latency, full),
+        "bound": np.broadcast_to(bound, full),
     }
 
 
@@ -484,64 +497,63 @@ def objective_of(costs: dict, objective: str, core: Core) -> np.ndarray:
     raise ValueError(f"unknown mapping objective {objective!r} (allowed: {', '.join(OBJECTIVES)})")
 
 
-def candidate_mappings(core: Core, layers: Layers) -> tuple[np.ndarray, ...]:
-    """The bounded candidate set, ``(M, L, 8)`` u and t, ``(M, L)`` operands.
-
-    Spatial fills (:func:`spatial_candidates`) × RF operand (the dataflow's
-    allowed ones) × buffer operand (all three) × tile counts from
-    :data:`TILE_LADDER` on the buffer operand's two split dims.
-    """
-    D = layers.dims
-    spatial = spatial_candidates(core, D)  # (Sp, L, 8)
+def tile_candidates(buf_op: int, shape: tuple[int, ...]) -> np.ndarray:
+    """``(T, ...shape..., 8)`` DRAM-level tile counts: :data:`TILE_LADDER` on the
+    buffer operand's two split dims (clipped to each dim's steps when costed)."""
+    d1, d2 = SPLIT_DIMS[buf_op]
     ladder = np.array(TILE_LADDER)
-    us, ts, rfs, bufs = [], [], [], []
-    for buf in (INPUT, WEIGHT, OUTPUT):
-        d1, d2 = SPLIT_DIMS[buf]
-        for j1, j2 in itertools.product(range(len(ladder)), repeat=2):
-            t = np.ones(spatial.shape, dtype=np.int64)
-            t[..., d1] = ladder[j1]
-            t[..., d2] = ladder[j2]
-            for rf in core.rf_operands:
-                us.append(spatial)
-                ts.append(t)
-                rfs.append(np.full(spatial.shape[:-1], rf))
-                bufs.append(np.full(spatial.shape[:-1], buf))
-    L = len(D)
-    return (
-        np.concatenate(us).reshape(-1, L, 8),
-        np.concatenate(ts).reshape(-1, L, 8),
-        np.concatenate(rfs).reshape(-1, L),
-        np.concatenate(bufs).reshape(-1, L),
-    )
+    j1, j2 = (g.ravel() for g in np.meshgrid(ladder, ladder, indexing="ij"))
+    t = np.ones((len(j1),) + tuple(shape) + (8,), dtype=np.int64)
+    t[..., d1] = j1.reshape((-1,) + (1,) * len(shape))
+    t[..., d2] = j2.reshape((-1,) + (1,) * len(shape))
+    return t
 
 
 def map_layers(core: Core, layers: Layers, capacities, objective: str = "edp") -> LayerCosts:
     """The best mapping of every layer at every buffer capacity, ``(R, L)``.
 
-    Every candidate of :func:`candidate_mappings` is costed once (costs do
-    not depend on the capacity); per capacity the cheapest candidate whose
-    double-buffered tiles fit is chosen.  Where none fits, the candidate
-    needing the least buffer is taken and ``fits`` is False.
+    The candidate set: spatial fills (:func:`spatial_candidates`) × the RF
+    operands the dataflow allows × the buffer operand (any of three) × tile
+    counts (:func:`tile_candidates`).  Every candidate is costed once (costs
+    do not depend on the capacity); per capacity the cheapest candidate
+    whose double-buffered tiles fit is chosen.  Where none fits, the
+    candidate needing the least buffer is taken and ``fits`` is False.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown mapping objective {objective!r} (allowed: {', '.join(OBJECTIVES)})")
     capacities = np.atleast_1d(np.asarray(capacities, dtype=np.float64))
     unique, inverse = layers.unique()
-    u, t, rf, buf = candidate_mappings(core, unique)
-    costs = evaluate_mappings(core, unique, u, t, rf, buf)
-    score = objective_of(costs, objective, core)
-    score = np.where(costs["fits"], score, np.inf)  # the RF cannot hold this operand
-    need = np.where(costs["fits"], costs["buffer_need"], np.inf)
-    chosen, fits = _choose(score, need, capacities)
-    picked = {}
-    cols = np.arange(unique.num_layers)
-    for name, value in costs.items():
-        value = np.broadcast_to(value, score.shape + value.shape[score.ndim :])
-        picked[name] = value[chosen, cols]
-    picked["fits"] = fits & picked["fits"]
-    picked["objective"] = score[chosen, cols]
-    result = LayerCosts(capacities=capacities, **picked)
-    return result.take(inverse)
+    L = unique.num_layers
+    spatial = spatial_candidates(core, unique.dims)[None]  # (1, Sp, L, 8)
+    combos = [(rf_op, buf_op) for rf_op in core.rf_operands for buf_op in (INPUT, WEIGHT, OUTPUT)]
+    scores, needs, us, ts = [], [], [], []
+    for rf_op, buf_op in combos:
+        t = tile_candidates(buf_op, spatial.shape[1:3])  # (T, Sp, L, 8)
+        costs = evaluate_mappings(core, unique, spatial, t, rf_op, buf_op)
+        fits = costs["fits"].reshape(-1, L)
+        scores.append(np.where(fits, objective_of(costs, objective, core).reshape(-1, L), np.inf))
+        needs.append(np.where(fits, costs["buffer_need"].reshape(-1, L), np.inf))
+        us.append(np.broadcast_to(spatial, t.shape).reshape(-1, L, 8))
+        ts.append(t.reshape(-1, L, 8))
+    chosen, fits = _choose(np.concatenate(scores), np.concatenate(needs), capacities)
+    # Cost the chosen candidates again, one (RF, buffer) operand pair at a time.
+    sizes = np.cumsum([0] + [len(x) for x in scores])
+    combo = np.searchsorted(sizes, chosen, side="right") - 1  # (R, L)
+    cols = np.broadcast_to(np.arange(L), chosen.shape)
+    picked: dict[str, np.ndarray] = {}
+    for i, (rf_op, buf_op) in enumerate(combos):
+        where = combo == i
+        if not where.any():
+            continue
+        local, layer = chosen[where] - sizes[i], cols[where]
+        costs = evaluate_mappings(core, unique.take(layer), us[i][local, layer], ts[i][local, layer], rf_op, buf_op)
+        costs["objective"] = objective_of(costs, objective, core)
+        for name, value in costs.items():
+            if name not in picked:
+                picked[name] = np.zeros(chosen.shape + value.shape[1:], dtype=value.dtype)
+            picked[name][where] = value
+    picked["fits"] &= fits
+    return LayerCosts(capacities=capacities, **picked).take(inverse)
 
 
 def _choose(score: np.ndarray, need: np.ndarray, capacities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -628,5 +640,4 @@ def describe(costs: LayerCosts, rung: int, layer: int, core: Core) -> dict:
 
 
 def _order_string(operand: int) -> str:
-    perm = np.argsort(~OPERAND_DIMS[operand], kind="stable")
-    return "".join(DIMS[d] for d in perm)
+    return "".join(DIMS[d] for d in loop_order(operand))

@@ -32,6 +32,9 @@ group dim (a depthwise layer is G = channels, K = C = 1)."""
 
 STATIONARY = ("weight", "output", "input")
 
+MAPPING_OBJECTIVES = ("edp", "latency", "energy")
+"""What the per-layer mapper minimizes for each layer on each core."""
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Dataflow:
@@ -60,7 +63,7 @@ class Dataflow:
     max_extents: tuple[tuple[str, int], ...] = ()
     description: str = ""
     axes: tuple[tuple[str, ...], ...] = ()
-    rf_operands: tuple[str, ...] = ("input", "weight", "output")
+    rf_operands: tuple[str, ...] = STATIONARY
 
     @property
     def axes_dims(self) -> tuple[tuple[str, ...], ...]:
@@ -290,6 +293,7 @@ class Platform:
     acc_bytes: int = 4
     rf_bytes: int = 64
     layer_setup_cycles: int = 64
+    mapping_objective: Literal["edp", "latency", "energy"] = "edp"
     dsp: float = float("inf")
     lut: float = float("inf")
     bram36: float = float("inf")
@@ -302,6 +306,9 @@ class Platform:
             value = getattr(self, field)
             if not value > 0:
                 raise ValueError(f"{where}: {field} must be positive, got {value!r}")
+        if self.mapping_objective not in MAPPING_OBJECTIVES:
+            raise ValueError(f"{where}: mapping_objective {self.mapping_objective!r} is not one of "
+                             f"{', '.join(MAPPING_OBJECTIVES)}")
         if self.kind not in ("asic", "fpga"):
             raise ValueError(f"{where}: kind {self.kind!r} is not one of asic, fpga")
         if not self.core_sizes:

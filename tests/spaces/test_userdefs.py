@@ -131,7 +131,7 @@ def test_user_platform_and_dataflow_evaluate_end_to_end():
         ({"base": "clod"}, [("base", "'clod' is not a preset platform (allowed: edge, mobile, cloud, zcu102, u250)")]),
         ({"base": "edge", "energy": {"mac_pJ": 1}},
          [("energy.mac_pJ", "unknown key (allowed: mac_pj, rf_pj_per_byte, noc_pj_per_byte, buffer_pj_per_byte, "
-                            "dram_pj_per_byte)")]),
+                            "dram_pj_per_byte, rf_write_pj_per_byte, buffer_write_pj_per_byte)")]),
         ({"base": "edge", "pes": -1}, [("pes", "Input should be greater than 0 (got -1)")]),
         ({"base": "edge", "buffer_bytes": "4 MB/s"},
          [("buffer_bytes", "'4 MB/s' is not a size (allowed: a positive integer of bytes or "
