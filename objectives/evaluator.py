@@ -46,11 +46,12 @@ def config_core(row, dataflows, platform: Platform) -> mapper.Core:
 
 
 class TableStore:
-    """Mapper results of one (workload, platform), per core, as flat arrays.
+    """Mapper results of one (workload, platform), per core, as one growing table.
 
-    Each core's ``(rungs, layers)`` tables are appended once to one growing
-    array per field, so a batch gathers from every core it uses with one
-    fancy index: ``offset[core] + rung * L + layer``.
+    Each core's ``(rungs, layers)`` results are appended once as rows of
+    :data:`TABLE_FIELDS`, so a batch gathers every layer's row, whatever its
+    core and rung, with one fancy index (``offset[core] + rung * L + layer``)
+    that reads one cache line per layer.
     """
 
     def __init__(self, workload: Workload, platform: Platform):
@@ -58,7 +59,7 @@ class TableStore:
         self.capacities = mapper.capacity_ladder(platform.buffer_bytes)
         self.objective = platform.mapping_objective
         self.offsets: dict[mapper.Core, int] = {}
-        self.arrays = {name: np.zeros(0) for name in TABLE_FIELDS}
+        self.rows = np.zeros((0, len(TABLE_FIELDS)))
         self.size = 0
 
     @property
@@ -71,15 +72,13 @@ class TableStore:
     def offset(self, core: mapper.Core) -> int:
         if core not in self.offsets:
             costs = self.costs(core)
-            block = {name: getattr(costs, name).ravel() for name in TABLE_FIELDS}
-            end = self.size + block["dram_bytes"].size
-            if end > self.arrays["dram_bytes"].size:  # grow geometrically
-                for name, array in self.arrays.items():
-                    grown = np.zeros(max(2 * array.size, end))
-                    grown[: self.size] = array[: self.size]
-                    self.arrays[name] = grown
-            for name, values in block.items():
-                self.arrays[name][self.size : end] = values
+            block = np.stack([getattr(costs, name).ravel() for name in TABLE_FIELDS], axis=-1)
+            end = self.size + len(block)
+            if end > len(self.rows):  # grow geometrically
+                grown = np.zeros((max(2 * len(self.rows), end), len(TABLE_FIELDS)))
+                grown[: self.size] = self.rows[: self.size]
+                self.rows = grown
+            self.rows[self.size : end] = block
             self.offsets[core] = self.size
             self.size = end
         return self.offsets[core]
@@ -217,21 +216,17 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     e = platform.energy
     saved_pj_per_byte = e.dram_pj_per_byte + e.buffer_write_pj
 
-    def table(name, index):
-        return store.arrays[name][index]
-
     def roofline(block, dram_bw, noc_bw, input_on_chip):
-        """Per layer latency (s), DRAM bytes and dynamic energy (pJ) on its core."""
-        index = block + np.arange(L)
-        on_chip = np.asarray(input_on_chip, dtype=np.float64)
-        dram = table("dram_bytes", index) - on_chip * table("dram_input_bytes", index)
-        edge = table("edge_bytes", index) - on_chip * table("edge_input_bytes", index)
-        cycles, _ = mapper.latency_cycles(
-            table("compute_cycles", index), dram, edge, table("noc_bytes", index),
-            dram_bw / platform.clock_hz, noc_bw / platform.clock_hz,
-        )
-        dynamic = table("dynamic_pj", index) - on_chip * table("dram_input_bytes", index) * saved_pj_per_byte
-        return cycles / platform.clock_hz, dram, dynamic, index
+        """Per layer latency (s), DRAM bytes, dynamic energy (pJ) and utilization on its core."""
+        rows = store.rows[block + np.arange(L)]
+        compute, dram, dram_input, edge, edge_input, noc, dynamic, util = np.moveaxis(rows, -1, 0)
+        if input_on_chip is not False:
+            on_chip = input_on_chip.astype(np.float64)
+            dram = dram - on_chip * dram_input
+            edge = edge - on_chip * edge_input
+            dynamic = dynamic - on_chip * dram_input * saved_pj_per_byte
+        cycles = mapper.latency_cycles(compute, dram, edge, noc, dram_bw / platform.clock_hz, noc_bw / platform.clock_hz)
+        return cycles / platform.clock_hz, dram, dynamic, util
 
     levels, default_order = _ordering(workload)
     if designs.layer_priority is None:
@@ -259,7 +254,7 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     single_pred = (first_pred >= 0) & ((workload.preds[:, 1:] < 0).all(axis=1))
     same_core = layer_core == layer_core[:, np.maximum(first_pred, 0)]
     input_on_chip = single_pred & same_core & (operand_bytes[:, INPUT] <= buffer)
-    latency, dram, dynamic_pl, index = roofline(
+    latency, dram, dynamic_pl, util_pl = roofline(
         core_block.ravel()[slot], core_dram_bw.ravel()[slot], core_noc_bw.ravel()[slot],
         input_on_chip,
     )
@@ -297,7 +292,6 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     shared = metrics.per_model_max(timing.finish_s, workload.model, M)
     alone = metrics.per_model_sum(latency, workload.model, M)
     progress = metrics.normalized_progress(alone, shared)
-    util_pl = table("utilization", index)
     utilization = macs.sum() / metrics.row_total(macs / util_pl)
 
     reason = reason.copy()

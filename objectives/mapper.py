@@ -442,7 +442,8 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int)
     dram_pj = dram * core.dram_pj
     energy = np.stack(np.broadcast_arrays(mac_pj, rf_pj, noc_pj, buffer_pj, dram_pj), axis=-1)
 
-    latency, bound = latency_cycles(compute, dram, edge, noc, core.dram_bytes_per_cycle, core.noc_bytes_per_cycle)
+    latency = latency_cycles(compute, dram, edge, noc, core.dram_bytes_per_cycle, core.noc_bytes_per_cycle)
+    bound = bound_of(compute, dram, noc, core.dram_bytes_per_cycle, core.noc_bytes_per_cycle)
     rf_need = a if rf_op == OUTPUT else w
     fits_rf = rf_op in core.rf_operands and rf_need <= core.rf_bytes
     full = shape[:-1]
@@ -467,22 +468,20 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int)
 
 
 def latency_cycles(compute, dram_bytes, edge_bytes, noc_bytes, dram_bytes_per_cycle, noc_bytes_per_cycle):
-    """Latency in cycles and its bound (index into :data:`BOUNDS`).
+    """Latency in cycles: a double-buffered steady state — the slowest of
+    compute, the DRAM traffic between the first load and the last
+    write-back, and the buffer → array traffic — plus the first tile's load
+    and the last tile's write-back, which nothing overlaps."""
+    steady = np.maximum(np.maximum(dram_bytes - edge_bytes, 0.0) / dram_bytes_per_cycle, noc_bytes / noc_bytes_per_cycle)
+    return edge_bytes / dram_bytes_per_cycle + np.maximum(compute, steady)
 
-    A double-buffered steady state — the slowest of compute, the DRAM
-    traffic between the first load and the last write-back, and the
-    buffer ↔ array traffic — plus the first tile's load and the last
-    tile's write-back, which nothing overlaps.
-    """
-    edge = edge_bytes / dram_bytes_per_cycle
-    steady_dram = np.maximum(dram_bytes - edge_bytes, 0.0) / dram_bytes_per_cycle
+
+def bound_of(compute, dram_bytes, noc_bytes, dram_bytes_per_cycle, noc_bytes_per_cycle) -> np.ndarray:
+    """What limits a layer (index into :data:`BOUNDS`): the largest of compute
+    cycles, all DRAM traffic time and buffer → array traffic time."""
+    dram = dram_bytes / dram_bytes_per_cycle
     noc = noc_bytes / noc_bytes_per_cycle
-    latency = edge + np.maximum(np.maximum(compute, steady_dram), noc)
-    dram_time = steady_dram + edge
-    bound = np.where(
-        (compute >= dram_time) & (compute >= noc), 0, np.where(dram_time >= noc, 1, 2)
-    ).astype(np.int8)
-    return latency, bound
+    return np.where((compute >= dram) & (compute >= noc), 0, np.where(dram >= noc, 1, 2)).astype(np.int8)
 
 
 def objective_of(costs: dict, objective: str, core: Core) -> np.ndarray:
