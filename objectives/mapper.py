@@ -39,9 +39,12 @@ import math
 
 import numpy as np
 
-DIMS = ("N", "G", "K", "C", "Y", "X", "R", "S")
-"""Loop dims of a layer: batch, groups, output channels per group, input
-channels per group, output rows, output columns, filter rows, filter columns."""
+from objectives.workloads._layers import touched_extent
+from spaces.hardware import LOOP_DIMS
+
+DIMS = LOOP_DIMS
+"""N, G, K, C, Y, X, R, S: batch, groups, output and input channels per
+group, output rows and columns, filter rows and columns."""
 N, G, K, C, Y, X, R, S = range(8)
 INPUT, WEIGHT, OUTPUT = range(3)
 OPERANDS = ("input", "weight", "output")
@@ -152,26 +155,16 @@ class Layers:
 
     @classmethod
     def from_workload(cls, workload) -> "Layers":
-        """A workload's or model's layers as 8-dim nests.
-
-        Tables written with 7 dims (N K C Y X R S, ``groups`` dividing K)
-        become G = groups, K = K / groups; 8-dim tables pass through.
-        """
+        """A workload's or model's layers (8-dim nests, stride, dilation, op kinds)."""
         from objectives.workloads._layers import Op
 
-        dims = np.asarray(workload.dims, dtype=np.int64)
-        if dims.shape[-1] == 7:
-            groups = np.asarray(workload.groups, dtype=np.int64)
-            n, k, c, y, x, r, s = dims.T
-            dims = np.stack([n, groups, k // groups, c, y, x, r, s], axis=-1)
         op = np.asarray(workload.op)
         stride = np.asarray(workload.stride, dtype=np.int64)
-        dilation = np.asarray(getattr(workload, "dilation", np.ones_like(stride)), dtype=np.int64)
         transposed = op == Op.UPCONV
         return cls(
-            dims=dims,
+            dims=np.asarray(workload.dims, dtype=np.int64),
             stride=stride,
-            dilation=dilation,
+            dilation=np.asarray(workload.dilation, dtype=np.int64),
             density=np.where(transposed, 1.0 / stride.astype(np.float64) ** 2, 1.0),
             transposed=transposed,
             weight_is_activation=op == Op.MATMUL,
@@ -299,13 +292,10 @@ def spatial_candidates(core: Core, dims: np.ndarray) -> np.ndarray:
 
 
 def _rows(extent, taps, stride, dilation, transposed):
-    """Input rows touched by ``extent`` output rows and ``taps`` filter rows.
-
-    Windows overlap (``(e−1)·s + (t−1)·d + 1``) or leave gaps (``e·t``, a
-    1×1 stride-2 conv touches every other row); a transposed conv reads
-    ``ceil(e/s)`` rows.
-    """
-    touched = np.minimum(extent * taps, (extent - 1) * stride + (taps - 1) * dilation + 1)
+    """Input rows touched by ``extent`` output rows and ``taps`` filter rows
+    (a 1×1 stride-2 conv touches every other row); a transposed conv reads
+    ``ceil(extent/stride)`` rows."""
+    touched = touched_extent(extent, taps, stride, dilation)
     return np.where(transposed, -(-extent // stride), touched)
 
 

@@ -22,13 +22,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-LOOP_DIMS = ("N", "K", "C", "Y", "X", "R", "S")
-"""Loop dimensions of a layer: batch, out channels, in channels per group,
-output rows, output columns, filter rows, filter columns."""
-
-NEST_DIMS = ("N", "G", "K", "C", "Y", "X", "R", "S")
-"""Loop dims the per-layer mapper works over: ``LOOP_DIMS`` plus G, the
-group dim (a depthwise layer is G = channels, K = C = 1)."""
+LOOP_DIMS = ("N", "G", "K", "C", "Y", "X", "R", "S")
+"""Loop dimensions of a layer: batch, groups, output channels per group,
+input channels per group, output rows, output columns, filter rows, filter
+columns.  A depthwise layer is G = channels, K = C = 1, as ONNX, Timeloop and
+ZigZag write it; no preset dataflow unrolls G."""
 
 STATIONARY = ("weight", "output", "input")
 
@@ -94,9 +92,9 @@ class Dataflow:
                                  f"axis may unroll with that dim first; got {self.axes}")
             for dims in self.axes:
                 for dim in dims:
-                    if dim not in NEST_DIMS:
+                    if dim not in LOOP_DIMS:
                         raise ValueError(f"{where}: axes dim {dim!r} is not a loop dim "
-                                         f"(allowed: {', '.join(NEST_DIMS)})")
+                                         f"(allowed: {', '.join(LOOP_DIMS)})")
                 if len(set(dims)) != len(dims):
                     raise ValueError(f"{where}: an axis lists a dim twice: {dims}")
         if not self.rf_operands or any(o not in STATIONARY for o in self.rf_operands):

@@ -70,7 +70,6 @@ from spaces.hardware import (
     FPGA_STATIC,
     LOOP_DIMS,
     MAPPING_OBJECTIVES,
-    NEST_DIMS,
     PLATFORMS,
     STATIONARY,
     AreaTable,
@@ -107,10 +106,8 @@ def _axis(value: Any) -> Any:
     if isinstance(value, str):
         return _loop_dim(value)
     if isinstance(value, list) and value and all(isinstance(d, str) for d in value):
-        _loop_dim(value[0])
-        for dim in value[1:]:
-            if dim not in NEST_DIMS:
-                raise ValueError(f"{dim!r} is not a loop dim (allowed: {', '.join(NEST_DIMS)})")
+        for dim in value:
+            _loop_dim(dim)
         return value
     raise ValueError(f"{value!r} is not an array axis (allowed: a loop dim, or a list of dims sharing an axis, "
                      "e.g. [X, Y, N] or [K, G])")
