@@ -69,6 +69,11 @@ class TableStore:
     def costs(self, core: mapper.Core) -> mapper.LayerCosts:
         return mapper.map_layers(core, self.layers, self.capacities, self.objective)
 
+    @functools.lru_cache(maxsize=64)
+    def costs_at(self, core: mapper.Core, capacity: float) -> mapper.LayerCosts:
+        """One rung's full mapping detail (design files ask for few cores, often the same)."""
+        return mapper.map_layers(core, self.layers, [capacity], self.objective)
+
     def offset(self, core: mapper.Core) -> int:
         if core not in self.offsets:
             costs = self.costs(core)
@@ -92,6 +97,32 @@ def table_store(workload: Workload, platform: Platform) -> TableStore:
     """One store per (workload, platform) per process: an optimizer scores the
     same pair thousands of times. (Workloads hash by identity.)"""
     return TableStore(workload, platform)
+
+
+def layer_mappings(designs: DesignBatch, workload: Workload, platform: Platform, layer_core: np.ndarray) -> list[dict]:
+    """Each layer's chosen mapping in the first design of ``designs``, on the core
+    ``layer_core[l]`` runs it on (``Metrics.layer_core[0]``): plain data for design files."""
+    config, configs = core_configurations(designs)
+    store = table_store(workload, platform)
+    rungs = store.rung_index(designs.buffer_share[0] * platform.buffer_bytes)
+    by_core = {}
+    for c in sorted(set(int(c) for c in layer_core)):
+        core = config_core(configs[config[0, c]], designs.dataflows, platform)
+        capacity = store.capacities[rungs[c]]
+        by_core[c] = core, capacity, store.costs_at(core, capacity)
+    rows = []
+    for l, c in enumerate(int(c) for c in layer_core):
+        core, capacity, costs = by_core[c]
+        rows.append({
+            "layer": workload.layer_names[l],
+            "core": c,
+            "buffer_rung_bytes": int(capacity),
+            **mapper.describe(costs, 0, l, core),
+            "utilization": float(costs.utilization[0, l]),
+            "compute_cycles": float(costs.compute_cycles[0, l]),
+            "dram_bytes": float(costs.dram_bytes[0, l]),
+        })
+    return rows
 
 
 def design_reasons(designs: DesignBatch, platform: Platform) -> np.ndarray:
