@@ -172,10 +172,10 @@ class Layers:
         )
 
     def take(self, index: np.ndarray) -> "Layers":
-        names = tuple(self.names[i] for i in index) if self.names else ()
+        """The nests at ``index`` (unnamed: the mapper's internal rows)."""
         return Layers(
             self.dims[index], self.stride[index], self.dilation[index], self.density[index],
-            self.transposed[index], self.weight_is_activation[index], names,
+            self.transposed[index], self.weight_is_activation[index],
         )
 
     def unique(self) -> tuple["Layers", np.ndarray]:
@@ -498,44 +498,71 @@ def tile_candidates(buf_op: int, shape: tuple[int, ...]) -> np.ndarray:
     return t
 
 
+def _distinct_tiles(steps: np.ndarray) -> np.ndarray:
+    """``(J, ...)`` which ladder entries give a new tile size: a count above the
+    steps of a dim, or one rounding to the same steps per tile, repeats one."""
+    ladder = np.array(TILE_LADDER).reshape((-1,) + (1,) * steps.ndim)
+    per_tile = -(-steps // np.minimum(ladder, steps))
+    return np.concatenate([np.ones((1,) + steps.shape, dtype=bool), per_tile[1:] != per_tile[:-1]])
+
+
+def candidate_mappings(core: Core, layers: Layers, buf_op: int) -> tuple[np.ndarray, ...]:
+    """The candidates with buffer operand ``buf_op``, one row per (candidate, layer):
+    ``(n,)`` layer index, ``(n, 8)`` spatial factors and DRAM tile counts.
+
+    Spatial fills (:func:`spatial_candidates`) × tile counts from
+    :data:`TILE_LADDER` on the buffer operand's two split dims, keeping only
+    ladder entries that change the tile (small dims have few).
+    """
+    spatial = spatial_candidates(core, layers.dims)  # (Sp, L, 8)
+    steps = -(-layers.dims // spatial)
+    d1, d2 = SPLIT_DIMS[buf_op]
+    keep = _distinct_tiles(steps[..., d1])[:, None] & _distinct_tiles(steps[..., d2])[None, :]  # (J, J, Sp, L)
+    j1, j2, sp, layer = np.nonzero(keep)
+    ladder = np.array(TILE_LADDER)
+    t = np.ones((len(layer), 8), dtype=np.int64)
+    t[:, d1], t[:, d2] = ladder[j1], ladder[j2]
+    return layer, spatial[sp, layer], t
+
+
 def map_layers(core: Core, layers: Layers, capacities, objective: str = "edp") -> LayerCosts:
     """The best mapping of every layer at every buffer capacity, ``(R, L)``.
 
-    The candidate set: spatial fills (:func:`spatial_candidates`) × the RF
-    operands the dataflow allows × the buffer operand (any of three) × tile
-    counts (:func:`tile_candidates`).  Every candidate is costed once (costs
-    do not depend on the capacity); per capacity the cheapest candidate
-    whose double-buffered tiles fit is chosen.  Where none fits, the
-    candidate needing the least buffer is taken and ``fits`` is False.
+    The candidate set: :func:`candidate_mappings` for each buffer operand
+    (any of three) × the RF operands the dataflow allows.  Every candidate
+    is costed once (costs do not depend on the capacity); per capacity the
+    cheapest candidate whose double-buffered tiles fit is chosen.  Where
+    none fits, the candidate needing the least buffer is taken and ``fits``
+    is False.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown mapping objective {objective!r} (allowed: {', '.join(OBJECTIVES)})")
     capacities = np.atleast_1d(np.asarray(capacities, dtype=np.float64))
     unique, inverse = layers.unique()
-    L = unique.num_layers
-    spatial = spatial_candidates(core, unique.dims)[None]  # (1, Sp, L, 8)
-    combos = [(rf_op, buf_op) for rf_op in core.rf_operands for buf_op in (INPUT, WEIGHT, OUTPUT)]
-    scores, needs, us, ts = [], [], [], []
-    for rf_op, buf_op in combos:
-        t = tile_candidates(buf_op, spatial.shape[1:3])  # (T, Sp, L, 8)
-        costs = evaluate_mappings(core, unique, spatial, t, rf_op, buf_op)
-        fits = costs["fits"].reshape(-1, L)
-        scores.append(np.where(fits, objective_of(costs, objective, core).reshape(-1, L), np.inf))
-        needs.append(np.where(fits, costs["buffer_need"].reshape(-1, L), np.inf))
-        us.append(np.broadcast_to(spatial, t.shape).reshape(-1, L, 8))
-        ts.append(t.reshape(-1, L, 8))
-    chosen, fits = _choose(np.concatenate(scores), np.concatenate(needs), capacities)
+    parts = []  # (rf_op, buf_op, layer, u, t, score, need)
+    for buf_op in (INPUT, WEIGHT, OUTPUT):
+        layer, u, t = candidate_mappings(core, unique, buf_op)
+        rows = unique.take(layer)
+        for rf_op in core.rf_operands:
+            costs = evaluate_mappings(core, rows, u, t, rf_op, buf_op)
+            fits = costs["fits"]
+            score = np.where(fits, objective_of(costs, objective, core), np.inf)
+            parts.append((rf_op, buf_op, layer, u, t, score, np.where(fits, costs["buffer_need"], np.inf)))
+    layer = np.concatenate([p[2] for p in parts])
+    chosen, fits = _choose(
+        np.concatenate([p[5] for p in parts]), np.concatenate([p[6] for p in parts]), layer, unique.num_layers,
+        capacities,
+    )
     # Cost the chosen candidates again, one (RF, buffer) operand pair at a time.
-    sizes = np.cumsum([0] + [len(x) for x in scores])
-    combo = np.searchsorted(sizes, chosen, side="right") - 1  # (R, L)
-    cols = np.broadcast_to(np.arange(L), chosen.shape)
+    sizes = np.cumsum([0] + [len(p[2]) for p in parts])
+    part = np.searchsorted(sizes, chosen, side="right") - 1  # (R, L)
     picked: dict[str, np.ndarray] = {}
-    for i, (rf_op, buf_op) in enumerate(combos):
-        where = combo == i
+    for i, (rf_op, buf_op, layer_i, u, t, _, _) in enumerate(parts):
+        where = part == i
         if not where.any():
             continue
-        local, layer = chosen[where] - sizes[i], cols[where]
-        costs = evaluate_mappings(core, unique.take(layer), us[i][local, layer], ts[i][local, layer], rf_op, buf_op)
+        local = chosen[where] - sizes[i]
+        costs = evaluate_mappings(core, unique.take(layer_i[local]), u[local], t[local], rf_op, buf_op)
         costs["objective"] = objective_of(costs, objective, core)
         for name, value in costs.items():
             if name not in picked:
@@ -545,19 +572,21 @@ def map_layers(core: Core, layers: Layers, capacities, objective: str = "edp") -
     return LayerCosts(capacities=capacities, **picked).take(inverse)
 
 
-def _choose(score: np.ndarray, need: np.ndarray, capacities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(R, L)`` candidate index minimizing ``score`` among those with ``need <= capacity``."""
-    M, L = score.shape
-    order = np.argsort(need, axis=0, kind="stable")
-    need_sorted = np.take_along_axis(need, order, axis=0)
-    score_sorted = np.take_along_axis(score, order, axis=0)
-    best = np.minimum.accumulate(score_sorted, axis=0)
-    positions = np.arange(M)[:, None]
-    argbest = np.maximum.accumulate(np.where(score_sorted <= best, positions, 0), axis=0)
-    count = np.stack([np.searchsorted(need_sorted[:, l], capacities, side="right") for l in range(L)], axis=1)
-    fits = count > 0
-    at = np.where(fits, argbest[np.maximum(count - 1, 0), np.arange(L)], 0)
-    return np.take_along_axis(order, at, axis=0), fits
+def _choose(score, need, layer, num_layers, capacities) -> tuple[np.ndarray, np.ndarray]:
+    """``(R, L)`` index of the candidate minimizing ``score`` among each layer's
+    candidates with ``need <= capacity``, and whether any fits."""
+    order = np.lexsort((need, layer))
+    starts = np.searchsorted(layer[order], np.arange(num_layers + 1))
+    chosen = np.zeros((len(capacities), num_layers), dtype=np.int64)
+    fits = np.zeros((len(capacities), num_layers), dtype=bool)
+    for l in range(num_layers):
+        rows = order[starts[l] : starts[l + 1]]
+        best = np.minimum.accumulate(score[rows])
+        argbest = np.maximum.accumulate(np.where(score[rows] <= best, np.arange(len(rows)), 0))
+        count = np.searchsorted(need[rows], capacities, side="right")
+        fits[:, l] = count > 0
+        chosen[:, l] = rows[np.where(count > 0, argbest[np.maximum(count - 1, 0)], 0)]
+    return chosen, fits
 
 
 # -- building a core from a platform ---------------------------------------------------
