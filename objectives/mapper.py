@@ -480,7 +480,7 @@ def objective_of(costs: dict, objective: str, core: Core) -> np.ndarray:
     if objective == "edp":
         return energy * costs["latency_cycles"]
     if objective == "latency":
-        return costs["latency_cycles"] + 0.0 * energy
+        return np.broadcast_to(costs["latency_cycles"], energy.shape)
     if objective == "energy":
         return energy
     raise ValueError(f"unknown mapping objective {objective!r} (allowed: {', '.join(OBJECTIVES)})")

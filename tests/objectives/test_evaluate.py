@@ -161,3 +161,28 @@ def test_decode_reasons_carry_through_per_design():
     result = evaluate(batch, workload, EDGE)
     assert result.reason.tolist() == [0, OVER_COMPUTE_BUDGET, 0]
     assert np.isfinite(result.edp[[0, 2]]).all() and np.isinf(result.edp[1])
+
+
+def test_buffer_share_is_rounded_down_to_a_rung():
+    """Two cores whose buffers round down to the same quarter-octave rung score alike;
+    the evaluator never credits a core with more buffer than its share."""
+    builder = ModelBuilder("big")
+    builder.conv("conv", k=256, c=256, y=56, r=3)  # 590 kB of weights, 800 kB in and out
+    workload = workload_of(builder.build())
+
+    def two_cores(share):
+        return single_design(core_pes=[512, 512], core_dataflow=["ws_kc", "ws_kc"], layer_core=[0],
+                             buffer_share=[share, 1 - share])
+
+    # 4 MiB · 0.20 = 838,861 B and · 0.21 = 880,804 B both lie between the rungs
+    # 2**(78/4) = 741,455 B and 2**(79/4) = 881,743 B, so both cores get 741,455 B.
+    low, high = mapper.rung_of(np.array([0.20, 0.21]) * EDGE.buffer_bytes)
+    assert low == high == 78
+    a = evaluate(two_cores(0.20), workload, EDGE)
+    b = evaluate(two_cores(0.21), workload, EDGE)
+    assert (a.latency_s[0], a.energy_j[0], a.dram_bytes[0]) == (b.latency_s[0], b.energy_j[0], b.dram_bytes[0])
+    # what is charged is the mapper's choice at that rung, whose tiles fit it
+    core = mapper.core_for(EDGE, DATAFLOWS["ws_kc"], 512)
+    costs = mapper.map_layers(core, mapper.Layers.from_workload(workload), [741_455.0])
+    assert costs.fits[0, 0] and costs.buffer_need[0, 0] <= 741_455
+    assert a.dram_bytes[0] == costs.dram_bytes[0, 0]
