@@ -249,7 +249,7 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
 
     def roofline(block, dram_bw, noc_bw, input_on_chip):
         """Per layer latency (s), DRAM bytes, dynamic energy (pJ) and utilization on its core."""
-        rows = store.rows[block + np.arange(L)]
+        rows = np.take(store.rows, block + np.arange(L), axis=0)
         compute, dram, dram_input, edge, edge_input, noc, dynamic, util = np.moveaxis(rows, -1, 0)
         if input_on_chip is not False:
             on_chip = input_on_chip.astype(np.float64)

@@ -66,8 +66,8 @@ OPERAND_DIMS = np.stack(
 
 # Dims the DRAM-level tiling may split, per buffer-stationary operand: the
 # stationary operand's dims that do not index some other operand (splitting
-# them is what trades capacity for refetches).  Dims indexing every operand
-# (G) or small ones (R, S) stay whole; see docs/costmodel.md "Mapspace".
+# them is what trades capacity for refetches).  G and N are split too (see
+# candidate_mappings); X, R and S stay whole; see docs/costmodel.md.
 SPLIT_DIMS = {INPUT: (Y, C), WEIGHT: (K, C), OUTPUT: (Y, K)}
 
 TILE_LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 256, 512)
@@ -511,18 +511,29 @@ def candidate_mappings(core: Core, layers: Layers, buf_op: int) -> tuple[np.ndar
     ``(n,)`` layer index, ``(n, 8)`` spatial factors and DRAM tile counts.
 
     Spatial fills (:func:`spatial_candidates`) × tile counts from
-    :data:`TILE_LADDER` on the buffer operand's two split dims, keeping only
-    ladder entries that change the tile (small dims have few).
+    :data:`TILE_LADDER` on the buffer operand's two split dims and on the
+    pipelining dims G and N (splitting them refetches nothing; smaller tiles
+    shorten the unoverlapped first load), keeping only ladder entries that
+    change a tile — so a layer with G = N = 1 gets none of the latter.
     """
     spatial = spatial_candidates(core, layers.dims)  # (Sp, L, 8)
     steps = -(-layers.dims // spatial)
     d1, d2 = SPLIT_DIMS[buf_op]
-    keep = _distinct_tiles(steps[..., d1])[:, None] & _distinct_tiles(steps[..., d2])[None, :]  # (J, J, Sp, L)
-    j1, j2, sp, layer = np.nonzero(keep)
+    split = _distinct_tiles(steps[..., d1])[:, None] & _distinct_tiles(steps[..., d2])[None, :]  # (J, J, Sp, L)
+    by_g, by_n = _distinct_tiles(steps[..., G]), _distinct_tiles(steps[..., N])  # (J, Sp, L)
     ladder = np.array(TILE_LADDER)
-    t = np.ones((len(layer), 8), dtype=np.int64)
-    t[:, d1], t[:, d2] = ladder[j1], ladder[j2]
-    return layer, spatial[sp, layer], t
+    layers_, us, ts = [], [], []
+    for jg, jn in itertools.product(range(len(ladder)), repeat=2):
+        pipelined = by_g[jg] & by_n[jn]
+        if not pipelined.any():
+            continue
+        j1, j2, sp, layer = np.nonzero(split & pipelined)
+        t = np.ones((len(layer), 8), dtype=np.int64)
+        t[:, d1], t[:, d2], t[:, G], t[:, N] = ladder[j1], ladder[j2], ladder[jg], ladder[jn]
+        layers_.append(layer)
+        us.append(spatial[sp, layer])
+        ts.append(t)
+    return np.concatenate(layers_), np.concatenate(us), np.concatenate(ts)
 
 
 def map_layers(core: Core, layers: Layers, capacities, objective: str = "edp") -> LayerCosts:

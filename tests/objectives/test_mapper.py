@@ -201,7 +201,7 @@ SMALL = [
 
 def brute_force(core, layers, capacity, objective="edp"):
     """Best objective over every RF operand, buffer operand and DRAM tile count
-    of the split dims, with the mapper's spatial fills."""
+    of the split dims and of G and N, with the mapper's spatial fills."""
     best = np.full(layers.num_layers, np.inf)
     spatial = mapper.spatial_candidates(core, layers.dims)
     for l in range(layers.num_layers):
@@ -210,10 +210,10 @@ def brute_force(core, layers, capacity, objective="edp"):
             steps = -(-one_layer.dims[0] // u)
             for rf_op in core.rf_operands:
                 for buf_op in (INPUT, WEIGHT, OUTPUT):
-                    d1, d2 = mapper.SPLIT_DIMS[buf_op]
-                    for t1, t2 in itertools.product(range(1, steps[d1] + 1), range(1, steps[d2] + 1)):
+                    dims = (*mapper.SPLIT_DIMS[buf_op], G, N)
+                    for counts in itertools.product(*(range(1, steps[d] + 1) for d in dims)):
                         t = np.ones(8, dtype=np.int64)
-                        t[d1], t[d2] = t1, t2
+                        t[list(dims)] = counts
                         costs = mapper.evaluate_mappings(core, one_layer, u[None], t[None], rf_op, buf_op)
                         if costs["buffer_need"].reshape(-1)[0] <= capacity:
                             score = mapper.objective_of(costs, objective, core).reshape(-1)[0]
@@ -332,3 +332,27 @@ def test_batch_copies_are_mapped_once():
     costs = mapper.map_layers(array(("K", 4), ("C", 4)), layers, [1 << 12, 1 << 16])
     assert costs.latency_cycles.shape == (2, 3)
     assert (costs.latency_cycles[:, 0] == costs.latency_cycles[:, 1]).all()
+
+
+@pytest.mark.parametrize("axes", [(("K", 4), ("C", 2)), (("Y", 2), ("X", 2))])
+def test_bounded_mapspace_is_near_the_full_temporal_mapspace(axes):
+    """Against every DRAM tile count of all eight dims (R, S, X splits too), the
+    bounded search stays within 5 % once the buffer holds 1 KiB (measured: 3.2 %
+    at worst, an X split it does not try); starved buffers can lose more."""
+    core = array(*axes)
+    layers = layers_of(*SMALL)
+    chosen = mapper.map_layers(core, layers, [1024]).objective[0]
+    spatial = mapper.spatial_candidates(core, layers.dims)
+    for l in range(layers.num_layers):
+        one_layer = layers.take(np.array([l]))
+        best = np.inf
+        for u in spatial[:, l]:
+            steps = -(-one_layer.dims[0] // u)
+            t = np.array(list(itertools.product(*(range(1, s + 1) for s in steps))))
+            rows = one_layer.take(np.zeros(len(t), dtype=np.int64))
+            for rf_op in core.rf_operands:
+                for buf_op in (INPUT, WEIGHT, OUTPUT):
+                    costs = mapper.evaluate_mappings(core, rows, np.broadcast_to(u, t.shape), t, rf_op, buf_op)
+                    score = np.where(costs["buffer_need"] <= 1024, mapper.objective_of(costs, "edp", core), np.inf)
+                    best = min(best, score.min())
+        assert best <= chosen[l] <= 1.05 * best
