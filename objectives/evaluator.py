@@ -58,8 +58,12 @@ class TableStore:
         self.layers = mapper.Layers.from_workload(workload)
         self.capacities = mapper.capacity_ladder(platform.buffer_bytes)
         self.objective = platform.mapping_objective
+        self.clock_hz = platform.clock_hz
         self.offsets: dict[mapper.Core, int] = {}
         self.rows = np.zeros((0, len(TABLE_FIELDS)))
+        # The greedy mapper only ranks cores by latency: (compute s, first/last
+        # bytes, steady DRAM bytes, NoC bytes) in float32 are a quarter of a row.
+        self.times = np.zeros((0, 4), dtype=np.float32)
         self.size = 0
 
     @property
@@ -83,7 +87,13 @@ class TableStore:
                 grown = np.zeros((max(2 * len(self.rows), end), len(TABLE_FIELDS)))
                 grown[: self.size] = self.rows[: self.size]
                 self.rows = grown
+                grown = np.zeros((len(self.rows), 4), dtype=np.float32)
+                grown[: self.size] = self.times[: self.size]
+                self.times = grown
             self.rows[self.size : end] = block
+            compute, dram, edge, noc = (block[:, TABLE_FIELDS.index(f)] for f in
+                                        ("compute_cycles", "dram_bytes", "edge_bytes", "noc_bytes"))
+            self.times[self.size : end] = np.stack([compute / self.clock_hz, edge, dram - edge, noc], axis=-1)
             self.offsets[core] = self.size
             self.size = end
         return self.offsets[core]
@@ -270,10 +280,11 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     if greedy.any():
         g = np.flatnonzero(greedy)
         # (P', L, C) latency of every layer on every core, inputs from DRAM.
-        block_all = np.broadcast_to(core_block[g, :, None], (g.size, C, 1)).reshape(-1, 1)
-        latency_all, *_ = roofline(
-            block_all, core_dram_bw[g].reshape(-1, 1), core_noc_bw[g].reshape(-1, 1), False
-        )
+        block_all = core_block[g].reshape(-1, 1) + np.arange(L)
+        compute, edge, steady, noc = np.moveaxis(np.take(store.times, block_all, axis=0), -1, 0)
+        dram_bw = core_dram_bw[g].reshape(-1, 1).astype(np.float32)
+        noc_bw = core_noc_bw[g].reshape(-1, 1).astype(np.float32)
+        latency_all = edge / dram_bw + np.maximum(compute, np.maximum(steady / dram_bw, noc / noc_bw))
         latency_all = latency_all.reshape(g.size, C, L).transpose(0, 2, 1)
         bias = None if designs.mapping_bias is None else designs.mapping_bias[g]
         layer_core = layer_core.copy()
