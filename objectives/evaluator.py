@@ -11,8 +11,10 @@ design's own bandwidth shares, and the list schedule.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
+import hashlib
 
 import numpy as np
 
@@ -102,11 +104,31 @@ class TableStore:
         return np.clip(mapper.rung_of(buffer_bytes) - mapper.SMALLEST_RUNG, 0, self.rungs - 1)
 
 
-@functools.lru_cache(maxsize=8)
+_STORES: collections.OrderedDict = collections.OrderedDict()
+MAX_STORES = 8
+
+
+@functools.lru_cache(maxsize=32)
+def _layers_key(workload: Workload) -> str:
+    """What the mapper sees of a workload: its layer nests in order (workloads hash by identity)."""
+    digest = hashlib.sha1()
+    for array in (workload.dims, workload.stride, workload.dilation, workload.op):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
 def table_store(workload: Workload, platform: Platform) -> TableStore:
-    """One store per (workload, platform) per process: an optimizer scores the
-    same pair thousands of times. (Workloads hash by identity.)"""
-    return TableStore(workload, platform)
+    """One store per (layers, platform) per process: an optimizer scores the same
+    pair thousands of times, and every run of an experiment rebuilds an equal
+    workload (a Ray worker runs several), so the key is the layers' content."""
+    key = (_layers_key(workload), platform)
+    if key in _STORES:
+        _STORES.move_to_end(key)
+    else:
+        _STORES[key] = TableStore(workload, platform)
+        if len(_STORES) > MAX_STORES:
+            _STORES.popitem(last=False)
+    return _STORES[key]
 
 
 def layer_mappings(designs: DesignBatch, workload: Workload, platform: Platform, layer_core: np.ndarray) -> list[dict]:

@@ -328,15 +328,9 @@ def _reuse(counts: list[np.ndarray], indexes: list[np.ndarray], shape: tuple[int
     return factor
 
 
-def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int) -> dict[str, np.ndarray]:
-    """Costs of candidate mappings, broadcast over any leading shape ``(..., L, 8)``.
-
-    ``u``, ``t``: spatial factors and DRAM-level tile counts per dim;
-    ``rf_op``, ``buf_op``: the operand kept in the register file and the
-    one the DRAM-level loop order keeps in the buffer.  This is the whole
-    cost model; :func:`map_layers` calls it on its candidate set and the
-    brute-force test on every point of a mapspace.
-    """
+def dram_level(core: Core, layers: Layers, u, t, buf_op: int) -> dict:
+    """What a mapping's DRAM-level loops decide, whatever the RF operand:
+    tiles, their footprints and the DRAM traffic (see :func:`evaluate_mappings`)."""
     D = layers.dims
     w, a = float(core.word_bytes), float(core.acc_bytes)
     u = np.asarray(u, dtype=np.int64)
@@ -347,17 +341,64 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int)
     shape = np.broadcast_shapes(u.shape, t.shape)
     opdims = np.broadcast_to(OPERAND_DIMS, (len(D), 3, 8)).copy()
     opdims[layers.weight_is_activation, WEIGHT, N] = True  # (L, 3, 8)
-
     stride, dil, tr = layers.stride, layers.dilation, layers.transposed
-    dim = lambda arr, d: arr[..., d]  # noqa: E731 - a column of a (..., L, 8) array
-    # Volumes that cross each boundary once per distinct tile.
+
+    # Volumes that cross the boundary once per distinct tile; the input's sum
+    # each tile's touched rows, so the halos of split tiles are read again.
     tile_ext = np.minimum(D, u * b)  # DRAM-level tile extent per dim
-    rows_tile = _rows(dim(tile_ext, Y), dim(tile_ext, R), stride, dil, tr)
-    cols_tile = _rows(dim(tile_ext, X), dim(tile_ext, S), stride, dil, tr)
+    rows_tile = _rows(tile_ext[..., Y], tile_ext[..., R], stride, dil, tr)
+    cols_tile = _rows(tile_ext[..., X], tile_ext[..., S], stride, dil, tr)
     nc = (D[:, N] * D[:, G] * D[:, C]).astype(np.float64)
-    v_in = nc * (dim(t, Y) * dim(t, R) * rows_tile) * (dim(t, X) * dim(t, S) * cols_tile)
+    v_in = nc * (t[..., Y] * t[..., R] * rows_tile) * (t[..., X] * t[..., S] * cols_tile)
     v_w = np.prod(np.where(opdims[:, WEIGHT], D, 1), axis=-1).astype(np.float64)
     v_out = np.prod(np.where(opdims[:, OUTPUT], D, 1), axis=-1).astype(np.float64)
+
+    # DRAM-level loops, the buffer operand's dims outermost; loops of trip
+    # count 1 everywhere are no loops (most of them).
+    order = [d for d in loop_order(buf_op) if (t[..., d] > 1).any()]
+    counts = [t[..., d] for d in order]
+    indexes = [[opdims[:, o, d] for d in order] for o in range(3)]
+    reuse = [_reuse(counts, indexes[o], shape[:-1]) for o in range(3)]
+    reads, writes, psum_reads, input_reads = _traffic(v_in, v_w, v_out, reuse, w, a)
+
+    # Footprint of one DRAM-level tile (outputs at accumulator width), double-buffered.
+    f_in = (tile_ext[..., N] * tile_ext[..., G] * tile_ext[..., C]).astype(np.float64) * rows_tile * cols_tile
+    f_w = np.prod(np.where(opdims[:, WEIGHT], tile_ext, 1), axis=-1).astype(np.float64)
+    f_out = np.prod(np.where(opdims[:, OUTPUT], tile_ext, 1), axis=-1).astype(np.float64)
+    return {
+        "u": u, "t": t, "b": b, "steps": steps, "shape": shape, "opdims": opdims, "nc": nc, "v_w": v_w,
+        "v_out": v_out, "counts": counts, "indexes": indexes, "reads": reads, "writes": writes,
+        "psum_reads": psum_reads, "input_reads": input_reads, "dram": reads + psum_reads + writes,
+        "need": 2.0 * (f_in * w + f_w * w + f_out * a), "edge_in": f_in * w,
+        "edge": f_in * w + f_w * w + f_out * w, "buf_op": buf_op,
+    }
+
+
+def _traffic(v_input, v_w, v_out, reuse, w, a):
+    """Input/weight bytes read into the lower level; output bytes written back
+    (partial sums at accumulator width) and partial sums read back; input bytes."""
+    reads = v_input * reuse[INPUT] * w + v_w * reuse[WEIGHT] * w
+    passes = reuse[OUTPUT] - 1.0  # extra visits of every output: partial sums
+    return reads, v_out * (w + passes * a), v_out * passes * a, v_input * reuse[INPUT] * w
+
+
+def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int, level=None) -> dict:
+    """Costs of candidate mappings, broadcast over any leading shape ``(..., L, 8)``.
+
+    ``u``, ``t``: spatial factors and DRAM-level tile counts per dim;
+    ``rf_op``, ``buf_op``: the operand kept in the register file and the
+    one the DRAM-level loop order keeps in the buffer; ``level``: their
+    :func:`dram_level`, when already computed for another RF operand.  This
+    is the whole cost model; :func:`map_layers` calls it on its candidate
+    set and the brute-force tests on every point of a mapspace.
+    """
+    level = dram_level(core, layers, u, t, buf_op) if level is None else level
+    D = layers.dims
+    w, a = float(core.word_bytes), float(core.acc_bytes)
+    u, t, b, steps, shape, opdims = (level[k] for k in ("u", "t", "b", "steps", "shape", "opdims"))
+    v_w, v_out, dram, edge = level["v_w"], level["v_out"], level["dram"], level["edge"]
+    stride, dil, tr = layers.stride, layers.dilation, layers.transposed
+
     # At the array, a step delivers the rows its unrolled Y and R touch.  When
     # the filter-tap loops run inside the pixel loops (RF holds outputs or
     # inputs), neighbouring PEs pass inputs along as the window slides
@@ -365,52 +406,29 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int)
     # takes its whole window once and the tap loops no longer index the input.
     slide = rf_op != WEIGHT
     if slide:
-        a_rows = dim(steps, Y) * _rows(dim(u, Y), D[:, R], stride, dil, tr)
-        a_cols = dim(steps, X) * _rows(dim(u, X), D[:, S], stride, dil, tr)
+        a_rows = steps[..., Y] * _rows(u[..., Y], D[:, R], stride, dil, tr)
+        a_cols = steps[..., X] * _rows(u[..., X], D[:, S], stride, dil, tr)
     else:
-        a_rows = dim(steps, Y) * dim(steps, R) * _rows(dim(u, Y), dim(u, R), stride, dil, tr)
-        a_cols = dim(steps, X) * dim(steps, S) * _rows(dim(u, X), dim(u, S), stride, dil, tr)
-    a_in = nc * a_rows * a_cols
+        a_rows = steps[..., Y] * steps[..., R] * _rows(u[..., Y], u[..., R], stride, dil, tr)
+        a_cols = steps[..., X] * steps[..., S] * _rows(u[..., X], u[..., S], stride, dil, tr)
+    a_in = level["nc"] * a_rows * a_cols
 
-    # Loops of trip count 1 everywhere are no loops: skip them (most DRAM-level ones).
-    dram_order = [d for d in loop_order(buf_op) if (t[..., d] > 1).any()]
-    buf_order = [d for d in loop_order(rf_op) if (b[..., d] > 1).any()]
-    dram_counts = [dim(t, d) for d in dram_order]
-    arr_counts = dram_counts + [dim(b, d) for d in buf_order]
-    r_dram, r_arr = [], []
+    # Buffer-level loops inside a DRAM tile, the RF operand's dims outermost.
+    order = [d for d in loop_order(rf_op) if (b[..., d] > 1).any()]
+    counts = level["counts"] + [b[..., d] for d in order]
+    r_arr = []
     for o in range(3):
-        idx_dram = [opdims[:, o, d] for d in dram_order]
-        r_dram.append(_reuse(dram_counts, idx_dram, shape[:-1]))
-        idx_buf = [opdims[:, o, d] & ~(slide and o == INPUT and d in (R, S)) for d in buf_order]
-        r_arr.append(_reuse(arr_counts, idx_dram + idx_buf, shape[:-1]))
-
-    def traffic(v_input, reuse):
-        """Input/weight bytes read into the lower level; output bytes written back
-        (partial sums at accumulator width) and partial sums read back."""
-        reads = v_input * reuse[INPUT] * w + v_w * reuse[WEIGHT] * w
-        passes = reuse[OUTPUT] - 1.0  # extra visits of every output: partial sums
-        return reads, v_out * (w + passes * a), v_out * passes * a, v_input * reuse[INPUT] * w
-
-    d_reads, d_writes, d_psum_reads, d_input = traffic(v_in, r_dram)
-    a_reads, a_writes, a_psum_reads, _ = traffic(a_in, r_arr)
-    dram = d_reads + d_psum_reads + d_writes
+        inner = [opdims[:, o, d] & ~(slide and o == INPUT and d in (R, S)) for d in order]
+        r_arr.append(_reuse(counts, level["indexes"][o] + inner, shape[:-1]))
+    a_reads, a_writes, a_psum_reads, _ = _traffic(a_in, v_w, v_out, r_arr, w, a)
     # Partial sums leaving the array are accumulated by read-modify-write at
     # the buffer's accumulation port (NVDLA's CACC, a TPU's accumulators):
     # they cost NoC and buffer energy but not the operand-delivery bandwidth.
     noc = a_reads + v_out * w
     psum = a_psum_reads + (a_writes - v_out * w)
 
-    # Footprint of one DRAM-level tile (outputs at accumulator width), double-buffered.
-    f_in = (dim(tile_ext, N) * dim(tile_ext, G) * dim(tile_ext, C)).astype(np.float64) * rows_tile * cols_tile
-    f_w = np.prod(np.where(opdims[:, WEIGHT], tile_ext, 1), axis=-1).astype(np.float64)
-    f_out = np.prod(np.where(opdims[:, OUTPUT], tile_ext, 1), axis=-1).astype(np.float64)
-    need = 2.0 * (f_in * w + f_w * w + f_out * a)
-    edge_in = f_in * w
-    edge = edge_in + f_w * w + f_out * w
-
     # Compute: one cycle per temporal step; real MACs only in the dense part.
     total_steps = np.prod(steps, axis=-1).astype(np.float64)
-    pes_used = np.prod(u, axis=-1).astype(np.float64)
     macs = layers.macs
     utilization = macs / (total_steps * core.pes)
     # A systolic array fills and drains once per tile of its RF operand.
@@ -422,12 +440,13 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int)
     # partial sum in its PE; a value arriving at a PE is written to its RF;
     # partial sums reduced across PEs (unrolled C, R, S) hop once each.
     reduction = np.prod(np.where(opdims[:, OUTPUT], 1, u), axis=-1).astype(np.float64)
+    pes_used = np.prod(u, axis=-1).astype(np.float64)
     reduce_bytes = total_steps * pes_used * (1.0 - 1.0 / reduction) * layers.density * a
     mac_pj = macs * core.mac_pj
     rf_pj = macs * ((2 * w + a) * core.rf_read_pj + a * core.rf_write_pj) + (a_reads + a_psum_reads) * core.rf_write_pj
     noc_pj = (noc + psum + reduce_bytes) * core.noc_pj
-    buffer_pj = (a_reads + a_psum_reads + d_writes) * core.buffer_read_pj + (
-        a_writes + d_reads + d_psum_reads
+    buffer_pj = (a_reads + a_psum_reads + level["writes"]) * core.buffer_read_pj + (
+        a_writes + level["reads"] + level["psum_reads"]
     ) * core.buffer_write_pj
     dram_pj = dram * core.dram_pj
     energy = np.stack(np.broadcast_arrays(mac_pj, rf_pj, noc_pj, buffer_pj, dram_pj), axis=-1)
@@ -444,11 +463,11 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int)
         "buffer_operand": np.full(full, buf_op, dtype=np.int8),
         "compute_cycles": np.broadcast_to(compute, full),
         "dram_bytes": np.broadcast_to(dram, full),
-        "dram_input_bytes": np.broadcast_to(d_input, full),
+        "dram_input_bytes": np.broadcast_to(level["input_reads"], full),
         "edge_bytes": np.broadcast_to(edge, full),
-        "edge_input_bytes": np.broadcast_to(edge_in, full),
+        "edge_input_bytes": np.broadcast_to(level["edge_in"], full),
         "noc_bytes": np.broadcast_to(noc, full),
-        "buffer_need": np.broadcast_to(need, full),
+        "buffer_need": np.broadcast_to(level["need"], full),
         "fits": np.full(full, fits_rf),
         "energy_pj": np.broadcast_to(energy, full + (len(LEVELS),)),
         "utilization": np.broadcast_to(utilization, full),
@@ -554,8 +573,9 @@ def map_layers(core: Core, layers: Layers, capacities, objective: str = "edp") -
     for buf_op in (INPUT, WEIGHT, OUTPUT):
         layer, u, t = candidate_mappings(core, unique, buf_op)
         rows = unique.take(layer)
+        level = dram_level(core, rows, u, t, buf_op)
         for rf_op in core.rf_operands:
-            costs = evaluate_mappings(core, rows, u, t, rf_op, buf_op)
+            costs = evaluate_mappings(core, rows, u, t, rf_op, buf_op, level)
             fits = costs["fits"]
             score = np.where(fits, objective_of(costs, objective, core), np.inf)
             parts.append((rf_op, buf_op, layer, u, t, score, np.where(fits, costs["buffer_need"], np.inf)))
