@@ -78,7 +78,7 @@ def layer_costs(model, platform, size, dataflow) -> tuple[mapper.Core, list[dict
     bound = mapper.bound_of(costs.compute_cycles, costs.dram_bytes, costs.noc_bytes, dram_bw, noc_bw)[0]
     rows = []
     for l, name in enumerate(layers.names):
-        chosen = mapper.describe(costs, 0, l, core)
+        chosen = mapper.describe(costs, 0, l)
         row = {"index": l, "layer": name, **{d: int(v) for d, v in zip(mapper.DIMS, layers.dims[l])}}
         row.update(
             stride=int(layers.stride[l]), dilation=int(layers.dilation[l]), macs=int(round(layers.macs[l])),

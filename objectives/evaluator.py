@@ -26,6 +26,8 @@ from spaces.design import DesignBatch
 from spaces.hardware import Platform
 
 MiB = float(1 << 20)
+RECENT_CORES = 16
+"""Cores whose chosen mappings (not just their costs) a store keeps, for design files."""
 
 TABLE_FIELDS = (
     "compute_cycles", "dram_bytes", "dram_input_bytes", "edge_bytes", "edge_input_bytes", "noc_bytes",
@@ -67,6 +69,7 @@ class TableStore:
         # bytes, steady DRAM bytes, NoC bytes) in float32 are a quarter of a row.
         self.times = np.zeros((0, 4), dtype=np.float32)
         self.size = 0
+        self.recent: collections.OrderedDict[mapper.Core, np.ndarray] = collections.OrderedDict()
 
     @property
     def rungs(self) -> int:
@@ -75,14 +78,27 @@ class TableStore:
     def costs(self, core: mapper.Core) -> mapper.LayerCosts:
         return mapper.map_layers(core, self.layers, self.capacities, self.objective)
 
-    @functools.lru_cache(maxsize=64)
-    def costs_at(self, core: mapper.Core, capacity: float) -> mapper.LayerCosts:
-        """One rung's full mapping detail (design files ask for few cores, often the same)."""
-        return mapper.map_layers(core, self.layers, [capacity], self.objective)
+    def choices(self, core: mapper.Core) -> np.ndarray:
+        """``(rungs, L, 18)`` the chosen mappings of a recently mapped core: spatial
+        factors, DRAM tile counts, RF and buffer operands (for design files)."""
+        if core not in self.recent:
+            self._add(core)
+        self.recent.move_to_end(core)
+        return self.recent[core]
 
     def offset(self, core: mapper.Core) -> int:
         if core not in self.offsets:
-            costs = self.costs(core)
+            self._add(core)
+        return self.offsets[core]
+
+    def _add(self, core: mapper.Core) -> None:
+        costs = self.costs(core)
+        self.recent[core] = np.concatenate(
+            [costs.spatial, costs.tiles, costs.rf_operand[..., None], costs.buffer_operand[..., None]], axis=-1
+        ).astype(np.int32)
+        if len(self.recent) > RECENT_CORES:
+            self.recent.popitem(last=False)
+        if core not in self.offsets:
             block = np.stack([getattr(costs, name).ravel() for name in TABLE_FIELDS], axis=-1)
             end = self.size + len(block)
             if end > len(self.rows):  # grow geometrically
@@ -98,7 +114,6 @@ class TableStore:
             self.times[self.size : end] = np.stack([compute / self.clock_hz, edge, dram - edge, noc], axis=-1)
             self.offsets[core] = self.size
             self.size = end
-        return self.offsets[core]
 
     def rung_index(self, buffer_bytes: np.ndarray) -> np.ndarray:
         return np.clip(mapper.rung_of(buffer_bytes) - mapper.SMALLEST_RUNG, 0, self.rungs - 1)
@@ -137,22 +152,20 @@ def layer_mappings(designs: DesignBatch, workload: Workload, platform: Platform,
     config, configs = core_configurations(designs)
     store = table_store(workload, platform)
     rungs = store.rung_index(designs.buffer_share[0] * platform.buffer_bytes)
-    by_core = {}
-    for c in sorted(set(int(c) for c in layer_core)):
-        core = config_core(configs[config[0, c]], designs.dataflows, platform)
-        capacity = store.capacities[rungs[c]]
-        by_core[c] = core, capacity, store.costs_at(core, capacity)
+    L = workload.num_layers
     rows = []
     for l, c in enumerate(int(c) for c in layer_core):
-        core, capacity, costs = by_core[c]
+        core = config_core(configs[config[0, c]], designs.dataflows, platform)
+        choice = store.choices(core)[rungs[c], l]
+        table = store.rows[store.offset(core) + rungs[c] * L + l]
         rows.append({
             "layer": workload.layer_names[l],
             "core": c,
-            "buffer_rung_bytes": int(capacity),
-            **mapper.describe(costs, 0, l, core),
-            "utilization": float(costs.utilization[0, l]),
-            "compute_cycles": float(costs.compute_cycles[0, l]),
-            "dram_bytes": float(costs.dram_bytes[0, l]),
+            "buffer_rung_bytes": int(store.capacities[rungs[c]]),
+            **mapper.describe_mapping(choice[:8], choice[8:16], int(choice[16]), int(choice[17])),
+            "utilization": float(table[TABLE_FIELDS.index("utilization")]),
+            "compute_cycles": float(table[TABLE_FIELDS.index("compute_cycles")]),
+            "dram_bytes": float(table[TABLE_FIELDS.index("dram_bytes")]),
         })
     return rows
 

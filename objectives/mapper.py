@@ -670,21 +670,23 @@ def core_for(platform, dataflow, pes: int, fixed: tuple[tuple[str, int], ...] = 
     )
 
 
-def describe(costs: LayerCosts, rung: int, layer: int, core: Core) -> dict:
+def describe(costs: LayerCosts, rung: int, layer: int) -> dict:
     """One layer's chosen mapping as plain data (for design JSON and ``cosearch cost``)."""
-    u = costs.spatial[rung, layer]
-    t = costs.tiles[rung, layer]
-    spatial = {DIMS[d]: int(u[d]) for d in range(8) if u[d] > 1}
-    tiles = {DIMS[d]: int(t[d]) for d in range(8) if t[d] > 1}
-    rf = OPERANDS[int(costs.rf_operand[rung, layer])]
-    buf = OPERANDS[int(costs.buffer_operand[rung, layer])]
+    return describe_mapping(
+        costs.spatial[rung, layer], costs.tiles[rung, layer],
+        int(costs.rf_operand[rung, layer]), int(costs.buffer_operand[rung, layer]),
+    )
+
+
+def describe_mapping(spatial, tiles, rf_op: int, buf_op: int) -> dict:
+    """A mapping's spatial factors and DRAM tile counts (dims > 1), operands and loop orders."""
     return {
-        "spatial": spatial,
-        "rf_stationary": rf,
-        "buffer_stationary": buf,
-        "dram_tiles": tiles,
-        "buffer_loop_order": _order_string(OPERANDS.index(rf)),
-        "dram_loop_order": _order_string(OPERANDS.index(buf)),
+        "spatial": {DIMS[d]: int(spatial[d]) for d in range(8) if spatial[d] > 1},
+        "rf_stationary": OPERANDS[rf_op],
+        "buffer_stationary": OPERANDS[buf_op],
+        "dram_tiles": {DIMS[d]: int(tiles[d]) for d in range(8) if tiles[d] > 1},
+        "buffer_loop_order": _order_string(rf_op),
+        "dram_loop_order": _order_string(buf_op),
     }
 
 
