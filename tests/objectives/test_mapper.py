@@ -356,3 +356,16 @@ def test_bounded_mapspace_is_near_the_full_temporal_mapspace(axes):
                     score = np.where(costs["buffer_need"] <= 1024, mapper.objective_of(costs, "edp", core), np.inf)
                     best = min(best, score.min())
         assert best <= chosen[l] <= 1.05 * best
+
+
+def test_equal_mac_layers_are_no_longer_tied():
+    """ResNet's four 115.6 M-MAC 3x3 stages share their compute cycles (112,960 on a
+    32x32 K x C array, as in v1), but not their latency: the first load and last
+    write-back are not overlapped, and the 512-channel stage's 2.4 MB of weights
+    make it the slowest."""
+    core = mapper.core_for(EDGE, DATAFLOWS["ws_kc"], 1024)
+    layers = layers_of(*(nest(K=k, C=k, Y=y, X=y, R=3, S=3) for k, y in ((64, 56), (128, 28), (256, 14), (512, 7))))
+    costs = mapper.map_layers(core, layers, [4 << 20])
+    assert (costs.compute_cycles[0] == 112_896 + 64).all()
+    assert len(set(costs.latency_cycles[0].tolist())) == 4
+    assert np.argmax(costs.latency_cycles[0]) == 3
