@@ -234,12 +234,6 @@ class LayerCosts:
             self, **{f.name: getattr(self, f.name)[:, index] for f in dataclasses.fields(self) if f.name != "capacities"}
         )
 
-    def at_rung(self, rung: int) -> "LayerCosts":
-        """One capacity rung, keeping a leading axis of 1."""
-        return dataclasses.replace(
-            self, **{f.name: getattr(self, f.name)[rung : rung + 1] for f in dataclasses.fields(self)}
-        )
-
 
 # -- capacity ladder ------------------------------------------------------------
 
