@@ -52,10 +52,11 @@ def config_core(row, dataflows, platform: Platform) -> mapper.Core:
 class TableStore:
     """Mapper results of one (workload, platform), per core, as one growing table.
 
-    Each core's ``(rungs, layers)`` results are appended once as rows of
-    :data:`TABLE_FIELDS`, so a batch gathers every layer's row, whatever its
-    core and rung, with one fancy index (``offset[core] + rung * L + layer``)
-    that reads one cache line per layer.
+    Each core's ``(rungs, layers)`` results are appended once to one column
+    per field of :data:`TABLE_FIELDS`, so a batch gathers every layer's
+    values, whatever its core and rung, with one index per field
+    (``offset[core] + rung * L + layer``): consecutive layers of a core are
+    consecutive in memory, so the gathers stream.
     """
 
     def __init__(self, workload: Workload, platform: Platform):
@@ -64,10 +65,10 @@ class TableStore:
         self.objective = platform.mapping_objective
         self.clock_hz = platform.clock_hz
         self.offsets: dict[mapper.Core, int] = {}
-        self.rows = np.zeros((0, len(TABLE_FIELDS)))
+        self.columns = np.zeros((len(TABLE_FIELDS), 0))
         # The greedy mapper only ranks cores by latency: (compute s, first/last
-        # bytes, steady DRAM bytes, NoC bytes) in float32 are a quarter of a row.
-        self.times = np.zeros((0, 4), dtype=np.float32)
+        # bytes, steady DRAM bytes, NoC bytes) as float32 columns, a quarter of a row.
+        self.times = np.zeros((4, 0), dtype=np.float32)
         self.size = 0
         self.recent: collections.OrderedDict[mapper.Core, np.ndarray] = collections.OrderedDict()
 
@@ -101,17 +102,17 @@ class TableStore:
         if core not in self.offsets:
             block = np.stack([getattr(costs, name).ravel() for name in TABLE_FIELDS], axis=-1)
             end = self.size + len(block)
-            if end > len(self.rows):  # grow geometrically
-                grown = np.zeros((max(2 * len(self.rows), end), len(TABLE_FIELDS)))
-                grown[: self.size] = self.rows[: self.size]
-                self.rows = grown
-                grown = np.zeros((len(self.rows), 4), dtype=np.float32)
-                grown[: self.size] = self.times[: self.size]
+            if end > self.columns.shape[1]:  # grow geometrically
+                grown = np.zeros((len(TABLE_FIELDS), max(2 * self.columns.shape[1], end)))
+                grown[:, : self.size] = self.columns[:, : self.size]
+                self.columns = grown
+                grown = np.zeros((4, grown.shape[1]), dtype=np.float32)
+                grown[:, : self.size] = self.times[:, : self.size]
                 self.times = grown
-            self.rows[self.size : end] = block
+            self.columns[:, self.size : end] = block.T
             compute, dram, edge, noc = (block[:, TABLE_FIELDS.index(f)] for f in
                                         ("compute_cycles", "dram_bytes", "edge_bytes", "noc_bytes"))
-            self.times[self.size : end] = np.stack([compute / self.clock_hz, edge, dram - edge, noc], axis=-1)
+            self.times[:, self.size : end] = np.stack([compute / self.clock_hz, edge, dram - edge, noc])
             self.offsets[core] = self.size
             self.size = end
 
@@ -157,7 +158,7 @@ def layer_mappings(designs: DesignBatch, workload: Workload, platform: Platform,
     for l, c in enumerate(int(c) for c in layer_core):
         core = config_core(configs[config[0, c]], designs.dataflows, platform)
         choice = store.choices(core)[rungs[c], l]
-        table = store.rows[store.offset(core) + rungs[c] * L + l]
+        table = store.columns[:, store.offset(core) + rungs[c] * L + l]
         rows.append({
             "layer": workload.layer_names[l],
             "core": c,
@@ -294,8 +295,8 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
 
     def roofline(block, dram_bw, noc_bw, input_on_chip):
         """Per layer latency (s), DRAM bytes, dynamic energy (pJ) and utilization on its core."""
-        rows = np.take(store.rows, block + np.arange(L), axis=0)
-        compute, dram, dram_input, edge, edge_input, noc, dynamic, util = np.moveaxis(rows, -1, 0)
+        index = block + np.arange(L)
+        compute, dram, dram_input, edge, edge_input, noc, dynamic, util = (np.take(c, index) for c in store.columns)
         if input_on_chip is not False:
             on_chip = input_on_chip.astype(np.float64)
             dram = dram - on_chip * dram_input
@@ -316,7 +317,7 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
         g = np.flatnonzero(greedy)
         # (P', L, C) latency of every layer on every core, inputs from DRAM.
         block_all = core_block[g].reshape(-1, 1) + np.arange(L)
-        compute, edge, steady, noc = np.moveaxis(np.take(store.times, block_all, axis=0), -1, 0)
+        compute, edge, steady, noc = (np.take(column, block_all) for column in store.times)
         dram_bw = core_dram_bw[g].reshape(-1, 1).astype(np.float32)
         noc_bw = core_noc_bw[g].reshape(-1, 1).astype(np.float32)
         latency_all = edge / dram_bw + np.maximum(compute, np.maximum(steady / dram_bw, noc / noc_bw))
