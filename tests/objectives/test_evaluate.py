@@ -186,3 +186,46 @@ def test_buffer_share_is_rounded_down_to_a_rung():
     costs = mapper.map_layers(core, mapper.Layers.from_workload(workload), [741_455.0])
     assert costs.fits[0, 0] and costs.buffer_need[0, 0] <= 741_455
     assert a.dram_bytes[0] == costs.dram_bytes[0, 0]
+
+
+@pytest.mark.parametrize("greedy", [False, True])
+def test_blocks_of_a_large_batch_give_the_one_pass_metrics(monkeypatch, greedy):
+    from objectives import evaluator
+    from tests.objectives.helpers import random_designs
+
+    workload = workload_of(small_cnn(), gemm_model())
+    designs = random_designs(np.random.default_rng(3), workload, num_designs=7, num_cores=3, greedy=greedy)
+    designs.core_pes[2] = 0  # an infeasible design in the middle block
+    one_pass = evaluate(designs, workload, EDGE, with_schedule=True)
+    monkeypatch.setattr(evaluator, "BLOCK_DESIGNS", 3)
+    blocks = evaluate(designs, workload, EDGE, with_schedule=True)
+    assert blocks.reason[2] == NO_ACTIVE_CORE
+    for field in dataclasses.fields(one_pass):
+        want, got = getattr(one_pass, field.name), getattr(blocks, field.name)
+        for key in want if isinstance(want, dict) else [None]:
+            np.testing.assert_array_equal(got if key is None else got[key], want if key is None else want[key])
+
+
+def test_core_tables_kept_across_calls_change_no_result(monkeypatch):
+    from objectives import evaluator
+    from tests.objectives.helpers import random_designs
+
+    workload = workload_of(small_cnn(), gemm_model())
+    first, second = (
+        random_designs(np.random.default_rng(seed), workload, num_designs=5, num_cores=3) for seed in (1, 2)
+    )
+    evaluator._STORES.clear()
+    fresh = evaluate(second, workload, EDGE)
+    evaluator._STORES.clear()
+    evaluate(first, workload, EDGE)
+    store = evaluator.table_store(workload, EDGE)
+    seen = len(store.offsets)
+    after_first = evaluate(second, workload, EDGE)
+    assert seen > 0 and len(store.offsets) > seen  # cores of the first batch reused, the second's added
+    rows_per_core = store.rungs * workload.num_layers
+    monkeypatch.setattr(evaluator.TableStore, "MAX_ROWS", 4 * rows_per_core)  # a reset on most calls
+    after_reset = evaluate(second, workload, EDGE)
+    assert store.size <= max(4, len(store.offsets)) * rows_per_core
+    for got in (after_first, after_reset):
+        for field in ("latency_s", "energy_j", "dram_bytes", "utilization", "layer_core"):
+            np.testing.assert_array_equal(getattr(got, field), getattr(fresh, field), field)
