@@ -17,9 +17,8 @@ from cosearch.experiment import ExperimentSpec, SyntheticProblem, TinyProblem, r
 def ray_session():
     if ray.is_initialized():
         ray.shutdown()
-    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="warning")
-    yield
-    ray.shutdown()
+    with distributed.session(None, num_cpus=2):
+        yield
 
 
 def assert_same(local, remote):
@@ -76,6 +75,27 @@ def test_killed_worker_is_retried_and_no_finished_run_is_lost(ray_session):
     assert_same(run_experiment(spec), remote)
 
 
+def test_killed_event_actor_costs_nothing(ray_session):
+    spec = ExperimentSpec(
+        problems=(SyntheticProblem(dim=5, seconds_per_batch=0.03),),
+        optimizers=(("random", {"batch_size": 10}), "tpe"),
+        seeds=(0, 1),
+        max_evaluations=150,
+    )
+    executor = distributed.RayExecutor()
+    pids = []
+
+    def kill_sink(event):
+        if event["type"] == "progress" and len(pids) < 2:
+            pids.append(ray.get(executor.sink.pid.remote()))  # the second call waits for the restarted actor
+            if len(pids) == 1:
+                os.kill(pids[0], signal.SIGKILL)
+
+    remote = run_experiment(spec, executor=executor, on_event=kill_sink)
+    assert len(pids) == 2 and pids[0] != pids[1], pids  # it died and Ray brought up another
+    assert_same(run_experiment(spec), remote)
+
+
 def test_ctrl_c_on_ray_keeps_finished_runs(ray_session):
     spec = ExperimentSpec(
         problems=(SyntheticProblem(dim=4, seconds_per_batch=0.02),),
@@ -126,4 +146,5 @@ def test_auto_without_a_cluster_is_a_connection_error(monkeypatch):
     monkeypatch.setattr(distributed.ray, "is_initialized", lambda: False)
     monkeypatch.setattr(distributed.ray, "init", no_cluster)
     with pytest.raises(distributed.ClusterUnreachableError, match="cannot reach the Ray cluster at 'auto'"):
-        distributed.connect("auto")
+        with distributed.session("auto"):
+            pass
