@@ -33,7 +33,7 @@ import pathlib
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -78,12 +78,15 @@ def redact_url(url: str | None) -> str | None:
     if not url or "://" not in url:
         return url
     parts = urlsplit(url)
-    netloc = parts.netloc
+    shown = url
     if parts.password is not None:
-        user, _, host = netloc.rpartition("@")
-        netloc = f"{user.partition(':')[0]}:***@{host}"
-    query = [(k, "***" if SECRET_PARAMETERS.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="*"), parts.fragment))
+        user, _, host = parts.netloc.rpartition("@")
+        shown = shown.replace(parts.netloc, f"{user.partition(':')[0]}:***@{host}", 1)
+    if parts.query:
+        pairs = [pair.partition("=") for pair in parts.query.split("&")]
+        query = "&".join(f"{k}{eq}{'***' if eq and SECRET_PARAMETERS.search(k) else v}" for k, eq, v in pairs)
+        shown = shown.replace(f"?{parts.query}", f"?{query}", 1)
+    return shown
 
 
 def to_plain(value: Any) -> Any:
