@@ -111,3 +111,14 @@ def test_a_storage_password_is_never_written_or_printed(tmp_path):
     written = "".join(p.read_text(errors="replace") for p in out.rglob("*") if p.is_file())
     assert "s3cret" not in result.stdout + result.stderr + written
     assert yaml.safe_load((out / "config.yaml").read_text())["storage"] == "postgresql://alice:***@127.0.0.1:1/optuna"
+
+
+def test_optuna_studies_stay_in_memory_by_default(tmp_path):
+    from cosearch.cli_run import run_specs
+    from cosearch.config_loader import load_config
+
+    text = NO_PLOTS.replace("  - name: random\n    options: {batch_size: 16}\n", "  - tpe\n  - nsga2\n")
+    config = load_config(write_config(tmp_path, text))
+    specs, _ = run_specs(config, config.storage)
+    assert [s.optimizer for s in specs[:6]] == ["cmaes", "cmaes", "tpe", "tpe", "nsga2", "nsga2"]
+    assert not any({"storage", "study_name"} & set(s.optimizer_options) for s in specs)  # nothing shared to race on
