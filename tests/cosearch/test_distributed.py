@@ -1,6 +1,7 @@
 """Real Ray (one local session, 2 CPUs, shared by this module): same results as in-process,
 a killed worker loses nothing, Ctrl-C keeps what finished, bad addresses fail fast."""
 
+import dataclasses
 import os
 import signal
 
@@ -94,6 +95,33 @@ def test_killed_event_actor_costs_nothing(ray_session):
     remote = run_experiment(spec, executor=executor, on_event=kill_sink)
     assert len(pids) == 2 and pids[0] != pids[1], pids  # it died and Ray brought up another
     assert_same(run_experiment(spec), remote)
+
+
+@dataclasses.dataclass(frozen=True)
+class BrokenOnWorkers(SyntheticProblem):
+    """Builds in the driver; on a worker fails with a chained, two-line error."""
+
+    driver_pid: int = 0
+
+    def build(self):
+        if os.getpid() != self.driver_pid:
+            try:
+                raise OSError("disk on fire")
+            except OSError as e:
+                raise RuntimeError("could not build the problem\nsecond line") from e
+        return super().build()
+
+
+def test_a_failed_task_reports_its_own_exception_and_the_whole_chain(ray_session):
+    spec = ExperimentSpec(problems=(BrokenOnWorkers(driver_pid=os.getpid()),), optimizers=("random",),
+                          max_evaluations=10)
+    events = []
+    result = run_experiment(spec, executor="ray", on_event=events.append)
+    failed = [e for e in events if e["type"] == "failed"]
+    assert len(failed) == 1 and not result.runs
+    assert failed[0]["line"] == "RuntimeError: could not build the problem"
+    assert "OSError: disk on fire" in failed[0]["error"] and "second line" in failed[0]["error"]
+    assert result.failures == {failed[0]["label"]: failed[0]["error"]}
 
 
 def test_ctrl_c_on_ray_keeps_finished_runs(ray_session):
