@@ -20,14 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import ray  # noqa: E402
-
+from cosearch import distributed  # noqa: E402
 from cosearch.experiment import ExperimentSpec, SpaceProblem, run_experiment  # noqa: E402
 
 
 def measure(workers: int, args) -> tuple[float, int, float]:
-    ray.init(address="local", num_cpus=workers, include_dashboard=False, logging_level="error")
-    try:
+    with distributed.session(None, num_cpus=workers):  # the private, token-protected instance runs use
         problem = SpaceProblem(args.workload, args.platform)
         options = {"batch_size": args.batch_size} if args.optimizer == "random" else {}
 
@@ -44,8 +42,6 @@ def measure(workers: int, args) -> tuple[float, int, float]:
         seconds = time.perf_counter() - start
         total = sum(r.evaluations for r in result.runs.values())
         return total / seconds, total, seconds
-    finally:
-        ray.shutdown()
 
 
 def main(argv=None) -> None:
