@@ -1,25 +1,32 @@
 """Layer tables: one DNN as a struct of arrays, and a builder that writes it.
 
-A layer is a 7-D loop nest over ``N K C Y X R S`` (batch, output channels,
-input channels *per group*, output rows, output columns, filter rows, filter
-columns) plus ``stride``, ``groups`` and an op kind.  Every op is expressed in
-that nest so the cost model needs one set of formulas:
+A layer is an 8-D loop nest over ``N G K C Y X R S`` (batch, groups, output
+channels *per group*, input channels *per group*, output rows, output
+columns, filter rows, filter columns) plus ``stride`` and ``dilation`` (one
+each for rows and columns) and an op kind.  Every op is expressed in that
+nest so the cost model needs one set of formulas:
 
 =========  ====================================================================
 op         meaning of the dims
 =========  ====================================================================
-conv       ordinary convolution; Y X are output rows/cols
-dwconv     depthwise: ``groups == K``, ``C == 1`` (one input channel per group)
-pwconv     1x1 convolution (R = S = 1)
+conv       ordinary convolution (G = 1) or grouped convolution (G groups of
+           K outputs reading C inputs each); Y X are output rows/cols
+dwconv     depthwise: G = channels, K = C = 1, as ONNX, Timeloop and ZigZag
+           write it (one input and one output channel per group)
+pwconv     1x1 convolution (R = S = 1, G = 1)
 gemm       fully connected / linear: K outputs, C inputs, Y tokens (X=R=S=1)
 upconv     transposed convolution; Y X are *output* rows/cols, MACs are
-           ``N K C Y X R S / stride**2`` because each input pixel scatters
+           ``N G K C Y X R S / stride**2`` because each input pixel scatters
 matmul     activation x activation (attention): out[N, Y, K] = A[N, Y, C] @
            B[N, C, K]; N counts heads, the "weight" operand B is an
            activation produced by an earlier layer, so it has no parameters
 lstm       the four gate GEMMs of one LSTM layer over a sequence: K = 4 H,
            C = input + H, Y = time steps
 =========  ====================================================================
+
+MACs are the product of the eight dims, so a grouped layer counts
+``G·K·C`` channel pairs -- the same total a ``groups`` attribute on total
+channel counts gives (ONNX ``group``).
 """
 
 from __future__ import annotations
@@ -32,7 +39,8 @@ import numpy as np
 
 from spaces.hardware import LOOP_DIMS as DIMS
 
-N_DIM, K_DIM, C_DIM, Y_DIM, X_DIM, R_DIM, S_DIM = range(7)
+N_DIM, G_DIM, K_DIM, C_DIM, Y_DIM, X_DIM, R_DIM, S_DIM = range(8)
+NUM_DIMS = len(DIMS)
 
 
 class Op(enum.IntEnum):
@@ -63,20 +71,41 @@ def layer_macs(op: np.ndarray, dims: np.ndarray, stride: np.ndarray) -> np.ndarr
     return np.where(scatter, macs // (stride.astype(np.int64) ** 2), macs)
 
 
-def operand_elements(op: np.ndarray, dims: np.ndarray, stride: np.ndarray, groups: np.ndarray):
+def touched_extent(out: np.ndarray, taps: np.ndarray, stride: np.ndarray, dilation: np.ndarray) -> np.ndarray:
+    """Input rows (or columns) a windowed layer reads: ``|{o·stride + t·dilation}|``
+    over ``o < out`` output rows and ``t < taps`` filter taps.
+
+    The span ``(out-1)·stride + (taps-1)·dilation + 1`` counts rows the
+    windows skip when they do not touch (a 1x1 stride-2 conv reads every
+    other row: ``out`` rows, not ``2·out - 1``); ``out·taps`` counts rows
+    that neighbouring windows share.  The smaller of the two is exact when,
+    after dividing both by their common factor, stride or dilation is 1 (every
+    published network), and an upper bound otherwise.  A common factor g of
+    stride and dilation spaces every touched row g apart without changing
+    their number, so it divides out first.
+    """
+    out, taps = out.astype(np.int64), taps.astype(np.int64)
+    g = np.gcd(stride.astype(np.int64), dilation.astype(np.int64))
+    span = (out - 1) * (stride // g) + (taps - 1) * (dilation // g) + 1
+    return np.minimum(span, out * taps)
+
+
+def operand_elements(op: np.ndarray, dims: np.ndarray, stride: np.ndarray, dilation: np.ndarray):
     """Element counts of (input, weight, output) per layer, each ``(L,)`` int64.
 
-    For ``matmul`` the weight is the second activation operand B.
+    The input counts the pixels the windows actually touch
+    (:func:`touched_extent`).  For ``matmul`` the weight is the second
+    activation operand B.
     """
-    n, k, c, y, x, r, s = (dims[..., i].astype(np.int64) for i in range(7))
-    stride = stride.astype(np.int64)
+    n, g, k, c, y, x, r, s = (dims[..., i].astype(np.int64) for i in range(NUM_DIMS))
     windowed = (op == Op.CONV) | (op == Op.DWCONV) | (op == Op.PWCONV)
-    in_rows = np.where(windowed, (y - 1) * stride + r, np.where(op == Op.UPCONV, -(-y // stride), y))
-    in_cols = np.where(windowed, (x - 1) * stride + s, np.where(op == Op.UPCONV, -(-x // stride), x))
-    inputs = n * c * groups.astype(np.int64) * in_rows * in_cols
-    weights = np.where(op == Op.MATMUL, n * k * c, k * c * r * s)
+    upconv_rows, upconv_cols = -(-y // stride), -(-x // stride)
+    in_rows = np.where(windowed, touched_extent(y, r, stride, dilation), np.where(op == Op.UPCONV, upconv_rows, y))
+    in_cols = np.where(windowed, touched_extent(x, s, stride, dilation), np.where(op == Op.UPCONV, upconv_cols, x))
+    inputs = n * g * c * in_rows * in_cols
+    weights = np.where(op == Op.MATMUL, n * g * k * c, g * k * c * r * s)
     # An LSTM layer computes 4 gate pre-activations per step but emits only h.
-    outputs = np.where(op == Op.LSTM, n * (k // 4) * y * x, n * k * y * x)
+    outputs = np.where(op == Op.LSTM, n * g * (k // 4) * y * x, n * g * k * y * x)
     return inputs, weights, outputs
 
 
@@ -92,9 +121,9 @@ class Model:
     name: str
     layer_names: tuple[str, ...]
     op: np.ndarray  # (L,) int8 Op codes
-    dims: np.ndarray  # (L, 7) int64 in DIMS order
+    dims: np.ndarray  # (L, 8) int64 in DIMS order
     stride: np.ndarray  # (L,) int64
-    groups: np.ndarray  # (L,) int64
+    dilation: np.ndarray  # (L,) int64
     preds: tuple[tuple[int, ...], ...]
     extra_params: int = 0
     """Parameters the layer table does not hold (biases, norms, embeddings)."""
@@ -109,7 +138,7 @@ class Model:
 
     @property
     def params(self) -> int:
-        _, weights, _ = operand_elements(self.op, self.dims, self.stride, self.groups)
+        _, weights, _ = operand_elements(self.op, self.dims, self.stride, self.dilation)
         return int(weights[self.op != Op.MATMUL].sum()) + self.extra_params
 
     def __eq__(self, other):
@@ -123,12 +152,12 @@ class Model:
         )
 
     def _arrays(self):
-        return self.op, self.dims, self.stride, self.groups
+        return self.op, self.dims, self.stride, self.dilation
 
     __hash__ = None
 
 
-def validate_layers(model_name, layer_names, op, dims, stride, groups, preds) -> None:
+def validate_layers(model_name, layer_names, op, dims, stride, dilation, preds) -> None:
     """Raise ``ValueError`` naming the model and layer for a malformed table."""
     for i, name in enumerate(layer_names):
         where = f"model {model_name!r}, layer {name!r}"
@@ -137,10 +166,13 @@ def validate_layers(model_name, layer_names, op, dims, stride, groups, preds) ->
             raise ValueError(f"{where}: dimension(s) {', '.join(bad)} must be positive, got {dims[i].tolist()}")
         if stride[i] <= 0:
             raise ValueError(f"{where}: stride must be positive, got {stride[i]}")
-        if groups[i] <= 0 or dims[i, K_DIM] % groups[i]:
-            raise ValueError(f"{where}: groups={groups[i]} must divide the output channels K={dims[i, K_DIM]}")
-        if op[i] == Op.DWCONV and dims[i, C_DIM] != 1:
-            raise ValueError(f"{where}: a depthwise layer has C=1 input channel per group, got C={dims[i, C_DIM]}")
+        if dilation[i] <= 0:
+            raise ValueError(f"{where}: dilation must be positive, got {dilation[i]}")
+        if op[i] == Op.DWCONV and (dims[i, K_DIM] != 1 or dims[i, C_DIM] != 1):
+            raise ValueError(
+                f"{where}: a depthwise layer has K=C=1 channel per group (G = channels), "
+                f"got K={dims[i, K_DIM]}, C={dims[i, C_DIM]}"
+            )
         for p in preds[i]:
             if not 0 <= p < len(layer_names):
                 raise ValueError(f"{where}: depends on missing layer index {p}")
@@ -169,20 +201,21 @@ def topological_order(model_name: str, layer_names: Sequence[str], preds: Sequen
     return order
 
 
-def make_model(name, layer_names, op, dims, stride, groups, preds, extra_params=0) -> Model:
-    """Validate a layer table and store it in topological order."""
+def make_model(name, layer_names, op, dims, stride, preds, extra_params=0, *, dilation=None) -> Model:
+    """Validate a layer table (``dims`` ``(L, 8)`` in DIMS order) and store it
+    in topological order; ``dilation`` defaults to 1 everywhere."""
     layer_names = tuple(layer_names)
     op = np.asarray(op, dtype=np.int8)
-    dims = np.asarray(dims, dtype=np.int64).reshape(len(layer_names), 7)
+    dims = np.asarray(dims, dtype=np.int64).reshape(len(layer_names), NUM_DIMS)
     stride = np.asarray(stride, dtype=np.int64)
-    groups = np.asarray(groups, dtype=np.int64)
+    dilation = np.ones_like(stride) if dilation is None else np.asarray(dilation, dtype=np.int64)
     preds = [tuple(int(p) for p in ps) for ps in preds]
     if not layer_names:
         raise ValueError(f"model {name!r}: has no layers")
     if len(set(layer_names)) != len(layer_names):
         dup = next(n for n in layer_names if layer_names.count(n) > 1)
         raise ValueError(f"model {name!r}, layer {dup!r}: duplicate layer name")
-    validate_layers(name, layer_names, op, dims, stride, groups, preds)
+    validate_layers(name, layer_names, op, dims, stride, dilation, preds)
     order = topological_order(name, layer_names, preds)
     position = {old: new for new, old in enumerate(order)}
     return Model(
@@ -191,7 +224,7 @@ def make_model(name, layer_names, op, dims, stride, groups, preds, extra_params=
         op=op[order],
         dims=dims[order],
         stride=stride[order],
-        groups=groups[order],
+        dilation=dilation[order],
         preds=tuple(tuple(sorted(position[p] for p in set(preds[i]))) for i in order),
         extra_params=int(extra_params),
     )
@@ -216,7 +249,7 @@ class ModelBuilder:
     def last(self) -> int:
         return len(self._rows) - 1
 
-    def _add(self, name, op, n, k, c, y, x, r, s, stride, groups, after) -> int:
+    def _add(self, name, op, n, g, k, c, y, x, r, s, stride, dilation, after) -> int:
         x = y if x is None else x
         s = r if s is None else s
         if after is None:
@@ -224,34 +257,40 @@ class ModelBuilder:
         elif isinstance(after, (int, np.integer)):
             after = (int(after),)
         self._names.append(name)
-        self._rows.append((op, (n, k, c, y, x, r, s), stride, groups))
+        self._rows.append((op, (n, g, k, c, y, x, r, s), stride, dilation))
         self._preds.append(tuple(after))
         return self.last
 
-    def conv(self, name, *, k, c, y, x=None, r, s=None, stride=1, groups=1, n=1, after=None) -> int:
-        """``c`` is the total number of input channels; it is divided by ``groups``."""
+    def conv(self, name, *, k, c, y, x=None, r, s=None, stride=1, dilation=1, groups=1, n=1, after=None) -> int:
+        """``k`` and ``c`` are total channel counts (as a framework writes
+        them); ``groups`` splits both into G groups of ``k/G`` and ``c/G``."""
+        if k % groups or c % groups:
+            raise ValueError(
+                f"model {self.name!r}, layer {name!r}: groups={groups} must divide output channels {k} "
+                f"and input channels {c}"
+            )
+        if groups > 1 and groups == k == c:
+            return self.dwconv(name, channels=k, y=y, x=x, r=r, s=s, stride=stride, dilation=dilation, n=n, after=after)
         op = Op.PWCONV if (r == 1 and (s is None or s == 1) and groups == 1) else Op.CONV
-        if groups > 1 and groups == k and groups == c:
-            op = Op.DWCONV
-        if c % groups:
-            raise ValueError(f"model {self.name!r}, layer {name!r}: groups={groups} must divide input channels {c}")
-        return self._add(name, op, n, k, c // groups, y, x, r, s, stride, groups, after)
+        return self._add(name, op, n, groups, k // groups, c // groups, y, x, r, s, stride, dilation, after)
 
-    def dwconv(self, name, *, channels, y, x=None, r, s=None, stride=1, n=1, after=None) -> int:
-        return self._add(name, Op.DWCONV, n, channels, 1, y, x, r, s, stride, channels, after)
+    def dwconv(self, name, *, channels, y, x=None, r, s=None, stride=1, dilation=1, n=1, after=None) -> int:
+        return self._add(name, Op.DWCONV, n, channels, 1, 1, y, x, r, s, stride, dilation, after)
 
     def upconv(self, name, *, k, c, y, x=None, r, s=None, stride=2, n=1, after=None) -> int:
-        return self._add(name, Op.UPCONV, n, k, c, y, x, r, s, stride, 1, after)
+        return self._add(name, Op.UPCONV, n, 1, k, c, y, x, r, s, stride, 1, after)
 
     def gemm(self, name, *, k, c, y=1, n=1, after=None) -> int:
-        return self._add(name, Op.GEMM, n, k, c, y, 1, 1, 1, 1, 1, after)
+        return self._add(name, Op.GEMM, n, 1, k, c, y, 1, 1, 1, 1, 1, after)
 
     def matmul(self, name, *, k, c, y, n=1, after=None) -> int:
-        return self._add(name, Op.MATMUL, n, k, c, y, 1, 1, 1, 1, 1, after)
+        return self._add(name, Op.MATMUL, n, 1, k, c, y, 1, 1, 1, 1, 1, after)
 
     def lstm(self, name, *, hidden, inputs, steps, n=1, after=None) -> int:
-        return self._add(name, Op.LSTM, n, 4 * hidden, inputs + hidden, steps, 1, 1, 1, 1, 1, after)
+        return self._add(name, Op.LSTM, n, 1, 4 * hidden, inputs + hidden, steps, 1, 1, 1, 1, 1, after)
 
     def build(self) -> Model:
-        ops, dims, strides, groups = zip(*self._rows) if self._rows else ((), (), (), ())
-        return make_model(self.name, self._names, ops, dims, strides, groups, self._preds, self.extra_params)
+        ops, dims, strides, dilations = zip(*self._rows) if self._rows else ((), (), (), ())
+        return make_model(
+            self.name, self._names, ops, dims, strides, self._preds, self.extra_params, dilation=dilations
+        )
