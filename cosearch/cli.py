@@ -288,6 +288,11 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def debugging() -> bool:
+    """``COSEARCH_DEBUG=1``: tracebacks instead of one-line messages."""
+    return os.environ.get("COSEARCH_DEBUG", "") not in ("", "0")
+
+
 def _terminated(signum, frame):
     """SIGTERM (a scheduler's or a service manager's stop) is handled as Ctrl-C: finished runs are kept."""
     raise KeyboardInterrupt
@@ -295,7 +300,7 @@ def _terminated(signum, frame):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    debug = os.environ.get("COSEARCH_DEBUG", "") not in ("", "0")
+    debug = debugging()
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         return int(args.func(args) or 0)

@@ -13,7 +13,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import shlex
 import sys
 import time
@@ -150,10 +149,6 @@ def resume_command(args, root) -> str:
     return shlex.join(words)
 
 
-def debugging() -> bool:
-    return os.environ.get("COSEARCH_DEBUG", "") not in ("", "0")
-
-
 def _number(value: float, metric: str) -> str:
     from cosearch.plots import si
 
@@ -208,6 +203,8 @@ class Progress:
             console = self.bar.console if self.bar is not None else self.out
             console.print(f"run {self.ids[label]} failed: {event['line']} (the whole error: runs/{self.ids[label]}/error.txt)",
                           markup=False)
+            from cosearch.cli import debugging
+
             if debugging():
                 console.print(event["error"], markup=False)
 

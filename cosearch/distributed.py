@@ -127,7 +127,7 @@ def _init_keeping_sigterm(**options) -> None:
     """
     previous = signal.getsignal(signal.SIGTERM)
     ray.init(**options)
-    if callable(previous):
+    if callable(previous) and not getattr(previous, "__module__", "").startswith("ray."):  # not a past session's
         signal.signal(signal.SIGTERM, previous)
 
 

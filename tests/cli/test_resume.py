@@ -21,17 +21,16 @@ def _stamps(root):
     return {p.parent.name: p.stat().st_mtime_ns for p in (root / "runs").glob("*/run.json")}
 
 
-def _default_signals():
-    """In the child: SIGINT as Python expects it, even when this test was started with it ignored
-    (nohup, background jobs, some CI runners), since an ignored SIGINT stays ignored across exec."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+# `python -m cosearch` with SIGINT as Python expects it, even when this test was started with it
+# ignored (nohup, background jobs, some CI runners): an ignored SIGINT stays ignored across exec.
+WITH_DEFAULT_SIGINT = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                       "runpy.run_module('cosearch', run_name='__main__', alter_sys=True)")
 
 
 def _stop_after_first_run(args, out, sig, cwd) -> tuple[int, str, str]:
     """Start ``cosearch run ARGS``, send ``sig`` once a run has finished; returns code, stdout, stderr."""
-    process = subprocess.Popen([sys.executable, "-m", "cosearch", "run", *map(str, args)], cwd=cwd,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=_default_signals)
+    process = subprocess.Popen([sys.executable, "-c", WITH_DEFAULT_SIGINT, "run", *map(str, args)], cwd=cwd,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not _stamps(out) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
