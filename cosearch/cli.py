@@ -316,7 +316,9 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(e, (ConfigError, ResultsError, UsageError)):
             print(e if isinstance(e, ConfigError) else f"cosearch {args.command}: {e}", file=sys.stderr)
             return USAGE_ERROR
-        print(f"cosearch {args.command}: error: {type(e).__name__}: {e}", file=sys.stderr)
+        from cosearch.experiment import failure_line
+
+        print(f"cosearch {args.command}: error: {failure_line(e)}", file=sys.stderr)
         print("(set COSEARCH_DEBUG=1 for the traceback)", file=sys.stderr)
         return FAILURE
     finally:

@@ -36,7 +36,7 @@ def test_a_failed_run_shows_type_and_first_line_and_keeps_the_whole_chain(tmp_pa
     fail_cmaes(monkeypatch)
     config, out = write_config(tmp_path, NO_PLOTS), tmp_path / "results"
     assert main(["run", str(config), "--out", str(out)]) == 1
-    printed = capsys.readouterr().out
+    printed = "".join(capsys.readouterr())
     assert "run cmaes-0 failed: RuntimeError: could not open the study" in printed
     assert "second line" not in printed and "Traceback" not in printed
     assert "2 run(s) failed: 3 of 5 runs finished and saved" in printed
