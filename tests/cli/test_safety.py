@@ -90,8 +90,10 @@ def test_a_run_never_writes_into_a_directory_that_is_not_its_own(tmp_path):
 
 def test_studies_in_a_shared_storage_are_named_by_experiment(tmp_path):
     database = tmp_path / "shared.db"
-    text = NO_PLOTS.replace("  - name: random\n    options: {batch_size: 16}\n", "  - tpe\n").replace(
-        "seeds: 2", "seeds: [0]") + f"storage: sqlite:///{database}\n"
+    text = NO_PLOTS.replace("  - name: cmaes\n    options: {popsize: 8}\n  - name: random\n    options: {batch_size: 16}\n",
+                            "  - tpe\n").replace("seeds: 2", "seeds: [0]").replace("evaluations: 48", "evaluations: 8")
+    text = text.replace("baselines: {spaces: [fda], optimizer: random, evaluations: 16}", "baselines: []")
+    text += f"storage: sqlite:///{database}\n"  # a SQLite file makes every trial slow: a short run
     for name in ("first", "second"):  # two experiments with the same optimizers and seeds share one storage
         config = write_config(tmp_path, text.replace("name: tiny", f"name: {name}"), f"{name}.yaml")
         result = cosearch("run", config, "--out", tmp_path / name, cwd=tmp_path)
@@ -99,7 +101,7 @@ def test_studies_in_a_shared_storage_are_named_by_experiment(tmp_path):
     names = optuna.get_all_study_names(f"sqlite:///{database}")
     assert sorted(names) == ["first/tpe-0", "second/tpe-0"]
     study = optuna.load_study(study_name="first/tpe-0", storage=f"sqlite:///{database}")
-    assert len(study.trials) == 48
+    assert len(study.trials) == 8
 
 
 def test_a_storage_password_is_never_written_or_printed(tmp_path):
