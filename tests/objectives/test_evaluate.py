@@ -154,3 +154,45 @@ def test_decode_reasons_carry_through_per_design():
     result = evaluate(batch, workload, EDGE)
     assert result.reason.tolist() == [0, OVER_COMPUTE_BUDGET, 0]
     assert np.isfinite(result.edp[[0, 2]]).all() and np.isinf(result.edp[1])
+
+
+@pytest.mark.parametrize("greedy", [False, True])
+def test_blocks_of_a_large_batch_give_the_one_pass_metrics(monkeypatch, greedy):
+    from objectives import evaluator
+    from tests.objectives.helpers import random_designs
+
+    workload = workload_of(small_cnn(), gemm_model())
+    designs = random_designs(np.random.default_rng(3), workload, num_designs=7, num_cores=3, greedy=greedy)
+    designs.core_pes[2] = 0  # an infeasible design in the middle block
+    one_pass = evaluate(designs, workload, EDGE, with_schedule=True)
+    monkeypatch.setattr(evaluator, "BLOCK_DESIGNS", 3)
+    blocks = evaluate(designs, workload, EDGE, with_schedule=True)
+    assert blocks.reason[2] == NO_ACTIVE_CORE
+    for field in dataclasses.fields(one_pass):
+        want, got = getattr(one_pass, field.name), getattr(blocks, field.name)
+        for key in want if isinstance(want, dict) else [None]:
+            np.testing.assert_array_equal(got if key is None else got[key], want if key is None else want[key])
+
+
+def test_core_tables_kept_across_calls_change_no_result(monkeypatch):
+    from objectives import evaluator
+    from tests.objectives.helpers import random_designs
+
+    workload = workload_of(small_cnn(), gemm_model())
+    first, second = (
+        random_designs(np.random.default_rng(seed), workload, num_designs=5, num_cores=3) for seed in (1, 2)
+    )
+    evaluator._table_cache.cache_clear()
+    fresh = evaluate(second, workload, EDGE)
+    evaluator._table_cache.cache_clear()
+    evaluate(first, workload, EDGE)
+    cache = evaluator._table_cache(workload, EDGE, first.dataflows)
+    seen = len(cache.row_of)
+    after_first = evaluate(second, workload, EDGE)
+    assert seen > 0 and len(cache.row_of) > seen  # rows of the first batch reused, the second's added
+    monkeypatch.setattr(evaluator._TableCache, "MAX_CELLS", 4 * workload.num_layers)  # a reset on every call
+    after_reset = evaluate(second, workload, EDGE)
+    assert len(cache.row_of) <= 15
+    for got in (after_first, after_reset):
+        for field in ("latency_s", "energy_j", "dram_bytes", "utilization", "layer_core"):
+            np.testing.assert_array_equal(getattr(got, field), getattr(fresh, field), field)
