@@ -15,9 +15,15 @@ synthetic numpy kernel (one fused-free pass of multiply, add and maximum
 over 2^20 float64) and prints each figure as a ratio to it: the ratio moves
 with the code, not with the neighbours.
 
+The batches are scored with the per-layer mapper's tables already built
+(warm); the mapper's own cold cost — building one core configuration's
+tables for every buffer rung and layer — is printed per (configuration,
+layer) and per (configuration, rung, layer).
+
 Cold start: fresh processes score one P = 16 batch of each mapping, first
 with an empty numba cache (compiling the kernels) and then with the cache
-just written (loading them), against importing the evaluator alone.
+just written (loading them), against importing the evaluator alone; the
+first batch also maps the layers on the batch's cores.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from objectives import evaluate
+from objectives.evaluator import TableStore, config_core
 from objectives.workloads import get_workload
 from spaces import DesignBatch, get_platform
 from spaces.hardware import DATAFLOWS
@@ -75,6 +82,20 @@ def measure(workload, platform, num_designs, greedy, repeats):
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return best, peak
+
+
+def mapper_cold_cost(workload, platform, repeats=1):
+    """CPU seconds to map every layer of ``workload`` at every rung, per core configuration."""
+    dataflows = tuple(DATAFLOWS[n] for n in platform.dataflows)
+    store = TableStore(workload, platform)
+    rows = [(d, size.pes, s) for d in range(len(dataflows)) for s, size in enumerate(platform.core_sizes)
+            if size.pes <= platform.pes // 4]
+    start = time.process_time()
+    for _ in range(repeats):
+        for row in rows:
+            store.costs(config_core(row, dataflows, platform))
+    seconds = (time.process_time() - start) / repeats
+    return seconds, len(rows), store.rungs
 
 
 def numpy_ceiling(repeats=20) -> float:
@@ -149,6 +170,10 @@ def main(argv=None):
         print("cold start, fresh process (CPU s): import, then one P = 16 batch of each mapping")
         for what, imported, scored in cold_start(args.workload, args.platform):
             print(f"{what:>12}: import {imported:6.2f}  first calls {scored:6.2f}")
+    seconds, configs, rungs = mapper_cold_cost(workload, platform)
+    per = seconds / (configs * L)
+    print(f"mapper, cold: {configs} configurations x {L} layers x {rungs} rungs in {seconds:.2f} CPU s = "
+          f"{per * 1e3:.3f} ms per (configuration, layer), {per / rungs * 1e6:.1f} us per (configuration, rung, layer)")
 
 
 if __name__ == "__main__":

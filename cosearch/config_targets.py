@@ -9,6 +9,7 @@ directory (the ``base_dir`` in the validation context).
 from __future__ import annotations
 
 import pathlib
+from typing import Literal
 
 from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, ValidationInfo, field_validator, model_validator
 
@@ -119,6 +120,10 @@ class PlatformConfig(Section):
     noc_gbps: PositiveFloat | None = None
     max_cores: PositiveInt | None = None
     word_bytes: PositiveInt | None = None
+    acc_bytes: PositiveInt | None = None
+    rf_bytes: PositiveInt | None = None
+    mapping_objective: Literal["edp", "latency", "energy"] | None = None
+    """What the per-layer mapper minimizes (default edp)."""
     layer_setup_cycles: NonNegativeInt | None = None
     dsp: PositiveFloat | None = None
     lut: PositiveFloat | None = None
