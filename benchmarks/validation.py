@@ -10,12 +10,11 @@ become a model, and the model's figures are set beside the published ones:
 per figure the ratio ours / published and Spearman's rank correlation over
 the layers (or applications).
 
-Backend: the v1 evaluator (``objectives.evaluate``) on a one-core design,
-one layer at a time, so each layer pays its own input, weight and output
-traffic as the published per-layer figures do; the per-layer buffer
-traffic and spatial utilization come from ``evaluator.core_tables``.  The
-figures are therefore v1's: one fixed loop order per dataflow, one buffer
-level.
+Each layer runs alone on a one-core design (``objectives.evaluate``), so it
+pays its own input, weight and output traffic as the published per-layer
+figures do; the per-layer mapper (``objectives.mapper``) gives what the
+evaluator sums away: the chosen mapping's utilization, its buffer traffic
+and its energy per level.
 """
 
 from __future__ import annotations
@@ -30,10 +29,10 @@ import numpy as np
 import yaml
 from scipy import stats
 
-from objectives import evaluate, evaluator
+from objectives import evaluate, mapper
 from objectives.workloads import Model, Op, Workload, make_model
 from spaces import single_design
-from spaces.hardware import Platform
+from spaces.hardware import Platform, get_dataflow
 from spaces.userdefs import load_platform
 
 REFERENCES = Path(__file__).with_name("validation_data.yaml")
@@ -100,22 +99,33 @@ def _layer(model: Model, i: int) -> Model:
     )
 
 
+def chosen_mappings(model: Model, platform: Platform, core: dict) -> mapper.LayerCosts:
+    """The mapper's choice per layer on the reference's core owning the whole buffer
+    (rounded down to its capacity rung, as the evaluator does), ``(1, L)`` arrays."""
+    size = platform.core_sizes[platform.size_index(core["size"])]
+    capacity = mapper.rung_bytes(mapper.rung_of(np.array(float(platform.buffer_bytes))))
+    return mapper.map_layers(
+        mapper.core_for(platform, get_dataflow(core["dataflow"]), size.pes, size.unroll),
+        mapper.Layers.from_workload(model), [capacity], platform.mapping_objective,
+    )
+
+
 def layer_figures(model: Model, platform: Platform, core: dict) -> LayerFigures:
     """Each layer of ``model`` run alone on the reference's one core."""
-    workload = Workload.from_models(model.name, [model])
-    design = _one_core(platform, core, model.num_layers)
-    _, configs = evaluator.core_configurations(design)
-    tables = evaluator.core_tables(configs, design, workload, platform)
+    if platform.energy.buffer_write_pj != platform.energy.buffer_pj_per_byte:
+        raise ValueError(f"platform {platform.name!r}: buffer bytes are read off the buffer energy, "
+                         "which needs equal read and write energies")
     runs = [evaluate(_one_core(platform, core, 1), Workload.from_models(model.name, [_layer(model, i)]), platform)
             for i in range(model.num_layers)]
-    dram = np.array([r.dram_bytes[0] for r in runs])
-    dynamic = np.array([r.dynamic_energy_j[0] for r in runs])
+    chosen = chosen_mappings(model, platform, core)
+    energy = chosen.energy_pj[0] * 1e-12  # (L, levels) J
+    on_chip = [mapper.LEVELS.index(level) for level in ("mac", "rf", "noc", "buffer")]
     return LayerFigures(
         latency_s=np.array([r.latency_s[0] for r in runs]),
-        utilization=tables.utilization[0],
-        dram_bytes=dram,
-        buffer_bytes=tables.buffer_bytes[0],
-        on_chip_j=dynamic - dram * platform.energy.dram_pj_per_byte * 1e-12,
+        utilization=chosen.utilization[0],
+        dram_bytes=np.array([r.dram_bytes[0] for r in runs]),
+        buffer_bytes=energy[:, mapper.LEVELS.index("buffer")] / (platform.energy.buffer_pj_per_byte * 1e-12),
+        on_chip_j=energy[:, on_chip].sum(axis=1),
         static_j=np.array([r.static_energy_j[0] for r in runs]),
     )
 
