@@ -49,6 +49,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from objectives.workloads._layers import DIMS, OP_NAMES, Model, Op, make_model, parse_op
 from objectives.workloads._registry import get_model
+from spaces import userfiles
 
 COLUMNS = ("name", "op", *DIMS, "stride", "groups", "preds")
 TABLE_SUFFIXES = (".csv", ".yaml", ".yml")
@@ -110,7 +111,7 @@ Count = Annotated[int, BeforeValidator(_positive_int)]
 class LayerRow(BaseModel):
     """One row of a layer table; ``None`` fields take the op's default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: Annotated[str, BeforeValidator(_layer_name)]
     op: Annotated[str, BeforeValidator(_op_name)]
@@ -146,8 +147,8 @@ def _first_error(error: ValidationError, allowed_keys: tuple[str, ...]) -> tuple
     if err["type"] == "extra_forbidden":
         return key, f"is not a column (allowed: {', '.join(allowed_keys)})"
     message = err["msg"].removeprefix("Value error, ")
-    if "input" in err and not message.startswith(repr(err["input"])):
-        message = f"{err['input']!r}: {message}"
+    if "input" in err and not message.startswith(userfiles.shown(err["input"])):
+        message = f"{userfiles.shown(err['input'])}: {message}"
     return key, message
 
 
@@ -159,7 +160,7 @@ def _rows_to_model(path: Path, name: str, extra_params: int, rows: list[tuple[st
         label = raw.get("name") if isinstance(raw, Mapping) else None
         at = f"{path}: {where}" + (f" (layer {str(label).strip()!r})" if label not in (None, "") else "")
         if not isinstance(raw, Mapping):
-            raise LayerTableError(f"{at}: expected a mapping of columns, got {raw!r}")
+            raise LayerTableError(f"{at}: expected a mapping of columns, got {userfiles.shown(raw)}")
         try:
             row = LayerRow.model_validate(dict(raw))
         except ValidationError as e:
@@ -265,9 +266,9 @@ def _read_csv(path: Path, text: str) -> Model:
 
 def _read_yaml(path: Path, text: str) -> Model:
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise LayerTableError(f"{path}: not valid YAML: {e}") from None
+        data = userfiles.parse_yaml(text)
+    except userfiles.InputFileError as e:
+        raise LayerTableError(f"{path}: {e}") from None
     if not isinstance(data, Mapping):
         raise LayerTableError(f"{path}: expected a mapping with keys name, extra_params, layers")
     try:
@@ -304,9 +305,9 @@ def load_model(path: str | Path) -> Model:
 
         return load_onnx(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise LayerTableError(f"{path}: cannot read the layer table: {e.strerror or e}") from None
+        text = userfiles.read_text(path)
+    except userfiles.InputFileError as e:
+        raise LayerTableError(f"{path}: {e}") from None
     return _read_csv(path, text) if suffix == ".csv" else _read_yaml(path, text)
 
 
