@@ -18,6 +18,7 @@ import numpy as np
 from objectives import costmodel, metrics, schedule
 from objectives.costmodel import INPUT, OUTPUT
 from objectives.workloads import Workload
+from objectives.workloads._layers import MAX_LAYER_SIZE
 from spaces import design as design_codes
 from spaces.design import DesignBatch
 from spaces.hardware import Platform
@@ -161,6 +162,23 @@ def _ordering(workload: Workload) -> tuple[list[np.ndarray], np.ndarray]:
     return levels, schedule.schedule_order(default_priority(workload)[None], workload.preds, levels)
 
 
+@functools.lru_cache(maxsize=16)
+def _check_counts(workload: Workload) -> None:
+    """Refuse layers whose int64 counts wrapped: a negative MAC count scores a negative EDP as feasible.
+
+    ``make_model`` bounds every layer it builds, so this only fires for a
+    workload assembled by hand; it is checked once per workload.
+    """
+    size = np.prod(workload.dims.astype(np.float64), axis=1) * workload.groups * workload.stride.astype(np.float64) ** 2
+    inputs, weights, outputs = workload.operand_elements
+    bad = (workload.macs <= 0) | (inputs < 0) | (weights < 0) | (outputs < 0) | ~(size <= MAX_LAYER_SIZE)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"workload {workload.name!r}, layer {workload.layer_names[i]!r}: dims "
+                         f"{workload.dims[i].tolist()} give {int(workload.macs[i])} MACs; counts must be positive "
+                         f"and the dims product x groups x stride**2 at most {MAX_LAYER_SIZE:.3g}")
+
+
 def _gather(table: np.ndarray, flat_index: np.ndarray) -> np.ndarray:
     """``table[config[p, l], l]`` for a ``(K, L)`` table, given ``config * L + l``."""
     return table.ravel()[flat_index]
@@ -180,6 +198,7 @@ def evaluate(
         raise ValueError(
             f"designs map {designs.num_layers} layers but workload {workload.name!r} has {workload.num_layers}"
         )
+    _check_counts(workload)
     reason = design_reasons(designs, platform)
     with np.errstate(all="ignore"):
         return _evaluate(_sanitized(designs, reason), workload, platform, reason, with_schedule)
@@ -288,7 +307,7 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     utilization = macs.sum() / metrics.row_total(macs / util_pl)
 
     reason = reason.copy()
-    finite = np.isfinite(makespan) & np.isfinite(energy) & (makespan > 0)
+    finite = np.isfinite(makespan) & np.isfinite(energy) & (makespan > 0) & (energy > 0)
     reason[(reason == 0) & ~finite] = design_codes.NON_FINITE
     ok = reason == 0
 

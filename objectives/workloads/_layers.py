@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -33,6 +34,14 @@ import numpy as np
 from spaces.hardware import LOOP_DIMS as DIMS
 
 N_DIM, K_DIM, C_DIM, Y_DIM, X_DIM, R_DIM, S_DIM = range(7)
+
+MAX_LAYER_SIZE = 1 << 50
+"""Bound on a layer's dims product x groups x stride**2, which bounds its MACs and
+every operand's element count (an input tile spans at most stride x Y x R rows).
+1.1e15 is a hundred times the largest GEMM of a 70B-parameter LLM at 32k
+tokens; the bound keeps each count exact in float64 and a model's sum in int64."""
+MAX_MODEL_MACS = 1 << 58
+"""Bound on a model's total MACs, so sums over batches and models stay in int64."""
 
 
 class Op(enum.IntEnum):
@@ -128,8 +137,22 @@ class Model:
     __hash__ = None
 
 
+def layer_size_problem(dims, stride, groups) -> str | None:
+    """Why one layer is too large to count in int64/float64 (see ``MAX_LAYER_SIZE``), or None.
+
+    Computed on Python ints, so it holds whatever the dims: int64 would wrap.
+    """
+    size = math.prod(int(d) for d in dims) * int(groups) * int(stride) ** 2
+    if size <= MAX_LAYER_SIZE:
+        return None
+    named = ", ".join(f"{d}={int(v)}" for d, v in zip(DIMS, dims))
+    return (f"dimensions {named} (groups={int(groups)}, stride={int(stride)}) are too large: their product x groups "
+            f"x stride**2 is {size:.3g} (allowed: at most {MAX_LAYER_SIZE:.3g}, about 1e15 MACs per layer)")
+
+
 def validate_layers(model_name, layer_names, op, dims, stride, groups, preds) -> None:
     """Raise ``ValueError`` naming the model and layer for a malformed table."""
+    total = 0
     for i, name in enumerate(layer_names):
         where = f"model {model_name!r}, layer {name!r}"
         bad = [d for d, v in zip(DIMS, dims[i]) if v <= 0]
@@ -141,6 +164,13 @@ def validate_layers(model_name, layer_names, op, dims, stride, groups, preds) ->
             raise ValueError(f"{where}: groups={groups[i]} must divide the output channels K={dims[i, K_DIM]}")
         if op[i] == Op.DWCONV and dims[i, C_DIM] != 1:
             raise ValueError(f"{where}: a depthwise layer has C=1 input channel per group, got C={dims[i, C_DIM]}")
+        too_large = layer_size_problem(dims[i], stride[i], groups[i])
+        if too_large:
+            raise ValueError(f"{where}: {too_large}")
+        total += math.prod(int(d) for d in dims[i])
+        if total > MAX_MODEL_MACS:
+            raise ValueError(f"{where}: the model's layers so far multiply-accumulate {total:.3g} times "
+                             f"(allowed: at most {MAX_MODEL_MACS:.3g} per model)")
         for p in preds[i]:
             if not 0 <= p < len(layer_names):
                 raise ValueError(f"{where}: depends on missing layer index {p}")
@@ -173,9 +203,16 @@ def make_model(name, layer_names, op, dims, stride, groups, preds, extra_params=
     """Validate a layer table and store it in topological order."""
     layer_names = tuple(layer_names)
     op = np.asarray(op, dtype=np.int8)
-    dims = np.asarray(dims, dtype=np.int64).reshape(len(layer_names), 7)
-    stride = np.asarray(stride, dtype=np.int64)
-    groups = np.asarray(groups, dtype=np.int64)
+    try:
+        dims = np.asarray(dims, dtype=np.int64).reshape(len(layer_names), 7)
+        stride = np.asarray(stride, dtype=np.int64)
+        groups = np.asarray(groups, dtype=np.int64)
+    except OverflowError:  # a count beyond int64: name the layer (on Python ints)
+        for layer, d, s, g in zip(layer_names, dims, stride, groups):
+            too_large = layer_size_problem(d, s, g)
+            if too_large:
+                raise ValueError(f"model {name!r}, layer {layer!r}: {too_large}") from None
+        raise ValueError(f"model {name!r}: a dimension, stride or group count exceeds 64 bits") from None
     preds = [tuple(int(p) for p in ps) for ps in preds]
     if not layer_names:
         raise ValueError(f"model {name!r}: has no layers")

@@ -47,7 +47,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
-from objectives.workloads._layers import DIMS, OP_NAMES, Model, Op, make_model, parse_op
+from objectives.workloads._layers import DIMS, OP_NAMES, Model, Op, layer_size_problem, make_model, parse_op
 from objectives.workloads._registry import get_model
 from spaces import userfiles
 
@@ -218,6 +218,9 @@ def _check_row(at: str, row: LayerRow) -> None:
     groups = _groups(op, row)
     if row.K % groups:
         raise LayerTableError(f"{at}, column groups: {groups} does not divide K={row.K} (allowed: a divisor of K)")
+    too_large = layer_size_problem(_dims(op, row), row.stride, groups)
+    if too_large:
+        raise LayerTableError(f"{at}, columns {','.join(DIMS)}: {too_large}")
 
 
 def _read_csv(path: Path, text: str) -> Model:
@@ -251,6 +254,11 @@ def _read_csv(path: Path, text: str) -> Model:
         if len(cells) > len(header):
             raise LayerTableError(
                 f"{path}: line {lineno}: {len(cells)} cells but the header has {len(header)} columns"
+            )
+        if len(cells) < len(header):  # a cut-off row would silently take defaults
+            raise LayerTableError(
+                f"{path}: line {lineno}, column {header[len(cells)]}: {len(cells)} cells but the header has "
+                f"{len(header)} columns (leave a cell empty for its default: ',,')"
             )
         rows.append((f"line {lineno}", {k: v for k, v in zip(header, cells) if v != ""}))
     if header is None:
@@ -303,7 +311,10 @@ def load_model(path: str | Path) -> Model:
     if suffix == ".onnx":
         from objectives.workloads.onnx_import import load_onnx
 
-        return load_onnx(path)
+        try:
+            return load_onnx(path)
+        except ValueError as e:
+            raise LayerTableError(str(e) if str(e).startswith(f"{path}:") else f"{path}: {e}") from None
     try:
         text = userfiles.read_text(path)
     except userfiles.InputFileError as e:

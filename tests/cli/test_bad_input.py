@@ -116,3 +116,16 @@ def test_bad_files_exit_2_without_traceback_from_the_command(tmp_path, data):
         result = cosearch(command, path, cwd=tmp_path, timeout=60)
         assert result.returncode == 2, result.stderr
         assert result.stderr.startswith(f"{path}: ") and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("table, message", [
+    ("name,op,K,C,Y\na,gemm,100000000000000000000000000,4,4\n",
+     "big.csv: line 2 (layer 'a'), columns N,K,C,Y,X,R,S: dimensions N=1, K=100000000000000000000000000"),
+    ("name,op,N,K,C,Y,X\na,conv,1,3000000,3000000,3000000,3000000\n", "big.csv: line 2 (layer 'a'), columns"),
+    ("name,op,K,C,Y,X\na,conv,4,4\n", "big.csv: line 2, column Y: 4 cells but the header has 6 columns"),
+])
+def test_layer_tables_whose_macs_overflow_exit_2(tmp_path, capsys, table, message):
+    (tmp_path / "big.csv").write_text(table)
+    path = write_config(tmp_path, "workload: {models: [{file: big.csv}]}\n")
+    code, err = validate(path, capsys)
+    assert code == 2 and message in err, err

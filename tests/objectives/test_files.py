@@ -99,6 +99,10 @@ HEADER = "name,op,N,K,C,Y,X,R,S,stride,groups,preds\n"
          "line 3 (layer 'a'), column name: duplicate layer name (first at line 2)"),
         ("a,conv,1,8,3,8,8,3,3,1,1,b\nb,conv,1,8,8,8,8,3,3,1,1,a\n", "model 'm', layer 'a': dependency cycle"),
         ("a,conv,1,8,3,8,8,3,3,1,1,,x\n", "line 2: 13 cells but the header has 12 columns"),
+        ("a,conv,1,8,3,8,8\n", "line 2, column R: 7 cells but the header has 12 columns (leave a cell empty"),
+        ("a,gemm,1,1e26,3,8,1,1,1,1,1,\n", "line 2 (layer 'a'), column K: '1e26' is not a positive integer"),
+        ("a,gemm,1," + "1" * 27 + ",3,8,1,1,1,1,1,\n", "line 2 (layer 'a'), columns N,K,C,Y,X,R,S: dimensions N=1, K=1"),
+        ("a,conv,1,3000000,3000000,3000000,3000000,1,1,1,1,\n", "columns N,K,C,Y,X,R,S: dimensions N=1, K=3000000"),
     ],
 )
 def test_csv_errors_name_file_line_layer_column_and_value(tmp_path, body, message):

@@ -251,3 +251,13 @@ def test_weights_stored_outside_the_file_are_never_read(tmp_path):
     model = load_model(path)
     assert model == inline
     assert model.params == 4 * 3 * 3 * 3 + 256 * 10
+
+
+def test_shapes_whose_macs_overflow_int64_are_refused(tmp_path):
+    """An input of [1e12, 3, 1e6, 1e6] once wrapped to negative MACs: a negative EDP chosen as the best design."""
+    g = Graph({"input": (10**12, 3, 10**6, 10**6)})
+    path = tmp_path / "huge.onnx"
+    onnx.save(g.model(g.conv("input", "conv", 8, 3, 3)), path)
+    with pytest.raises(ValueError, match=f"{path}: model 'huge', layer 'conv': dimensions N=1000000000000, K=8, "
+                                         "C=3, Y=1000000, X=1000000, R=3, S=3 .* are too large"):
+        load_model(path)
