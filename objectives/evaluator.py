@@ -163,6 +163,19 @@ def _ordering(workload: Workload) -> tuple[list[np.ndarray], np.ndarray]:
 
 
 @functools.lru_cache(maxsize=16)
+def _instances(workload: Workload) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Model instances (one per batch repetition): ``(L,)`` each layer's instance, ``(I,)`` the
+    first layer of each (an instance's layers are contiguous) and ``(I,)`` its model's priority."""
+    first = np.ones(workload.num_layers, dtype=bool)
+    first[1:] = (workload.model[1:] != workload.model[:-1]) | (workload.instance[1:] != workload.instance[:-1])
+    instance = np.cumsum(first) - 1
+    starts = np.flatnonzero(first)
+    if len(starts) != int(workload.batch.sum()):
+        raise ValueError(f"workload {workload.name!r}: an instance's layers are not contiguous")
+    return instance, starts, workload.priority[workload.model[starts]]
+
+
+@functools.lru_cache(maxsize=16)
 def _check_counts(workload: Workload) -> None:
     """Refuse layers whose int64 counts wrapped: a negative MAC count scores a negative EDP as feasible.
 
@@ -301,8 +314,11 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
 
     M = workload.num_models
     shared = metrics.per_model_max(timing.finish_s, workload.model, M)
-    alone = metrics.per_model_sum(latency, workload.model, M)
-    progress = metrics.normalized_progress(alone, shared)
+    instance, starts, instance_priority = _instances(workload)
+    alone = schedule.list_schedule(latency, instance * C + layer_core, order, workload.preds, transfer,
+                                   C * len(starts))  # each instance on cores of its own: nothing else on the chip
+    progress = metrics.normalized_progress(metrics.per_block_max(alone.finish_s, starts),
+                                           metrics.per_block_max(timing.finish_s, starts))
     util_pl = _gather(tables.utilization, cfg * L + np.arange(L))
     utilization = macs.sum() / metrics.row_total(macs / util_pl)
 
@@ -342,9 +358,10 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
         utilization=score(utilization, 0.0),
         throughput_ips=score(workload.inferences / makespan, 0.0),
         model_latency_s=cost(shared),
+        progress=np.where(ok[:, None], progress, 0.0),
         stp=score(metrics.system_throughput(progress), 0.0),
         antt=cost(metrics.average_normalized_turnaround(progress)),
-        fairness=score(metrics.prema_fairness(progress, workload.priority), 0.0),
+        fairness=score(metrics.prema_fairness(progress, instance_priority), 0.0),
         sla_violations=score(metrics.sla_violations(shared, workload.latency_target_s), M),
         feasible=ok,
         reason=reason,
