@@ -42,9 +42,10 @@ MAX_FILE_BYTES = 1 << 20
 thousand layers about 60 kB, and pure-Python YAML parses 1 MiB in about a second."""
 MAX_DEPTH = 32
 """Nesting levels; configs and layer tables use at most five."""
-MAX_NODES = 50_000
-"""Values (scalars, lists, mappings) in one document: a YAML layer table of
-1,900 layers; composing each costs tens of microseconds of Python."""
+MAX_NODES = 20_000
+"""Values (scalars, lists, mappings) in one document, enough for a YAML layer
+table of 750 layers (CSV tables have no such bound): composing each costs
+tens of microseconds of Python, so refusing the 20,001st stays under a second."""
 MAX_EXPANDED = MAX_FILE_BYTES
 """Characters plus values a document may stand for once its aliases are expanded."""
 MAX_INT = 2**63 - 1
