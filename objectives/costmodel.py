@@ -1,6 +1,6 @@
 """MAESTRO-style analytical cost terms, one set of formulas for every dataflow.
 
-A dataflow is an extent per loop dim (``(..., 7)``, 1 where a dim is not
+A dataflow is an extent per loop dim (``(..., 8)``, 1 where a dim is not
 unrolled) plus a stationary operand; every term below broadcasts over any
 leading axes, so the evaluator computes them on ``(configs, layers)`` tables
 and the tests on single values.  The equations are written out in
@@ -9,7 +9,7 @@ and the tests on single values.  The equations are written out in
 Loop order: the outer temporal loops walk the tiles of the dims that index
 the stationary operand; the remaining dims run inside while that tile stays
 in the array.  An operand is therefore re-read from the core's buffer once
-per outer tile of every dim that does not index it (DESIGN §5).
+per outer tile of every dim that does not index it.
 """
 
 from __future__ import annotations
@@ -30,29 +30,26 @@ def _mask(*dims: str) -> np.ndarray:
 
 # The input window slides over R and S, so the input indexes them too: a
 # stationary filter row sees the whole input row once, not once per tap.
-OPERAND_DIMS = np.stack([_mask("N", "C", "Y", "X", "R", "S"), _mask("K", "C", "R", "S"), _mask("N", "K", "Y", "X")])
-"""``(3, 7)`` bool: which loop dims index the input, weight and output."""
+# Every operand is per group: a group's outputs read only its own inputs
+# through its own weights, so G indexes all three.
+OPERAND_DIMS = np.stack(
+    [_mask("N", "G", "C", "Y", "X", "R", "S"), _mask("G", "K", "C", "R", "S"), _mask("N", "G", "K", "Y", "X")]
+)
+"""``(3, 8)`` bool: which loop dims index the input, weight and output."""
 
-MATMUL_WEIGHT_DIMS = _mask("N", "K", "C")
+MATMUL_WEIGHT_DIMS = _mask("N", "G", "K", "C")
 """Attention's second operand is per head, so it is indexed by N as well."""
 
 
-def operand_dims(weight_is_activation: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """``(L, 3, 7)`` which loop dims index each operand of each layer.
-
-    In a grouped convolution an output channel reads only its own group's
-    inputs, so the input is indexed by K too: a depthwise layer streams each
-    input channel once, not once per tile of output channels.  (For
-    groups < K this undercounts re-reads within a group.)
-    """
-    dims = np.broadcast_to(OPERAND_DIMS, (len(groups), 3, 7)).copy()
+def operand_dims(weight_is_activation: np.ndarray) -> np.ndarray:
+    """``(L, 3, 8)`` which loop dims index each operand of each layer."""
+    dims = np.broadcast_to(OPERAND_DIMS, (len(weight_is_activation), *OPERAND_DIMS.shape)).copy()
     dims[weight_is_activation, WEIGHT] = MATMUL_WEIGHT_DIMS
-    dims[groups > 1, INPUT, LOOP_DIMS.index("K")] = True
     return dims
 
 
 def unroll_extents(pes: int, dataflow: Dataflow, fixed: tuple[tuple[str, int], ...] = ()) -> np.ndarray:
-    """Array extent per loop dim, ``(7,)`` int64, for a core of ``pes`` MACs per cycle.
+    """Array extent per loop dim, ``(8,)`` int64, for a core of ``pes`` MACs per cycle.
 
     A core size that fixes its extents (a DPU's PP × ICP × OCP) keeps them when
     the dataflow unrolls exactly those dims.  Otherwise the PEs are split over
@@ -92,9 +89,9 @@ def utilization(dims: np.ndarray, extents: np.ndarray) -> np.ndarray:
 
 
 def stationary_mask(stationary_index: np.ndarray, operand_dims: np.ndarray) -> np.ndarray:
-    """``(..., 7)`` bool dims of the stationary operand (the outer loops).
+    """``(..., 8)`` bool dims of the stationary operand (the outer loops).
 
-    ``operand_dims`` is ``(..., 3, 7)``; ``stationary_index`` picks one row.
+    ``operand_dims`` is ``(..., 3, 8)``; ``stationary_index`` picks one row.
     """
     return np.take_along_axis(operand_dims, np.asarray(stationary_index)[..., None, None], axis=-2)[..., 0, :]
 

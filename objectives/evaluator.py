@@ -4,7 +4,7 @@ Work that depends only on a core's shape (dataflow, PE count, fixed extents)
 is computed once per distinct core configuration in the batch, as
 ``(configs, layers)`` tables, then gathered to ``(designs, layers)`` through
 each layer's core.  A batch rarely holds more than a few dozen distinct core
-shapes, so the 7-dim loop-nest arithmetic costs next to nothing and the
+shapes, so the 8-dim loop-nest arithmetic costs next to nothing and the
 per-design work is a handful of gathers, a roofline and the list schedule.
 """
 
@@ -53,11 +53,11 @@ def core_tables(configs: np.ndarray, designs: DesignBatch, workload: Workload, p
         extents.append(costmodel.unroll_extents(max(int(pes), 1), dataflow, fixed))
         stationary.append(costmodel.stationary_index_of(dataflow))
         fill_drain.append(dataflow.fill_drain)
-    extents = np.array(extents)[:, None, :]  # (K, 1, 7)
+    extents = np.array(extents)[:, None, :]  # (K, 1, 8)
     stationary = np.array(stationary)
-    dims = workload.dims[None]  # (1, L, 7)
-    operand_dims = costmodel.operand_dims(workload.weight_is_activation, workload.groups)[None]  # (1, L, 3, 7)
-    outer = costmodel.stationary_mask(stationary[:, None], operand_dims)  # (K, L, 7)
+    dims = workload.dims[None]  # (1, L, 8)
+    operand_dims = costmodel.operand_dims(workload.weight_is_activation)[None]  # (1, L, 3, 8)
+    outer = costmodel.stationary_mask(stationary[:, None], operand_dims)  # (K, L, 8)
     tiles = costmodel.tile_counts(dims, extents)
     cycles = costmodel.compute_cycles(
         dims, extents, outer, np.array(fill_drain)[:, None], platform.layer_setup_cycles
@@ -182,14 +182,14 @@ def _check_counts(workload: Workload) -> None:
     ``make_model`` bounds every layer it builds, so this only fires for a
     workload assembled by hand; it is checked once per workload.
     """
-    size = np.prod(workload.dims.astype(np.float64), axis=1) * workload.groups * workload.stride.astype(np.float64) ** 2
+    size = np.prod(workload.dims.astype(np.float64), axis=1)
     inputs, weights, outputs = workload.operand_elements
     bad = (workload.macs <= 0) | (inputs < 0) | (weights < 0) | (outputs < 0) | ~(size <= MAX_LAYER_SIZE)
     if bad.any():
         i = int(np.argmax(bad))
         raise ValueError(f"workload {workload.name!r}, layer {workload.layer_names[i]!r}: dims "
                          f"{workload.dims[i].tolist()} give {int(workload.macs[i])} MACs; counts must be positive "
-                         f"and the dims product x groups x stride**2 at most {MAX_LAYER_SIZE:.3g}")
+                         f"and the dims product at most {MAX_LAYER_SIZE:.3g}")
 
 
 def _gather(table: np.ndarray, flat_index: np.ndarray) -> np.ndarray:

@@ -22,9 +22,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-LOOP_DIMS = ("N", "K", "C", "Y", "X", "R", "S")
-"""Loop dimensions of a layer: batch, out channels, in channels per group,
-output rows, output columns, filter rows, filter columns."""
+LOOP_DIMS = ("N", "G", "K", "C", "Y", "X", "R", "S")
+"""Loop dimensions of a layer: batch, groups, output channels per group,
+input channels per group, output rows, output columns, filter rows, filter
+columns.  A depthwise layer is G = channels, K = C = 1, as ONNX, Timeloop and
+ZigZag write it; no preset dataflow unrolls G."""
 
 STATIONARY = ("weight", "output", "input")
 

@@ -1,25 +1,32 @@
 """Layer tables: one DNN as a struct of arrays, and a builder that writes it.
 
-A layer is a 7-D loop nest over ``N K C Y X R S`` (batch, output channels,
-input channels *per group*, output rows, output columns, filter rows, filter
-columns) plus ``stride``, ``groups`` and an op kind.  Every op is expressed in
-that nest so the cost model needs one set of formulas:
+A layer is an 8-D loop nest over ``N G K C Y X R S`` (batch, groups, output
+channels *per group*, input channels *per group*, output rows, output
+columns, filter rows, filter columns) plus ``stride`` and ``dilation`` (one
+each for rows and columns) and an op kind.  Every op is expressed in that
+nest so the cost model needs one set of formulas:
 
 =========  ====================================================================
 op         meaning of the dims
 =========  ====================================================================
-conv       ordinary convolution; Y X are output rows/cols
-dwconv     depthwise: ``groups == K``, ``C == 1`` (one input channel per group)
-pwconv     1x1 convolution (R = S = 1)
+conv       ordinary convolution (G = 1) or grouped convolution (G groups of
+           K outputs reading C inputs each); Y X are output rows/cols
+dwconv     depthwise: G = channels, K = C = 1, as ONNX, Timeloop and ZigZag
+           write it (one input and one output channel per group)
+pwconv     1x1 convolution (R = S = 1, G = 1)
 gemm       fully connected / linear: K outputs, C inputs, Y tokens (X=R=S=1)
 upconv     transposed convolution; Y X are *output* rows/cols, MACs are
-           ``N K C Y X R S / stride**2`` because each input pixel scatters
+           ``N G K C Y X R S / stride**2`` because each input pixel scatters
 matmul     activation x activation (attention): out[N, Y, K] = A[N, Y, C] @
            B[N, C, K]; N counts heads, the "weight" operand B is an
            activation produced by an earlier layer, so it has no parameters
 lstm       the four gate GEMMs of one LSTM layer over a sequence: K = 4 H,
            C = input + H, Y = time steps
 =========  ====================================================================
+
+MACs are the product of the eight dims, so a grouped layer counts
+``G·K·C`` channel pairs -- the same total a ``groups`` attribute on total
+channel counts gives (ONNX ``group``).
 """
 
 from __future__ import annotations
@@ -33,15 +40,18 @@ import numpy as np
 
 from spaces.hardware import LOOP_DIMS as DIMS
 
-N_DIM, K_DIM, C_DIM, Y_DIM, X_DIM, R_DIM, S_DIM = range(7)
+N_DIM, G_DIM, K_DIM, C_DIM, Y_DIM, X_DIM, R_DIM, S_DIM = range(8)
+NUM_DIMS = len(DIMS)
 
 MAX_LAYER_SIZE = 1 << 50
-"""Bound on a layer's dims product x groups x stride**2, which bounds its MACs and
-every operand's element count (an input tile spans at most stride x Y x R rows).
-1.1e15 is a hundred times the largest GEMM of a 70B-parameter LLM at 32k
-tokens; the bound keeps each count exact in float64 and a model's sum in int64."""
+"""Bound on a layer's dims product, which is its MACs and bounds every operand's
+element count (an input spans at most Y·R rows and X·S columns).  1.1e15 is a
+hundred times the largest GEMM of a 70B-parameter LLM at 32k tokens; the bound
+keeps each count exact in float64 and a model's sum in int64."""
 MAX_MODEL_MACS = 1 << 58
 """Bound on a model's total MACs, so sums over batches and models stay in int64."""
+MAX_STEP = 1 << 20
+"""Bound on stride and dilation, so input-extent arithmetic stays in int64."""
 
 
 class Op(enum.IntEnum):
@@ -72,20 +82,41 @@ def layer_macs(op: np.ndarray, dims: np.ndarray, stride: np.ndarray) -> np.ndarr
     return np.where(scatter, macs // (stride.astype(np.int64) ** 2), macs)
 
 
-def operand_elements(op: np.ndarray, dims: np.ndarray, stride: np.ndarray, groups: np.ndarray):
+def touched_extent(out: np.ndarray, taps: np.ndarray, stride: np.ndarray, dilation: np.ndarray) -> np.ndarray:
+    """Input rows (or columns) a windowed layer reads: ``|{o·stride + t·dilation}|``
+    over ``o < out`` output rows and ``t < taps`` filter taps.
+
+    The span ``(out-1)·stride + (taps-1)·dilation + 1`` counts rows the
+    windows skip when they do not touch (a 1x1 stride-2 conv reads every
+    other row: ``out`` rows, not ``2·out - 1``); ``out·taps`` counts rows
+    that neighbouring windows share.  The smaller of the two is exact when,
+    after dividing both by their common factor, stride or dilation is 1 (every
+    published network), and an upper bound otherwise.  A common factor g of
+    stride and dilation spaces every touched row g apart without changing
+    their number, so it divides out first.
+    """
+    out, taps = out.astype(np.int64), taps.astype(np.int64)
+    g = np.gcd(stride.astype(np.int64), dilation.astype(np.int64))
+    span = (out - 1) * (stride // g) + (taps - 1) * (dilation // g) + 1
+    return np.minimum(span, out * taps)
+
+
+def operand_elements(op: np.ndarray, dims: np.ndarray, stride: np.ndarray, dilation: np.ndarray):
     """Element counts of (input, weight, output) per layer, each ``(L,)`` int64.
 
-    For ``matmul`` the weight is the second activation operand B.
+    The input counts the pixels the windows actually touch
+    (:func:`touched_extent`).  For ``matmul`` the weight is the second
+    activation operand B.
     """
-    n, k, c, y, x, r, s = (dims[..., i].astype(np.int64) for i in range(7))
-    stride = stride.astype(np.int64)
+    n, g, k, c, y, x, r, s = (dims[..., i].astype(np.int64) for i in range(NUM_DIMS))
     windowed = (op == Op.CONV) | (op == Op.DWCONV) | (op == Op.PWCONV)
-    in_rows = np.where(windowed, (y - 1) * stride + r, np.where(op == Op.UPCONV, -(-y // stride), y))
-    in_cols = np.where(windowed, (x - 1) * stride + s, np.where(op == Op.UPCONV, -(-x // stride), x))
-    inputs = n * c * groups.astype(np.int64) * in_rows * in_cols
-    weights = np.where(op == Op.MATMUL, n * k * c, k * c * r * s)
+    upconv_rows, upconv_cols = -(-y // stride), -(-x // stride)
+    in_rows = np.where(windowed, touched_extent(y, r, stride, dilation), np.where(op == Op.UPCONV, upconv_rows, y))
+    in_cols = np.where(windowed, touched_extent(x, s, stride, dilation), np.where(op == Op.UPCONV, upconv_cols, x))
+    inputs = n * g * c * in_rows * in_cols
+    weights = np.where(op == Op.MATMUL, n * g * k * c, g * k * c * r * s)
     # An LSTM layer computes 4 gate pre-activations per step but emits only h.
-    outputs = np.where(op == Op.LSTM, n * (k // 4) * y * x, n * k * y * x)
+    outputs = np.where(op == Op.LSTM, n * g * (k // 4) * y * x, n * g * k * y * x)
     return inputs, weights, outputs
 
 
@@ -101,9 +132,9 @@ class Model:
     name: str
     layer_names: tuple[str, ...]
     op: np.ndarray  # (L,) int8 Op codes
-    dims: np.ndarray  # (L, 7) int64 in DIMS order
+    dims: np.ndarray  # (L, 8) int64 in DIMS order
     stride: np.ndarray  # (L,) int64
-    groups: np.ndarray  # (L,) int64
+    dilation: np.ndarray  # (L,) int64
     preds: tuple[tuple[int, ...], ...]
     extra_params: int = 0
     """Parameters the layer table does not hold (biases, norms, embeddings)."""
@@ -118,7 +149,7 @@ class Model:
 
     @property
     def params(self) -> int:
-        _, weights, _ = operand_elements(self.op, self.dims, self.stride, self.groups)
+        _, weights, _ = operand_elements(self.op, self.dims, self.stride, self.dilation)
         return int(weights[self.op != Op.MATMUL].sum()) + self.extra_params
 
     def __eq__(self, other):
@@ -132,25 +163,27 @@ class Model:
         )
 
     def _arrays(self):
-        return self.op, self.dims, self.stride, self.groups
+        return self.op, self.dims, self.stride, self.dilation
 
     __hash__ = None
 
 
-def layer_size_problem(dims, stride, groups) -> str | None:
+def layer_size_problem(dims, stride, dilation) -> str | None:
     """Why one layer is too large to count in int64/float64 (see ``MAX_LAYER_SIZE``), or None.
 
     Computed on Python ints, so it holds whatever the dims: int64 would wrap.
     """
-    size = math.prod(int(d) for d in dims) * int(groups) * int(stride) ** 2
-    if size <= MAX_LAYER_SIZE:
-        return None
-    named = ", ".join(f"{d}={int(v)}" for d, v in zip(DIMS, dims))
-    return (f"dimensions {named} (groups={int(groups)}, stride={int(stride)}) are too large: their product x groups "
-            f"x stride**2 is {size:.3g} (allowed: at most {MAX_LAYER_SIZE:.3g}, about 1e15 MACs per layer)")
+    size = math.prod(int(d) for d in dims)
+    if size > MAX_LAYER_SIZE:
+        named = ", ".join(f"{d}={int(v)}" for d, v in zip(DIMS, dims))
+        return (f"dimensions {named} are too large: they multiply to {size:.3g} MACs "
+                f"(allowed: at most {MAX_LAYER_SIZE:.3g} per layer)")
+    if int(stride) > MAX_STEP or int(dilation) > MAX_STEP:
+        return f"stride {int(stride)} or dilation {int(dilation)} is too large (allowed: at most {MAX_STEP})"
+    return None
 
 
-def validate_layers(model_name, layer_names, op, dims, stride, groups, preds) -> None:
+def validate_layers(model_name, layer_names, op, dims, stride, dilation, preds) -> None:
     """Raise ``ValueError`` naming the model and layer for a malformed table."""
     total = 0
     for i, name in enumerate(layer_names):
@@ -160,11 +193,14 @@ def validate_layers(model_name, layer_names, op, dims, stride, groups, preds) ->
             raise ValueError(f"{where}: dimension(s) {', '.join(bad)} must be positive, got {dims[i].tolist()}")
         if stride[i] <= 0:
             raise ValueError(f"{where}: stride must be positive, got {stride[i]}")
-        if groups[i] <= 0 or dims[i, K_DIM] % groups[i]:
-            raise ValueError(f"{where}: groups={groups[i]} must divide the output channels K={dims[i, K_DIM]}")
-        if op[i] == Op.DWCONV and dims[i, C_DIM] != 1:
-            raise ValueError(f"{where}: a depthwise layer has C=1 input channel per group, got C={dims[i, C_DIM]}")
-        too_large = layer_size_problem(dims[i], stride[i], groups[i])
+        if dilation[i] <= 0:
+            raise ValueError(f"{where}: dilation must be positive, got {dilation[i]}")
+        if op[i] == Op.DWCONV and (dims[i, K_DIM] != 1 or dims[i, C_DIM] != 1):
+            raise ValueError(
+                f"{where}: a depthwise layer has K=C=1 channel per group (G = channels), "
+                f"got K={dims[i, K_DIM]}, C={dims[i, C_DIM]}"
+            )
+        too_large = layer_size_problem(dims[i], stride[i], dilation[i])
         if too_large:
             raise ValueError(f"{where}: {too_large}")
         total += math.prod(int(d) for d in dims[i])
@@ -199,27 +235,28 @@ def topological_order(model_name: str, layer_names: Sequence[str], preds: Sequen
     return order
 
 
-def make_model(name, layer_names, op, dims, stride, groups, preds, extra_params=0) -> Model:
-    """Validate a layer table and store it in topological order."""
+def make_model(name, layer_names, op, dims, stride, preds, extra_params=0, *, dilation=None) -> Model:
+    """Validate a layer table (``dims`` ``(L, 8)`` in DIMS order) and store it
+    in topological order; ``dilation`` defaults to 1 everywhere."""
     layer_names = tuple(layer_names)
     op = np.asarray(op, dtype=np.int8)
     try:
-        dims = np.asarray(dims, dtype=np.int64).reshape(len(layer_names), 7)
+        dims = np.asarray(dims, dtype=np.int64).reshape(len(layer_names), NUM_DIMS)
         stride = np.asarray(stride, dtype=np.int64)
-        groups = np.asarray(groups, dtype=np.int64)
+        dilation = np.ones_like(stride) if dilation is None else np.asarray(dilation, dtype=np.int64)
     except OverflowError:  # a count beyond int64: name the layer (on Python ints)
-        for layer, d, s, g in zip(layer_names, dims, stride, groups):
-            too_large = layer_size_problem(d, s, g)
+        for layer, d, s, t in zip(layer_names, dims, stride, dilation if dilation is not None else stride):
+            too_large = layer_size_problem(d, s, 1 if dilation is None else t)
             if too_large:
                 raise ValueError(f"model {name!r}, layer {layer!r}: {too_large}") from None
-        raise ValueError(f"model {name!r}: a dimension, stride or group count exceeds 64 bits") from None
+        raise ValueError(f"model {name!r}: a dimension, stride or dilation exceeds 64 bits") from None
     preds = [tuple(int(p) for p in ps) for ps in preds]
     if not layer_names:
         raise ValueError(f"model {name!r}: has no layers")
     if len(set(layer_names)) != len(layer_names):
         dup = next(n for n in layer_names if layer_names.count(n) > 1)
         raise ValueError(f"model {name!r}, layer {dup!r}: duplicate layer name")
-    validate_layers(name, layer_names, op, dims, stride, groups, preds)
+    validate_layers(name, layer_names, op, dims, stride, dilation, preds)
     order = topological_order(name, layer_names, preds)
     position = {old: new for new, old in enumerate(order)}
     return Model(
@@ -228,7 +265,7 @@ def make_model(name, layer_names, op, dims, stride, groups, preds, extra_params=
         op=op[order],
         dims=dims[order],
         stride=stride[order],
-        groups=groups[order],
+        dilation=dilation[order],
         preds=tuple(tuple(sorted(position[p] for p in set(preds[i]))) for i in order),
         extra_params=int(extra_params),
     )
@@ -253,7 +290,7 @@ class ModelBuilder:
     def last(self) -> int:
         return len(self._rows) - 1
 
-    def _add(self, name, op, n, k, c, y, x, r, s, stride, groups, after) -> int:
+    def _add(self, name, op, n, g, k, c, y, x, r, s, stride, dilation, after) -> int:
         x = y if x is None else x
         s = r if s is None else s
         if after is None:
@@ -261,34 +298,40 @@ class ModelBuilder:
         elif isinstance(after, (int, np.integer)):
             after = (int(after),)
         self._names.append(name)
-        self._rows.append((op, (n, k, c, y, x, r, s), stride, groups))
+        self._rows.append((op, (n, g, k, c, y, x, r, s), stride, dilation))
         self._preds.append(tuple(after))
         return self.last
 
-    def conv(self, name, *, k, c, y, x=None, r, s=None, stride=1, groups=1, n=1, after=None) -> int:
-        """``c`` is the total number of input channels; it is divided by ``groups``."""
+    def conv(self, name, *, k, c, y, x=None, r, s=None, stride=1, dilation=1, groups=1, n=1, after=None) -> int:
+        """``k`` and ``c`` are total channel counts (as a framework writes
+        them); ``groups`` splits both into G groups of ``k/G`` and ``c/G``."""
+        if k % groups or c % groups:
+            raise ValueError(
+                f"model {self.name!r}, layer {name!r}: groups={groups} must divide output channels {k} "
+                f"and input channels {c}"
+            )
+        if groups > 1 and groups == k == c:
+            return self.dwconv(name, channels=k, y=y, x=x, r=r, s=s, stride=stride, dilation=dilation, n=n, after=after)
         op = Op.PWCONV if (r == 1 and (s is None or s == 1) and groups == 1) else Op.CONV
-        if groups > 1 and groups == k and groups == c:
-            op = Op.DWCONV
-        if c % groups:
-            raise ValueError(f"model {self.name!r}, layer {name!r}: groups={groups} must divide input channels {c}")
-        return self._add(name, op, n, k, c // groups, y, x, r, s, stride, groups, after)
+        return self._add(name, op, n, groups, k // groups, c // groups, y, x, r, s, stride, dilation, after)
 
-    def dwconv(self, name, *, channels, y, x=None, r, s=None, stride=1, n=1, after=None) -> int:
-        return self._add(name, Op.DWCONV, n, channels, 1, y, x, r, s, stride, channels, after)
+    def dwconv(self, name, *, channels, y, x=None, r, s=None, stride=1, dilation=1, n=1, after=None) -> int:
+        return self._add(name, Op.DWCONV, n, channels, 1, 1, y, x, r, s, stride, dilation, after)
 
     def upconv(self, name, *, k, c, y, x=None, r, s=None, stride=2, n=1, after=None) -> int:
-        return self._add(name, Op.UPCONV, n, k, c, y, x, r, s, stride, 1, after)
+        return self._add(name, Op.UPCONV, n, 1, k, c, y, x, r, s, stride, 1, after)
 
     def gemm(self, name, *, k, c, y=1, n=1, after=None) -> int:
-        return self._add(name, Op.GEMM, n, k, c, y, 1, 1, 1, 1, 1, after)
+        return self._add(name, Op.GEMM, n, 1, k, c, y, 1, 1, 1, 1, 1, after)
 
     def matmul(self, name, *, k, c, y, n=1, after=None) -> int:
-        return self._add(name, Op.MATMUL, n, k, c, y, 1, 1, 1, 1, 1, after)
+        return self._add(name, Op.MATMUL, n, 1, k, c, y, 1, 1, 1, 1, 1, after)
 
     def lstm(self, name, *, hidden, inputs, steps, n=1, after=None) -> int:
-        return self._add(name, Op.LSTM, n, 4 * hidden, inputs + hidden, steps, 1, 1, 1, 1, 1, after)
+        return self._add(name, Op.LSTM, n, 1, 4 * hidden, inputs + hidden, steps, 1, 1, 1, 1, 1, after)
 
     def build(self) -> Model:
-        ops, dims, strides, groups = zip(*self._rows) if self._rows else ((), (), (), ())
-        return make_model(self.name, self._names, ops, dims, strides, groups, self._preds, self.extra_params)
+        ops, dims, strides, dilations = zip(*self._rows) if self._rows else ((), (), (), ())
+        return make_model(
+            self.name, self._names, ops, dims, strides, self._preds, self.extra_params, dilation=dilations
+        )

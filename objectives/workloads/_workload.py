@@ -42,8 +42,8 @@ class ModelEntry:
 class Workload:
     """Struct of arrays over all L layers of a multi-DNN workload.
 
-    Per layer ``(L,)``: ``op`` (Op codes), ``dims`` ``(L, 7)`` N K C Y X R S,
-    ``stride``, ``groups``, ``model`` (row of the model table), ``instance``
+    Per layer ``(L,)``: ``op`` (Op codes), ``dims`` ``(L, 8)`` N G K C Y X R S,
+    ``stride``, ``dilation``, ``model`` (row of the model table), ``instance``
     (batch repetition), ``layer_index`` (position inside its model), and
     ``preds`` ``(L, D)``: global indices of the layers each one reads from,
     padded with -1.  Layers are in a topological order.
@@ -57,7 +57,7 @@ class Workload:
     op: np.ndarray
     dims: np.ndarray
     stride: np.ndarray
-    groups: np.ndarray
+    dilation: np.ndarray
     model: np.ndarray
     instance: np.ndarray
     layer_index: np.ndarray
@@ -107,7 +107,7 @@ class Workload:
             op=np.concatenate([model.op for model, *_ in blocks]),
             dims=np.concatenate([model.dims for model, *_ in blocks]),
             stride=np.concatenate([model.stride for model, *_ in blocks]),
-            groups=np.concatenate([model.groups for model, *_ in blocks]),
+            dilation=np.concatenate([model.dilation for model, *_ in blocks]),
             model=np.concatenate([np.full(model.num_layers, m, dtype=np.int64) for model, m, _, _ in blocks]),
             instance=np.concatenate([np.full(model.num_layers, b, dtype=np.int64) for model, _, b, _ in blocks]),
             layer_index=np.concatenate([np.arange(model.num_layers) for model, *_ in blocks]),
@@ -135,7 +135,7 @@ class Workload:
     @functools.cached_property
     def operand_elements(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(input, weight, output)`` element counts, each ``(L,)`` int64."""
-        return operand_elements(self.op, self.dims, self.stride, self.groups)
+        return operand_elements(self.op, self.dims, self.stride, self.dilation)
 
     @functools.cached_property
     def weight_is_activation(self) -> np.ndarray:

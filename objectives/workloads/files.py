@@ -8,7 +8,11 @@ column      meaning                                                   default
 name        unique layer name                                         required
 op          conv, dwconv, pwconv, gemm (or fc), upconv, matmul, lstm  required
 N           batch (attention: heads)                                  1
-K           output channels (lstm: 4 x hidden)                        required
+G           groups (dwconv: the channel count)                        dwconv: K
+                                                                      (then K
+                                                                      = 1);
+                                                                      else 1
+K           output channels *per group* (lstm: 4 x hidden)            required
 C           input channels *per group* (lstm: inputs + hidden)        required;
                                                                       dwconv: 1
 Y           output rows (gemm/matmul: tokens, lstm: time steps)       1
@@ -19,19 +23,25 @@ X           output columns                                            Y for conv
                                                                       else 1
 R, S        filter rows, filter columns                               R: 1, S: R
 stride      one stride for rows and columns                           1
-groups      groups of a grouped convolution                           dwconv: K;
-                                                                      else 1
+dilation    one dilation for rows and columns                         1
 preds       names of the layers this one reads; ``;``-separated in    empty
             CSV, a list (or the same string) in YAML; empty means
             the layer reads the network input
 ==========  ========================================================  =========
+
+A depthwise row may be written ``dwconv`` with ``K`` = channels and no ``G``
+(short for G = channels, K = C = 1).  Files written before the group dim
+existed have a ``groups`` column instead of ``G``, with ``K`` counting all
+output channels; they still load: G = groups and K = K / groups.  A row may
+not give both.
 
 A CSV file may start with ``# name: <model>`` and ``# extra_params: <int>``
 lines (without them the model is named after the file and has no extra
 parameters); any other line starting with ``#`` and blank lines are ignored.
 A YAML file is a mapping with ``name``, ``extra_params`` and ``layers`` (a
 list of mappings with the columns above).  :func:`save_model` writes every
-column explicitly, so a saved table reads back as an identical ``Model``.
+column explicitly (``G``, never ``groups``), so a saved table reads back as an
+identical ``Model``.
 """
 
 from __future__ import annotations
@@ -51,7 +61,10 @@ from objectives.workloads._layers import DIMS, OP_NAMES, Model, Op, layer_size_p
 from objectives.workloads._registry import get_model
 from spaces import userfiles
 
-COLUMNS = ("name", "op", *DIMS, "stride", "groups", "preds")
+COLUMNS = ("name", "op", *DIMS, "stride", "dilation", "preds")
+LEGACY_COLUMNS = ("groups",)
+"""Read but never written: ``groups`` with K counting all output channels."""
+READ_COLUMNS = (*COLUMNS, *LEGACY_COLUMNS)
 TABLE_SUFFIXES = (".csv", ".yaml", ".yml")
 _SPATIAL_OPS = (Op.CONV, Op.DWCONV, Op.PWCONV, Op.UPCONV)
 _META_LINE = re.compile(r"#\s*(name|extra_params)\s*:\s*(.*?)\s*$")
@@ -116,6 +129,7 @@ class LayerRow(BaseModel):
     name: Annotated[str, BeforeValidator(_layer_name)]
     op: Annotated[str, BeforeValidator(_op_name)]
     N: Count = 1
+    G: Count | None = None
     K: Count
     C: Count | None = None
     Y: Count = 1
@@ -123,6 +137,7 @@ class LayerRow(BaseModel):
     R: Count = 1
     S: Count | None = None
     stride: Count = 1
+    dilation: Count = 1
     groups: Count | None = None
     preds: Annotated[tuple[str, ...], BeforeValidator(_pred_names)] = ()
 
@@ -164,7 +179,7 @@ def _rows_to_model(path: Path, name: str, extra_params: int, rows: list[tuple[st
         try:
             row = LayerRow.model_validate(dict(raw))
         except ValidationError as e:
-            key, message = _first_error(e, COLUMNS)
+            key, message = _first_error(e, READ_COLUMNS)
             raise LayerTableError(f"{at}, column {key}: {message}") from None
         if row.name in seen:
             raise LayerTableError(f"{at}, column name: duplicate layer name (first at {seen[row.name]})")
@@ -183,30 +198,34 @@ def _rows_to_model(path: Path, name: str, extra_params: int, rows: list[tuple[st
                 hint = f"did you mean {' or '.join(map(repr, close))}" if close else "no such layer in this file"
                 raise LayerTableError(f"{at}: unknown layer {p!r} ({hint}; leave preds empty for the network input)")
         preds.append([index[p] for p in row.preds])
-    ops, dims, strides, groups = [], [], [], []
+    ops, dims = [], []
     for row in parsed:
         op = parse_op(row.op)
         ops.append(op)
         dims.append(_dims(op, row))
-        strides.append(row.stride)
-        groups.append(_groups(op, row))
+    strides = [row.stride for row in parsed]
+    dilations = [row.dilation for row in parsed]
     try:
-        return make_model(name, [r.name for r in parsed], ops, dims, strides, groups, preds, extra_params)
+        return make_model(name, [r.name for r in parsed], ops, dims, strides, preds, extra_params, dilation=dilations)
     except ValueError as e:
         raise LayerTableError(f"{path}: {e}") from None
 
 
+def _groups_and_k(op: Op, row: LayerRow) -> tuple[int, int]:
+    """``(G, K per group)``: from ``G``, the legacy ``groups`` (K total), or the op's default."""
+    if row.G is not None:
+        return row.G, row.K
+    if row.groups is not None:
+        return row.groups, row.K // row.groups
+    return (row.K, 1) if op == Op.DWCONV else (1, row.K)
+
+
 def _dims(op: Op, row: LayerRow) -> tuple[int, ...]:
+    g, k = _groups_and_k(op, row)
     c = 1 if row.C is None else row.C
     x = row.X if row.X is not None else (row.Y if op in _SPATIAL_OPS else 1)
     s = row.R if row.S is None else row.S
-    return row.N, row.K, c, row.Y, x, row.R, s
-
-
-def _groups(op: Op, row: LayerRow) -> int:
-    if row.groups is not None:
-        return row.groups
-    return row.K if op == Op.DWCONV else 1
+    return row.N, g, k, c, row.Y, x, row.R, s
 
 
 def _check_row(at: str, row: LayerRow) -> None:
@@ -215,10 +234,20 @@ def _check_row(at: str, row: LayerRow) -> None:
         raise LayerTableError(f"{at}, column C: is required for op {row.op!r} (input channels per group)")
     if op == Op.DWCONV and row.C not in (None, 1):
         raise LayerTableError(f"{at}, column C: {row.C} for a dwconv layer (allowed: 1, one input channel per group)")
-    groups = _groups(op, row)
-    if row.K % groups:
-        raise LayerTableError(f"{at}, column groups: {groups} does not divide K={row.K} (allowed: a divisor of K)")
-    too_large = layer_size_problem(_dims(op, row), row.stride, groups)
+    if row.G is not None and row.groups is not None:
+        raise LayerTableError(
+            f"{at}, column groups: {row.groups} given with G={row.G} (allowed: G with K per group, "
+            "or the legacy groups with K counting all output channels, not both)"
+        )
+    if row.groups is not None and row.K % row.groups:
+        raise LayerTableError(
+            f"{at}, column groups: {row.groups} does not divide K={row.K} (allowed: a divisor of K)"
+        )
+    if op == Op.DWCONV and row.G is not None and row.K != 1:
+        raise LayerTableError(
+            f"{at}, column K: {row.K} for a dwconv layer with G={row.G} (allowed: 1, one output channel per group)"
+        )
+    too_large = layer_size_problem(_dims(op, row), row.stride, row.dilation)
     if too_large:
         raise LayerTableError(f"{at}, columns {','.join(DIMS)}: {too_large}")
 
@@ -238,10 +267,10 @@ def _read_csv(path: Path, text: str) -> Model:
             continue
         cells = [cell.strip() for cell in next(csv.reader([line]))]
         if header is None:
-            unknown = [c for c in cells if c not in COLUMNS]
+            unknown = [c for c in cells if c not in READ_COLUMNS]
             if unknown:
                 raise LayerTableError(
-                    f"{path}: line {lineno}, header: {unknown[0]!r} is not a column (allowed: {', '.join(COLUMNS)})"
+                    f"{path}: line {lineno}, header: {unknown[0]!r} is not a column (allowed: {', '.join(READ_COLUMNS)})"
                 )
             missing = [c for c in ("name", "op", "K") if c not in cells]
             if missing:
@@ -329,7 +358,7 @@ def model_rows(model: Model) -> list[dict]:
         row = {"name": name, "op": Op(int(model.op[i])).name.lower()}
         row.update({d: int(v) for d, v in zip(DIMS, model.dims[i])})
         row["stride"] = int(model.stride[i])
-        row["groups"] = int(model.groups[i])
+        row["dilation"] = int(model.dilation[i])
         row["preds"] = [model.layer_names[p] for p in model.preds[i]]
         rows.append(row)
     return rows

@@ -7,8 +7,9 @@ loop nest of ``_layers.py`` as follows:
 ================  ==============================================================
 ONNX node         layer
 ================  ==============================================================
-Conv (2-D, 1-D)   ``pwconv`` (1x1, groups 1), ``dwconv`` (groups = K, one input
-                  channel per group) or ``conv``; a 1-D conv has Y = R = 1
+Conv (2-D, 1-D)   ``pwconv`` (1x1, group 1), ``dwconv`` (G = group = channels,
+                  K = C = 1) or ``conv`` (G = group, K and C per group); a
+                  1-D conv has Y = R = 1; ``dilations`` are kept
 ConvTranspose     ``upconv`` (2-D); MACs are exact when output = stride x input
 Gemm, MatMul      a constant operand (initializer, possibly through Transpose,
                   Cast, DequantizeLinear...) is a weight: ``gemm`` with Y rows
@@ -179,7 +180,7 @@ class _Importer:
         # Per tensor: the layers it comes from, and the initializers a constant derives from.
         self.producers: dict[str, frozenset[int]] = {}
         self.const_sources: dict[str, frozenset[str]] = {n: frozenset([n]) for n in self.initializers}
-        self.rows: list[tuple] = []  # (name, op, dims, stride, groups, preds)
+        self.rows: list[tuple] = []  # (name, op, dims, stride, dilation, preds)
         self.ancestors: list[int] = []  # bitset per layer
         self.used_names: set[str] = set()
         self.weights_read: set[str] = set()  # initializers held by layers, or not parameters at all
@@ -225,7 +226,7 @@ class _Importer:
                 return onnx.helper.get_attribute_value(a)
         return default
 
-    def add_layer(self, node, suffix, op, dims, *, stride=1, groups=1, weights=()) -> int:
+    def add_layer(self, node, suffix, op, dims, *, stride=1, dilation=1, weights=()) -> int:
         base = (node.name or node.output[0] or f"{node.op_type}_{len(self.rows)}") + suffix
         name, k = base, 2
         while name in self.used_names:
@@ -233,7 +234,7 @@ class _Importer:
         self.used_names.add(name)
         preds = tuple(sorted(self.reads(node)))
         index = len(self.rows)
-        self.rows.append((name, op, tuple(int(d) for d in dims), int(stride), int(groups), preds))
+        self.rows.append((name, op, tuple(int(d) for d in dims), int(stride), int(dilation), preds))
         ancestors = 0
         for p in preds:
             ancestors |= self.ancestors[p] | (1 << p)
@@ -271,8 +272,8 @@ class _Importer:
             math.prod(t.dims) for n, t in self.initializers.items()
             if t.data_type in _FLOAT_TYPES and n not in self.weights_read
         )
-        names, ops, dims, strides, groups, preds = zip(*self.rows)
-        model = make_model(self.name, names, ops, dims, strides, groups, preds, extra)
+        names, ops, dims, strides, dilations, preds = zip(*self.rows)
+        model = make_model(self.name, names, ops, dims, strides, preds, extra, dilation=dilations)
         return OnnxImport(model, dict(self.folded), tuple(sorted(self.unknown)), tuple(dict.fromkeys(self.notes)))
 
     def fold(self, node) -> None:
@@ -307,23 +308,25 @@ class _Importer:
                              "is not supported (allowed: 1-D, 2-D)")
         groups = self.attr(node, "group", 1)
         strides = list(self.attr(node, "strides", [1] * rank))
-        if any(d != 1 for d in self.attr(node, "dilations", [1] * rank)):
-            self.notes.append(f"Conv {self.node_name(node)!r} is dilated: its input tile is counted undilated")
+        dilations = list(self.attr(node, "dilations", [1] * rank))
         if rank == 1:
             y, x, r, s = 1, ys[2], 1, ws[2]
         else:
             y, x, r, s = ys[2], ys[3], ws[2], ws[3]
             if strides[0] != strides[1]:
                 self.notes.append(f"Conv {self.node_name(node)!r}: strides {strides} stored as {max(strides)}")
-        k, c = ws[0], ws[1]
+            if dilations[0] != dilations[1]:
+                self.notes.append(f"Conv {self.node_name(node)!r}: dilations {dilations} stored as {max(dilations)}")
+        # ONNX weights are (K_total, C per group, R, S): K splits over the groups.
+        k, c = ws[0] // groups, ws[1]
         if groups == 1 and r == s == 1:
             op = Op.PWCONV
-        elif groups > 1 and groups == k and c == 1:
+        elif groups > 1 and k == c == 1:
             op = Op.DWCONV
         else:
             op = Op.CONV
-        dims = (xs[0], k, c, y, x, r, s)
-        return [self.add_layer(node, "", op, dims, stride=max(strides), groups=groups, weights=(w,))]
+        dims = (xs[0], groups, k, c, y, x, r, s)
+        return [self.add_layer(node, "", op, dims, stride=max(strides), dilation=max(dilations), weights=(w,))]
 
     def _convtranspose(self, node) -> list[int]:
         w = node.input[1]
@@ -334,13 +337,14 @@ class _Importer:
         groups = self.attr(node, "group", 1)
         strides = list(self.attr(node, "strides", [1, 1]))
         stride = round(math.sqrt(strides[0] * strides[1]))
-        dims = (ys[0], ws[1] * groups, ws[0] // groups, ys[2], ys[3], ws[2], ws[3])
-        index = self.add_layer(node, "", Op.UPCONV, dims, stride=stride, groups=groups, weights=(w,))
+        # ONNX weights are (C_total, K per group, R, S).
+        dims = (ys[0], groups, ws[1], ws[0] // groups, ys[2], ys[3], ws[2], ws[3])
+        index = self.add_layer(node, "", Op.UPCONV, dims, stride=stride, weights=(w,))
         exact = xs[0] * ws[0] * xs[2] * xs[3] * ws[1] * ws[2] * ws[3]
         counted = int(layer_macs(Op.UPCONV, _array(dims), _array(stride)))
         if counted != exact:
             self.notes.append(f"ConvTranspose {self.node_name(node)!r}: {counted:,} MACs counted as "
-                              f"N K C Y X R S / stride**2, exactly {exact:,} (output is not stride x input)")
+                              f"N G K C Y X R S / stride**2, exactly {exact:,} (output is not stride x input)")
         return [index]
 
     def _gemm(self, node) -> list[int]:
@@ -361,14 +365,14 @@ class _Importer:
         batch_a = math.prod(batch_a) if isinstance(batch_a, tuple) else batch_a
         batch_b = math.prod(batch_b) if isinstance(batch_b, tuple) else batch_b
         if self.is_const(b) and batch_b == 1:
-            return [self.add_layer(node, "", Op.GEMM, (batch_a, n, inner, m, 1, 1, 1), weights=(b,))]
+            return [self.add_layer(node, "", Op.GEMM, (batch_a, 1, n, inner, m, 1, 1, 1), weights=(b,))]
         if self.is_const(a) and batch_a == 1:  # out^T = b^T a^T: the rows of a are the outputs
-            return [self.add_layer(node, "", Op.GEMM, (batch_b, m, inner, n, 1, 1, 1), weights=(a,))]
+            return [self.add_layer(node, "", Op.GEMM, (batch_b, 1, m, inner, n, 1, 1, 1), weights=(a,))]
         if self.is_const(a) or self.is_const(b):
             self.notes.append(f"{node.op_type} {self.node_name(node)!r}: a batched constant operand is "
                               "counted as an activation (matmul), its elements as extra_params")
         batch = max(batch_a, batch_b)  # the batch dims broadcast
-        return [self.add_layer(node, "", Op.MATMUL, (batch, n, inner, m, 1, 1, 1))]
+        return [self.add_layer(node, "", Op.MATMUL, (batch, 1, n, inner, m, 1, 1, 1))]
 
     def _recurrent(self, node, gates: int) -> list[int]:
         w, r = node.input[1], node.input[2]
@@ -377,7 +381,7 @@ class _Importer:
         hidden = self.attr(node, "hidden_size", 0) or ws[1] // gates
         op, k = (Op.LSTM, 4 * hidden) if gates == 4 else (Op.GEMM, gates * hidden)
         suffixes = ("",) if ws[0] == 1 else (".fw", ".bw")
-        dims = (batch, k, ws[2] + hidden, steps, 1, 1, 1)
+        dims = (batch, 1, k, ws[2] + hidden, steps, 1, 1, 1)
         return [self.add_layer(node, suffix, op, dims, weights=(w, r)) for suffix in suffixes]
 
     def _lstm(self, node) -> list[int]:

@@ -120,7 +120,7 @@ def test_bad_files_exit_2_without_traceback_from_the_command(tmp_path, data):
 
 @pytest.mark.parametrize("table, message", [
     ("name,op,K,C,Y\na,gemm,100000000000000000000000000,4,4\n",
-     "big.csv: line 2 (layer 'a'), columns N,K,C,Y,X,R,S: dimensions N=1, K=100000000000000000000000000"),
+     "big.csv: line 2 (layer 'a'), columns N,G,K,C,Y,X,R,S: dimensions N=1, G=1, K=100000000000000000000000000"),
     ("name,op,N,K,C,Y,X\na,conv,1,3000000,3000000,3000000,3000000\n", "big.csv: line 2 (layer 'a'), columns"),
     ("name,op,K,C,Y,X\na,conv,4,4\n", "big.csv: line 2, column Y: 4 cells but the header has 6 columns"),
 ])

@@ -12,8 +12,8 @@ def extents(**per_dim):
     return np.array([per_dim.get(d, 1) for d in LOOP_DIMS])
 
 
-def dims(N=1, K=1, C=1, Y=1, X=1, R=1, S=1):
-    return np.array([N, K, C, Y, X, R, S])
+def dims(N=1, G=1, K=1, C=1, Y=1, X=1, R=1, S=1):
+    return np.array([N, G, K, C, Y, X, R, S])
 
 
 @pytest.mark.parametrize(
@@ -57,7 +57,7 @@ def test_weight_stationary_cycles_and_buffer_traffic():
     d, operand_bytes = conv_case()
     u = extents(K=32, C=32)
     outer = costmodel.stationary_mask(np.array(1), OPERAND_DIMS)  # weight
-    assert outer.tolist() == [d_ in ("K", "C", "R", "S") for d_ in LOOP_DIMS]
+    assert outer.tolist() == [d_ in ("G", "K", "C", "R", "S") for d_ in LOOP_DIMS]
     # Tiles: K 2, C 1, Y 4, X 4, R 3, S 3 → 288 cycles, plus 10 setup.
     assert costmodel.compute_cycles(d, u, outer, False, 10) == 298
     tiles = costmodel.tile_counts(d, u)
@@ -110,26 +110,45 @@ def test_latency_is_the_slowest_roof():
 
 
 def test_depthwise_favours_output_stationary_and_fc_weight_stationary():
-    depthwise = dims(K=64, C=1, Y=56, X=56, R=3, S=3)
+    # Depthwise is G = 64 groups of K = C = 1; no preset unrolls G, so a
+    # 32 x 32 K/C array runs one channel at a time on one of its 1024 PEs
+    # (MAESTRO's NVDLA-style mapping does the same).
+    depthwise = dims(G=64, Y=56, X=56, R=3, S=3)
     fully_connected = dims(K=1000, C=2048)
     ws = costmodel.unroll_extents(1024, DATAFLOWS["ws_kc"])
     os_ = costmodel.unroll_extents(1024, DATAFLOWS["os_yx"])
-    assert costmodel.utilization(depthwise, ws) == pytest.approx(1 / 32)
+    assert costmodel.utilization(depthwise, ws) == pytest.approx(1 / (32 * 32))
     assert costmodel.utilization(depthwise, os_) == pytest.approx((56 / 64) ** 2)
     assert costmodel.utilization(fully_connected, os_) == pytest.approx(1 / 1024)
     assert costmodel.utilization(fully_connected, ws) > 0.9
 
 
+def test_depthwise_on_a_kc_array_takes_one_cycle_per_channel_and_pixel_tap():
+    depthwise = dims(G=32, Y=14, X=14, R=3, S=3)
+    u = costmodel.unroll_extents(1024, DATAFLOWS["ws_kc"])
+    outer = costmodel.stationary_mask(np.array(1), OPERAND_DIMS)
+    # Every MAC is its own cycle: 32 channels x 196 pixels x 9 taps.
+    assert costmodel.compute_cycles(depthwise, u, outer, False, 0) == 32 * 14 * 14 * 9
+
+
 def test_depthwise_inputs_are_not_reread_per_output_channel_tile():
     # 32-channel depthwise 3x3 on 28x28 outputs, output stationary 16x16.
-    d = dims(K=32, C=1, Y=28, X=28, R=3, S=3)
+    depthwise = dims(G=32, Y=28, X=28, R=3, S=3)
     u = extents(Y=16, X=16)
-    plain, depthwise = costmodel.operand_dims(np.array([False, False]), np.array([1, 32]))
-    outer = costmodel.stationary_mask(np.array(2), depthwise)
-    tiles = costmodel.tile_counts(d, u)
-    assert costmodel.reread_factors(tiles, outer, depthwise).tolist() == [1, 4, 1]
-    # The same nest read as an ordinary conv re-reads its input per output channel.
-    assert costmodel.reread_factors(tiles, costmodel.stationary_mask(np.array(2), plain), plain).tolist() == [32, 4, 1]
+    outer = costmodel.stationary_mask(np.array(2), OPERAND_DIMS)
+    # Inputs stream once (G indexes them); weights once per 2 x 2 pixel tile.
+    assert costmodel.reread_factors(costmodel.tile_counts(depthwise, u), outer, OPERAND_DIMS).tolist() == [1, 4, 1]
+    # 32 output channels of an ordinary conv over one input channel re-read it per channel.
+    ordinary = dims(K=32, C=1, Y=28, X=28, R=3, S=3)
+    assert costmodel.reread_factors(costmodel.tile_counts(ordinary, u), outer, OPERAND_DIMS).tolist() == [32, 4, 1]
+
+
+def test_attention_second_operand_is_indexed_by_heads():
+    plain, attention = costmodel.operand_dims(np.array([False, True]))
+    weight = costmodel.WEIGHT
+    assert [d for d, used in zip(LOOP_DIMS, plain[weight]) if used] == ["G", "K", "C", "R", "S"]
+    assert [d for d, used in zip(LOOP_DIMS, attention[weight]) if used] == ["N", "G", "K", "C"]
+    assert (plain[[0, 2]] == attention[[0, 2]]).all()
 
 
 @pytest.mark.parametrize(

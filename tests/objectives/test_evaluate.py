@@ -163,7 +163,7 @@ def test_layers_whose_counts_wrapped_are_refused_never_scored():
     workload assembled around it is refused by the evaluator too.
     """
     workload = workload_of(gemm_model())
-    wrapped = dataclasses.replace(workload, dims=np.array([[1, 3_000_000, 3_000_000, 3_000_000, 3_000_000, 1, 1]]))
+    wrapped = dataclasses.replace(workload, dims=np.array([[1, 1, 3_000_000, 3_000_000, 3_000_000, 3_000_000, 1, 1]]))
     assert wrapped.macs[0] < 0  # what int64 makes of 8.1e25
     with pytest.raises(ValueError, match="layer 'fc/fc': dims .* MACs; counts must be positive"):
         evaluate(one_core(), wrapped, EDGE)

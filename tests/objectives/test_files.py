@@ -1,5 +1,7 @@
 """Layer tables as CSV/YAML files: exact round trips and errors that point at the cell."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -20,8 +22,8 @@ def test_every_zoo_model_reads_back_identical(tmp_path, name, suffix):
 def test_export_model_writes_a_zoo_model(tmp_path):
     path = export_model("mobilenet_v1", tmp_path / "m.csv")
     text = path.read_text()
-    assert text.startswith("# name: mobilenet_v1\n# extra_params: 22888\nname,op,N,K,C,Y,X,R,S,stride,groups,preds\n")
-    assert "conv1.dw,dwconv,1,32,1,112,112,3,3,1,32,conv0\n" in text
+    assert text.startswith("# name: mobilenet_v1\n# extra_params: 22888\nname,op,N,G,K,C,Y,X,R,S,stride,dilation,preds\n")
+    assert "conv1.dw,dwconv,1,32,1,1,112,112,3,3,1,1,conv0\n" in text
     with pytest.raises(ValueError, match="unknown model 'resnet51' \\(allowed: .*resnet50"):
         export_model("resnet51", tmp_path / "x.csv")
 
@@ -47,12 +49,12 @@ fc, fc, 10, 16, , , , pw;stem
     assert model.layer_names == ("stem", "dw", "pw", "fc")
     assert model.op.tolist() == [Op.CONV, Op.DWCONV, Op.PWCONV, Op.GEMM]
     assert model.dims.tolist() == [
-        [1, 16, 3, 112, 112, 3, 3],
-        [1, 16, 1, 112, 112, 3, 3],  # dwconv: C=1, groups=K
-        [1, 16, 16, 112, 112, 1, 1],
-        [1, 10, 16, 1, 1, 1, 1],  # gemm: X defaults to 1, not Y
+        [1, 1, 16, 3, 112, 112, 3, 3],
+        [1, 16, 1, 1, 112, 112, 3, 3],  # dwconv without G: K channels become G = 16, K = C = 1
+        [1, 1, 16, 16, 112, 112, 1, 1],
+        [1, 1, 10, 16, 1, 1, 1, 1],  # gemm: X defaults to 1, not Y
     ]
-    assert model.groups.tolist() == [1, 16, 1, 1]
+    assert model.dilation.tolist() == [1, 1, 1, 1]
     assert model.preds == ((), (0,), (1,), (0, 2))
     b = ModelBuilder("block")
     b.conv("stem", k=16, c=3, y=112, r=3, stride=2)
@@ -79,7 +81,7 @@ layers:
     assert model.params == 3 * 768 * 768
 
 
-HEADER = "name,op,N,K,C,Y,X,R,S,stride,groups,preds\n"
+HEADER = "name,op,N,K,C,Y,X,R,S,stride,groups,preds\n"  # the legacy form, K counting all groups
 
 
 @pytest.mark.parametrize(
@@ -101,8 +103,8 @@ HEADER = "name,op,N,K,C,Y,X,R,S,stride,groups,preds\n"
         ("a,conv,1,8,3,8,8,3,3,1,1,,x\n", "line 2: 13 cells but the header has 12 columns"),
         ("a,conv,1,8,3,8,8\n", "line 2, column R: 7 cells but the header has 12 columns (leave a cell empty"),
         ("a,gemm,1,1e26,3,8,1,1,1,1,1,\n", "line 2 (layer 'a'), column K: '1e26' is not a positive integer"),
-        ("a,gemm,1," + "1" * 27 + ",3,8,1,1,1,1,1,\n", "line 2 (layer 'a'), columns N,K,C,Y,X,R,S: dimensions N=1, K=1"),
-        ("a,conv,1,3000000,3000000,3000000,3000000,1,1,1,1,\n", "columns N,K,C,Y,X,R,S: dimensions N=1, K=3000000"),
+        ("a,gemm,1," + "1" * 27 + ",3,8,1,1,1,1,1,\n", "line 2 (layer 'a'), columns N,G,K,C,Y,X,R,S: dimensions N=1, G=1, K=1"),
+        ("a,conv,1,3000000,3000000,3000000,3000000,1,1,1,1,\n", "columns N,G,K,C,Y,X,R,S: dimensions N=1, G=1, K=3000000"),
     ],
 )
 def test_csv_errors_name_file_line_layer_column_and_value(tmp_path, body, message):
@@ -113,8 +115,42 @@ def test_csv_errors_name_file_line_layer_column_and_value(tmp_path, body, messag
     assert message in str(info.value)
 
 
+def test_legacy_groups_files_load_converted_and_save_in_the_g_form(tmp_path):
+    legacy = write(tmp_path, "old.csv", HEADER + """\
+stem,conv,1,32,3,56,56,3,3,2,1,
+grouped,conv,1,64,8,56,56,3,3,1,4,stem
+dw,dwconv,1,64,1,56,56,3,3,1,64,grouped
+""")
+    model = load_model(legacy)
+    assert model.dims.tolist() == [
+        [1, 1, 32, 3, 56, 56, 3, 3],
+        [1, 4, 16, 8, 56, 56, 3, 3],  # groups 4 of K = 64 total: 16 per group
+        [1, 64, 1, 1, 56, 56, 3, 3],
+    ]
+    assert model.params == 32 * 3 * 9 + 64 * 8 * 9 + 64 * 9
+    text = save_model(model, tmp_path / "new.csv").read_text()
+    assert "groups" not in text and "grouped,conv,1,4,16,8,56,56,3,3,1,1,stem\n" in text
+    assert load_model(tmp_path / "new.csv") == model
+    yaml_legacy = write(tmp_path, "old.yaml", "layers:\n  - {name: g, op: conv, K: 64, C: 8, Y: 8, R: 3, groups: 4}\n")
+    assert load_model(yaml_legacy).dims.tolist() == [[1, 4, 16, 8, 8, 8, 3, 3]]
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("a,conv,1,4,16,8,8,8,3,3,1,1,4,\n", "column groups: 4 given with G=4 (allowed: G with K per group, or the"),
+        ("a,dwconv,1,8,2,1,8,8,3,3,1,1,,\n", "column K: 2 for a dwconv layer with G=8 (allowed: 1,"),
+        ("a,conv,1,1,8,3,8,8,3,3,1,0,,\n", "column dilation: '0' is not a positive integer"),
+    ],
+)
+def test_g_form_errors(tmp_path, body, message):
+    path = write(tmp_path, "g.csv", "name,op,N,G,K,C,Y,X,R,S,stride,dilation,groups,preds\n" + body)
+    with pytest.raises(LayerTableError, match=re.escape(message)):
+        load_model(path)
+
+
 def test_header_and_format_errors(tmp_path):
-    with pytest.raises(ValueError, match="header: 'Q' is not a column \\(allowed: name, op, N, K, C, Y, X, R, S"):
+    with pytest.raises(ValueError, match="header: 'Q' is not a column \\(allowed: name, op, N, G, K, C, Y, X, R, S, stride, dilation, preds, groups"):
         load_model(write(tmp_path, "q.csv", "name,op,K,C,Q\n"))
     with pytest.raises(ValueError, match="header: column K is required"):
         load_model(write(tmp_path, "k.csv", "name,op,C\n"))

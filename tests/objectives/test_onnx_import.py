@@ -28,11 +28,11 @@ class Graph:
         self.nodes.append(helper.make_node(op, inputs, [output], name=name or output, **attrs))
         return output
 
-    def conv(self, x, name, k, c, r, group=1, stride=1, pad=None):
+    def conv(self, x, name, k, c, r, group=1, stride=1, pad=None, dilation=1):
         w = self.init(f"{name}.w", (k, c // group, r, r))
-        pad = r // 2 if pad is None else pad
+        pad = dilation * (r // 2) if pad is None else pad
         return self.node("Conv", [x, w], name, group=group, strides=[stride, stride], pads=[pad] * 4,
-                         kernel_shape=[r, r])
+                         kernel_shape=[r, r], dilations=[dilation, dilation])
 
     def bn(self, x, name, c):
         params = [self.init(f"{name}.{p}", (c,)) for p in ("scale", "bias", "mean", "var")]
@@ -60,7 +60,7 @@ def test_conv_bn_relu_pool_chain():
     model = result.model
     assert model.layer_names == ("conv1", "conv2", "fc")
     assert model.op.tolist() == [Op.CONV, Op.CONV, Op.GEMM]
-    assert model.dims.tolist() == [[1, 8, 3, 32, 32, 3, 3], [1, 16, 8, 16, 16, 3, 3], [1, 10, 16, 1, 1, 1, 1]]
+    assert model.dims.tolist() == [[1, 1, 8, 3, 32, 32, 3, 3], [1, 1, 16, 8, 16, 16, 3, 3], [1, 1, 10, 16, 1, 1, 1, 1]]
     assert model.macs.tolist() == [8 * 3 * 32 * 32 * 9, 16 * 8 * 16 * 16 * 9, 160]
     assert model.preds == ((), (0,), (1,))
     assert result.folded == {"BatchNormalization": 1, "Relu": 2, "MaxPool": 1, "GlobalAveragePool": 1, "Flatten": 1}
@@ -91,11 +91,23 @@ def test_depthwise_separable_block():
     x = g.node("Relu", [g.bn(g.conv("input", "dw", 32, 32, 3, group=32, stride=2), "dw.bn", 32)], "dw.relu")
     model = load_onnx(g.model(g.conv(x, "pw", 64, 32, 1)))
     assert model.op.tolist() == [Op.DWCONV, Op.PWCONV]
-    assert model.dims.tolist() == [[1, 32, 1, 8, 8, 3, 3], [1, 64, 32, 8, 8, 1, 1]]
-    assert model.groups.tolist() == [32, 1]
+    # Depthwise as ONNX writes it: G = group = 32, K = C = 1.
+    assert model.dims.tolist() == [[1, 32, 1, 1, 8, 8, 3, 3], [1, 1, 64, 32, 8, 8, 1, 1]]
     assert model.stride.tolist() == [2, 1]
     assert model.macs.tolist() == [32 * 64 * 9, 64 * 32 * 64]
     assert model.preds == ((), (0,))
+
+
+def test_grouped_and_dilated_convs_keep_groups_and_dilation():
+    g = Graph({"input": (1, 32, 16, 16)})
+    x = g.conv("input", "grouped", 64, 32, 3, group=4)
+    model = load_onnx(g.model(g.conv(x, "atrous", 16, 64, 3, dilation=2)))
+    assert model.op.tolist() == [Op.CONV, Op.CONV]
+    # 4 groups of 16 outputs over 8 inputs; the atrous conv keeps its 16 x 16 output.
+    assert model.dims.tolist() == [[1, 4, 16, 8, 16, 16, 3, 3], [1, 1, 16, 64, 16, 16, 3, 3]]
+    assert model.dilation.tolist() == [1, 2]
+    assert model.macs.tolist() == [64 * 8 * 256 * 9, 16 * 64 * 256 * 9]
+    assert model.params == 64 * 8 * 9 + 16 * 64 * 9
 
 
 def attention_graph(tokens=16, width=64, heads=4):
@@ -124,8 +136,8 @@ def test_attention_block_gemms_and_activation_matmuls():
     model = result.model
     assert model.layer_names == ("q", "k", "v", "scores", "context", "out")
     assert model.op.tolist() == [Op.GEMM, Op.GEMM, Op.GEMM, Op.MATMUL, Op.MATMUL, Op.GEMM]
-    assert model.dims[0].tolist() == [1, 64, 64, 16, 1, 1, 1]  # 16 tokens x (64 -> 64)
-    assert model.dims[3].tolist() == [4, 16, 16, 16, 1, 1, 1]  # heads x (16 x 16 @ 16 x 16)
+    assert model.dims[0].tolist() == [1, 1, 64, 64, 16, 1, 1, 1]  # 16 tokens x (64 -> 64)
+    assert model.dims[3].tolist() == [4, 1, 16, 16, 16, 1, 1, 1]  # heads x (16 x 16 @ 16 x 16)
     assert model.macs.tolist() == [16 * 64 * 64] * 3 + [4 * 16 * 16 * 16] * 2 + [16 * 64 * 64]
     assert names_of(model, 3) == ["q", "k"]
     assert names_of(model, 4) == ["v", "scores"]
@@ -144,7 +156,7 @@ def test_dynamic_shapes_name_the_tensor_and_the_fix():
     assert "tensor 'input' (read by Conv node 'conv') has unknown dims ['batch', 3, 8, 8]" in message
     assert "input_shapes={'input': (1, 3, 8, 8)}" in message
     model = load_onnx(proto, input_shapes={"input": (2, 3, 8, 8)})
-    assert model.dims[0].tolist() == [2, 4, 3, 8, 8, 3, 3]
+    assert model.dims[0].tolist() == [2, 1, 4, 3, 8, 8, 3, 3]
     with pytest.raises(ValueError, match="input_shapes: 'x' is not a graph input \\(allowed: input\\)"):
         load_onnx(proto, input_shapes={"x": (1, 3, 8, 8)})
     with pytest.raises(ValueError, match="has rank 3, the graph declares \\['batch', 3, 8, 8\\]"):
@@ -165,7 +177,7 @@ def test_recurrent_layers_and_transposed_conv():
     model = result.model
     assert model.layer_names == ("lstm.fw", "lstm.bw", "gru")
     assert model.op.tolist() == [Op.LSTM, Op.LSTM, Op.GEMM]
-    assert model.dims.tolist() == [[1, 64, 24, 5, 1, 1, 1]] * 2 + [[1, 48, 48, 5, 1, 1, 1]]
+    assert model.dims.tolist() == [[1, 1, 64, 24, 5, 1, 1, 1]] * 2 + [[1, 1, 48, 48, 5, 1, 1, 1]]
     assert model.macs.tolist() == [5 * 64 * 24] * 2 + [5 * 3 * hidden * (2 * hidden + hidden)]
     assert model.preds[2] == (0, 1)
     assert model.params == 2 * 4 * hidden * (inputs + hidden) + 3 * hidden * 3 * hidden + 2 * 8 * hidden
@@ -175,7 +187,7 @@ def test_recurrent_layers_and_transposed_conv():
     g.node("ConvTranspose", ["x", g.init("up.w", (8, 4, 2, 2))], "up", strides=[2, 2], kernel_shape=[2, 2])
     model = load_onnx(g.model("up"))
     assert model.op.tolist() == [Op.UPCONV]
-    assert model.dims[0].tolist() == [1, 4, 8, 8, 8, 2, 2]
+    assert model.dims[0].tolist() == [1, 1, 4, 8, 8, 8, 2, 2]
     assert model.macs.tolist() == [8 * 16 * 4 * 2 * 2]  # every input pixel scatters a 2x2 patch
 
 
@@ -186,7 +198,7 @@ def test_unknown_ops_fold_with_a_note_and_unsupported_ops_refuse(tmp_path):
                                     g.init("w", (3, 5))], "fc"))
     result = import_onnx(proto)
     assert result.model.op.tolist() == [Op.MATMUL, Op.GEMM]
-    assert result.model.dims.tolist() == [[1, 3, 8, 4, 1, 1, 1], [1, 5, 3, 4, 1, 1, 1]]
+    assert result.model.dims.tolist() == [[1, 1, 3, 8, 4, 1, 1, 1], [1, 1, 5, 3, 4, 1, 1, 1]]
 
     g = Graph({"a": (2, 4)})
     g.nodes.append(helper.make_node("FancyOp", ["a"], ["f"], name="fancy", domain="com.example"))
@@ -258,6 +270,6 @@ def test_shapes_whose_macs_overflow_int64_are_refused(tmp_path):
     g = Graph({"input": (10**12, 3, 10**6, 10**6)})
     path = tmp_path / "huge.onnx"
     onnx.save(g.model(g.conv("input", "conv", 8, 3, 3)), path)
-    with pytest.raises(ValueError, match=f"{path}: model 'huge', layer 'conv': dimensions N=1000000000000, K=8, "
-                                         "C=3, Y=1000000, X=1000000, R=3, S=3 .* are too large"):
+    with pytest.raises(ValueError, match=f"{path}: model 'huge', layer 'conv': dimensions N=1000000000000, G=1, "
+                                         "K=8, C=3, Y=1000000, X=1000000, R=3, S=3 are too large"):
         load_model(path)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from objectives.workloads import MIXES, MODELS, Op, get_model, get_workload
+from objectives.workloads._layers import C_DIM, K_DIM, Y_DIM
 from objectives.workloads.zoo.table import mix_table, model_table
 from objectives.workloads.zoo.transformer import bert_encoder
 
@@ -97,12 +98,12 @@ def test_unet_shapes_equal_maestros_model_file():
     expected = [list(row) for row in MAESTRO_UNET]
     expected[13][0] = 256
     got = []
-    for op, (n, k, c, y, x, r, s), stride in zip(m.op, m.dims, m.stride):
+    for op, (n, g, k, c, y, x, r, s), stride in zip(m.op, m.dims, m.stride):
         rows = y // stride if op == Op.UPCONV else y + r - 1
         got.append([k, c, r, rows])
     assert got == expected
     assert m.params == sum(k * c * r * r + k for k, c, r, _ in expected)
-    assert m.dims[-1, 3] == 388  # the paper's 388x388 segmentation map
+    assert m.dims[-1, Y_DIM] == 388  # the paper's 388x388 segmentation map
 
 
 def test_approximated_arvr_models_use_herald_table_i_operators():
@@ -111,7 +112,7 @@ def test_approximated_arvr_models_use_herald_table_i_operators():
     assert set(depth.op.tolist()) == {Op.CONV, Op.GEMM, Op.UPCONV}
     # Herald: "FC layer 2" of Focal Length DepthNet is 4096 x 4096 (16.8M channel parallelism).
     fc2 = depth.layer_names.index("fc7")
-    assert depth.dims[fc2, 1] * depth.dims[fc2, 2] == 4096 * 4096
+    assert depth.dims[fc2, K_DIM] * depth.dims[fc2, C_DIM] == 4096 * 4096
 
 
 def test_detector_outputs_have_published_shapes():
@@ -119,12 +120,12 @@ def test_detector_outputs_have_published_shapes():
     # 50/25/13/7/3/3 grids.
     ssd = model("ssd_resnet34")
     conf = [ssd.layer_names.index(f"conf{i}") for i in range(6)]
-    assert ssd.dims[conf, 1].tolist() == [324, 486, 486, 486, 324, 324]
-    assert ssd.dims[conf, 3].tolist() == [50, 25, 13, 7, 3, 3]
+    assert ssd.dims[conf, K_DIM].tolist() == [324, 486, 486, 486, 324, 324]
+    assert ssd.dims[conf, Y_DIM].tolist() == [50, 25, 13, 7, 3, 3]
     yolo = model("yolov3")
     detect = [i for i, n in enumerate(yolo.layer_names) if n.endswith(".detect")]
-    assert yolo.dims[detect, 1].tolist() == [255] * 3
-    assert sorted(yolo.dims[detect, 3].tolist()) == [13, 26, 52]
+    assert yolo.dims[detect, K_DIM].tolist() == [255] * 3
+    assert sorted(yolo.dims[detect, Y_DIM].tolist()) == [13, 26, 52]
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

@@ -34,7 +34,7 @@ def test_unknown_names_list_the_valid_ones():
 
 
 def test_user_dataflow_validation():
-    with pytest.raises(ValueError, match="dataflow 'mine': unrolled dim 'Q' is not a loop dim \\(allowed: N, K, C, Y, X, R, S\\)"):
+    with pytest.raises(ValueError, match="dataflow 'mine': unrolled dim 'Q' is not a loop dim \\(allowed: N, G, K, C, Y, X, R, S\\)"):
         Dataflow(name="mine", unrolled=("K", "Q"), stationary="weight")
     with pytest.raises(ValueError, match="stationary 'psum' is not one of weight, output, input"):
         Dataflow(name="mine", unrolled=("K",), stationary="psum")

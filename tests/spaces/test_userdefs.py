@@ -29,9 +29,9 @@ def test_dataflow_from_a_mapping():
 @pytest.mark.parametrize(
     "data, key, message",
     [
-        ({"unrolled": ["K", "Q"]}, "unrolled.1", "'Q' is not a loop dim (allowed: N, K, C, Y, X, R, S)"),
+        ({"unrolled": ["K", "Q"]}, "unrolled.1", "'Q' is not a loop dim (allowed: N, G, K, C, Y, X, R, S)"),
         ({"unrolled": []}, "unrolled", "List should have at least 1 item"),
-        ({"unrolled": ["K", "Y", "K"]}, "unrolled.2", "'K' is unrolled twice (allowed: each of N, K, C, Y, X, R, S"),
+        ({"unrolled": ["K", "Y", "K"]}, "unrolled.2", "'K' is unrolled twice (allowed: each of N, G, K, C, Y, X, R, S"),
         ({"stationary": "psum"}, "stationary", "'psum' is not a stationary operand (allowed: weight, output, input)"),
         ({"fill_drain": "yes"}, "fill_drain", "'yes' is not a boolean (allowed: true, false)"),
         ({"fill": True}, "fill", "unknown key (allowed: name, unrolled, stationary, fill_drain, max_extents"),
@@ -145,7 +145,7 @@ def test_user_platform_and_dataflow_evaluate_end_to_end():
          [("dataflows.1", "unknown dataflow 'nope' (allowed: ws_kc, os_yx, rs, dpu_pck, systolic"),
           ("dataflows.2", "'ws_kc' is listed twice")]),
         ({"base": "edge", "dataflows": [{"name": "d", "unrolled": ["K", "Q"], "stationary": "weight"}]},
-         [("dataflows.0.unrolled.1", "'Q' is not a loop dim (allowed: N, K, C, Y, X, R, S)")]),
+         [("dataflows.0.unrolled.1", "'Q' is not a loop dim (allowed: N, G, K, C, Y, X, R, S)")]),
         ({"base": "edge", "core_sizes": ["PE2048"]},
          [("core_sizes", "platform 'edge_custom': no core size fits the budget (smallest is PE2048)")]),
         ({"name": "p", "kind": "asic", "pes": 64, "bw_gbps": 1, "clock_hz": 1e9},
