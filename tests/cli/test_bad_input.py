@@ -129,3 +129,16 @@ def test_layer_tables_whose_macs_overflow_exit_2(tmp_path, capsys, table, messag
     path = write_config(tmp_path, "workload: {models: [{file: big.csv}]}\n")
     code, err = validate(path, capsys)
     assert code == 2 and message in err, err
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"\xff\xfe{}", "not UTF-8 text: byte 0xff at offset 0"),
+    (b"[" * 100_000, "not JSON: maximum recursion depth exceeded"),
+    (b"{}", "not a cosearch design"),
+])
+def test_bad_design_files_exit_2(tmp_path, capsys, data, message):
+    path = tmp_path / "design.json"
+    path.write_bytes(data)
+    assert main(["evaluate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: {message}" in err and "Traceback" not in err, err
