@@ -86,9 +86,17 @@ class DefinitionError(ValueError):
 
     def __init__(self, source: str, problems: list[tuple[str, str]]):
         self.source = source
-        self.problems = problems
+        self.problems = [(key, _clipped(message)) for key, message in problems]
         super().__init__("\n".join(f"{source}: {key}: {message}" if key else f"{source}: {message}"
-                                   for key, message in problems))
+                                   for key, message in self.problems))
+
+
+MAX_MESSAGE = 2000
+"""Characters of one problem's message: a value quoted whole (a 1 MiB name) is cut."""
+
+
+def _clipped(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE else f"{message[:MAX_MESSAGE - 40]} … ({len(message):,} characters)"
 
 
 def _loop_dim(value: Any) -> str:

@@ -142,3 +142,9 @@ def test_bad_design_files_exit_2(tmp_path, capsys, data, message):
     assert main(["evaluate", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{path}: {message}" in err and "Traceback" not in err, err
+
+
+def test_a_huge_value_is_quoted_short(tmp_path, capsys):
+    path = write_config(tmp_path, "workload: " + "x" * 500_000 + "\n")
+    code, err = validate(path, capsys)
+    assert code == 2 and "workload.mix: unknown mix 'xxxx" in err and len(err) < 2500, len(err)
