@@ -104,18 +104,19 @@ def test_validate_builds_the_optimizers_as_run_does(tmp_path, capsys):
     assert code == 2 and "baselines.optimizer_options: random: batch_size must be a positive integer" in err
 
 
-@pytest.mark.parametrize("data", [
-    "description: caf\u00e9\nworkload: vision\n".encode("latin-1"),
-    ("workload: vision\n" + ALIAS_BOMB).encode(),
-    ("workload: " + "[" * 500 + "\n").encode(),
+@pytest.mark.parametrize("command, data", [
+    ("validate", "description: caf\u00e9\nworkload: vision\n".encode("latin-1")),
+    ("run", ("workload: vision\n" + ALIAS_BOMB).encode()),
+    ("run", ("workload: " + "[" * 500 + "\n").encode()),
 ])
-def test_bad_files_exit_2_without_traceback_from_the_command(tmp_path, data):
+def test_bad_files_exit_2_without_traceback_from_the_command(tmp_path, command, data):
     path = tmp_path / "bad.yaml"
     path.write_bytes(data)
-    for command in ("validate", "run"):
-        result = cosearch(command, path, cwd=tmp_path, timeout=60)
-        assert result.returncode == 2, result.stderr
-        assert result.stderr.startswith(f"{path}: ") and "Traceback" not in result.stderr
+    out = ("--out", tmp_path / "out") if command == "run" else ()
+    result = cosearch(command, path, *out, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"{path}: ") and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("table, message", [
