@@ -8,6 +8,7 @@ import tracemalloc
 import pytest
 
 from cosearch.cli import main
+from spaces import DATAFLOWS
 from tests.cli.conftest import TINY_CONFIG, cosearch, write_config
 from tests.spaces.test_userfiles import ALIAS_BOMB
 
@@ -29,8 +30,12 @@ def validate(path, capsys) -> tuple[int, str]:
 
 
 @pytest.fixture(autouse=True)
-def _no_debug(monkeypatch):
+def _no_debug_and_no_leftover_dataflows(monkeypatch):
     monkeypatch.delenv("COSEARCH_DEBUG", raising=False)
+    registered = dict(DATAFLOWS)  # platform files register the dataflows they declare
+    yield
+    DATAFLOWS.clear()
+    DATAFLOWS.update(registered)
 
 
 PLATFORM = "name: p\nbase: edge\n"

@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cosearch.cli import main
+from spaces import DATAFLOWS
 from tests.cli.conftest import REPO
 
 EXPERIMENTS = REPO / "experiments"
@@ -104,6 +105,7 @@ def tree(tmp_path_factory) -> pathlib.Path:
 def _validate(path) -> tuple[int, str, float, float]:
     """``cosearch validate PATH`` in process: exit code, stderr, seconds, peak traced bytes."""
     out, err = io.StringIO(), io.StringIO()
+    registered = dict(DATAFLOWS)  # platform files register the dataflows they declare
     tracemalloc.start()
     start = time.perf_counter()
     try:
@@ -112,6 +114,8 @@ def _validate(path) -> tuple[int, str, float, float]:
         seconds, peak = time.perf_counter() - start, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+        DATAFLOWS.clear()
+        DATAFLOWS.update(registered)
     return code, err.getvalue(), seconds, peak
 
 
