@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from objectives import costmodel, evaluate
+from objectives import evaluate, mapper
 from objectives.workloads import ModelEntry, Op, Workload, get_workload
 from spaces import Dataflow, get_dataflow, get_platform, single_design
 from spaces.design_view import Design
@@ -113,11 +113,13 @@ OS_REPLICATED = Dataflow(name="os_yx16_k", unrolled=("Y", "X", "K"), stationary=
                          max_extents=(("Y", 16), ("X", 16)))
 
 
-def dataflow_utilization(workload, pes: int, dataflow: str | Dataflow, fixed=()) -> float:
-    """MAC-weighted array utilization of the whole workload on one core."""
+def dataflow_utilization(workload, platform, pes: int, dataflow: str | Dataflow, fixed=()) -> float:
+    """MAC-weighted array utilization of the whole workload on one core owning the
+    platform's buffer, with the per-layer mapper's choices."""
     dataflow = get_dataflow(dataflow) if isinstance(dataflow, str) else dataflow
-    extents = costmodel.unroll_extents(pes, dataflow, fixed)
-    util = costmodel.utilization(workload.dims, extents[None])
+    core = mapper.core_for(platform, dataflow, pes, fixed)
+    layers = mapper.Layers.from_workload(workload)
+    util = mapper.map_layers(core, layers, [float(platform.buffer_bytes)], platform.mapping_objective).utilization[0]
     macs = workload.macs.astype(float)
     return float(macs.sum() / (macs / util).sum())
 
@@ -208,7 +210,8 @@ def fpga_section(lines: list[str]) -> None:
     b4096 = next(c for c in get_platform("u250").core_sizes if c.name == "B4096")
     for mix, _ in mixes:
         w = get_workload(mix)
-        utils = [dataflow_utilization(w, b4096.pes, df, b4096.unroll) for df in ("dpu_pck", "ws_kc", "os_yx")]
+        utils = [dataflow_utilization(w, get_platform("u250"), b4096.pes, df, b4096.unroll)
+                 for df in ("dpu_pck", "ws_kc", "os_yx")]
         lines.append(f"| {mix} | {mac_share_text(w)} | " + " | ".join(f"{u:.0%}" for u in utils) + " |")
     lines.append("")
 
@@ -261,7 +264,7 @@ def herald_section(lines: list[str]) -> None:
     ]
     for mix in ("arvr_a", "arvr_b", "mlperf"):
         w = get_workload(f"herald_{mix}")
-        utils = [dataflow_utilization(w, 16384, df) for df in ("ws_kc", "os_yx", OS_REPLICATED)]
+        utils = [dataflow_utilization(w, get_platform("cloud"), 16384, df) for df in ("ws_kc", "os_yx", OS_REPLICATED)]
         lines.append(f"| herald_{mix} | {mac_share_text(w)} | " + " | ".join(f"{u:.0%}" for u in utils) + " |")
     lines.append("")
 

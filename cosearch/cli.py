@@ -1,6 +1,6 @@
 """``cosearch`` — run experiments from config files, and inspect what they found.
 
-Commands: run · evaluate · plot · compare · workloads · platforms · spaces · validate.
+Commands: run · evaluate · cost · plot · compare · workloads · platforms · spaces · validate.
 Exit codes: 0 success, 2 usage or config error, 1 failure.  A user mistake
 prints one message and no traceback; ``COSEARCH_DEBUG=1`` shows tracebacks.
 
@@ -185,6 +185,12 @@ def cmd_evaluate(args) -> int:
                                 as_json=args.json, out=console())
 
 
+def cmd_cost(args) -> int:
+    from cosearch.cli_cost import run_cost
+
+    return run_cost(args, out=console())
+
+
 def cmd_plot(args) -> int:
     from cosearch.report import plot_results
     from cosearch.results import ResultsDir
@@ -236,6 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--platform", help="platform preset (default: the one recorded in the file)")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    cost = sub.add_parser("cost", help="per-layer mapping, cycles and energy of one model on one core")
+    cost.add_argument("model", metavar="MODEL_OR_FILE", help="zoo model name or layer table (.csv, .yaml, .onnx)")
+    cost.add_argument("--platform", required=True, metavar="PRESET_OR_YAML", help="platform preset or YAML file")
+    cost.add_argument("--core", metavar="SIZE:DATAFLOW",
+                      help="core size and dataflow (default: the largest size, the platform's first dataflow)")
+    cost.add_argument("--csv", metavar="OUT", help="also write the per-layer table as CSV")
+    cost.set_defaults(func=cmd_cost)
 
     plot = sub.add_parser("plot", help="(re)draw the plots of a results directory")
     plot.add_argument("results_dir", metavar="RESULTS_DIR")

@@ -241,12 +241,17 @@ def _design_file(results, name, problem, X, config, origin, space_name) -> tuple
     """Decode ``X`` (one point), score it alone with its schedule, write ``designs/<name>.json``."""
     from cosearch.report import design_payload
     from objectives import evaluate
+    from objectives.evaluator import layer_mappings
 
     X = np.asarray(X, dtype=np.float64).reshape(1, -1)
     design = problem.space.designs(X)[0]
-    metrics = evaluate(design.to_batch(problem.platform), problem.workload, problem.platform, with_schedule=True)
+    batch = design.to_batch(problem.platform)
+    metrics = evaluate(batch, problem.workload, problem.platform, with_schedule=True)
+    mappings = (layer_mappings(batch, problem.workload, problem.platform, metrics.layer_core[0])
+                if metrics.feasible[0] else None)
     payload = design_payload(design, metrics, problem.workload, workload_config=config.workload.model_dump(mode="json"),
-                             platform_config=config.platform.model_dump(mode="json"), space=space_name, origin=origin)
+                             platform_config=config.platform.model_dump(mode="json"), space=space_name, origin=origin,
+                             layer_mappings=mappings)
     path = results.write_design(name, payload)
     return str(path.relative_to(results.root)), payload["metrics"]
 

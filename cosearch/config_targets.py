@@ -9,6 +9,7 @@ directory (the ``base_dir`` in the validation context).
 from __future__ import annotations
 
 import pathlib
+from typing import Literal
 
 from typing import Annotated
 
@@ -140,6 +141,10 @@ class PlatformConfig(Section):
     noc_gbps: Bandwidth | None = None
     max_cores: CoreCount | None = None
     word_bytes: WordBytes | None = None
+    acc_bytes: WordBytes | None = None
+    rf_bytes: BufferBytes | None = None
+    mapping_objective: Literal["edp", "latency", "energy"] | None = None
+    """What the per-layer mapper minimizes (default edp)."""
     layer_setup_cycles: SetupCycles | None = None
     dsp: FpgaResource | None = None
     lut: FpgaResource | None = None

@@ -15,15 +15,20 @@ rest of cosearch starts without it.
   through a small actor the driver drains while it waits with ``ray.wait``;
   results are merged as they come. Ctrl-C cancels what is still running and
   keeps every finished run and the archive streamed so far.
+* ``SplitProblem``: one run's batches split across Ray tasks once they cost
+  enough to pay for it. ``RayExecutor`` wraps each run's problem in one when
+  the cluster has more CPUs than runs left, so a single search uses them all.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
+import numpy as np
 import ray
 
 from cosearch.run import RunResult, RunSpec, run
@@ -88,6 +93,83 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, runtime_
     return True
 
 
+# --- one run's population across workers -----------------------------------------
+
+MIN_PART_S = 0.05
+"""Seconds of in-process evaluation a part of a batch must be worth before it
+is sent to another worker: a few times a task's round trip with its rows and
+metrics (``benchmarks/scaling.py`` measures both)."""
+
+_PROBLEMS: dict[str, object] = {}  # per worker process: problems fetched, by object id
+
+
+@ray.remote(num_cpus=1)
+def _evaluate_part(problem: list, X: np.ndarray):
+    """Score rows of a batch. ``problem`` is ``[ObjectRef]``, not the ref itself,
+    so Ray hands over the reference and the problem is fetched once per worker
+    process: its evaluator caches (core tables, orders) then stay warm."""
+    key = problem[0].hex()
+    if key not in _PROBLEMS:
+        if len(_PROBLEMS) >= 4:
+            _PROBLEMS.clear()
+        _PROBLEMS[key] = ray.get(problem[0])
+    return _PROBLEMS[key].evaluate(X)
+
+
+def concatenate_metrics(parts: Sequence):
+    """The metrics of consecutive row blocks as one batch's (``Metrics`` or a dict of arrays)."""
+    first = parts[0]
+    if isinstance(first, Mapping):
+        return {key: np.concatenate([part[key] for part in parts]) for key in first}
+    return type(first).concatenate(parts)
+
+
+class SplitProblem:
+    """A built problem whose ``evaluate`` spreads a large batch over Ray tasks.
+
+    The problem (its workload and platform) goes to the object store once.
+    The first batch is scored in this process and timed; a later batch of n
+    designs is cut into ``min(workers, n * seconds_per_design / min_part_s)``
+    contiguous parts, the first scored here while the others run as tasks
+    (``scheduling_strategy="SPREAD"``, so they reach other nodes). Every
+    design is scored by the same evaluator on its own, so the joined metrics
+    are those of one in-process call, bit for bit.
+    """
+
+    def __init__(self, problem, workers: int, min_part_s: float = MIN_PART_S):
+        self.problem, self.workers, self.min_part_s = problem, int(workers), float(min_part_s)
+        self.seconds_per_design: float | None = None
+        self.parts_used: list[int] = []  # parts of each batch, for tests and benchmarks
+        self._ref = None
+
+    def __getattr__(self, name):  # dim, genes, metric_names, metrics_row...
+        if name == "problem":  # not yet set (unpickling)
+            raise AttributeError(name)
+        return getattr(self.problem, name)
+
+    def parts(self, n: int) -> int:
+        if self.seconds_per_design is None or self.workers <= 1 or n < 2:
+            return 1
+        if self.min_part_s <= 0:
+            return min(self.workers, n)
+        return int(max(min(self.workers, n, n * self.seconds_per_design // self.min_part_s), 1))
+
+    def evaluate(self, X: np.ndarray):
+        parts = self.parts(len(X))
+        self.parts_used.append(parts)
+        if parts == 1:
+            start = time.perf_counter()
+            metrics = self.problem.evaluate(X)
+            self.seconds_per_design = (time.perf_counter() - start) / max(len(X), 1)
+            return metrics
+        if self._ref is None:
+            self._ref = ray.put(self.problem)
+        blocks = np.array_split(X, parts)
+        task = _evaluate_part.options(scheduling_strategy="SPREAD")
+        remote = [task.remote([self._ref], block) for block in blocks[1:]]
+        return concatenate_metrics([self.problem.evaluate(blocks[0]), *ray.get(remote)])
+
+
 @ray.remote(num_cpus=0)
 class _EventSink:
     """Where running tasks push their events until the driver drains them."""
@@ -104,16 +186,22 @@ class _EventSink:
 
 
 @ray.remote
-def _run_task(spec: RunSpec, sink) -> RunResult:
+def _run_task(spec: RunSpec, sink, workers: int = 1, min_part_s: float | None = None) -> RunResult:
     node = ray.get_runtime_context().get_node_id()
     sink.push.remote({"type": "started", "label": spec.label, "node": node, "pid": os.getpid()})
-    result = run(spec, on_batch=lambda event: sink.push.remote({"type": "progress", **event}))
+    problem = None if workers <= 1 or min_part_s is None else SplitProblem(spec.problem.build(), workers, min_part_s)
+    result = run(spec, problem=problem, on_batch=lambda event: sink.push.remote({"type": "progress", **event}))
     ray.get(sink.push.remote({"type": "done", "label": spec.label}))  # every event delivered before we return
     return result
 
 
 class RayExecutor:
-    """Runs as Ray tasks; see the module docstring. ``max_in_flight`` defaults to twice the cluster's CPUs."""
+    """Runs as Ray tasks; see the module docstring. ``max_in_flight`` defaults to twice the cluster's CPUs.
+
+    ``population_split``: the ``min_part_s`` of ``SplitProblem`` for runs
+    given more than one CPU (the cluster's CPUs over the runs left, at
+    launch); None keeps every run in its one task.
+    """
 
     def __init__(
         self,
@@ -124,8 +212,10 @@ class RayExecutor:
         max_in_flight: int | None = None,
         runtime_env: dict | None = None,
         poll_seconds: float = 0.2,
+        population_split: float | None = MIN_PART_S,
     ):
         check_address(address)
+        self.population_split = population_split
         self.address, self.num_cpus, self.runtime_env = address, num_cpus, runtime_env
         self.max_retries, self.max_in_flight, self.poll_seconds = int(max_retries), max_in_flight, poll_seconds
 
@@ -140,7 +230,8 @@ class RayExecutor:
 
     def _execute(self, specs: list[RunSpec], collector) -> bool:
         sink = _EventSink.remote()
-        limit = self.max_in_flight or max(2 * int(ray.cluster_resources().get("CPU", 1)), 1)
+        cpus = ray.cluster_resources().get("CPU", 1)
+        limit = self.max_in_flight or max(2 * int(cpus), 1)
         task = _run_task.options(scheduling_strategy="SPREAD", max_retries=self.max_retries, num_cpus=1)
         queue, pending = list(specs), {}
 
@@ -155,8 +246,9 @@ class RayExecutor:
         try:
             while queue or pending:
                 while queue and len(pending) < limit:
+                    workers = max(int(cpus) // min(len(queue) + len(pending), limit), 1)
                     spec = queue.pop(0)
-                    pending[task.remote(spec, sink)] = spec.label
+                    pending[task.remote(spec, sink, workers, self.population_split)] = spec.label
                 ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=self.poll_seconds)
                 drain()
                 for ref in ready:

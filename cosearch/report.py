@@ -27,8 +27,9 @@ SHOWN = (
 
 
 def design_payload(design, metrics, workload, *, workload_config: dict, platform_config: dict, space: str,
-                   origin: dict) -> dict:  # fmt: skip
-    """A design file's content: the ``Design``, its metrics (batch of one, with schedule) and how to rebuild it."""
+                   origin: dict, layer_mappings: list[dict] | None = None) -> dict:  # fmt: skip
+    """A design file's content: the ``Design``, its metrics (batch of one, with schedule), each
+    layer's chosen mapping on its core, and how to rebuild it."""
     row = metrics.row(0)
     schedule = metrics.schedule
     return {
@@ -46,6 +47,7 @@ def design_payload(design, metrics, workload, *, workload_config: dict, platform
             "layer_model": workload.model.tolist(),
             "layer_names": list(workload.layer_names),
         },
+        "layer_mappings": layer_mappings,
     }
 
 

@@ -1,4 +1,6 @@
-"""How a design is scored: workloads, cost model, scheduler and metrics (pure numpy).
+"""How a design is scored: workloads, cost model, scheduler and metrics.
+
+Numpy throughout, but for the sequential scheduling loops, compiled by numba.
 
 ``evaluate(designs, workload, platform) -> Metrics`` is the one entry point.
 """

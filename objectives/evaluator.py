@@ -1,22 +1,26 @@
 """The evaluator: a batch of designs → ``Metrics`` for one workload and platform.
 
-Work that depends only on a core's shape (dataflow, PE count, fixed extents)
-is computed once per distinct core configuration in the batch, as
-``(configs, layers)`` tables, then gathered to ``(designs, layers)`` through
-each layer's core.  A batch rarely holds more than a few dozen distinct core
-shapes, so the 8-dim loop-nest arithmetic costs next to nothing and the
-per-design work is a handful of gathers, a roofline and the list schedule.
+Work that depends only on a core's configuration (dataflow, PE count,
+fixed extents) and its buffer rung — the per-layer mapping search of
+:mod:`objectives.mapper` — is done once per configuration for every rung
+and layer, and kept for the life of the process; a batch then gathers its
+``(designs, layers)`` rows through each layer's core and that core's rung.
+The per-design work is a handful of gathers, the latency under the
+design's own bandwidth shares, and the list schedule.
+Batches larger than ``BLOCK_DESIGNS`` are scored block by block.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
+import hashlib
 
 import numpy as np
 
-from objectives import costmodel, metrics, schedule
-from objectives.costmodel import INPUT, OUTPUT
+from objectives import mapper, metrics, schedule
+from objectives.mapper import INPUT, OUTPUT
 from objectives.workloads import Workload
 from objectives.workloads._layers import MAX_LAYER_SIZE
 from spaces import design as design_codes
@@ -24,56 +28,183 @@ from spaces.design import DesignBatch
 from spaces.hardware import Platform
 
 MiB = float(1 << 20)
+RECENT_CORES = 16
+"""Cores whose chosen mappings (not just their costs) a store keeps, for design files."""
 
+TABLE_FIELDS = (
+    "compute_cycles", "dram_bytes", "dram_input_bytes", "edge_bytes", "edge_input_bytes", "noc_bytes",
+    "dynamic_pj", "utilization",
+)
 
-@dataclasses.dataclass(frozen=True)
-class CoreTables:
-    """Per distinct core configuration k and layer l, ``(K, L)`` unless noted."""
+BLOCK_DESIGNS = 128
+"""Larger batches are scored in blocks of this many designs: each block's
+``(designs, layers)`` temporaries then stay in cache, which made P = 1024
+about 1.5x faster per design than one pass; every design is scored on its
+own, so blocks change no result."""
 
-    cycles: np.ndarray
-    buffer_bytes: np.ndarray
-    stationary_bytes: np.ndarray
-    refetch_bytes: np.ndarray
-    utilization: np.ndarray
 
 
 def core_configurations(designs: DesignBatch) -> tuple[np.ndarray, np.ndarray]:
     """``(P, C)`` config id per core and the ``(K, 3)`` distinct (dataflow, pes, size) rows."""
     rows = np.stack([designs.core_dataflow, designs.core_pes, designs.core_size], axis=-1).reshape(-1, 3)
-    configs, inverse = np.unique(rows, axis=0, return_inverse=True)
-    return inverse.reshape(designs.core_pes.shape), configs
+    # One integer per row, ordered as the rows are lexicographically: a 1-D
+    # unique is several times cheaper than np.unique(axis=0) on small batches.
+    low = rows.min(axis=0)
+    key = np.ravel_multi_index((rows - low).T, rows.max(axis=0) - low + 1)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return inverse.reshape(designs.core_pes.shape), rows[first]
 
 
-def core_tables(configs: np.ndarray, designs: DesignBatch, workload: Workload, platform: Platform) -> CoreTables:
-    dataflows = designs.dataflows
-    extents, stationary, fill_drain = [], [], []
-    for df_index, pes, size_index in configs:
-        dataflow = dataflows[df_index]
-        fixed = platform.core_sizes[size_index].unroll if size_index >= 0 else ()
-        extents.append(costmodel.unroll_extents(max(int(pes), 1), dataflow, fixed))
-        stationary.append(costmodel.stationary_index_of(dataflow))
-        fill_drain.append(dataflow.fill_drain)
-    extents = np.array(extents)[:, None, :]  # (K, 1, 8)
-    stationary = np.array(stationary)
-    dims = workload.dims[None]  # (1, L, 8)
-    operand_dims = costmodel.operand_dims(workload.weight_is_activation)[None]  # (1, L, 3, 8)
-    outer = costmodel.stationary_mask(stationary[:, None], operand_dims)  # (K, L, 8)
-    tiles = costmodel.tile_counts(dims, extents)
-    cycles = costmodel.compute_cycles(
-        dims, extents, outer, np.array(fill_drain)[:, None], platform.layer_setup_cycles
-    )
-    operand_bytes = np.stack(workload.operand_bytes(platform.word_bytes), axis=-1)  # (L, 3)
-    rereads = costmodel.reread_factors(tiles, outer, operand_dims)
-    buffer = costmodel.buffer_bytes(operand_bytes[None], rereads).sum(axis=-1)
-    stationary_bytes = operand_bytes[:, stationary].T  # (K, L)
-    refetch = costmodel.refetch_bytes(operand_bytes[None], stationary[:, None])
-    return CoreTables(
-        cycles=cycles,
-        buffer_bytes=buffer,
-        stationary_bytes=stationary_bytes,
-        refetch_bytes=refetch,
-        utilization=costmodel.utilization(dims, extents),
-    )
+def config_core(row, dataflows, platform: Platform) -> mapper.Core:
+    """The mapper's core for one (dataflow, pes, size) configuration row."""
+    df_index, pes, size_index = (int(v) for v in row)
+    fixed = platform.core_sizes[size_index].unroll if size_index >= 0 else ()
+    return mapper.core_for(platform, dataflows[df_index], max(pes, 1), fixed)
+
+
+class TableStore:
+    """Mapper results of one (workload, platform), per core, as one growing table.
+
+    Each core's ``(rungs, layers)`` results are appended once to one column
+    per field of :data:`TABLE_FIELDS`, so a batch gathers every layer's
+    values, whatever its core and rung, with one index per field
+    (``offset[core] + rung * L + layer``): consecutive layers of a core are
+    consecutive in memory, so the gathers stream.
+    """
+
+    MAX_ROWS = 1 << 20
+    """About 80 MiB of tables: 44 cores of a 412-layer workload at 57 rungs."""
+
+    def __init__(self, workload: Workload, platform: Platform):
+        self.layers = mapper.Layers.from_workload(workload)
+        self.capacities = mapper.capacity_ladder(platform.buffer_bytes)
+        self.objective = platform.mapping_objective
+        self.clock_hz = platform.clock_hz
+        self.offsets: dict[mapper.Core, int] = {}
+        self.by_config: dict[tuple[int, int, int], tuple[object, int]] = {}
+        self.columns = np.zeros((len(TABLE_FIELDS), 0))
+        # The greedy mapper only ranks cores by latency: (compute s, first/last
+        # bytes, steady DRAM bytes, NoC bytes) as float32 columns, a quarter of a row.
+        self.times = np.zeros((4, 0), dtype=np.float32)
+        self.size = 0
+        self.recent: collections.OrderedDict[mapper.Core, np.ndarray] = collections.OrderedDict()
+
+    @property
+    def rungs(self) -> int:
+        return len(self.capacities)
+
+    def costs(self, core: mapper.Core) -> mapper.LayerCosts:
+        return mapper.map_layers(core, self.layers, self.capacities, self.objective)
+
+    def choices(self, core: mapper.Core) -> np.ndarray:
+        """``(rungs, L, 18)`` the chosen mappings of a recently mapped core: spatial
+        factors, DRAM tile counts, RF and buffer operands (for design files)."""
+        if core not in self.recent:
+            self._add(core)
+        self.recent.move_to_end(core)
+        return self.recent[core]
+
+    def offset(self, core: mapper.Core) -> int:
+        if core not in self.offsets:
+            self._add(core)
+        return self.offsets[core]
+
+    def config_offsets(self, configs: np.ndarray, dataflows, platform: Platform) -> np.ndarray:
+        """The offsets of the blocks of ``configs`` ``(K, 3)`` (dataflow index,
+        pes, size).  Known configurations skip building their core (a batch
+        of 16 designs spent a third of its time hashing cores).  Past
+        :attr:`MAX_ROWS` rows the store starts again from empty — before
+        adding, so every offset returned holds for the batch asking."""
+        keys = [(id(dataflows[d]), pes, size) for d, pes, size in configs.tolist()]
+        known = [self.by_config.get(key) for key in keys]
+        if all(k is not None and k[0] is dataflows[row[0]] for k, row in zip(known, configs.tolist())):
+            return np.array([k[1] for k in known], dtype=np.int64)
+        cores = [config_core(row, dataflows, platform) for row in configs]
+        missing = {core for core in cores if core not in self.offsets}
+        if missing and self.size + len(missing) * self.rungs * len(self.layers.dims) > self.MAX_ROWS:
+            self.offsets, self.by_config, self.size = {}, {}, 0
+        offsets = np.array([self.offset(core) for core in cores], dtype=np.int64)
+        for key, row, offset in zip(keys, configs.tolist(), offsets.tolist()):
+            self.by_config[key] = (dataflows[row[0]], offset)  # the dataflow kept alive, so its id stays its own
+        return offsets
+
+    def _add(self, core: mapper.Core) -> None:
+        costs = self.costs(core)
+        self.recent[core] = np.concatenate(
+            [costs.spatial, costs.tiles, costs.rf_operand[..., None], costs.buffer_operand[..., None]], axis=-1
+        ).astype(np.int32)
+        if len(self.recent) > RECENT_CORES:
+            self.recent.popitem(last=False)
+        if core not in self.offsets:
+            block = np.stack([getattr(costs, name).ravel() for name in TABLE_FIELDS], axis=-1)
+            end = self.size + len(block)
+            if end > self.columns.shape[1]:  # grow geometrically
+                grown = np.zeros((len(TABLE_FIELDS), max(2 * self.columns.shape[1], end)))
+                grown[:, : self.size] = self.columns[:, : self.size]
+                self.columns = grown
+                grown = np.zeros((4, grown.shape[1]), dtype=np.float32)
+                grown[:, : self.size] = self.times[:, : self.size]
+                self.times = grown
+            self.columns[:, self.size : end] = block.T
+            compute, dram, edge, noc = (block[:, TABLE_FIELDS.index(f)] for f in
+                                        ("compute_cycles", "dram_bytes", "edge_bytes", "noc_bytes"))
+            self.times[:, self.size : end] = np.stack([compute / self.clock_hz, edge, dram - edge, noc])
+            self.offsets[core] = self.size
+            self.size = end
+
+    def rung_index(self, buffer_bytes: np.ndarray) -> np.ndarray:
+        return np.clip(mapper.rung_of(buffer_bytes) - mapper.SMALLEST_RUNG, 0, self.rungs - 1)
+
+
+_STORES: collections.OrderedDict = collections.OrderedDict()
+MAX_STORES = 8
+
+
+@functools.lru_cache(maxsize=32)
+def _layers_key(workload: Workload) -> str:
+    """What the mapper sees of a workload: its layer nests in order (workloads hash by identity)."""
+    digest = hashlib.sha1()
+    for array in (workload.dims, workload.stride, workload.dilation, workload.op):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def table_store(workload: Workload, platform: Platform) -> TableStore:
+    """One store per (layers, platform) per process: an optimizer scores the same
+    pair thousands of times, and every run of an experiment rebuilds an equal
+    workload (a Ray worker runs several), so the key is the layers' content."""
+    key = (_layers_key(workload), platform)
+    if key in _STORES:
+        _STORES.move_to_end(key)
+    else:
+        _STORES[key] = TableStore(workload, platform)
+        if len(_STORES) > MAX_STORES:
+            _STORES.popitem(last=False)
+    return _STORES[key]
+
+
+def layer_mappings(designs: DesignBatch, workload: Workload, platform: Platform, layer_core: np.ndarray) -> list[dict]:
+    """Each layer's chosen mapping in the first design of ``designs``, on the core
+    ``layer_core[l]`` runs it on (``Metrics.layer_core[0]``): plain data for design files."""
+    config, configs = core_configurations(designs)
+    store = table_store(workload, platform)
+    rungs = store.rung_index(designs.buffer_share[0] * platform.buffer_bytes)
+    L = workload.num_layers
+    rows = []
+    for l, c in enumerate(int(c) for c in layer_core):
+        core = config_core(configs[config[0, c]], designs.dataflows, platform)
+        choice = store.choices(core)[rungs[c], l]
+        table = store.columns[:, store.offset(core) + rungs[c] * L + l]
+        rows.append({
+            "layer": workload.layer_names[l],
+            "core": c,
+            "buffer_rung_bytes": int(store.capacities[rungs[c]]),
+            **mapper.describe_mapping(choice[:8], choice[8:16], int(choice[16]), int(choice[17])),
+            "utilization": float(table[TABLE_FIELDS.index("utilization")]),
+            "compute_cycles": float(table[TABLE_FIELDS.index("compute_cycles")]),
+            "dram_bytes": float(table[TABLE_FIELDS.index("dram_bytes")]),
+        })
+    return rows
 
 
 def design_reasons(designs: DesignBatch, platform: Platform) -> np.ndarray:
@@ -100,7 +231,8 @@ def design_reasons(designs: DesignBatch, platform: Platform) -> np.ndarray:
     over = (used[0] > platform.dsp) | (used[1] > platform.lut) | (used[2] > platform.bram36)
     flag(over, design_codes.OVER_FPGA_RESOURCES)
     greedy = (designs.layer_core < 0).all(axis=1)
-    mapped = np.take_along_axis(active, np.clip(designs.layer_core, 0, designs.num_cores - 1), axis=1)
+    core_slot = np.arange(designs.num_designs)[:, None] * designs.num_cores  # a flat gather: take_along_axis is slower
+    mapped = active.ravel()[core_slot + np.minimum(np.maximum(designs.layer_core, 0), designs.num_cores - 1)]
     flag(~greedy & ~(mapped & (designs.layer_core >= 0)).all(axis=1), design_codes.LAYER_ON_INACTIVE_CORE)
     return reason
 
@@ -111,7 +243,7 @@ def fpga_resources(designs: DesignBatch, platform: Platform) -> np.ndarray:
     largest = max(platform.core_sizes, key=lambda s: s.pes)
     per_pe = np.array([largest.dsp, largest.lut, largest.bram36]) / largest.pes
     active = designs.core_pes > 0
-    by_menu = menu[np.clip(designs.core_size, 0, len(menu) - 1)]  # (P, C, 3)
+    by_menu = menu[np.minimum(np.maximum(designs.core_size, 0), len(menu) - 1)]  # (P, C, 3)
     by_pe = designs.core_pes[..., None] * per_pe
     per_core = np.where((designs.core_size >= 0)[..., None], by_menu, by_pe)
     return np.where(active[..., None], per_core, 0.0).sum(axis=1).T
@@ -151,15 +283,13 @@ def default_priority(workload: Workload) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def _ordering(workload: Workload) -> tuple[list[np.ndarray], np.ndarray]:
-    """The workload's dependency levels and its default ``(1, L)`` placement order.
+def _default_order(workload: Workload) -> np.ndarray:
+    """The workload's default ``(1, L)`` placement order.
 
-    Both depend on the workload alone, and an optimizer scores one workload
-    thousands of times; a Python pass over its layers per call was a tenth of
-    the time of a small batch. (Workloads are immutable and hash by identity.)
+    It depends on the workload alone, and an optimizer scores one workload
+    thousands of times. (Workloads are immutable and hash by identity.)
     """
-    levels = schedule.dependency_levels(workload.preds)
-    return levels, schedule.schedule_order(default_priority(workload)[None], workload.preds, levels)
+    return schedule.schedule_order(default_priority(workload)[None], workload.preds)
 
 
 @functools.lru_cache(maxsize=16)
@@ -192,11 +322,6 @@ def _check_counts(workload: Workload) -> None:
                          f"and the dims product at most {MAX_LAYER_SIZE:.3g}")
 
 
-def _gather(table: np.ndarray, flat_index: np.ndarray) -> np.ndarray:
-    """``table[config[p, l], l]`` for a ``(K, L)`` table, given ``config * L + l``."""
-    return table.ravel()[flat_index]
-
-
 def evaluate(
     designs: DesignBatch, workload: Workload, platform: Platform, *, with_schedule: bool = False
 ) -> metrics.Metrics:
@@ -212,6 +337,12 @@ def evaluate(
             f"designs map {designs.num_layers} layers but workload {workload.name!r} has {workload.num_layers}"
         )
     _check_counts(workload)
+    if designs.num_designs > BLOCK_DESIGNS:
+        blocks = range(0, designs.num_designs, BLOCK_DESIGNS)
+        return metrics.Metrics.concatenate([
+            evaluate(designs.take(slice(b, b + BLOCK_DESIGNS)), workload, platform, with_schedule=with_schedule)
+            for b in blocks
+        ])  # fmt: skip
     reason = design_reasons(designs, platform)
     with np.errstate(all="ignore"):
         return _evaluate(_sanitized(designs, reason), workload, platform, reason, with_schedule)
@@ -221,76 +352,70 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     P, C, L = designs.num_designs, designs.num_cores, workload.num_layers
     active = designs.core_pes > 0
     config, configs = core_configurations(designs)
-    tables = core_tables(configs, designs, workload, platform)
+    store = table_store(workload, platform)
+    config_offset = store.config_offsets(configs, designs.dataflows, platform)
     operand_bytes = np.stack(workload.operand_bytes(platform.word_bytes), axis=-1)  # (L, 3)
 
     core_buffer = designs.buffer_share * platform.buffer_bytes  # (P, C)
+    # Flat index of each core's (configuration, rung) block in the store.
+    core_block = config_offset[config] + store.rung_index(core_buffer) * L
     core_dram_bw = designs.bw_share * platform.bw_gbps * 1e9
     pes_total = np.where(active, designs.core_pes, 0).sum(axis=1, keepdims=True)
     core_noc_bw = platform.noc_gbps * 1e9 * designs.core_pes / np.maximum(pes_total, 1)
+    e = platform.energy
+    saved_pj_per_byte = e.dram_pj_per_byte + e.buffer_write_pj
 
-    def roofline(cfg, buffer, dram_bw, noc_bw, input_on_chip):
-        cfg = cfg * L + np.arange(L)
-        cycles = _gather(tables.cycles, cfg)
-        on_chip = _gather(tables.buffer_bytes, cfg)
-        compulsory = operand_bytes.sum(axis=-1) - np.where(input_on_chip, operand_bytes[:, INPUT], 0.0)
-        dram = costmodel.chunked_dram_bytes(
-            compulsory, _gather(tables.stationary_bytes, cfg), _gather(tables.refetch_bytes, cfg), buffer
-        )
-        latency = costmodel.layer_latency_s(cycles, platform.clock_hz, dram, dram_bw, on_chip, noc_bw)
-        return latency, on_chip, dram
+    def roofline(block, dram_bw, noc_bw, input_on_chip):
+        """Per layer latency (s), DRAM bytes, dynamic energy (pJ) and utilization on its core."""
+        index = block + np.arange(L)
+        compute, dram, dram_input, edge, edge_input, noc, dynamic, util = (np.take(c, index) for c in store.columns)
+        if input_on_chip is not False:
+            on_chip = input_on_chip.astype(np.float64)
+            dram = dram - on_chip * dram_input
+            edge = edge - on_chip * edge_input
+            dynamic = dynamic - on_chip * dram_input * saved_pj_per_byte
+        cycles = mapper.latency_cycles(compute, dram, edge, noc, dram_bw / platform.clock_hz, noc_bw / platform.clock_hz)
+        return cycles / platform.clock_hz, dram, dynamic, util
 
-    levels, default_order = _ordering(workload)
     if designs.layer_priority is None:
-        order = np.broadcast_to(default_order, (P, L))
+        order = np.broadcast_to(_default_order(workload), (P, L))
     else:
-        order = schedule.schedule_order(designs.layer_priority, workload.preds, levels)
+        order = schedule.schedule_order(designs.layer_priority, workload.preds)
 
     layer_core = designs.layer_core
     greedy = (layer_core < 0).all(axis=1)
     if greedy.any():
         g = np.flatnonzero(greedy)
-        # (P', L, C) latency of every layer on every core, inputs from DRAM.
-        cfg_all = np.broadcast_to(config[g, None, :], (g.size, L, C)).transpose(0, 2, 1).reshape(-1, L)
-        latency_all, *_ = roofline(
-            cfg_all,
-            core_buffer[g].reshape(-1, 1),
-            core_dram_bw[g].reshape(-1, 1),
-            core_noc_bw[g].reshape(-1, 1),
-            False,
-        )
-        latency_all = latency_all.reshape(g.size, C, L).transpose(0, 2, 1)
+        # (P', C, L) latency of every layer on every core, inputs from DRAM.
+        block_all = core_block[g].reshape(-1, 1) + np.arange(L)
+        compute, edge, steady, noc = (np.take(column, block_all) for column in store.times)
+        dram_bw = core_dram_bw[g].reshape(-1, 1).astype(np.float32)
+        noc_bw = core_noc_bw[g].reshape(-1, 1).astype(np.float32)
+        latency_all = edge / dram_bw + np.maximum(compute, np.maximum(steady / dram_bw, noc / noc_bw))
+        latency_all = latency_all.reshape(g.size, C, L)
         bias = None if designs.mapping_bias is None else designs.mapping_bias[g]
         layer_core = layer_core.copy()
         layer_core[g] = schedule.greedy_assign(latency_all, active[g], order[g], workload.preds, bias)
 
     slot = np.arange(P)[:, None] * C + layer_core  # flat (P, C) index of each layer's core
-    cfg = config.ravel()[slot]
     buffer = core_buffer.ravel()[slot]
     first_pred = workload.preds[:, 0]
     single_pred = (first_pred >= 0) & ((workload.preds[:, 1:] < 0).all(axis=1))
     same_core = layer_core == layer_core[:, np.maximum(first_pred, 0)]
     input_on_chip = single_pred & same_core & (operand_bytes[:, INPUT] <= buffer)
-    latency, on_chip, dram = roofline(
-        cfg, buffer, core_dram_bw.ravel()[slot], core_noc_bw.ravel()[slot], input_on_chip
+    latency, dram, dynamic_pl, util_pl = roofline(
+        core_block.ravel()[slot], core_dram_bw.ravel()[slot], core_noc_bw.ravel()[slot],
+        input_on_chip,
     )
 
+    # (L, D) delay of each predecessor's output over the NoC, paid when it ran on another core.
     safe_preds = np.where(workload.preds >= 0, workload.preds, 0)
-    crosses = (workload.preds >= 0)[None] & (layer_core[:, safe_preds] != layer_core[:, :, None])
-    transfer = np.where(crosses, operand_bytes[safe_preds, OUTPUT] / (platform.noc_gbps * 1e9), 0.0)
+    transfer = operand_bytes[safe_preds, OUTPUT] / (platform.noc_gbps * 1e9)
     timing = schedule.list_schedule(latency, layer_core, order, workload.preds, transfer, C)
     makespan = timing.makespan_s
 
-    e = platform.energy
     macs = workload.macs.astype(np.float64)
-    rf_bytes = 3.0 * macs * platform.word_bytes
-    dynamic_pj = (
-        macs.sum() * e.mac_pj
-        + rf_bytes.sum() * e.rf_pj_per_byte
-        + metrics.row_total(on_chip) * (e.buffer_pj_per_byte + e.noc_pj_per_byte)
-        + metrics.row_total(dram) * e.dram_pj_per_byte
-    )
-    dynamic_j = dynamic_pj * 1e-12
+    dynamic_j = metrics.row_total(dynamic_pl) * 1e-12
     dsp, lut, bram = fpga_resources(designs, platform)
     pes_used = pes_total[:, 0].astype(np.float64)
     s = platform.static
@@ -319,7 +444,6 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
                                    C * len(starts))  # each instance on cores of its own: nothing else on the chip
     progress = metrics.normalized_progress(metrics.per_block_max(alone.finish_s, starts),
                                            metrics.per_block_max(timing.finish_s, starts))
-    util_pl = _gather(tables.utilization, cfg * L + np.arange(L))
     utilization = macs.sum() / metrics.row_total(macs / util_pl)
 
     reason = reason.copy()

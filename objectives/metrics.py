@@ -68,6 +68,18 @@ class Metrics:
     def num_designs(self) -> int:
         return self.latency_s.shape[0]
 
+    @classmethod
+    def concatenate(cls, parts: "list[Metrics]") -> "Metrics":
+        """The metrics of consecutive blocks of designs as one batch's."""
+        joined = {}
+        for field in dataclasses.fields(cls):
+            values = [getattr(part, field.name) for part in parts]
+            if isinstance(values[0], dict):
+                joined[field.name] = {key: np.concatenate([v[key] for v in values]) for key in values[0]}
+            elif values[0] is not None:
+                joined[field.name] = np.concatenate(values)
+        return dataclasses.replace(parts[0], **joined)
+
     def row(self, p: int) -> dict:
         """Design p's scalar metrics as plain Python numbers."""
         out = {}

@@ -1,93 +1,163 @@
-"""Non-preemptive list scheduling, vectorized over designs.
+"""Non-preemptive list scheduling and best-fit assignment, compiled per design.
 
 Every design has a priority key per layer.  Keys are first made monotone
 along dependencies (a layer never sorts before a predecessor), so a stable
-argsort gives a topological order; step t then places every design's t-th
-layer at once:
+argsort gives a topological order; the list schedule then places each
+design's layers in that order:
 
-    start = max(core_free[core], max over preds (finish[pred] + transfer))
+    start = max(core_free[core], release[layer], max over preds (finish[pred] + transfer))
     finish = start + latency;  core_free[core] = finish
 
-That is O(L) numpy steps of width P.  ``greedy_assign`` runs the same loop
-but picks, per layer, the active core with the earliest finish time —
-Herald's best-fit assignment, whose finish-time criterion balances load by
-itself; a per-(layer, core) bias lets a search steer it.
+where the transfer is paid only between layers on different cores.
+
+``greedy_assign`` runs the same loop but picks, per layer, the active core
+with the earliest finish time — Herald's best-fit assignment, whose
+finish-time criterion balances load by itself; a per-(layer, core) bias lets
+a search steer it.
+
+Both loops are sequential in the layers, so numpy could only vectorize them
+across designs: L steps, each paying numpy's per-call overhead, which at the
+batch sizes a search sends (16-64 designs) was most of the evaluator's time.
+They are numba kernels instead — a plain loop over (design, layer) compiled
+once and cached on disk (``cache=True``), so a new process loads machine code
+rather than compiling.  Their arithmetic is the numpy loop's, operation for
+operation (including NaN propagating through max and a first-minimum argmin),
+so results are bit-identical to it (tests/objectives/schedule_reference.py).
+The release time is what request arrivals will feed; today every layer is
+released at 0, which changes nothing since cores start free at 0.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+import numba
 import numpy as np
 
 from objectives.metrics import row_total
 
 
-def dependency_levels(preds: np.ndarray) -> list[np.ndarray]:
-    """Layers grouped by longest-path depth; ``preds`` is ``(L, D)``, -1 padded.
-
-    Layers of one level have no dependencies among themselves, so per-level
-    work vectorizes over them.  Requires layers in topological order.
-    """
-    L = preds.shape[0]
-    depth = np.zeros(L, dtype=np.int64)
-    for layer in range(L):
-        ps = preds[layer][preds[layer] >= 0]
-        if ps.size:
-            depth[layer] = depth[ps].max() + 1
-    return [np.flatnonzero(depth == d) for d in range(int(depth.max()) + 1)] if L else []
+@numba.njit(cache=True, inline="always")
+def _max(a: float, b: float) -> float:
+    """``np.maximum`` for scalars: a NaN on either side wins."""
+    return a if a >= b or a != a else b
 
 
-def topological_priority(priority: np.ndarray, preds: np.ndarray, levels: list[np.ndarray]) -> np.ndarray:
+@numba.njit(cache=True, nogil=True)
+def _topological_keys_kernel(keys, preds):
+    """Raise ``keys`` ``(P, L)`` in place to at least their predecessors' keys."""
+    P, L = keys.shape
+    for p in range(P):
+        for layer in range(L):
+            key = keys[p, layer]
+            for d in range(preds.shape[1]):
+                pred = preds[layer, d]
+                if pred >= 0:
+                    key = _max(key, keys[p, pred])
+            keys[p, layer] = key
+
+
+def topological_priority(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
     """Raise each key to at least its predecessors' keys, ``(P, L)``.
 
     With ties broken by layer index (predecessors come first), a stable
     argsort of the result is a topological order for every design.
+    Requires layers in topological order (``preds`` ``(L, D)`` -1 padded,
+    every predecessor before its layer), so one pass in index order sees
+    every predecessor's final key.
     """
-    keys = priority.astype(np.float64, copy=True)
-    padded = np.concatenate([keys, np.full((keys.shape[0], 1), -np.inf)], axis=1)
-    safe_preds = np.where(preds >= 0, preds, keys.shape[1])
-    for level in levels[1:]:
-        inherited = padded[:, safe_preds[level]].max(axis=-1)
-        padded[:, level] = np.maximum(padded[:, level], inherited)
-    return padded[:, :-1]
+    keys = np.array(priority, dtype=np.float64, order="C")
+    _topological_keys_kernel(keys, _i64(preds))
+    return keys
 
 
-def schedule_order(priority: np.ndarray, preds: np.ndarray, levels: list[np.ndarray]) -> np.ndarray:
+def schedule_order(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
     """``(P, L)`` int64: each design's layers in the order they are placed."""
-    return np.argsort(topological_priority(priority, preds, levels), axis=1, kind="stable")
+    return np.argsort(topological_priority(priority, preds), axis=1, kind="stable")
+
+
+@numba.njit(cache=True, nogil=True)
+def _list_schedule_kernel(latency_s, layer_core, order, preds, transfer_s, release_s, num_cores, finish, makespan):
+    """Fill ``finish`` ``(P, L)`` and ``makespan`` ``(P,)``; ``release_s`` is ``(P, L)`` or ``(0, 0)`` for none."""
+    P, L = latency_s.shape
+    D = preds.shape[1]
+    released = release_s.shape[0] > 0
+    core_free = np.empty(num_cores)
+    for p in range(P):
+        core_free[:] = 0.0
+        last = 0.0  # as finish.max(axis=1, initial=0.0)
+        for t in range(L):
+            layer = order[p, t]
+            core = layer_core[p, layer]
+            start = core_free[core]
+            if released:
+                start = _max(start, release_s[p, layer])
+            for d in range(D):
+                pred = preds[layer, d]
+                if pred >= 0:
+                    arrival = finish[p, pred]
+                    if layer_core[p, pred] != core:
+                        arrival += transfer_s[layer, d]
+                    start = _max(start, arrival)
+            done = start + latency_s[p, layer]
+            finish[p, layer] = done
+            core_free[core] = done
+            last = _max(last, done)
+        makespan[p] = last
+
+
+@numba.njit(cache=True, nogil=True)
+def _greedy_kernel(latency_s, core_active, order, preds, bias_s, assignment):
+    """Fill ``assignment`` ``(P, L)``; ``latency_s`` is ``(P, C, L)``, ``bias_s`` ``(P, L, C)`` or ``(0, 0, 0)``."""
+    P, C, L = latency_s.shape
+    D = preds.shape[1]
+    biased = bias_s.shape[0] > 0
+    core_free = np.empty(C)
+    finish = np.empty(L)
+    finish_if = np.empty(C)
+    for p in range(P):
+        core_free[:] = 0.0
+        for t in range(L):
+            layer = order[p, t]
+            ready = 0.0
+            for d in range(D):
+                pred = preds[layer, d]
+                if pred >= 0:
+                    ready = _max(ready, finish[pred])
+            best, best_key = 0, 0.0
+            for c in range(C):
+                # An inactive core's latency + inf, as the numpy path blocked it.
+                latency = latency_s[p, c, layer] + (0.0 if core_active[p, c] else np.inf)
+                finish_if[c] = _max(core_free[c], ready) + latency
+                key = finish_if[c] + bias_s[p, layer, c] if biased else finish_if[c]
+                # np.argmin: the first minimum, or the first NaN.
+                if c == 0 or (best_key == best_key and (key < best_key or key != key)):
+                    best, best_key = c, key
+            finish[layer] = finish_if[best]
+            core_free[best] = finish_if[best]
+            assignment[p, layer] = best
 
 
 @dataclasses.dataclass(frozen=True)
 class ScheduleResult:
-    """``start_s``/``finish_s`` ``(P, L)``; ``makespan_s`` ``(P,)``."""
+    """``finish_s``/``latency_s``/``start_s`` ``(P, L)``; ``makespan_s`` ``(P,)``."""
 
-    start_s: np.ndarray
     finish_s: np.ndarray
+    latency_s: np.ndarray
     makespan_s: np.ndarray
 
-
-def _steps(order: np.ndarray, preds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Flat indices, step-major, into a ``(P, L + 1)`` finish table whose
-    column L is a permanent zero that padded (-1) predecessors read:
-    ``(L, P)`` of each step's layer and ``(L, D, P)`` of its predecessors.
-
-    Precomputing them keeps each of the L sequential steps to a few
-    contiguous gathers and scatters of width P.
-    """
-    P, L = order.shape
-    row_base = (np.arange(P) * (L + 1))[:, None]
-    safe_preds = np.where(preds >= 0, preds, L)
-    layer_at = (row_base + order).T.copy()
-    preds_at = (row_base[..., None] + safe_preds[order]).transpose(1, 2, 0).copy()
-    return layer_at, preds_at
+    @property
+    def start_s(self) -> np.ndarray:
+        """Computed on request: only Gantt charts read it."""
+        return self.finish_s - self.latency_s
 
 
-def _by_step(values: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """``(P, L, ...)`` per-layer values rearranged to ``(L, P, ...)`` in placement order."""
-    P, L = order.shape
-    flat = (np.arange(P)[:, None] * L + order).T
-    return values.reshape(P * L, *values.shape[2:])[flat]
+def _f64(a) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def _i64(a) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.int64)
 
 
 def list_schedule(
@@ -97,36 +167,27 @@ def list_schedule(
     preds: np.ndarray,
     transfer_s: np.ndarray,
     num_cores: int,
+    release_s: np.ndarray | None = None,
 ) -> ScheduleResult:
     """Place layers in ``order`` on their cores; all arrays are per design.
 
     ``latency_s``, ``layer_core``, ``order`` are ``(P, L)``; ``preds`` is
-    ``(L, D)``; ``transfer_s`` is ``(P, L, D)``, the delay before the output
-    of a layer's d-th predecessor is usable by it.
+    ``(L, D)``, -1 padded; ``transfer_s`` ``(L, D)`` is the delay before the
+    output of a layer's d-th predecessor is usable by it when the two run on
+    different cores (on one core it is already there); ``release_s``
+    ``(P, L)``, the earliest each layer may start, defaults to 0.
     """
     P, L = latency_s.shape
-    layer_at, preds_at = _steps(order, preds)
-    core_at = _by_step(layer_core, order) + (np.arange(P) * num_cores)
-    latency_at = _by_step(latency_s, order)
-    transfer_at = np.ascontiguousarray(_by_step(transfer_s, order).transpose(0, 2, 1))  # (L, D, P)
-    # Skip predecessor slots no design uses at a step, and additions of zero.
-    has_pred = (preds_at % (L + 1) != L).any(axis=2)
-    has_delay = (transfer_at != 0).any(axis=2)
-    finish = np.zeros(P * (L + 1))
-    core_free = np.zeros(P * num_cores)
-    start, arrival = np.empty(P), np.empty(P)
-    for t in range(L):
-        np.take(core_free, core_at[t], out=start)
-        for d in np.flatnonzero(has_pred[t]):
-            np.take(finish, preds_at[t, d], out=arrival)
-            if has_delay[t, d]:
-                arrival += transfer_at[t, d]
-            np.maximum(start, arrival, out=start)
-        start += latency_at[t]  # now the finish time
-        finish[layer_at[t]] = start
-        core_free[core_at[t]] = start
-    finish = finish.reshape(P, L + 1)[:, :L]
-    return ScheduleResult(start_s=finish - latency_s, finish_s=finish, makespan_s=finish.max(axis=1, initial=0.0))
+    latency_s = _f64(latency_s)
+    release = np.zeros((0, 0)) if release_s is None else _f64(np.broadcast_to(release_s, (P, L)))
+    finish, makespan = np.empty((P, L)), np.empty(P)
+    # Inputs are made contiguous and of one dtype so that one compiled
+    # signature (cached on disk) serves every call.
+    _list_schedule_kernel(
+        latency_s, _i64(layer_core), _i64(order), _i64(preds), _f64(transfer_s), release, int(num_cores), finish,
+        makespan,
+    )  # fmt: skip
+    return ScheduleResult(finish_s=finish, latency_s=latency_s, makespan_s=makespan)
 
 
 def core_busy_s(latency_s: np.ndarray, layer_core: np.ndarray, num_cores: int) -> np.ndarray:
@@ -139,35 +200,15 @@ def greedy_assign(
 ) -> np.ndarray:
     """Herald-style best-fit mapping, ``(P, L)`` core per layer.
 
-    ``latency_s`` is ``(P, L, C)``: each layer's latency on each core.  Each
+    ``latency_s`` is ``(P, C, L)``: each core's latency for each layer.  Each
     layer, in ``order``, goes to the active core where it would finish first
-    (plus ``bias_s[p, l, c]`` when given).  Inter-core transfers are ignored
-    while choosing; the evaluator prices them when it schedules the result.
+    (plus ``bias_s[p, l, c]`` when given; ties go to the lower core).
+    Inter-core transfers are ignored while choosing; the evaluator prices
+    them when it schedules the result.
     """
-    P, L, C = latency_s.shape
-    layer_at, preds_at = _steps(order, preds)
-    has_pred = (preds_at % (L + 1) != L).any(axis=2)
-    # Core-major (L, C, P): per step, reductions over cores run across rows.
-    blocked = np.where(core_active, 0.0, np.inf)[:, None, :]
-    latency_at = np.ascontiguousarray((_by_step(latency_s + blocked, order)).transpose(0, 2, 1))
-    bias_at = None if bias_s is None else np.ascontiguousarray(_by_step(bias_s, order).transpose(0, 2, 1))
-    cells = np.arange(P)
-    finish = np.zeros(P * (L + 1))
-    core_free = np.zeros((C, P))
-    ready, arrival = np.empty(P), np.empty(P)
-    choice_at = np.zeros((L, P), dtype=np.int64)
-    for t in range(L):
-        ready.fill(0.0)
-        for d in np.flatnonzero(has_pred[t]):
-            np.take(finish, preds_at[t, d], out=arrival)
-            np.maximum(ready, arrival, out=ready)
-        finish_if = np.maximum(core_free, ready) + latency_at[t]
-        core = np.argmin(finish_if if bias_at is None else finish_if + bias_at[t], axis=0)
-        slot = core * P + cells
-        done = finish_if.ravel()[slot]
-        choice_at[t] = core
-        finish[layer_at[t]] = done
-        core_free.ravel()[slot] = done
-    assignment = np.empty((P, L), dtype=np.int64)
-    np.put_along_axis(assignment, order, choice_at.T, axis=1)
+    bias = np.zeros((0, 0, 0)) if bias_s is None else _f64(bias_s)
+    assignment = np.empty(order.shape, dtype=np.int64)
+    _greedy_kernel(
+        _f64(latency_s), np.ascontiguousarray(core_active, dtype=np.bool_), _i64(order), _i64(preds), bias, assignment
+    )
     return assignment

@@ -30,17 +30,28 @@ ZigZag write it; no preset dataflow unrolls G."""
 
 STATIONARY = ("weight", "output", "input")
 
+MAPPING_OBJECTIVES = ("edp", "latency", "energy")
+"""What the per-layer mapper minimizes for each layer on each core."""
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Dataflow:
-    """What a core's PE array unrolls in space and which operand stays put.
+    """What a core's PE array unrolls in space, as the axes of the array.
 
-    ``unrolled`` lists the loop dims mapped onto the array, outermost first;
-    with ``P`` PEs the extents follow :func:`objectives.costmodel.unroll_extents`
-    unless the core size fixes them (DPU cores). ``max_extents`` caps the
-    extent of a dim (the rest of the PEs go to the dims after it), for
-    arrays whose shape is part of the dataflow. ``fill_drain`` adds a
-    systolic pipeline fill and drain per tile.
+    ``unrolled`` names the array's axes by their main loop dim, outermost
+    first; with ``P`` PEs the extents follow
+    :func:`objectives.mapper.derived_extents` unless the core size fixes
+    them (DPU cores: PP × ICP × OCP). ``axes`` optionally lists, per axis,
+    every dim it may unroll, its main dim first (the DPU pixel axis takes
+    any of N·Y·X, so transformer tokens land on it; ``[K, G]`` lets a K axis
+    run depthwise groups); by default an axis unrolls only its main dim.
+    ``max_extents`` caps the extent of an axis (the rest of the PEs go to
+    the axes after it). ``fill_drain`` adds a systolic pipeline fill and
+    drain per tile of the register-file operand. ``rf_operands``: the
+    operands the mapper may keep in a PE's register file (the reference's
+    constraint: ShiDianNao keeps outputs, a TPU keeps weights).
+    ``stationary`` is the v1 model's single fixed loop order (kept to
+    compare against and for the v1 cost terms).
     """
 
     name: str
@@ -49,6 +60,13 @@ class Dataflow:
     fill_drain: bool = False
     max_extents: tuple[tuple[str, int], ...] = ()
     description: str = ""
+    axes: tuple[tuple[str, ...], ...] = ()
+    rf_operands: tuple[str, ...] = STATIONARY
+
+    @property
+    def axes_dims(self) -> tuple[tuple[str, ...], ...]:
+        """Per axis, the dims it may unroll, its main dim first."""
+        return self.axes or tuple((d,) for d in self.unrolled)
 
     def __post_init__(self):
         where = f"dataflow {self.name!r}"
@@ -66,43 +84,75 @@ class Dataflow:
                 raise ValueError(f"{where}: max_extents names {dim!r}, which is not unrolled {self.unrolled}")
             if int(cap) != cap or cap < 1:
                 raise ValueError(f"{where}: max_extents for {dim!r} must be a positive integer, got {cap!r}")
+        if self.axes:
+            if len(self.axes) != len(self.unrolled) or any(
+                not dims or dims[0] != main for dims, main in zip(self.axes, self.unrolled)
+            ):
+                raise ValueError(f"{where}: axes must list, per unrolled dim {self.unrolled}, the dims that "
+                                 f"axis may unroll with that dim first; got {self.axes}")
+            for dims in self.axes:
+                for dim in dims:
+                    if dim not in LOOP_DIMS:
+                        raise ValueError(f"{where}: axes dim {dim!r} is not a loop dim "
+                                         f"(allowed: {', '.join(LOOP_DIMS)})")
+                if len(set(dims)) != len(dims):
+                    raise ValueError(f"{where}: an axis lists a dim twice: {dims}")
+        if not self.rf_operands or any(o not in STATIONARY for o in self.rf_operands):
+            raise ValueError(f"{where}: rf_operands {self.rf_operands} must name at least one of "
+                             f"{', '.join(STATIONARY)}")
 
 
 DATAFLOWS: dict[str, Dataflow] = {
     df.name: df
     for df in (
+        # MAESTRO's NVDLA mapping: SpatialMap K over clusters, SpatialMap C
+        # inside, Y and X temporal.  Groups are not unrollable, so depthwise
+        # layers run one channel at a time.
         Dataflow(
             name="ws_kc",
             unrolled=("K", "C"),
             stationary="weight",
-            description="NVDLA-style weight stationary; spatial reduction over input channels",
+            description="NVDLA-style: output channels x input channels; spatial reduction over C",
         ),
+        # Herald Fig. 4(b) / MAESTRO's Shi mapping: Y and X spatial, K and C
+        # temporal outermost; each PE accumulates its own output pixel.
         Dataflow(
             name="os_yx",
             unrolled=("Y", "X"),
             stationary="output",
+            rf_operands=("output",),
             description="ShiDianNao-style output stationary over output rows x cols",
         ),
-        # Eyeriss's 12 x 14 array maps a 3-row filter and replicates it over
-        # filters (4 x 3 rows); a wider R extent would idle on 3x3 layers.
+        # Eyeriss (Chen et al., ISCA'16): filter rows down the array, output
+        # rows across it, the 12 x 14 array replicating a 3-row filter over
+        # filters and channels; a wider R extent would idle on 3x3 layers.
         Dataflow(
             name="rs",
             unrolled=("R", "Y", "K"),
             stationary="weight",
             max_extents=(("R", 3),),
+            axes=(("R",), ("Y",), ("K", "C")),
+            rf_operands=("weight", "output"),
             description="Eyeriss-style row stationary: filter rows x output rows, replicated over filters",
         ),
+        # Xilinx PG338: PP pixels x ICP input channels x OCP output channels;
+        # the pixel axis takes any of batch x height x width (the poster's
+        # `for _P in batch*width*height`), so tokens land on it.
         Dataflow(
             name="dpu_pck",
             unrolled=("X", "C", "K"),
             stationary="weight",
+            axes=(("X", "Y", "N"), ("C",), ("K",)),
             description="Xilinx DPU-style: pixel x input-channel x output-channel parallelism (PP x ICP x OCP)",
         ),
+        # TPU v1 (Jouppi et al., ISCA'17): weights preloaded into the array,
+        # inputs flow across, partial sums down to the accumulators.
         Dataflow(
             name="systolic",
             unrolled=("C", "K"),
             stationary="weight",
             fill_drain=True,
+            rf_operands=("weight",),
             description="TPU-style weight-stationary systolic array with pipeline fill and drain",
         ),
     )
@@ -172,13 +222,27 @@ def pe_multiple_cores(step: int, largest: int) -> tuple[CoreSize, ...]:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class EnergyTable:
-    """Dynamic energy in pJ: per MAC and per byte moved at each level."""
+    """Dynamic energy in pJ: per MAC and per byte moved at each level.
+
+    ``rf_pj_per_byte`` and ``buffer_pj_per_byte`` are reads; their writes
+    default to the same cost (Eyeriss's normalized table gives one cost per
+    access of a level)."""
 
     mac_pj: float
     rf_pj_per_byte: float
     noc_pj_per_byte: float
     buffer_pj_per_byte: float
     dram_pj_per_byte: float
+    rf_write_pj_per_byte: float | None = None
+    buffer_write_pj_per_byte: float | None = None
+
+    @property
+    def rf_write_pj(self) -> float:
+        return self.rf_pj_per_byte if self.rf_write_pj_per_byte is None else self.rf_write_pj_per_byte
+
+    @property
+    def buffer_write_pj(self) -> float:
+        return self.buffer_pj_per_byte if self.buffer_write_pj_per_byte is None else self.buffer_write_pj_per_byte
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -224,7 +288,10 @@ class Platform:
     dataflows: tuple[str, ...] = ("ws_kc", "os_yx", "rs", "systolic")
     max_cores: int = 4
     word_bytes: int = 1
+    acc_bytes: int = 4
+    rf_bytes: int = 64
     layer_setup_cycles: int = 64
+    mapping_objective: Literal["edp", "latency", "energy"] = "edp"
     dsp: float = float("inf")
     lut: float = float("inf")
     bram36: float = float("inf")
@@ -232,10 +299,14 @@ class Platform:
 
     def __post_init__(self):
         where = f"platform {self.name!r}"
-        for field in ("pes", "bw_gbps", "buffer_bytes", "clock_hz", "noc_gbps", "max_cores", "word_bytes"):
+        for field in ("pes", "bw_gbps", "buffer_bytes", "clock_hz", "noc_gbps", "max_cores", "word_bytes",
+                      "acc_bytes", "rf_bytes"):
             value = getattr(self, field)
             if not value > 0:
                 raise ValueError(f"{where}: {field} must be positive, got {value!r}")
+        if self.mapping_objective not in MAPPING_OBJECTIVES:
+            raise ValueError(f"{where}: mapping_objective {self.mapping_objective!r} is not one of "
+                             f"{', '.join(MAPPING_OBJECTIVES)}")
         if self.kind not in ("asic", "fpga"):
             raise ValueError(f"{where}: kind {self.kind!r} is not one of asic, fpga")
         if not self.core_sizes:

@@ -6,8 +6,8 @@ Two DNNs of three layers each (a shallow-channel CNN chain that favours
 order, and a per-layer core gene (``mapping="layer"``).  Its grid has 9,216
 points (2 core counts × (3 sizes × 2 dataflows)² × 2⁶ mappings × the greedy
 switch); two PE256 cores exceed the budget and are repaired.  The optimum
-(EDP ≈ 3.44e-10 J·s) is heterogeneous: PE64 ``os_yx`` for the CNN and PE256
-``ws_kc`` for the GEMMs.  Optimizer tests check that each finds it.
+(EDP ≈ 6.42e-10 J·s under the v2 core model) is heterogeneous: PE128
+``os_yx`` for the CNN and PE256 ``ws_kc`` for the GEMMs.  Optimizer tests check that each finds it.
 
 Building the workload needs ``objectives.workloads`` (imported lazily: the
 ``spaces`` package never imports ``objectives`` at module level).

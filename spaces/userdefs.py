@@ -66,6 +66,7 @@ from spaces.hardware import (
     FPGA_ENERGY,
     FPGA_STATIC,
     LOOP_DIMS,
+    MAPPING_OBJECTIVES,
     PLATFORMS,
     STATIONARY,
     AreaTable,
@@ -103,6 +104,18 @@ def _loop_dim(value: Any) -> str:
     if value not in LOOP_DIMS:
         raise ValueError(f"{value!r} is not a loop dim (allowed: {', '.join(LOOP_DIMS)})")
     return value
+
+
+def _axis(value: Any) -> Any:
+    """An unrolled entry: a loop dim, or a list of the dims one array axis may unroll, main dim first."""
+    if isinstance(value, str):
+        return _loop_dim(value)
+    if isinstance(value, list) and value and all(isinstance(d, str) for d in value):
+        for dim in value:
+            _loop_dim(dim)
+        return value
+    raise ValueError(f"{value!r} is not an array axis (allowed: a loop dim, or a list of dims sharing an axis, "
+                     "e.g. [X, Y, N] or [K, G])")
 
 
 def _one_of(allowed: tuple[str, ...], what: str):
@@ -161,16 +174,24 @@ class _Spec(BaseModel):
 
 class DataflowSpec(_Spec):
     name: Name
-    unrolled: list[LoopDim] = Field(min_length=1)
+    unrolled: list[Annotated[Any, BeforeValidator(_axis)]] = Field(min_length=1)
     stationary: Annotated[str, BeforeValidator(_one_of(STATIONARY, "a stationary operand"))]
     fill_drain: StrictBool = False
     max_extents: dict[LoopDim, PeCount] = {}
+    rf_operands: list[Annotated[str, BeforeValidator(_one_of(STATIONARY, "an operand"))]] = Field(
+        list(STATIONARY), min_length=1)
     description: str = ""
 
+    @property
+    def main_dims(self) -> list[str]:
+        return [axis if isinstance(axis, str) else axis[0] for axis in self.unrolled]
+
     def build(self) -> Dataflow:
-        return Dataflow(name=self.name, unrolled=tuple(self.unrolled), stationary=self.stationary,
+        shared = any(isinstance(axis, list) for axis in self.unrolled)
+        axes = tuple((a,) if isinstance(a, str) else tuple(a) for a in self.unrolled) if shared else ()
+        return Dataflow(name=self.name, unrolled=tuple(self.main_dims), stationary=self.stationary,
                         fill_drain=self.fill_drain, max_extents=tuple(self.max_extents.items()),
-                        description=self.description)
+                        axes=axes, rf_operands=tuple(self.rf_operands), description=self.description)
 
 
 def _core_by_name(value: Any) -> Any:
@@ -226,7 +247,10 @@ class PlatformSpec(_Spec):
     buffer_bytes: Bytes | None = None
     clock_hz: ClockHz | None = None
     word_bytes: WordBytes | None = None
+    acc_bytes: WordBytes | None = None
+    rf_bytes: BufferBytes | None = None
     layer_setup_cycles: SetupCycles | None = None
+    mapping_objective: Annotated[str, BeforeValidator(_one_of(MAPPING_OBJECTIVES, "a mapping objective"))] | None = None
     max_cores: CoreCount | None = None
     energy: EnergySpec | None = None
     static: StaticSpec | None = None
@@ -301,7 +325,7 @@ def load_dataflow(data: Mapping, source: str = "<dataflow>") -> Dataflow:
 
 
 def _dataflow(spec: DataflowSpec, source: str, key: str) -> Dataflow:
-    dims = spec.unrolled
+    dims = spec.main_dims
     repeated = next((i for i, d in enumerate(dims) if d in dims[:i]), None)
     if repeated is not None:
         raise DefinitionError(source, [(f"{key}unrolled.{repeated}",
@@ -311,7 +335,10 @@ def _dataflow(spec: DataflowSpec, source: str, key: str) -> Dataflow:
         if dim not in dims:
             raise DefinitionError(source, [(f"{key}max_extents.{dim}",
                                             f"{dim!r} is not unrolled (allowed: {', '.join(dims)})")])
-    dataflow = spec.build()
+    try:
+        dataflow = spec.build()
+    except ValueError as e:
+        raise DefinitionError(source, [(f"{key}unrolled", str(e))]) from None
     known = DATAFLOWS.get(dataflow.name)
     if known is not None and not _same(known, dataflow):
         raise DefinitionError(source, [(f"{key}name", f"{dataflow.name!r} is already a different dataflow "
@@ -404,7 +431,9 @@ class _PlatformBuilder:
         fields = dict(
             name=name, kind=kind, bw_gbps=bw, buffer_bytes=self.field("buffer_bytes"),
             clock_hz=self.field("clock_hz"), noc_gbps=self.field("noc_gbps", 1.0 if bw is None else 8 * bw),
-            word_bytes=self.field("word_bytes", 1), layer_setup_cycles=self.field("layer_setup_cycles", 64),
+            word_bytes=self.field("word_bytes", 1), acc_bytes=self.field("acc_bytes", 4),
+            rf_bytes=self.field("rf_bytes", 64), mapping_objective=self.field("mapping_objective", "edp"),
+            layer_setup_cycles=self.field("layer_setup_cycles", 64),
             max_cores=max_cores, core_sizes=cores,
             energy=self.table("energy", FPGA_ENERGY if fpga else ASIC_ENERGY),
             static=self.table("static", FPGA_STATIC if fpga else ASIC_STATIC),

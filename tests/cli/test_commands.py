@@ -11,7 +11,7 @@ from tests.cli.conftest import TINY_CONFIG, cosearch, write_config
 def test_help_lists_every_command():
     result = cosearch("--help")
     assert result.returncode == 0
-    for command in ("run", "evaluate", "plot", "compare", "workloads", "platforms", "spaces", "validate"):
+    for command in ("run", "evaluate", "cost", "plot", "compare", "workloads", "platforms", "spaces", "validate"):
         assert command in result.stdout
 
 

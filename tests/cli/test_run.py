@@ -138,3 +138,14 @@ def test_multi_objective_run_with_constraints(tmp_path):
         front = list(csv.DictReader(f))
     assert min(float(r["edp"]) for r in front) == pytest.approx(summary["best"]["metrics"]["edp"], rel=1e-12)
     assert matplotlib.image.imread(tmp_path / "out" / "plots" / "convergence.png").shape[0] > 200
+
+
+def test_design_file_records_each_layers_mapping(tiny_results):
+    data = json.loads((tiny_results / "designs" / "best.json").read_text())
+    mappings, schedule = data["layer_mappings"], data["schedule"]
+    assert [m["layer"] for m in mappings] == schedule["layer_names"]
+    assert [m["core"] for m in mappings] == schedule["core"]
+    first = mappings[0]
+    assert {"spatial", "rf_stationary", "buffer_stationary", "dram_tiles", "buffer_loop_order",
+            "dram_loop_order", "buffer_rung_bytes", "utilization"} <= set(first)
+    assert first["rf_stationary"] in ("input", "weight", "output") and 0 < first["utilization"] <= 1

@@ -3,6 +3,7 @@
 Marked ``cluster`` (deselected by default): ``python -m pytest -m cluster tests/cosearch``.
 """
 
+import numpy as np
 import pytest
 
 ray = pytest.importorskip("ray")
@@ -41,3 +42,19 @@ def test_experiment_spreads_over_both_nodes(two_nodes):
         assert (run.best_x == remote.runs[label].best_x).all()
     assert local.archives["synthetic5"].same_front(remote.archives["synthetic5"])
     assert not ray.is_initialized()  # the executor connected, so it disconnected
+
+
+def test_one_run_split_over_both_nodes_gives_the_in_process_results(two_nodes):
+    from cosearch import distributed
+    from cosearch.experiment import TinyProblem
+
+    spec = ExperimentSpec(
+        problems=(TinyProblem(),), optimizers=(("cmaes", {"popsize": 24}),), seeds=(0,), max_evaluations=96
+    )
+    # One run, two 1-CPU nodes: the run gets both, and every batch after the first is split.
+    executor = distributed.RayExecutor(address=two_nodes.address, population_split=0.0)
+    remote = run_experiment(spec, executor=executor)
+    (label, run), = run_experiment(spec).runs.items()
+    np.testing.assert_array_equal(run.best_x, remote.runs[label].best_x)
+    assert run.history == remote.runs[label].history | {"seconds": run.history["seconds"]}
+    assert run.archive.same_front(remote.runs[label].archive)

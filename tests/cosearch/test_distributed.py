@@ -1,6 +1,7 @@
 """Real Ray (one local session, 2 CPUs, shared by this module): same results as in-process,
 a killed worker loses nothing, Ctrl-C keeps what finished, bad addresses fail fast."""
 
+import dataclasses
 import os
 import signal
 
@@ -46,6 +47,34 @@ def test_ray_gives_the_in_process_results(ray_session):
     assert_same(run_experiment(spec), remote)
     assert events.count("started") == 8 and events.count("progress") > 8
     assert set(remote.retries.values()) == {0}
+
+
+def test_split_batches_give_the_in_process_metrics(ray_session):
+    problem = TinyProblem().build()
+    X = np.random.default_rng(0).random((10, problem.dim))
+    split = distributed.SplitProblem(problem, workers=3, min_part_s=0.0)
+    first, second = split.evaluate(X[:4]), split.evaluate(X)
+    assert split.parts_used == [1, 3]  # timed in-process first, then three parts
+    for rows, got in ((X[:4], first), (X, second)):
+        want = problem.evaluate(rows)
+        for field in dataclasses.fields(want):
+            if getattr(want, field.name) is not None:
+                np.testing.assert_array_equal(getattr(got, field.name), getattr(want, field.name), field.name)
+
+
+def test_split_waits_until_a_part_is_worth_a_task():
+    split = distributed.SplitProblem(None, workers=4, min_part_s=0.05)
+    assert split.parts(256) == 1  # nothing timed yet
+    split.seconds_per_design = 0.001  # 256 designs: 0.256 s, five parts' worth, four workers
+    assert (split.parts(256), split.parts(100), split.parts(60), split.parts(40)) == (4, 2, 1, 1)
+
+
+def test_one_run_split_over_the_session_gives_the_in_process_results(ray_session):
+    spec = ExperimentSpec(
+        problems=(TinyProblem(),), optimizers=(("cmaes", {"popsize": 24}),), seeds=(0,), max_evaluations=96
+    )
+    executor = distributed.RayExecutor(population_split=0.0)  # 2 CPUs, one run: every batch after the first split
+    assert_same(run_experiment(spec), run_experiment(spec, executor=executor))
 
 
 def test_killed_worker_is_retried_and_no_finished_run_is_lost(ray_session):

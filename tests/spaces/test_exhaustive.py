@@ -80,7 +80,7 @@ def test_grid_optimum_matches_brute_force_optimum(tiny):
     best_grid = designs.take(np.flatnonzero((edp <= edp.min() * (1 + 1e-12)) & (designs.layer_core >= 0).all(1)))
     assert keys(best_grid) == keys(best_brute)
     best = tiny.space.designs(X[np.argmin(edp)])[0]
-    assert sorted((c.size, c.dataflow) for c in best.cores) == [("PE256", "ws_kc"), ("PE64", "os_yx")]
+    assert sorted((c.size, c.dataflow) for c in best.cores) == [("PE128", "os_yx"), ("PE256", "ws_kc")]
 
 
 def test_unique_grid_has_one_point_per_design(tiny):

@@ -131,7 +131,7 @@ def test_user_platform_and_dataflow_evaluate_end_to_end():
         ({"base": "clod"}, [("base", "'clod' is not a preset platform (allowed: edge, mobile, cloud, zcu102, u250)")]),
         ({"base": "edge", "energy": {"mac_pJ": 1}},
          [("energy.mac_pJ", "unknown key (allowed: mac_pj, rf_pj_per_byte, noc_pj_per_byte, buffer_pj_per_byte, "
-                            "dram_pj_per_byte)")]),
+                            "dram_pj_per_byte, rf_write_pj_per_byte, buffer_write_pj_per_byte)")]),
         ({"base": "edge", "pes": -1}, [("pes", "Input should be greater than 0 (got -1)")]),
         ({"base": "edge", "buffer_bytes": "4 MB/s"},
          [("buffer_bytes", "'4 MB/s' is not a size (allowed: a positive integer of bytes or "
@@ -172,3 +172,33 @@ def test_platform_file_errors_name_the_file(tmp_path):
         load_platform(tmp_path / "missing.yaml")
     with pytest.raises(DefinitionError, match="<platform>: expected a mapping, got list"):
         load_platform([1])
+
+
+def test_dataflow_axes_may_share_dims_and_restrict_the_register_file():
+    dataflow = load_dataflow({"name": "dw_kc_t", "unrolled": [["K", "G"], "C"], "stationary": "weight",
+                              "rf_operands": ["weight", "output"]})
+    assert dataflow.unrolled == ("K", "C")
+    assert dataflow.axes_dims == (("K", "G"), ("C",))
+    assert dataflow.rf_operands == ("weight", "output")
+    assert DATAFLOWS["dpu_pck"].axes_dims[0] == ("X", "Y", "N")  # tokens land on the DPU pixel axis
+
+
+@pytest.mark.parametrize(
+    "data, key, message",
+    [
+        ({"name": "a", "unrolled": [["K", "Q"]], "stationary": "weight"}, "unrolled.0", "'Q' is not a loop dim"),
+        ({"name": "a", "unrolled": [[]], "stationary": "weight"}, "unrolled.0", "is not an array axis"),
+        ({"name": "a", "unrolled": ["K"], "stationary": "weight", "rf_operands": ["psum"]}, "rf_operands.0",
+         "'psum' is not an operand (allowed: weight, output, input)"),
+    ],
+)
+def test_bad_dataflow_axes_name_the_key(data, key, message):
+    got = problems(load_dataflow, data)
+    assert [k for k, _ in got] == [key] and message in got[0][1]
+
+
+def test_platform_core_model_fields():
+    platform = load_platform({"base": "edge", "acc_bytes": 2, "rf_bytes": 16, "mapping_objective": "latency"})
+    assert (platform.acc_bytes, platform.rf_bytes, platform.mapping_objective) == (2, 16, "latency")
+    got = problems(load_platform, {"base": "edge", "mapping_objective": "speed"})
+    assert got == [("mapping_objective", "'speed' is not a mapping objective (allowed: edp, latency, energy)")]
