@@ -70,6 +70,12 @@ OPERAND_DIMS = np.stack(
 # candidate_mappings); X, R and S stay whole; see docs/costmodel.md.
 SPLIT_DIMS = {INPUT: (Y, C), WEIGHT: (K, C), OUTPUT: (Y, K)}
 
+COLUMN_SPLIT = (INPUT, OUTPUT)
+"""Buffer operands whose DRAM tiles may also split X, once Y is split into
+single row steps: a wide layer's one row of outputs (or its input window)
+can exceed a small buffer (AlexNet CONV1, VGG-16's first layers on
+Eyeriss's 108 KB); see docs/costmodel.md."""
+
 TILE_LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 256, 512)
 """Candidate DRAM-level tile counts per split dim (clipped to the dim's steps)."""
 
@@ -519,15 +525,27 @@ def _distinct_tiles(steps: np.ndarray) -> np.ndarray:
     return np.concatenate([np.ones((1,) + steps.shape, dtype=bool), per_tile[1:] != per_tile[:-1]])
 
 
+def _finest_tiles(steps: np.ndarray) -> np.ndarray:
+    """``(J, ...)`` the ladder entry giving the smallest tile of a dim (one step
+    per tile, or the ladder's last entry when the dim has more steps)."""
+    ladder = np.array(TILE_LADDER).reshape((-1,) + (1,) * steps.ndim)
+    per_tile = -(-steps // np.minimum(ladder, steps))
+    smallest = per_tile[-1]
+    first = np.argmax(per_tile == smallest, axis=0)
+    return np.arange(len(TILE_LADDER)).reshape(ladder.shape) == first
+
+
 def candidate_mappings(core: Core, layers: Layers, buf_op: int) -> tuple[np.ndarray, ...]:
     """The candidates with buffer operand ``buf_op``, one row per (candidate, layer):
     ``(n,)`` layer index, ``(n, 8)`` spatial factors and DRAM tile counts.
 
     Spatial fills (:func:`spatial_candidates`) × tile counts from
-    :data:`TILE_LADDER` on the buffer operand's two split dims and on the
-    pipelining dims G and N (splitting them refetches nothing; smaller tiles
-    shorten the unoverlapped first load), keeping only ladder entries that
-    change a tile — so a layer with G = N = 1 gets none of the latter.
+    :data:`TILE_LADDER` on the buffer operand's two split dims, on X for
+    the operands X indexes once Y is split into single row steps
+    (:data:`COLUMN_SPLIT`), and on the pipelining dims G and N (splitting
+    them refetches nothing; smaller tiles shorten the unoverlapped first
+    load), keeping only ladder entries that change a tile — so a layer with
+    G = N = 1 gets none of the latter.
     """
     spatial = spatial_candidates(core, layers.dims)  # (Sp, L, 8)
     steps = -(-layers.dims // spatial)
@@ -535,14 +553,24 @@ def candidate_mappings(core: Core, layers: Layers, buf_op: int) -> tuple[np.ndar
     split = _distinct_tiles(steps[..., d1])[:, None] & _distinct_tiles(steps[..., d2])[None, :]  # (J, J, Sp, L)
     by_g, by_n = _distinct_tiles(steps[..., G]), _distinct_tiles(steps[..., N])  # (J, Sp, L)
     ladder = np.array(TILE_LADDER)
+    if buf_op in COLUMN_SPLIT:
+        by_x = _distinct_tiles(steps[..., X])
+        finest = _finest_tiles(steps[..., d1])  # (J, Sp, L)
+    else:
+        by_x = np.ones((1,) + steps.shape[:-1], dtype=bool)
     layers_, us, ts = [], [], []
-    for jg, jn in itertools.product(range(len(ladder)), repeat=2):
-        pipelined = by_g[jg] & by_n[jn]
+    used = [np.flatnonzero(m.reshape(len(m), -1).any(axis=1)) for m in (by_x, by_g, by_n)]
+    for jx, jg, jn in itertools.product(*used):
+        pipelined = by_x[jx] & by_g[jg] & by_n[jn]
         if not pipelined.any():
             continue
-        j1, j2, sp, layer = np.nonzero(split & pipelined)
+        where = split & pipelined
+        if jx > 0:  # columns split only under single-row tiles
+            where = where & finest[:, None]
+        j1, j2, sp, layer = np.nonzero(where)
         t = np.ones((len(layer), 8), dtype=np.int64)
         t[:, d1], t[:, d2], t[:, G], t[:, N] = ladder[j1], ladder[j2], ladder[jg], ladder[jn]
+        t[:, X] = ladder[jx]
         layers_.append(layer)
         us.append(spatial[sp, layer])
         ts.append(t)

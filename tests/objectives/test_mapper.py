@@ -201,7 +201,8 @@ SMALL = [
 
 def brute_force(core, layers, capacity, objective="edp"):
     """Best objective over every RF operand, buffer operand and DRAM tile count
-    of the split dims and of G and N, with the mapper's spatial fills."""
+    of the split dims, of G and N, and of X under single-row tiles (input or
+    output in the buffer), with the mapper's spatial fills."""
     best = np.full(layers.num_layers, np.inf)
     spatial = mapper.spatial_candidates(core, layers.dims)
     for l in range(layers.num_layers):
@@ -210,10 +211,13 @@ def brute_force(core, layers, capacity, objective="edp"):
             steps = -(-one_layer.dims[0] // u)
             for rf_op in core.rf_operands:
                 for buf_op in (INPUT, WEIGHT, OUTPUT):
-                    dims = (*mapper.SPLIT_DIMS[buf_op], G, N)
-                    for counts in itertools.product(*(range(1, steps[d] + 1) for d in dims)):
+                    dims = (*mapper.SPLIT_DIMS[buf_op], G, N, X)
+                    x_counts = steps[X] if buf_op in mapper.COLUMN_SPLIT else 1
+                    for counts in itertools.product(*(range(1, steps[d] + 1) for d in dims[:-1]), range(1, x_counts + 1)):
                         t = np.ones(8, dtype=np.int64)
                         t[list(dims)] = counts
+                        if t[X] > 1 and t[Y] < steps[Y]:
+                            continue  # columns split only under single-row tiles
                         costs = mapper.evaluate_mappings(core, one_layer, u[None], t[None], rf_op, buf_op)
                         if costs["buffer_need"].reshape(-1)[0] <= capacity:
                             score = mapper.objective_of(costs, objective, core).reshape(-1)[0]
