@@ -205,7 +205,8 @@ class LayerCosts:
     share, saved when the producer left it on chip), ``edge_bytes`` (the
     first tile loaded and the last written back, not overlapped with
     compute), ``edge_input_bytes``, ``noc_bytes`` (buffer ↔ array),
-    ``buffer_need`` (bytes the double-buffered tiles occupy), ``fits``,
+    ``buffer_bytes`` (read plus written at the buffer: array traffic,
+    partial sums, DRAM fills and write-backs), ``buffer_need`` (bytes the double-buffered tiles occupy), ``fits``,
     ``energy_pj`` ``(R, L, 5)`` per level of :data:`LEVELS`,
     ``utilization``, ``latency_cycles`` and ``bound`` (index into
     :data:`BOUNDS`) at the core's nominal bandwidths, ``objective``.
@@ -222,6 +223,7 @@ class LayerCosts:
     edge_bytes: np.ndarray
     edge_input_bytes: np.ndarray
     noc_bytes: np.ndarray
+    buffer_bytes: np.ndarray
     buffer_need: np.ndarray
     fits: np.ndarray
     energy_pj: np.ndarray
@@ -445,9 +447,9 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int,
     mac_pj = macs * core.mac_pj
     rf_pj = macs * ((2 * w + a) * core.rf_read_pj + a * core.rf_write_pj) + (a_reads + a_psum_reads) * core.rf_write_pj
     noc_pj = (noc + psum + reduce_bytes) * core.noc_pj
-    buffer_pj = (a_reads + a_psum_reads + level["writes"]) * core.buffer_read_pj + (
-        a_writes + level["reads"] + level["psum_reads"]
-    ) * core.buffer_write_pj
+    buffer_read = a_reads + a_psum_reads + level["writes"]  # to the array, partial sums, write-backs
+    buffer_written = a_writes + level["reads"] + level["psum_reads"]  # from the array, fills from DRAM
+    buffer_pj = buffer_read * core.buffer_read_pj + buffer_written * core.buffer_write_pj
     dram_pj = dram * core.dram_pj
     energy = np.stack(np.broadcast_arrays(mac_pj, rf_pj, noc_pj, buffer_pj, dram_pj), axis=-1)
 
@@ -467,6 +469,7 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int,
         "edge_bytes": np.broadcast_to(edge, full),
         "edge_input_bytes": np.broadcast_to(level["edge_in"], full),
         "noc_bytes": np.broadcast_to(noc, full),
+        "buffer_bytes": np.broadcast_to(buffer_read + buffer_written, full),
         "buffer_need": np.broadcast_to(level["need"], full),
         "fits": np.full(full, fits_rf),
         "energy_pj": np.broadcast_to(energy, full + (len(LEVELS),)),
