@@ -66,8 +66,9 @@ OPERAND_DIMS = np.stack(
 
 # Dims the DRAM-level tiling may split, per buffer-stationary operand: the
 # stationary operand's dims that do not index some other operand (splitting
-# them is what trades capacity for refetches).  G and N are split too (see
-# candidate_mappings); X, R and S stay whole; see docs/costmodel.md.
+# them is what trades capacity for refetches).  G and N are split too, and X
+# under single-row tiles (COLUMN_SPLIT); R and S stay whole; see
+# docs/costmodel.md.
 SPLIT_DIMS = {INPUT: (Y, C), WEIGHT: (K, C), OUTPUT: (Y, K)}
 
 COLUMN_SPLIT = (INPUT, OUTPUT)
