@@ -12,7 +12,7 @@ same best designs and fronts on either executor.
 
 Problems are picklable specs a worker builds on its side:
 ``SpaceProblem`` (a named space over a zoo workload and a platform preset),
-``TinyProblem`` (``spaces.tiny``) and ``SyntheticProblem`` (closed-form
+``TinyProblem`` (``cosearch.testing``) and ``SyntheticProblem`` (closed-form
 metrics on [0, 1]^d, for tests and scaling checks).
 """
 
@@ -79,12 +79,12 @@ class SpaceProblem:
 
 @dataclasses.dataclass(frozen=True)
 class TinyProblem:
-    """The enumerable tiny co-design problem of ``spaces.tiny``."""
+    """The enumerable tiny co-design problem of ``cosearch.testing``."""
 
     key: str = "tiny"
 
     def build(self) -> BuiltProblem:
-        from spaces.tiny import tiny_problem
+        from cosearch.testing import tiny_problem
 
         tiny = tiny_problem()
         return BuiltProblem(tiny.space, tiny.workload, tiny.platform)

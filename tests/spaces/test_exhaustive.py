@@ -8,7 +8,7 @@ import pytest
 import objectives
 from spaces import DesignBatch, get_dataflow
 from spaces.design_view import design_keys
-from spaces.tiny import tiny_problem
+from cosearch.testing import tiny_problem
 
 
 @pytest.fixture(scope="module")

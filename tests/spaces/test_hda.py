@@ -5,7 +5,7 @@ import pytest
 
 from spaces import get_platform, make_space
 from spaces.hardware import pe_multiple_cores
-from spaces.tiny import tiny_workload
+from cosearch.testing import tiny_workload
 
 
 def test_hda_keeps_one_core_per_dataflow_and_searches_the_partition():

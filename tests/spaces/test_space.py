@@ -8,7 +8,7 @@ from objectives.workloads import ModelEntry, Workload
 from spaces import MAPPING_MODES, SPACES, Design, get_platform, make_space
 from spaces import design as codes
 from spaces.architecture import repair, size_menu
-from spaces.tiny import tiny_problem, tiny_workload
+from cosearch.testing import tiny_problem, tiny_workload
 
 PLATFORMS = ("edge", "zcu102", "u250")
 

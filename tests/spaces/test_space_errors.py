@@ -5,7 +5,7 @@ import re
 import pytest
 
 from spaces import Space, get_platform, make_space
-from spaces.tiny import tiny_workload
+from cosearch.testing import tiny_workload
 
 EDGE_SIZES = "PE64, PE128, PE256, PE512, PE1024"
 
