@@ -275,12 +275,6 @@ def _sanitized(designs: DesignBatch, reason: np.ndarray) -> DesignBatch:
     return dataclasses.replace(designs, **replace)
 
 
-def default_priority(workload: Workload) -> np.ndarray:
-    """``(L,)`` progress through its model: DNNs advance side by side."""
-    lengths = np.array([m.num_layers for m in workload.models])[workload.model]
-    return (workload.layer_index + 1) / lengths
-
-
 @functools.lru_cache(maxsize=16)
 def _default_order(workload: Workload) -> np.ndarray:
     """The workload's default ``(1, L)`` placement order.
@@ -288,7 +282,7 @@ def _default_order(workload: Workload) -> np.ndarray:
     It depends on the workload alone, and an optimizer scores one workload
     thousands of times. (Workloads are immutable and hash by identity.)
     """
-    return schedule.schedule_order(default_priority(workload)[None], workload.preds)
+    return schedule.schedule_order(workload.progress[None], workload.preds)
 
 
 def evaluate(
