@@ -183,7 +183,7 @@ def run_experiment(args, out) -> int:
             max_in_flight=config.ray.num_cpus if config.ray.address else None)
         where = config.ray.address or f"local Ray ({config.ray.num_cpus or 'all'} CPUs)"
     else:
-        executor, where = LocalExecutor(), "this process"
+        executor, where = None, "this process"  # built below, on the problems built there
     results = ResultsDir(config.output_dir)
     if not args.resume and results.config_path.exists():
         out.print(f"replacing the previous results in {results.root} (--resume continues them instead)")
@@ -201,6 +201,7 @@ def run_experiment(args, out) -> int:
             references[key] = reference_point(problems[key], spec.archive_keys, spec.constraints)
     specs = [dataclasses.replace(s, reference=references[s.problem.key]) for s in specs]
     todo = [s for s in specs if ids[s.label] not in finished]
+    executor = executor or LocalExecutor(problems)
     if finished:
         out.print(f"resuming {results.root}: {len(specs) - len(todo)} of {len(specs)} runs already finished")
 
@@ -219,7 +220,7 @@ def run_experiment(args, out) -> int:
     started = time.perf_counter()
     collector = Collector(todo, on_event)
     with Progress(total, metric, ids, out) as progress:
-        interrupted = executor.execute(todo, collector, problems) if todo else False
+        interrupted = executor.execute(todo, collector) if todo else False
     outcome = collector.result(interrupted)
     for spec in specs:
         if ids[spec.label] in finished:

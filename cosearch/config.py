@@ -101,11 +101,6 @@ class ObjectiveConfig(Section):
     def keys(self) -> tuple[str, ...]:
         return (*self.minimize, *self.maximize)
 
-    @property
-    def signs(self) -> tuple[float, ...]:
-        """+1 for minimised, −1 for maximised metrics (objective = sign × metric)."""
-        return (1.0,) * len(self.minimize) + (-1.0,) * len(self.maximize)
-
 
 class OptimizerConfig(Section):
     """An optimizer by name (``cosearch.optimizers``) with its options; its runs are ``<name>-<seed>``."""

@@ -219,7 +219,7 @@ class RayExecutor:
         self.address, self.num_cpus, self.runtime_env = address, num_cpus, runtime_env
         self.max_retries, self.max_in_flight, self.poll_seconds = int(max_retries), max_in_flight, poll_seconds
 
-    def execute(self, specs: Sequence[RunSpec], collector, problems=None) -> bool:
+    def execute(self, specs: Sequence[RunSpec], collector) -> bool:
         """Run every spec, reporting to ``collector``; returns True when interrupted by Ctrl-C."""
         started_here = connect(self.address, num_cpus=self.num_cpus, runtime_env=self.runtime_env)
         try:

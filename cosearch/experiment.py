@@ -271,14 +271,18 @@ class Collector:
 
 
 class LocalExecutor:
-    """Runs one after another in this process (each problem built once)."""
+    """Runs one after another in this process, on the problems ``prepare`` built
+    (by problem key): a Ray worker builds its own, so only this executor takes them."""
 
-    def execute(self, specs: Sequence[RunSpec], collector: Collector, problems: Mapping[str, Any]) -> bool:
+    def __init__(self, problems: Mapping[str, Any]):
+        self.problems = problems
+
+    def execute(self, specs: Sequence[RunSpec], collector: Collector) -> bool:
         """Returns True when interrupted by Ctrl-C (finished runs and streamed points are kept)."""
         for spec in specs:
             collector.started(spec.label, "local", os.getpid())
             try:
-                collector.finished(run(spec, problem=problems[spec.problem.key], on_batch=collector.progress))
+                collector.finished(run(spec, problem=self.problems[spec.problem.key], on_batch=collector.progress))
             except KeyboardInterrupt:
                 return True
             except Exception:  # a failed run is reported, the others go on (as on Ray)
@@ -329,11 +333,11 @@ def run_experiment(
             distributed.check_address(address)
     specs, problems = prepare(spec)
     if executor == "local":
-        executor = LocalExecutor()
+        executor = LocalExecutor(problems)
     elif executor == "ray":
         from cosearch import distributed
 
         executor = distributed.RayExecutor(address=address, num_cpus=num_cpus, runtime_env=runtime_env)
     collector = Collector(specs, on_event)
-    interrupted = executor.execute(specs, collector, problems)
+    interrupted = executor.execute(specs, collector)
     return collector.result(interrupted)

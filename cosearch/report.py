@@ -51,7 +51,7 @@ def design_payload(design, metrics, workload, *, workload_config: dict, platform
     }
 
 
-def score_design(data: dict, *, workload: str | None = None, platform: str | None = None, with_schedule=False):
+def score_design(data: dict, *, workload: str | None = None, platform: str | None = None):
     """Evaluate a design file's design; returns ``(metrics, workload, platform, same_setup)``.
 
     ``workload``/``platform`` names replace the ones recorded in the file;
@@ -69,7 +69,7 @@ def score_design(data: dict, *, workload: str | None = None, platform: str | Non
         platform_config = PlatformConfig.model_validate(platform if platform is not None else recorded_p)
         built_w, built_p = workload_config.build(), platform_config.build()
         design = Design.from_dict(data["design"])
-        metrics = evaluate(design.to_batch(built_p), built_w, built_p, with_schedule=with_schedule)
+        metrics = evaluate(design.to_batch(built_p), built_w, built_p)
     except ValueError as e:  # a wrong name, or a design that does not fit this workload
         raise ResultsError(" ".join(str(e).split())) from None
     same = (recorded_w is not None and workload_config.model_dump() == WorkloadConfig.model_validate(recorded_w).model_dump()
