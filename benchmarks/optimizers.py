@@ -263,15 +263,11 @@ def compare(
         return [compare_mix(p, names, seeds=seeds, evaluations=evaluations, on_event=on_event) for p in problems]
     from cosearch import distributed
 
-    started = distributed.connect(None, num_cpus=workers)
-    try:
+    with distributed.session(None, num_cpus=workers):
         return [
             compare_mix(p, names, seeds=seeds, evaluations=evaluations, executor="ray", on_event=on_event)
             for p in problems
         ]
-    finally:
-        if started:
-            distributed.ray.shutdown()
 
 
 # --- reporting ----------------------------------------------------------------------

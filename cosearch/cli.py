@@ -1,8 +1,9 @@
 """``cosearch`` — run experiments from config files, and inspect what they found.
 
 Commands: run · evaluate · cost · plot · compare · workloads · platforms · spaces · validate.
-Exit codes: 0 success, 2 usage or config error, 1 failure.  A user mistake
-prints one message and no traceback; ``COSEARCH_DEBUG=1`` shows tracebacks.
+Exit codes: 0 success, 2 usage or config error, 1 failure (SIGINT and SIGTERM
+included).  A user mistake prints one message and no traceback;
+``COSEARCH_DEBUG=1`` shows tracebacks.
 
 Heavy modules (numpy, pydantic, Ray, Optuna, matplotlib) are imported inside
 the commands so ``cosearch --help`` starts at once.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 USAGE_ERROR = 2
@@ -164,14 +166,21 @@ def cmd_validate(args) -> int:
     config = load_config(args.file)
     built = build(config, args.file)
     budget = " and ".join(f"{v:g} {k}" for k, v in config.budget.model_dump().items() if v is not None)
-    runs = len(config.optimizers) * len(config.seeds)
+    from cosearch.cli_run import run_specs
+
+    runs = len(run_specs(config)[0])  # what `run` runs: the searches and the baselines
+    searches = len(config.optimizers) * len(config.seeds)
+    baselines = runs - searches
+    plan = f"{runs} run{'s' if runs != 1 else ''}: {searches} of {budget}"
+    if baselines:
+        plan += f" and {baselines} baseline run{'s' if baselines != 1 else ''} of {config.baselines.evaluations} evaluations"
     limits = {k: v for k, v in config.objective.constraints.model_dump().items()
               if v not in (None, False) and not (k == "max_resource_fraction" and v == 1.0)}
     constraints = f" under {', '.join(f'{k}={v}' for k, v in limits.items())}" if limits else ""
     console().print(
         f"{args.file}: ok — {built.workload.name} ({built.workload.num_layers} layers) on {built.platform.name}, "
         f"space {config.space.name} ({built.space.dim} genes), objective {', '.join(config.objective.keys)}{constraints}; "
-        f"{runs} run{'s' if runs != 1 else ''} of {budget}; results in {config.output_dir}")
+        f"{plan}; results in {config.output_dir}")
     return 0
 
 
@@ -293,9 +302,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def debugging() -> bool:
+    """``COSEARCH_DEBUG=1``: tracebacks instead of one-line messages."""
+    return os.environ.get("COSEARCH_DEBUG", "") not in ("", "0")
+
+
+def _terminated(signum, frame):
+    """SIGTERM (a scheduler's or a service manager's stop) is handled as Ctrl-C: finished runs are kept."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    debug = os.environ.get("COSEARCH_DEBUG", "") not in ("", "0")
+    debug = debugging()
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -310,9 +330,13 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(e, (ConfigError, ResultsError, UsageError)):
             print(e if isinstance(e, ConfigError) else f"cosearch {args.command}: {e}", file=sys.stderr)
             return USAGE_ERROR
-        print(f"cosearch {args.command}: error: {type(e).__name__}: {e}", file=sys.stderr)
+        from cosearch.experiment import failure_line
+
+        print(f"cosearch {args.command}: error: {failure_line(e)}", file=sys.stderr)
         print("(set COSEARCH_DEBUG=1 for the traceback)", file=sys.stderr)
         return FAILURE
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -10,14 +10,17 @@ once every run is done.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
+import shlex
 import sys
 import time
 
 import numpy as np
 
 from cosearch.config_loader import ConfigProblem, build, load_config
-from cosearch.results import ResultsDir
+from cosearch.results import ResultsDir, redact_url, to_plain
 
 # What decides the runs' results: resuming needs config.yaml to agree on these.
 RESULT_KEYS = ("workload", "platform", "space", "objective", "optimizers", "seeds", "budget", "baselines")
@@ -35,20 +38,49 @@ def constraints_of(config) -> tuple:
     return tuple(Constraint(metric, "<=", float(bound)) for metric, bound in pairs if bound is not None)
 
 
-def storage_options(name: str, run_id: str, storage: str | None) -> dict:
+STORAGE_OPTIONS = ("storage", "study_name")  # where a run keeps its study, not what it finds
+
+
+def storage_options(name: str, study_name: str, storage: str | None) -> dict:
     """``storage``/``study_name`` for optimizers that take them (Optuna's), so optuna-dashboard can open runs."""
     from cosearch.optimizers import optimizer_options
 
     takes = optimizer_options(name)
     if storage is None or "storage" not in takes:
         return {}
-    return {"storage": storage, **({"study_name": run_id} if "study_name" in takes else {})}
+    return {"storage": storage, **({"study_name": study_name} if "study_name" in takes else {})}
+
+
+def create_storage(url: str) -> None:
+    """Create the tables of an Optuna storage once, in the driver, before any run opens it:
+    runs opening a new database at the same moment race creating them."""
+    import optuna
+
+    optuna.storages.get_storage(url)
+
+
+def spec_hash(spec) -> str:
+    """A digest of what decides a run's result, stored with the run; resuming compares it.
+
+    Left out: where the run keeps its Optuna study and the hypervolume
+    reference point (derived from the problem).
+    """
+    problem = spec.problem
+    problem = problem._asdict() if hasattr(problem, "_asdict") else (
+        dataclasses.asdict(problem) if dataclasses.is_dataclass(problem) else repr(problem))
+    fields = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name != "reference"}
+    fields.update(problem=problem, constraints=[str(c) for c in spec.constraints],
+                  optimizer_options={k: v for k, v in spec.optimizer_options.items() if k not in STORAGE_OPTIONS})
+    text = json.dumps(to_plain(fields), sort_keys=True, default=repr)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def run_specs(config, storage: str | None = None) -> tuple[list, dict]:
     """Every run of the experiment and its id (the directory under ``runs/``).
 
-    ``storage``: the Optuna storage URL given to optimizers that take one.
+    ``storage``: the Optuna storage URL given to optimizers that take one;
+    their studies are named ``<experiment>/<run id>``, so experiments sharing
+    a storage never replace each other's studies.
     """
     from cosearch.run import RunSpec
 
@@ -59,7 +91,7 @@ def run_specs(config, storage: str | None = None) -> tuple[list, dict]:
     for opt in config.optimizers:
         for seed in config.seeds:
             run_id = f"{opt.name}-{seed}"
-            options = {**storage_options(opt.name, run_id, storage), **opt.options}
+            options = {**storage_options(opt.name, f"{config.name}/{run_id}", storage), **opt.options}
             spec = RunSpec(problem=main, optimizer=opt.name, seed=seed, optimizer_options=options,
                            max_evaluations=config.budget.evaluations, max_seconds=config.budget.seconds, **common)
             specs.append(spec)
@@ -86,7 +118,7 @@ def _better(result, other) -> bool:
 
 def _overrides(args) -> dict:
     overrides = {}
-    if args.budget is not None:
+    if args.budget is not None:  # with_budget gives the baselines the same (a fair comparison)
         overrides["budget.evaluations"] = args.budget
     if args.out is not None:
         overrides["output"] = args.out
@@ -97,6 +129,24 @@ def _overrides(args) -> dict:
     if args.no_ray:
         overrides["ray.enabled"] = False
     return overrides
+
+
+def with_budget(config, evaluations: int | None):
+    """``--budget``: the evaluations of every run, the baselines' included, so they compare fairly."""
+    if evaluations is None:
+        return config
+    return config.model_copy(update={"baselines": config.baselines.model_copy(update={"evaluations": evaluations})})
+
+
+def resume_command(args, root) -> str:
+    """The command that continues this experiment, with every option it was started with."""
+    words = ["cosearch", "run", str(args.config), "--resume", "--out", str(root)]
+    for option, value in (("--budget", args.budget), ("--workers", args.workers), ("--address", args.address)):
+        if value is not None:
+            words += [option, str(value)]
+    if args.no_ray:
+        words.append("--no-ray")
+    return shlex.join(words)
 
 
 def _number(value: float, metric: str) -> str:
@@ -150,8 +200,13 @@ class Progress:
                     f"best {self.metric} {_number(best, self.metric)}")
             (self.bar.console if self.bar is not None else self.out).print(line)
         elif event["type"] == "failed":
-            (self.bar.console if self.bar is not None else self.out).print(
-                f"run {self.ids[label]} failed: {event['error'].strip().splitlines()[-1]}")
+            console = self.bar.console if self.bar is not None else self.out
+            console.print(f"run {self.ids[label]} failed: {event['line']} (the whole error: runs/{self.ids[label]}/error.txt)",
+                          markup=False)
+            from cosearch.cli import debugging
+
+            if debugging():
+                console.print(event["error"], markup=False)
 
 
 def _restored(results: ResultsDir, run_id: str, spec):
@@ -170,10 +225,9 @@ def _restored(results: ResultsDir, run_id: str, spec):
 
 
 def run_experiment(args, out) -> int:
-    from cosearch.experiment import Collector, LocalExecutor
-    from cosearch.run import reference_point
+    from cosearch.experiment import LocalExecutor
 
-    config = load_config(args.config, _overrides(args))
+    config = with_budget(load_config(args.config, _overrides(args)), args.budget)
     build(config, args.config)
     if config.ray.enabled:  # a bad cluster address fails here, before the results directory is touched
         from cosearch import distributed
@@ -185,12 +239,25 @@ def run_experiment(args, out) -> int:
     else:
         executor, where = None, "this process"  # built below, on the problems built there
     results = ResultsDir(config.output_dir)
+    results.check_target(resume=args.resume)  # refused before anything is created
+    with results.locked():
+        return _run_locked(args, config, results, executor, where, out)
+
+
+def _run_locked(args, config, results, executor, where, out) -> int:
+    from cosearch.experiment import Collector
+    from cosearch.run import reference_point
+
     if not args.resume and results.config_path.exists():
         out.print(f"replacing the previous results in {results.root} (--resume continues them instead)")
     resolved = config.resolved()
-    finished = results.prepare(resolved, resume=args.resume, compare_keys=RESULT_KEYS)
-    storage = config.storage or results.default_storage()
-    specs, ids = run_specs(config, storage)
+    resolved["storage"] = redact_url(resolved.get("storage"))
+    specs, ids = run_specs(config, config.storage)
+    hashes = {spec.label: spec_hash(spec) for spec in specs}
+    finished = results.prepare(resolved, resume=args.resume, compare_keys=RESULT_KEYS,
+                               run_hashes={ids[label]: h for label, h in hashes.items()})
+    if config.storage and any("storage" in s.optimizer_options for s in specs):
+        create_storage(config.storage)
     problems, references = {}, {}
     for spec in specs:
         spec.validate()
@@ -206,13 +273,16 @@ def run_experiment(args, out) -> int:
         out.print(f"resuming {results.root}: {len(specs) - len(todo)} of {len(specs)} runs already finished")
 
     def on_event(event):
+        if event["type"] == "failed":  # before the console line that points to it
+            results.write_error(ids[event["label"]], redact_text(event["error"], config.storage))
+            event = {**event, "line": redact_text(event["line"], config.storage)}
         progress.event(event)
         if event["type"] == "finished":
             result = event["result"]
             kind = "baseline" if ids[result.label].startswith("baseline-") else "search"
             results.write_run(ids[result.label], result.history, {
                 "summary": {**result.summary(), "run_id": ids[result.label], "kind": kind},
-                "archive": result.archive.to_dict()})
+                "spec_hash": hashes[result.label], "archive": result.archive.to_dict()})
 
     total = sum(s.max_evaluations or 0 for s in todo) if all(s.max_evaluations for s in todo) else None
     metric = "EDP" if config.objective.keys[0] == "edp" else config.objective.keys[0]
@@ -229,10 +299,20 @@ def run_experiment(args, out) -> int:
         done = len(finished) + len(collector.results)
         what = "interrupted" if interrupted else f"{len(outcome.failures)} run(s) failed"
         out.print(f"{what}: {done} of {len(specs)} runs finished and saved; "
-                  f"continue with: cosearch run {args.config} --resume")
+                  f"continue with: {resume_command(args, results.root)}", markup=False)
         return 1
-    return finish_experiment(config, results, specs, ids, outcome, problems,
-                             seconds=time.perf_counter() - started, out=out)
+    try:
+        return finish_experiment(config, results, specs, ids, outcome, problems,
+                                 seconds=time.perf_counter() - started, out=out)
+    except KeyboardInterrupt:  # summary.json is written last, so the directory still reads as unfinished
+        out.print(f"interrupted while writing the results: every run is saved; "
+                  f"finish with: {resume_command(args, results.root)}", markup=False)
+        return 1
+
+
+def redact_text(text: str, storage: str | None) -> str:
+    """``text`` with the storage URL's credentials hidden (a driver's error may quote the URL)."""
+    return text.replace(storage, redact_url(storage)) if storage else text
 
 
 # -- after the runs: best design, baselines, front, designs, summary, plots -----
@@ -279,8 +359,8 @@ def finish_experiment(config, results, specs, ids, outcome, problems, *, seconds
         "best": None, "baselines": {}, "runs": [],
         "pareto": {"keys": list(archive.keys), "size": len(archive), "hypervolume": archive.hypervolume(),
                    "reference": archive.reference, "file": "pareto.csv"},
-        "optuna_storage": next((s.optimizer_options["storage"] for s in specs if "storage" in s.optimizer_options),
-                               None),
+        "optuna_storage": redact_url(next((s.optimizer_options["storage"] for s in specs
+                                            if "storage" in s.optimizer_options), None)),
     }  # fmt: skip
     names = {}
     if search:
@@ -324,11 +404,11 @@ def finish_experiment(config, results, specs, ids, outcome, problems, *, seconds
     best_edp = summary["best"]["metrics"]["edp"] if summary["best"] else math.inf
     for entry in summary["baselines"].values():
         entry["edp_over_best"] = entry["metrics"]["edp"] / best_edp if entry["metrics"] and summary["best"] else None
-    results.write_summary(summary)
-    plots = plot_results(results, fmt=config.plots.format) if config.plots.enabled else []
+    # summary.json last: its presence says every other file is complete
+    plots = plot_results(results, fmt=config.plots.format, summary=summary) if config.plots.enabled else []
     if plots:
         summary["plots"] = [str(p.relative_to(results.root)) for p in plots]
-        results.write_summary(summary)
+    results.write_summary(summary)
     print_summary(summary, results, out)
     if summary["best"] is None:
         out.print("no feasible design was found: loosen the constraints or raise the budget")

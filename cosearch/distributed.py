@@ -3,9 +3,10 @@
 Imported only when an experiment asks for Ray (``executor="ray"``), so the
 rest of cosearch starts without it.
 
-* ``connect(address, num_cpus)``: no address starts a private local instance
+* ``session(address, num_cpus)``: no address starts a private local instance
   (``address="local"``, never a bare ``ray.init()``, which may join a dead
-  cluster left in Ray's temp dir); ``"auto"``, ``"ray://host:10001"`` or
+  cluster left in Ray's temp dir) with token authentication and a fresh
+  random token of its own; ``"auto"``, ``"ray://host:10001"`` or
   ``"host:port"`` joins a running cluster. An unreachable address is a
   ``ClusterUnreachableError`` (a ``ConnectionError``) before any work.
 * ``RayExecutor.execute(specs, collector)``: one task per run
@@ -18,19 +19,28 @@ rest of cosearch starts without it.
 * ``SplitProblem``: one run's batches split across Ray tasks once they cost
   enough to pay for it. ``RayExecutor`` wraps each run's problem in one when
   the cluster has more CPUs than runs left, so a single search uses them all.
+
+Losing a process costs at most a retry: a dead task worker's run is re-run
+(``max_retries``); the event actor is restarted by Ray and a run never fails
+because its events could not be delivered (a run's result carries its whole
+front, so events lost with the actor change no result, only the live view).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import signal
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
 
 import numpy as np
 import ray
 
+from cosearch.experiment import failure_line
 from cosearch.run import RunResult, RunSpec, run
 
 
@@ -70,27 +80,89 @@ def check_address(address: str | None, timeout_s: float = 3.0) -> None:
         raise _unreachable(text, e.strerror or str(e) or type(e).__name__) from e
 
 
-def connect(address: str | None = None, *, num_cpus: int | None = None, runtime_env: dict | None = None) -> bool:
-    """Make sure Ray is initialised; returns True when this call started it (the caller shuts it down).
+AUTH_VARIABLES = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
 
-    An already initialised Ray session is reused as it is.
+
+def _reload_auth_settings() -> None:
+    """Make this process's Ray core see the authentication variables as they now are.
+
+    Ray caches its config and token on first use; without this a second
+    local instance in one process would keep the previous run's token.
     """
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
+
+
+@contextlib.contextmanager
+def local_token_auth() -> Iterator[None]:
+    """Token authentication with a fresh random token for a private local Ray instance.
+
+    Ray 2.x's gcs_server, raylet, driver and workers listen on every
+    interface even when asked for 127.0.0.1, so without authentication anyone
+    on the network could run code through them (the "ShadowRay" exposure).
+    The token lives only in this process's environment, which Ray's own
+    processes inherit, and is dropped afterwards. A ``RAY_AUTH_MODE`` the user
+    set is theirs to keep (Ray itself then reads ``RAY_AUTH_TOKEN`` or the
+    token file); setting the mode explicitly also spares every run Ray's
+    notice that it switched token authentication on by itself.
+    """
+    if "RAY_AUTH_MODE" in os.environ:
+        yield
+        return
+    saved = {name: os.environ.pop(name, None) for name in AUTH_VARIABLES}
+    os.environ["RAY_AUTH_MODE"], os.environ["RAY_AUTH_TOKEN"] = "token", secrets.token_hex(32)
+    _reload_auth_settings()
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
+        _reload_auth_settings()
+
+
+def _init_keeping_sigterm(**options) -> None:
+    """``ray.init`` without losing a SIGTERM handler the caller installed.
+
+    ``ray.init`` replaces the SIGTERM handler with one that exits at once; the
+    CLI's handler turns SIGTERM into a Ctrl-C so finished runs are kept.
+    """
+    previous = signal.getsignal(signal.SIGTERM)
+    ray.init(**options)
+    if callable(previous) and not getattr(previous, "__module__", "").startswith("ray."):  # not a past session's
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def session(address: str | None = None, *, num_cpus: int | None = None,
+            runtime_env: dict | None = None) -> Iterator[None]:
+    """Ray, initialised for the ``with`` block: an already initialised session is reused
+    as it is; one started here (a private local instance, or a connection to a
+    cluster) is shut down at the end."""
     if ray.is_initialized():
-        return False
+        yield
+        return
     check_address(address)
     options = {"include_dashboard": False, "logging_level": "warning", "runtime_env": runtime_env}
     if address in (None, "local"):
-        # A private single-machine Ray has nobody to authenticate; Ray's token
-        # set-up only prints a warning into every run's output. Users who set
-        # the variable themselves keep their choice.
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), **options)
-        return True
+        with local_token_auth():
+            _init_keeping_sigterm(address="local", num_cpus=num_cpus or os.cpu_count(), **options)
+            try:
+                yield
+            finally:
+                ray.shutdown()
+        return
     try:
-        ray.init(address=address, **options)
+        _init_keeping_sigterm(address=address, **options)
     except (ConnectionError, TimeoutError, RuntimeError) as e:
         raise _unreachable(address, str(e).splitlines()[0] if str(e) else type(e).__name__) from e
-    return True
+    try:
+        yield
+    finally:
+        ray.shutdown()
 
 
 # --- one run's population across workers -----------------------------------------
@@ -170,7 +242,8 @@ class SplitProblem:
         return concatenate_metrics([self.problem.evaluate(blocks[0]), *ray.get(remote)])
 
 
-@ray.remote(num_cpus=0)
+# Restarted by Ray when its process dies; calls to it are retried until it is back.
+@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)
 class _EventSink:
     """Where running tasks push their events until the driver drains them."""
 
@@ -184,6 +257,9 @@ class _EventSink:
         events, self.events = self.events, []
         return events
 
+    def pid(self) -> int:
+        return os.getpid()
+
 
 @ray.remote
 def _run_task(spec: RunSpec, sink, workers: int = 1, min_part_s: float | None = None) -> RunResult:
@@ -191,7 +267,10 @@ def _run_task(spec: RunSpec, sink, workers: int = 1, min_part_s: float | None = 
     sink.push.remote({"type": "started", "label": spec.label, "node": node, "pid": os.getpid()})
     problem = None if workers <= 1 or min_part_s is None else SplitProblem(spec.problem.build(), workers, min_part_s)
     result = run(spec, problem=problem, on_batch=lambda event: sink.push.remote({"type": "progress", **event}))
-    ray.get(sink.push.remote({"type": "done", "label": spec.label}))  # every event delivered before we return
+    try:
+        ray.get(sink.push.remote({"type": "done", "label": spec.label}))  # every event delivered before we return
+    except ray.exceptions.RayError:
+        pass  # the events are lost with the actor; the result carries the run's whole front
     return result
 
 
@@ -201,6 +280,8 @@ class RayExecutor:
     ``population_split``: the ``min_part_s`` of ``SplitProblem`` for runs
     given more than one CPU (the cluster's CPUs over the runs left, at
     launch); None keeps every run in its one task.
+
+    ``sink`` is the event actor while ``execute`` runs (tests kill it to show that costs nothing).
     """
 
     def __init__(
@@ -218,25 +299,26 @@ class RayExecutor:
         self.population_split = population_split
         self.address, self.num_cpus, self.runtime_env = address, num_cpus, runtime_env
         self.max_retries, self.max_in_flight, self.poll_seconds = int(max_retries), max_in_flight, poll_seconds
+        self.sink = None
 
     def execute(self, specs: Sequence[RunSpec], collector) -> bool:
         """Run every spec, reporting to ``collector``; returns True when interrupted by Ctrl-C."""
-        started_here = connect(self.address, num_cpus=self.num_cpus, runtime_env=self.runtime_env)
-        try:
+        with session(self.address, num_cpus=self.num_cpus, runtime_env=self.runtime_env):
             return self._execute(list(specs), collector)
-        finally:
-            if started_here:
-                ray.shutdown()
 
     def _execute(self, specs: list[RunSpec], collector) -> bool:
-        sink = _EventSink.remote()
+        self.sink = sink = _EventSink.remote()
         cpus = ray.cluster_resources().get("CPU", 1)
         limit = self.max_in_flight or max(2 * int(cpus), 1)
         task = _run_task.options(scheduling_strategy="SPREAD", max_retries=self.max_retries, num_cpus=1)
         queue, pending = list(specs), {}
 
         def drain():
-            for event in ray.get(sink.drain.remote()):
+            try:
+                events = ray.get(sink.drain.remote())
+            except ray.exceptions.RayActorError:
+                return  # only if Ray gave up restarting it: the results still arrive
+            for event in events:
                 kind = event.pop("type")
                 if kind == "started":
                     collector.started(event["label"], event["node"], event["pid"])
@@ -256,7 +338,7 @@ class RayExecutor:
                     try:
                         collector.finished(ray.get(ref))
                     except ray.exceptions.RayError as e:  # the run failed after its retries: report it
-                        collector.failed(label, str(e))
+                        collector.failed(label, *_task_failure(e))
             drain()
             return False
         except KeyboardInterrupt:
@@ -268,4 +350,12 @@ class RayExecutor:
                 pass  # keep what was already merged
             return True
         finally:
-            ray.kill(sink)
+            ray.kill(sink, no_restart=True)
+            self.sink = None
+
+
+def _task_failure(error: BaseException) -> tuple[str, str]:
+    """The whole text of a failed task (Ray's holds the remote traceback with its causes)
+    and the ``Type: first line`` of the task's own exception, not of Ray's wrapper."""
+    cause = getattr(error, "cause", None)
+    return str(error), failure_line(cause if isinstance(cause, BaseException) else error)

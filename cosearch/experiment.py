@@ -225,7 +225,8 @@ class Collector:
 
     Events are dicts with a ``type``: ``started`` (label, node, pid),
     ``progress`` (see ``run.run``'s ``on_batch``), ``finished`` (label,
-    result) or ``failed`` (label, error).
+    result) or ``failed`` (label, error: the whole traceback, line: its
+    ``Type: first line``).
     """
 
     def __init__(self, specs: Sequence[RunSpec], on_event: Callable[[dict], None] | None = None):
@@ -260,14 +261,23 @@ class Collector:
         self.archives[result.spec.problem.key].merge(result.archive)
         self._forward({"type": "finished", "label": result.label, "result": result})
 
-    def failed(self, label: str, error: str) -> None:
+    def failed(self, label: str, error: str, line: str | None = None) -> None:
+        """``error``: the whole text (traceback with its causes); ``line``: ``Type: first line`` for a console."""
         self.failures[label] = error
-        self._forward({"type": "failed", "label": label, "error": error})
+        line = line or (error.strip().splitlines() or ["failed"])[-1]
+        self._forward({"type": "failed", "label": label, "error": error, "line": line})
 
     def result(self, interrupted: bool) -> ExperimentResult:
         ordered = {label: self.results[label] for label in self.specs if label in self.results}
         retries = {label: n - 1 for label, n in self.starts.items()}
         return ExperimentResult(ordered, dict(self.failures), self.archives, retries, dict(self.nodes), interrupted)
+
+
+def failure_line(error: BaseException) -> str:
+    """``Type: first line of the message``: what a console shows of a failed run (the
+    last line of a traceback may be a driver's URL or a wrapped error's detail)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
 class LocalExecutor:
@@ -285,8 +295,8 @@ class LocalExecutor:
                 collector.finished(run(spec, problem=self.problems[spec.problem.key], on_batch=collector.progress))
             except KeyboardInterrupt:
                 return True
-            except Exception:  # a failed run is reported, the others go on (as on Ray)
-                collector.failed(spec.label, traceback.format_exc())
+            except Exception as e:  # a failed run is reported, the others go on (as on Ray)
+                collector.failed(spec.label, traceback.format_exc(), failure_line(e))
         return False
 
 

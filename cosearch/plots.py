@@ -65,8 +65,12 @@ def save_figure(fig, path) -> pathlib.Path:
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=DPI, format=path.suffix.lstrip(".") or "png")
-    tmp.replace(path)
+    try:
+        fig.savefig(tmp, dpi=DPI, format=path.suffix.lstrip(".") or "png")
+        tmp.replace(path)
+    except BaseException:  # no temporary file outlives a failed or interrupted write
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import pathlib
 
-from cosearch.results import ResultsDir, ResultsError, read_design
+from cosearch.results import ResultsDir, ResultsError, from_plain, read_design, to_plain
 
 # Best-so-far axis of the convergence plot: objective → (name, unit); maximised ones are negated.
 OBJECTIVE_UNITS = {"edp": ("EDP", "J·s"), "latency_s": ("latency", "s"), "energy_j": ("energy", "J"),
@@ -165,11 +165,14 @@ def compute_row(data: dict):
     return f"compute ({label})", [a / getattr(platform, scarce) for a in amounts], [f"{a:,.0f}" for a in amounts]
 
 
-def plot_results(results: ResultsDir, fmt: str = "png") -> list[pathlib.Path]:
-    """Draw the Pareto front, convergence, best design and its schedule into ``plots/``."""
+def plot_results(results: ResultsDir, fmt: str = "png", summary: dict | None = None) -> list[pathlib.Path]:
+    """Draw the Pareto front, convergence, best design and its schedule into ``plots/``.
+
+    ``summary``: the experiment's summary when it is not yet written (it is written after the plots).
+    """
     from cosearch import plots
 
-    summary = results.read_summary()
+    summary = results.read_summary() if summary is None else from_plain(to_plain(summary))  # as read back
     written = []
     title = f"{summary['workload']} on {summary['platform']}"
     pareto = results.read_pareto()

@@ -1,38 +1,54 @@
-"""The results directory of an experiment (DESIGN §9), written atomically and read back.
+"""The results directory of an experiment, written atomically and read back.
 
 ::
 
     results/<experiment>/
+      .cosearch-results                 marks a cosearch results directory (and its format version)
+      .cosearch.lock                    the PID of the run writing here; locked while it runs
       config.yaml                       the resolved config (every default filled in)
       summary.json                      best design, baselines, runs, where everything is
       pareto.csv                        the global front: objective values, run, evaluation, x0…
       runs/<optimizer>-<seed>/history.csv   best-so-far vs evaluations and seconds
-      runs/<optimizer>-<seed>/run.json  the run's summary and front (written last: the run is done)
+      runs/<optimizer>-<seed>/run.json  the run's summary, front and spec hash (written last: the run is done)
+      runs/<optimizer>-<seed>/error.txt the whole traceback of a run that failed
       designs/*.json                    decoded designs with metrics and schedule
-      optuna.db                         Optuna storage (when an Optuna optimizer runs)
       plots/*.png                       figures (``cosearch plot`` redraws them)
 
 Every file is written to a temporary name and moved into place with
 ``os.replace``, so a reader (or a resumed experiment) never sees half a file.
+One run at a time writes a directory (``ResultsDir.locked``), and a fresh run
+replaces only files cosearch writes, in a directory its marker identifies.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import io
 import json
 import math
 import os
 import pathlib
-import shutil
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
 DESIGN_FORMAT = "cosearch.design/1"
+RESULTS_FORMAT = "cosearch.results/1"
+MARKER, LOCK = ".cosearch-results", ".cosearch.lock"
 HISTORY_COLUMNS = ("evaluations", "seconds", "best", "hypervolume")
-OWNED = ("config.yaml", "summary.json", "pareto.csv", "runs", "designs", "plots", "optuna.db")
+# What a fresh run replaces: the files cosearch writes (optuna.db from older versions), and
+# temporary files an interrupted write left. Nothing else in the directory is touched.
+OWNED = ("config.yaml", "summary.json", "pareto.csv", "optuna.db", "runs/*/history.csv", "runs/*/run.json",
+         "runs/*/error.txt", "designs/best.json", "designs/baseline-*.json", "designs/pareto-*.json",
+         *(f"plots/{name}.{fmt}" for name in ("pareto", "convergence", "design", "schedule") for fmt in ("png", "svg")))
+TEMPORARY = (".*.tmp", "*/.*.tmp", "*/*/.*.tmp")
+OWNED_DIRS = ("runs/*", "runs", "designs", "plots")  # removed when nothing else is left in them
+SECRET_PARAMETERS = re.compile(r"pass(word|wd)?|pwd|secret|token|key", re.IGNORECASE)
 
 
 class ResultsError(ValueError):
@@ -44,12 +60,33 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> pathlib.Path:
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a failed or interrupted write leaves the old file, and no temporary one
+        tmp.unlink(missing_ok=True)
+        raise
     return path
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` with its password (and query parameters named like secrets) as ``***``:
+    what may be written to a file or printed of a storage URL."""
+    if not url or "://" not in url:
+        return url
+    parts = urlsplit(url)
+    shown = url
+    if parts.password is not None:
+        user, _, host = parts.netloc.rpartition("@")
+        shown = shown.replace(parts.netloc, f"{user.partition(':')[0]}:***@{host}", 1)
+    if parts.query:
+        pairs = [pair.partition("=") for pair in parts.query.split("&")]
+        query = "&".join(f"{k}{eq}{'***' if eq and SECRET_PARAMETERS.search(k) else v}" for k, eq, v in pairs)
+        shown = shown.replace(f"?{parts.query}", f"?{query}", 1)
+    return shown
 
 
 def to_plain(value: Any) -> Any:
@@ -142,19 +179,74 @@ class ResultsDir:
     def design_path(self, name: str) -> pathlib.Path:
         return self.designs_dir / f"{name}.json"
 
-    def default_storage(self) -> str:
-        """SQLite URL of the Optuna storage inside this directory (absolute, so any process can open it)."""
-        return f"sqlite:///{(self.root / 'optuna.db').resolve()}"
+    @property
+    def marker_path(self) -> pathlib.Path:
+        return self.root / MARKER
+
+    @property
+    def lock_path(self) -> pathlib.Path:
+        return self.root / LOCK
 
     # -- the experiment as a whole ------------------------------------------
 
-    def prepare(self, resolved_config: dict, *, resume: bool, compare_keys: Sequence[str] = ()) -> set[str]:
-        """Make the directory ready; returns the ids of runs already finished (only when resuming).
+    def is_results_dir(self) -> bool:
+        """Whether cosearch made this directory (its marker names a format this version reads)."""
+        try:
+            return json.loads(self.marker_path.read_text(encoding="utf-8")).get("format") == RESULTS_FORMAT
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    def check_target(self, *, resume: bool) -> None:
+        """Refuse, before anything is created or deleted, a directory a run must not write.
+
+        A fresh run writes into a missing or empty directory, or one with
+        cosearch's marker; resuming needs the marker.
+        """
+        if self.root.exists() and not self.root.is_dir():
+            raise ResultsError(f"{self.root}: exists and is not a directory; pass --out to write elsewhere")
+        if self.is_results_dir():
+            return
+        if resume:
+            raise ResultsError(f"{self.root}: nothing to resume (not a cosearch results directory: "
+                               f"no {MARKER}); run without --resume")
+        if self.root.is_dir() and any(p.name != LOCK for p in self.root.iterdir()):
+            raise ResultsError(f"{self.root}: is not empty and is not a cosearch results directory (no {MARKER}); "
+                               "nothing was changed. Pass --out to write elsewhere")
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the directory for this process: a second writer gets a ``ResultsError`` naming our PID.
+
+        An advisory ``flock`` on ``.cosearch.lock``, which the kernel drops
+        when the holder dies however it dies, so a lock left by a killed run
+        never blocks the next one; the file keeps the last holder's PID.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise ResultsError(f"{self.root}: another cosearch run (PID {holder}) is writing here; "
+                               "wait for it to finish, or pass --out to write elsewhere") from None
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # releases the lock; the file stays (removing it would let two runs lock two files)
+
+    def prepare(self, resolved_config: dict, *, resume: bool, compare_keys: Sequence[str] = (),
+                run_hashes: Mapping[str, str] | None = None) -> set[str]:  # fmt: skip
+        """Make the directory ready (hold ``locked()``); returns the ids of runs already finished.
 
         Resuming needs ``config.yaml`` to agree with ``resolved_config`` on
-        ``compare_keys`` (what decides the runs' results); a fresh start
-        removes what a previous experiment left here (only cosearch's own files).
+        ``compare_keys`` (what decides the runs' results) and every finished
+        run's recorded spec hash to equal ``run_hashes[run id]``; a fresh
+        start removes the files a previous experiment wrote here, and only those.
         """
+        self.check_target(resume=resume)
         if resume:
             if not self.config_path.exists():
                 raise ResultsError(f"{self.root}: nothing to resume (no config.yaml); run without --resume")
@@ -165,19 +257,33 @@ class ResultsDir:
                     f"{self.root}: holds an experiment whose {', '.join(changed)} differ from this config; "
                     "resume with the same config, or pass --out to start elsewhere")
             finished = self.finished_runs()
+            if run_hashes is not None:
+                self._check_hashes(finished, run_hashes)
+            self._remove(TEMPORARY)  # temporary files of writes an interruption cut short
         else:
-            if self.root.is_dir() and any(self.root.iterdir()) and not self.config_path.exists():
-                raise ResultsError(f"{self.root}: exists and is not a cosearch results directory; "
-                                   "pass --out to write elsewhere")
-            for name in OWNED:
-                target = self.root / name
-                if target.is_dir():
-                    shutil.rmtree(target)
-                elif target.exists():
-                    target.unlink()
+            self._remove(OWNED + TEMPORARY)
+            for pattern in OWNED_DIRS:
+                for directory in sorted(self.root.glob(pattern)):
+                    if directory.is_dir() and not any(directory.iterdir()):
+                        directory.rmdir()
             finished = set()
+        atomic_write_json(self.marker_path, {"format": RESULTS_FORMAT})
         self.write_config(resolved_config)
         return finished
+
+    def _check_hashes(self, finished: set[str], run_hashes: Mapping[str, str]) -> None:
+        stale = sorted(run_id for run_id in finished
+                       if self.read_run(run_id).get("spec_hash") != run_hashes.get(run_id))
+        if stale:
+            raise ResultsError(
+                f"{self.root}: finished runs {', '.join(stale)} were made by a different run spec than this config "
+                "gives them; resume with the config that made them, or run without --resume to start over")
+
+    def _remove(self, patterns: Iterable[str]) -> None:
+        for pattern in patterns:
+            for path in self.root.glob(pattern):
+                if path.is_file() or path.is_symlink():
+                    path.unlink()
 
     def write_config(self, resolved_config: dict) -> pathlib.Path:
         return atomic_write_text(self.config_path, yaml.safe_dump(to_plain(resolved_config), sort_keys=False))
@@ -209,6 +315,11 @@ class ResultsDir:
         rows = zip(*(history[c] for c in HISTORY_COLUMNS))
         atomic_write_csv(self.run_dir(run_id) / "history.csv", HISTORY_COLUMNS, rows)
         atomic_write_json(self.run_dir(run_id) / "run.json", record)
+        (self.run_dir(run_id) / "error.txt").unlink(missing_ok=True)  # of an earlier attempt
+
+    def write_error(self, run_id: str, text: str) -> pathlib.Path:
+        """``runs/<id>/error.txt``: the whole traceback of a failed run (its causes included)."""
+        return atomic_write_text(self.run_dir(run_id) / "error.txt", text.rstrip() + "\n")
 
     def read_run(self, run_id: str) -> dict:
         return read_json(self.run_dir(run_id) / "run.json")

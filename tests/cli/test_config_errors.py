@@ -130,11 +130,13 @@ def test_section_keys_follow_lists_and_optionals():
     assert section_keys(("seeds",)) == []
 
 
-def test_validate_reports_what_would_run(tmp_path):
+def test_validate_reports_what_would_run(tiny_results, tmp_path):
     path = write_config(tmp_path, TINY_CONFIG)
     result = cosearch("validate", path)
     assert result.returncode == 0, result.stderr
-    assert f"{path}: ok" in result.stdout and "4 runs of 48 evaluations" in result.stdout
+    assert f"{path}: ok" in result.stdout
+    assert "5 runs: 4 of 48 evaluations and 1 baseline run of 16 evaluations" in result.stdout
+    assert len(list((tiny_results / "runs").iterdir())) == 5  # what `run` ran on the same config
 
 
 CUSTOM = REPO / "experiments" / "custom"

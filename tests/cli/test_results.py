@@ -1,12 +1,25 @@
-"""results.py: atomic files, the finished-run marker, and what a fresh start may delete."""
+"""results.py: atomic files, the finished-run marker, the directory marker and lock, and what a
+fresh start may delete."""
 
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 
-from cosearch.results import ResultsDir, ResultsError, atomic_write_json, read_design, read_json
+from cosearch.results import (
+    MARKER,
+    ResultsDir,
+    ResultsError,
+    atomic_write_json,
+    atomic_write_text,
+    read_design,
+    read_json,
+    redact_url,
+)
 
 
 def test_atomic_json_round_trips_non_finite_values(tmp_path):
@@ -30,13 +43,94 @@ def test_a_run_is_finished_once_its_record_is_written(tmp_path):
         results.prepare({"seeds": [1]}, resume=True, compare_keys=("seeds",))
 
 
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary_one(tmp_path):
+    path = atomic_write_text(tmp_path / "run.json", "old\n")
+    with pytest.raises(UnicodeEncodeError):
+        atomic_write_text(path, "half \ud800 written")  # a lone surrogate cannot be encoded: the write fails
+    assert path.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["run.json"]
+
+
 def test_fresh_start_removes_only_cosearch_files(tmp_path):
     results = ResultsDir(tmp_path)
     results.prepare({}, resume=False)
     results.write_summary({"x": 1})
-    (tmp_path / "notes.txt").write_text("mine")
+    results.write_run("cmaes-0", {"evaluations": [1], "seconds": [0], "best": [1], "hypervolume": [0]}, {})
+    results.write_design("best", {})
+    theirs = [tmp_path / "notes.txt", tmp_path / "runs" / "cmaes-0" / "notes.txt", tmp_path / "plots" / "mine.png",
+              tmp_path / "designs" / "hand-made.json", tmp_path / "optuna.journal"]
+    for path in theirs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("mine")
+    (tmp_path / "runs" / "random-0").mkdir()
+    (tmp_path / "runs" / "random-0" / ".run.json.123.tmp").write_text("{")  # an interrupted write
     results.prepare({}, resume=False)
-    assert not results.summary_path.exists() and (tmp_path / "notes.txt").exists()
+    assert not results.summary_path.exists() and not results.design_path("best").exists()
+    assert not (tmp_path / "runs" / "cmaes-0" / "run.json").exists() and not (tmp_path / "runs" / "random-0").exists()
+    assert all(path.read_text() == "mine" for path in theirs)
+
+
+def test_a_directory_without_the_marker_is_never_written(tmp_path):
+    (tmp_path / "config.yaml").write_text("name: mine\n")  # looks like results, is not cosearch's
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "data.csv").write_text("1\n")
+    results = ResultsDir(tmp_path)
+    for resume in (False, True):
+        with pytest.raises(ResultsError, match=f"no {MARKER}"):
+            results.prepare({}, resume=resume)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["config.yaml", "data.csv", "runs"]
+    assert (tmp_path / "config.yaml").read_text() == "name: mine\n"
+    (tmp_path / MARKER).write_text('{"format": "cosearch.results/0"}')  # a format this version cannot read
+    with pytest.raises(ResultsError, match="not a cosearch results directory"):
+        results.check_target(resume=False)
+
+
+def test_resume_refuses_runs_of_another_spec_by_name(tmp_path):
+    results = ResultsDir(tmp_path)
+    results.prepare({}, resume=False)
+    for run_id, digest in (("cmaes-0", "sha256:a"), ("random-0", "sha256:b")):
+        results.write_run(run_id, {c: [1] for c in ("evaluations", "seconds", "best", "hypervolume")},
+                          {"spec_hash": digest})
+    assert results.prepare({}, resume=True, run_hashes={"cmaes-0": "sha256:a", "random-0": "sha256:b"}) == {
+        "cmaes-0", "random-0"}
+    with pytest.raises(ResultsError, match="finished runs random-0 were made by a different run spec"):
+        results.prepare({}, resume=True, run_hashes={"cmaes-0": "sha256:a", "random-0": "sha256:c"})
+
+
+def test_a_second_writer_is_refused_with_the_holders_pid(tmp_path):
+    results = ResultsDir(tmp_path / "out")
+    with results.locked():
+        with pytest.raises(ResultsError, match=f"another cosearch run \\(PID {os.getpid()}\\) is writing here"):
+            with ResultsDir(tmp_path / "out").locked():
+                pass
+    with results.locked():  # released at the end of the block
+        pass
+
+
+def test_the_lock_of_a_killed_run_does_not_block(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from cosearch.results import ResultsDir\n"
+         "with ResultsDir(sys.argv[1]).locked():\n    print('locked', flush=True); time.sleep(60)", str(tmp_path)],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert holder.stdout.readline() == "locked\n"
+    with pytest.raises(ResultsError, match=f"PID {holder.pid}"):
+        with ResultsDir(tmp_path).locked():
+            pass
+    holder.kill()
+    holder.wait()
+    assert (tmp_path / ".cosearch.lock").read_text() == f"{holder.pid}\n"  # a dead PID is left in the file
+    with ResultsDir(tmp_path).locked():
+        assert (tmp_path / ".cosearch.lock").read_text() == f"{os.getpid()}\n"
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql://alice:s3cret@db.example:5432/optuna", "postgresql://alice:***@db.example:5432/optuna"),
+    ("mysql+pymysql://bob:p%40ss@host/db?charset=utf8", "mysql+pymysql://bob:***@host/db?charset=utf8"),
+    ("postgresql://host/db?user=carol&password=s3cret", "postgresql://host/db?user=carol&password=***"),
+    ("sqlite:////tmp/optuna.db", "sqlite:////tmp/optuna.db"),
+    (None, None),
+])
+def test_storage_urls_are_shown_without_credentials(url, shown):
+    assert redact_url(url) == shown
 
 
 def test_read_design_accepts_a_bare_design_and_rejects_other_json(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import subprocess
 import sys
@@ -20,17 +21,29 @@ def _stamps(root):
     return {p.parent.name: p.stat().st_mtime_ns for p in (root / "runs").glob("*/run.json")}
 
 
+# `python -m cosearch` with SIGINT as Python expects it, even when this test was started with it
+# ignored (nohup, background jobs, some CI runners): an ignored SIGINT stays ignored across exec.
+WITH_DEFAULT_SIGINT = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                       "runpy.run_module('cosearch', run_name='__main__', alter_sys=True)")
+
+
+def _stop_after_first_run(args, out, sig, cwd) -> tuple[int, str, str]:
+    """Start ``cosearch run ARGS``, send ``sig`` once a run has finished; returns code, stdout, stderr."""
+    process = subprocess.Popen([sys.executable, "-c", WITH_DEFAULT_SIGINT, "run", *map(str, args)], cwd=cwd,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not _stamps(out) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(sig)
+    stdout, stderr = process.communicate(timeout=60)
+    return process.returncode, stdout, stderr
+
+
 def test_resume_after_ctrl_c_keeps_finished_runs(tmp_path):
     config = write_config(tmp_path, SLOW_CONFIG)
     out = tmp_path / "results"
-    process = subprocess.Popen([sys.executable, "-m", "cosearch", "run", str(config), "--out", str(out)],
-                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not _stamps(out) and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 1, stdout + stderr
+    returncode, stdout, stderr = _stop_after_first_run([config, "--out", out], out, signal.SIGINT, tmp_path)
+    assert returncode == 1, stdout + stderr
     assert "--resume" in stdout and not (out / "summary.json").exists()
     finished = _stamps(out)
     assert 1 <= len(finished) < 4, finished
@@ -45,6 +58,26 @@ def test_resume_after_ctrl_c_keeps_finished_runs(tmp_path):
         assert f"run {run} finished" not in result.stdout
     summary = json.loads((out / "summary.json").read_text())
     assert {r["run_id"] for r in summary["runs"]} == set(after)
+
+
+def test_sigterm_on_ray_keeps_finished_runs_and_the_printed_resume_command_works(tmp_path):
+    config = write_config(tmp_path, SLOW_CONFIG.replace("ray: {enabled: false}", "ray: {enabled: true}"))
+    out = tmp_path / "results"
+    returncode, stdout, stderr = _stop_after_first_run(
+        [config, "--out", out, "--budget", 1500, "--workers", 1], out, signal.SIGTERM, tmp_path)
+    assert returncode == 1, stdout + stderr
+    assert "SIGTERM" not in stderr and "Stack trace" not in stderr and "Traceback" not in stderr, stderr
+    finished = _stamps(out)
+    assert 1 <= len(finished) < 4 and not (out / "summary.json").exists(), finished
+
+    hint = stdout.split("continue with: ", 1)[1].strip()
+    words = shlex.split(hint)
+    assert words[:2] == ["cosearch", "run"] and {"--out", "--budget", "--workers", "--resume"} <= set(words)
+    result = cosearch(*words[1:], cwd=tmp_path, timeout=180)  # the command exactly as printed
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(finished)} of 4 runs already finished" in result.stdout
+    runs = {r["run_id"]: r for r in json.loads((out / "summary.json").read_text())["runs"]}
+    assert runs["baseline-fda"]["evaluations"] == 1500  # --budget reached the baseline too
 
 
 def test_resume_of_a_finished_experiment_runs_nothing(tiny_results, tmp_path):

@@ -18,9 +18,8 @@ from cosearch.experiment import ExperimentSpec, SyntheticProblem, TinyProblem, r
 def ray_session():
     if ray.is_initialized():
         ray.shutdown()
-    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="warning")
-    yield
-    ray.shutdown()
+    with distributed.session(None, num_cpus=2):
+        yield
 
 
 def assert_same(local, remote):
@@ -105,6 +104,54 @@ def test_killed_worker_is_retried_and_no_finished_run_is_lost(ray_session):
     assert_same(run_experiment(spec), remote)
 
 
+def test_killed_event_actor_costs_nothing(ray_session):
+    spec = ExperimentSpec(
+        problems=(SyntheticProblem(dim=5, seconds_per_batch=0.03),),
+        optimizers=(("random", {"batch_size": 10}), "tpe"),
+        seeds=(0, 1),
+        max_evaluations=150,
+    )
+    executor = distributed.RayExecutor()
+    pids = []
+
+    def kill_sink(event):
+        if event["type"] == "progress" and len(pids) < 2:
+            pids.append(ray.get(executor.sink.pid.remote()))  # the second call waits for the restarted actor
+            if len(pids) == 1:
+                os.kill(pids[0], signal.SIGKILL)
+
+    remote = run_experiment(spec, executor=executor, on_event=kill_sink)
+    assert len(pids) == 2 and pids[0] != pids[1], pids  # it died and Ray brought up another
+    assert_same(run_experiment(spec), remote)
+
+
+@dataclasses.dataclass(frozen=True)
+class BrokenOnWorkers(SyntheticProblem):
+    """Builds in the driver; on a worker fails with a chained, two-line error."""
+
+    driver_pid: int = 0
+
+    def build(self):
+        if os.getpid() != self.driver_pid:
+            try:
+                raise OSError("disk on fire")
+            except OSError as e:
+                raise RuntimeError("could not build the problem\nsecond line") from e
+        return super().build()
+
+
+def test_a_failed_task_reports_its_own_exception_and_the_whole_chain(ray_session):
+    spec = ExperimentSpec(problems=(BrokenOnWorkers(driver_pid=os.getpid()),), optimizers=("random",),
+                          max_evaluations=10)
+    events = []
+    result = run_experiment(spec, executor="ray", on_event=events.append)
+    failed = [e for e in events if e["type"] == "failed"]
+    assert len(failed) == 1 and not result.runs
+    assert failed[0]["line"] == "RuntimeError: could not build the problem"
+    assert "OSError: disk on fire" in failed[0]["error"] and "second line" in failed[0]["error"]
+    assert result.failures == {failed[0]["label"]: failed[0]["error"]}
+
+
 def test_ctrl_c_on_ray_keeps_finished_runs(ray_session):
     spec = ExperimentSpec(
         problems=(SyntheticProblem(dim=4, seconds_per_batch=0.02),),
@@ -155,4 +202,5 @@ def test_auto_without_a_cluster_is_a_connection_error(monkeypatch):
     monkeypatch.setattr(distributed.ray, "is_initialized", lambda: False)
     monkeypatch.setattr(distributed.ray, "init", no_cluster)
     with pytest.raises(distributed.ClusterUnreachableError, match="cannot reach the Ray cluster at 'auto'"):
-        distributed.connect("auto")
+        with distributed.session("auto"):
+            pass
