@@ -14,9 +14,10 @@ feasibility (``design_reasons``, then infeasible rows made computable),
 core resources (``_core_resources``: each core's mapper tables and
 bandwidth shares), placement order, layer placement (``_place_layers``:
 the design's mapping or the greedy one), per-layer costs
-(``_layer_costs``), the schedule, then the chip-level costs of
-:mod:`objectives.chip` (static power, energy, area, resource fraction)
-and the multi-DNN metrics of :mod:`objectives.metrics`.
+(``_layer_costs``), the list schedule of :mod:`objectives.schedule`, the
+chip-level costs of :mod:`objectives.chip` (static power, energy, area,
+resource fraction) and the multi-DNN metrics (``_tenant_progress`` and
+:mod:`objectives.metrics`).
 """
 
 from __future__ import annotations
@@ -313,7 +314,8 @@ def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reas
     order = _placement_order(designs, workload)
     layer_core = _place_layers(designs, workload, cores, order)
     layers = _layer_costs(designs, workload, platform, cores, layer_core)
-    timing = _schedule(workload, platform, layers, layer_core, order, designs.num_cores)
+    transfer = _transfer_s(workload, platform)
+    timing = schedule.list_schedule(layers.latency_s, layer_core, order, workload.preds, transfer, designs.num_cores)
     makespan = timing.makespan_s
 
     dsp, lut, bram = chip.fpga_resources(designs, platform)
@@ -325,9 +327,7 @@ def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reas
     area = chip.area_mm2(platform.area, pes_used, cores.active.sum(1), platform.buffer_bytes)
 
     M = workload.num_models
-    shared = metrics.per_model_max(timing.finish_s, workload.model, M)
-    alone = metrics.per_model_sum(layers.latency_s, workload.model, M)
-    progress = metrics.normalized_progress(alone, shared)
+    shared, progress = _tenant_progress(workload, layers, timing)
     macs = workload.macs.astype(np.float64)
     utilization = macs.sum() / metrics.row_total(macs / layers.utilization)
 
@@ -476,10 +476,18 @@ def _layer_costs(designs: DesignBatch, workload: Workload, platform: Platform, c
     return _LayerCosts(latency_s=cycles / clock_hz, dram_bytes=dram, dynamic_pj=dynamic, utilization=util)
 
 
-def _schedule(workload: Workload, platform: Platform, layers: _LayerCosts, layer_core: np.ndarray,
-              order: np.ndarray, num_cores: int) -> schedule.ScheduleResult:
-    """Step 5: the list schedule; a predecessor's output crosses the NoC when it ran on another core."""
+def _transfer_s(workload: Workload, platform: Platform) -> np.ndarray:
+    """``(L, D)`` the NoC delay of each predecessor's output, paid when it ran on another core."""
     safe_preds = np.where(workload.preds >= 0, workload.preds, 0)
     output_bytes = workload.operand_bytes(platform.word_bytes)[OUTPUT]
-    transfer = output_bytes[safe_preds] / (platform.noc_gbps * 1e9)  # (L, D)
-    return schedule.list_schedule(layers.latency_s, layer_core, order, workload.preds, transfer, num_cores)
+    return output_bytes[safe_preds] / (platform.noc_gbps * 1e9)
+
+
+def _tenant_progress(workload: Workload, layers: _LayerCosts,
+                     timing: schedule.ScheduleResult) -> tuple[np.ndarray, np.ndarray]:
+    """``(P, M)`` when each model finishes in the shared schedule, and its
+    normalised progress: its time alone (its layers back to back) over that."""
+    M = workload.num_models
+    shared = metrics.per_model_max(timing.finish_s, workload.model, M)
+    alone = metrics.per_model_sum(layers.latency_s, workload.model, M)
+    return shared, metrics.normalized_progress(alone, shared)
