@@ -237,7 +237,7 @@ def run_experiment(args, out) -> int:
             max_in_flight=config.ray.num_cpus if config.ray.address else None)
         where = config.ray.address or f"local Ray ({config.ray.num_cpus or 'all'} CPUs)"
     else:
-        executor, where = None, "this process"  # built below, on the problems built there
+        executor, where = LocalExecutor(), "this process"
     results = ResultsDir(config.output_dir)
     results.check_target(resume=args.resume)  # refused before anything is created
     with results.locked():
@@ -268,7 +268,6 @@ def _run_locked(args, config, results, executor, where, out) -> int:
             references[key] = reference_point(problems[key], spec.archive_keys, spec.constraints)
     specs = [dataclasses.replace(s, reference=references[s.problem.key]) for s in specs]
     todo = [s for s in specs if ids[s.label] not in finished]
-    executor = executor or LocalExecutor(problems)
     if finished:
         out.print(f"resuming {results.root}: {len(specs) - len(todo)} of {len(specs)} runs already finished")
 
@@ -290,7 +289,7 @@ def _run_locked(args, config, results, executor, where, out) -> int:
     started = time.perf_counter()
     collector = Collector(todo, on_event)
     with Progress(total, metric, ids, out) as progress:
-        interrupted = executor.execute(todo, collector) if todo else False
+        interrupted = executor.execute(todo, collector, problems) if todo else False
     outcome = collector.result(interrupted)
     for spec in specs:
         if ids[spec.label] in finished:

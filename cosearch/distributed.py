@@ -301,7 +301,7 @@ class RayExecutor:
         self.max_retries, self.max_in_flight, self.poll_seconds = int(max_retries), max_in_flight, poll_seconds
         self.sink = None
 
-    def execute(self, specs: Sequence[RunSpec], collector) -> bool:
+    def execute(self, specs: Sequence[RunSpec], collector, problems=None) -> bool:
         """Run every spec, reporting to ``collector``; returns True when interrupted by Ctrl-C."""
         with session(self.address, num_cpus=self.num_cpus, runtime_env=self.runtime_env):
             return self._execute(list(specs), collector)

@@ -281,18 +281,14 @@ def failure_line(error: BaseException) -> str:
 
 
 class LocalExecutor:
-    """Runs one after another in this process, on the problems ``prepare`` built
-    (by problem key): a Ray worker builds its own, so only this executor takes them."""
+    """Runs one after another in this process (each problem built once)."""
 
-    def __init__(self, problems: Mapping[str, Any]):
-        self.problems = problems
-
-    def execute(self, specs: Sequence[RunSpec], collector: Collector) -> bool:
+    def execute(self, specs: Sequence[RunSpec], collector: Collector, problems: Mapping[str, Any]) -> bool:
         """Returns True when interrupted by Ctrl-C (finished runs and streamed points are kept)."""
         for spec in specs:
             collector.started(spec.label, "local", os.getpid())
             try:
-                collector.finished(run(spec, problem=self.problems[spec.problem.key], on_batch=collector.progress))
+                collector.finished(run(spec, problem=problems[spec.problem.key], on_batch=collector.progress))
             except KeyboardInterrupt:
                 return True
             except Exception as e:  # a failed run is reported, the others go on (as on Ray)
@@ -343,11 +339,11 @@ def run_experiment(
             distributed.check_address(address)
     specs, problems = prepare(spec)
     if executor == "local":
-        executor = LocalExecutor(problems)
+        executor = LocalExecutor()
     elif executor == "ray":
         from cosearch import distributed
 
         executor = distributed.RayExecutor(address=address, num_cpus=num_cpus, runtime_env=runtime_env)
     collector = Collector(specs, on_event)
-    interrupted = executor.execute(specs, collector)
+    interrupted = executor.execute(specs, collector, problems)
     return collector.result(interrupted)
