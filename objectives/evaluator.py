@@ -279,7 +279,7 @@ def _default_order(workload: Workload) -> np.ndarray:
     It depends on the workload alone, and an optimizer scores one workload
     thousands of times. (Workloads are immutable and hash by identity.)
     """
-    return schedule.schedule_order(workload.progress[None], workload.preds)
+    return schedule.schedule_order(workload.default_priority[None], workload.preds)
 
 
 def evaluate(

@@ -55,7 +55,7 @@ class MappingCodec:
         self.num_cores = C = num_cores
         self.switch = greedy_switch and mode in ("layer", "model")
         self.bias_scale = float(bias_scale)
-        self.default_priority = workload.progress
+        self.default_priority = workload.default_priority
         self.instance = instance_ids(workload)
         self.num_instances = int(self.instance.max()) + 1 if L else 0
         core_choices = tuple(range(C))

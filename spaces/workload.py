@@ -5,7 +5,7 @@ designs) imports ``spaces`` for the vocabulary a design is written in —
 ``Platform``, ``Dataflow``, ``LOOP_DIMS``, ``DesignBatch`` and its reason
 codes — and ``spaces`` never imports ``objectives``.  A space still needs a
 few facts about the workload it maps (how many layers, which DNN instance
-each belongs to, their default order, their MACs); this protocol names
+each belongs to, their default priority, their MACs); this protocol names
 exactly those, so every ``workload`` parameter in ``spaces`` is typed and
 ``objectives.workloads.Workload`` satisfies it as it is
 (``tests/spaces/test_space.py`` checks).
@@ -37,6 +37,6 @@ class WorkloadShape(Protocol):
         ...
 
     @property
-    def progress(self) -> np.ndarray:
-        """``(L,)`` progress of each layer through its model: the default priority key."""
+    def default_priority(self) -> np.ndarray:
+        """``(L,)`` the default priority key: each layer's progress through its model."""
         ...

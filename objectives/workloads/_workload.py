@@ -126,9 +126,9 @@ class Workload:
         return layer_macs(self.op, self.dims, self.stride)
 
     @functools.cached_property
-    def progress(self) -> np.ndarray:
-        """``(L,)`` each layer's progress through its model, ``(layer_index + 1) / model_layers``:
-        the default priority key, under which DNNs sharing cores advance side by side."""
+    def default_priority(self) -> np.ndarray:
+        """``(L,)`` the default priority key: each layer's progress through its model,
+        ``(layer_index + 1) / model_layers``, so DNNs sharing cores advance side by side."""
         lengths = np.array([m.num_layers for m in self.models])[self.model]
         return (self.layer_index + 1) / lengths
 

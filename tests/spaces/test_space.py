@@ -26,7 +26,7 @@ def test_a_workload_is_what_a_space_expects_of_one(workload):
     """spaces never imports objectives: its workload parameters are typed by a protocol Workload meets."""
     assert isinstance(workload, WorkloadShape)
     # Batch 2 of the 3-layer CNN, then the 3-layer MLP: each layer's progress through its model.
-    assert workload.progress.tolist() == [1 / 3, 2 / 3, 1, 1 / 3, 2 / 3, 1, 1 / 3, 2 / 3, 1]
+    assert workload.default_priority.tolist() == [1 / 3, 2 / 3, 1, 1 / 3, 2 / 3, 1, 1 / 3, 2 / 3, 1]
     assert not isinstance(object(), WorkloadShape)
 
 
