@@ -27,7 +27,7 @@ from spaces.space import Space
 
 
 @dataclasses.dataclass(frozen=True)
-class TinyProblem:
+class TinySetup:
     workload: Workload
     platform: Platform
     space: Space
@@ -52,10 +52,10 @@ def tiny_platform() -> Platform:
     )
 
 
-def tiny_problem() -> TinyProblem:
+def tiny_problem() -> TinySetup:
     """Workload, platform and the exhaustively enumerable space (no continuous free genes)."""
     workload, platform = tiny_workload(), tiny_platform()
     space = Space(workload, platform, mapping="layer", name="tiny")
     fixed = {f"core{c}.{share}": 0.5 for c in range(2) for share in ("bw_share", "buffer_share")}
     fixed.update({f"layer{l}.priority": 0.5 for l in range(workload.num_layers)})
-    return TinyProblem(workload, platform, space.restrict(fixed=fixed))
+    return TinySetup(workload, platform, space.restrict(fixed=fixed))
