@@ -18,7 +18,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from cosearch.optimizers._base import PENALTY, Gene, GeneTable, Optimizer, finite_objectives, gene_table
+from cosearch.optimizers._base import PENALTY, GeneTable, Optimizer, finite_objectives, gene_table
 from cosearch.optimizers.cma_es import CMAES
 from cosearch.optimizers.grid import GridSearch
 from cosearch.optimizers.optuna_samplers import SAMPLERS, OptunaOptimizer, check_sampler, torch_available
@@ -27,7 +27,6 @@ from cosearch.optimizers.random_search import RandomSearch
 __all__ = [
     "OPTIMIZERS",
     "PENALTY",
-    "Gene",
     "GeneTable",
     "Optimizer",
     "OptimizerEntry",
