@@ -145,8 +145,7 @@ def choose_optimizers(
     explicit = names is not None
     chosen, skipped = [], {}
     for name in (names if explicit else list(OPTIMIZERS)):
-        if name not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {name!r}; valid optimizers: {', '.join(sorted(OPTIMIZERS))}")
+        OPTIMIZERS.check(name)
         alias = alias_of(name)
         if not available(name):
             skipped[name] = "needs torch, which is not installed (pip install 'cosearch[gp]')"

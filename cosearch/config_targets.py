@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, ValidationInfo, field_validator, model_validator
 
-from cosearch.config_base import Section, allowed, resolve_file, short_form
+from cosearch.config_base import Section, resolve_file, short_form
 
 # -- workload ---------------------------------------------------------------
 
@@ -33,9 +33,7 @@ class ModelConfig(Section):
     def _known_model(cls, name: str | None) -> str | None:
         from objectives.workloads import MODELS
 
-        if name is not None and name not in MODELS:
-            raise ValueError(f"unknown model {name!r} (allowed: {allowed(MODELS)}; or file: a layer table)")
-        return name
+        return None if name is None else MODELS.check(name, "or file: a layer table")
 
     _file = field_validator("file")(lambda cls, path, info: None if path is None else resolve_file(path, info))
 
@@ -71,10 +69,9 @@ class WorkloadConfig(Section):
     def _known_mix(cls, name: str | None) -> str | None:
         from objectives.workloads import MIXES, MODELS
 
-        if name is not None and name not in MIXES and name not in MODELS:
-            raise ValueError(f"unknown mix {name!r} (allowed: {allowed(MIXES)}; or a single model: "
-                             f"{allowed(MODELS)})")
-        return name
+        if name is None or name in MODELS:
+            return name
+        return MIXES.check(name, f"or a single model: {MODELS.names}")
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -145,9 +142,7 @@ class PlatformConfig(Section):
     def _known_preset(cls, name: str | None) -> str | None:
         from spaces.hardware import PLATFORMS
 
-        if name is not None and name not in PLATFORMS:
-            raise ValueError(f"unknown platform {name!r} (allowed: {allowed(PLATFORMS)}; or file: a platform YAML)")
-        return name
+        return None if name is None else PLATFORMS.check(name, "or file: a platform YAML")
 
     _file = field_validator("file")(lambda cls, path, info: None if path is None else resolve_file(path, info))
 
@@ -157,8 +152,8 @@ class PlatformConfig(Section):
         from spaces.hardware import DATAFLOWS
 
         for name in names or ():
-            if name not in DATAFLOWS and info.data.get("file") is None:  # a file may declare its own
-                raise ValueError(f"unknown dataflow {name!r} (allowed: {allowed(DATAFLOWS)})")
+            if info.data.get("file") is None:  # a file may declare its own
+                DATAFLOWS.check(name)
         return names
 
     @model_validator(mode="after")

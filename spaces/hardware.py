@@ -22,6 +22,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
+from spaces.registry import Registry
+
 LOOP_DIMS = ("N", "G", "K", "C", "Y", "X", "R", "S")
 """Loop dimensions of a layer: batch, groups, output channels per group,
 input channels per group, output rows, output columns, filter rows, filter
@@ -102,68 +104,64 @@ class Dataflow:
                              f"{', '.join(STATIONARY)}")
 
 
-DATAFLOWS: dict[str, Dataflow] = {
-    df.name: df
-    for df in (
-        # MAESTRO's NVDLA mapping: SpatialMap K over clusters, SpatialMap C
-        # inside, Y and X temporal.  Groups are not unrollable, so depthwise
-        # layers run one channel at a time.
-        Dataflow(
-            name="ws_kc",
-            unrolled=("K", "C"),
-            stationary="weight",
-            description="NVDLA-style: output channels x input channels; spatial reduction over C",
-        ),
-        # Herald Fig. 4(b) / MAESTRO's Shi mapping: Y and X spatial, K and C
-        # temporal outermost; each PE accumulates its own output pixel.
-        Dataflow(
-            name="os_yx",
-            unrolled=("Y", "X"),
-            stationary="output",
-            rf_operands=("output",),
-            description="ShiDianNao-style output stationary over output rows x cols",
-        ),
-        # Eyeriss (Chen et al., ISCA'16): filter rows down the array, output
-        # rows across it, the 12 x 14 array replicating a 3-row filter over
-        # filters and channels; a wider R extent would idle on 3x3 layers.
-        Dataflow(
-            name="rs",
-            unrolled=("R", "Y", "K"),
-            stationary="weight",
-            max_extents=(("R", 3),),
-            axes=(("R",), ("Y",), ("K", "C")),
-            rf_operands=("weight", "output"),
-            description="Eyeriss-style row stationary: filter rows x output rows, replicated over filters",
-        ),
-        # Xilinx PG338: PP pixels x ICP input channels x OCP output channels;
-        # the pixel axis takes any of batch x height x width (the poster's
-        # `for _P in batch*width*height`), so tokens land on it.
-        Dataflow(
-            name="dpu_pck",
-            unrolled=("X", "C", "K"),
-            stationary="weight",
-            axes=(("X", "Y", "N"), ("C",), ("K",)),
-            description="Xilinx DPU-style: pixel x input-channel x output-channel parallelism (PP x ICP x OCP)",
-        ),
-        # TPU v1 (Jouppi et al., ISCA'17): weights preloaded into the array,
-        # inputs flow across, partial sums down to the accumulators.
-        Dataflow(
-            name="systolic",
-            unrolled=("C", "K"),
-            stationary="weight",
-            fill_drain=True,
-            rf_operands=("weight",),
-            description="TPU-style weight-stationary systolic array with pipeline fill and drain",
-        ),
-    )
-}
+DATAFLOWS: Registry[Dataflow] = Registry("dataflow")
+for _df in (
+    # MAESTRO's NVDLA mapping: SpatialMap K over clusters, SpatialMap C
+    # inside, Y and X temporal.  Groups are not unrollable, so depthwise
+    # layers run one channel at a time.
+    Dataflow(
+        name="ws_kc",
+        unrolled=("K", "C"),
+        stationary="weight",
+        description="NVDLA-style: output channels x input channels; spatial reduction over C",
+    ),
+    # Herald Fig. 4(b) / MAESTRO's Shi mapping: Y and X spatial, K and C
+    # temporal outermost; each PE accumulates its own output pixel.
+    Dataflow(
+        name="os_yx",
+        unrolled=("Y", "X"),
+        stationary="output",
+        rf_operands=("output",),
+        description="ShiDianNao-style output stationary over output rows x cols",
+    ),
+    # Eyeriss (Chen et al., ISCA'16): filter rows down the array, output
+    # rows across it, the 12 x 14 array replicating a 3-row filter over
+    # filters and channels; a wider R extent would idle on 3x3 layers.
+    Dataflow(
+        name="rs",
+        unrolled=("R", "Y", "K"),
+        stationary="weight",
+        max_extents=(("R", 3),),
+        axes=(("R",), ("Y",), ("K", "C")),
+        rf_operands=("weight", "output"),
+        description="Eyeriss-style row stationary: filter rows x output rows, replicated over filters",
+    ),
+    # Xilinx PG338: PP pixels x ICP input channels x OCP output channels;
+    # the pixel axis takes any of batch x height x width (the poster's
+    # `for _P in batch*width*height`), so tokens land on it.
+    Dataflow(
+        name="dpu_pck",
+        unrolled=("X", "C", "K"),
+        stationary="weight",
+        axes=(("X", "Y", "N"), ("C",), ("K",)),
+        description="Xilinx DPU-style: pixel x input-channel x output-channel parallelism (PP x ICP x OCP)",
+    ),
+    # TPU v1 (Jouppi et al., ISCA'17): weights preloaded into the array,
+    # inputs flow across, partial sums down to the accumulators.
+    Dataflow(
+        name="systolic",
+        unrolled=("C", "K"),
+        stationary="weight",
+        fill_drain=True,
+        rf_operands=("weight",),
+        description="TPU-style weight-stationary systolic array with pipeline fill and drain",
+    ),
+):
+    DATAFLOWS[_df.name] = _df
 
 
 def get_dataflow(name: str) -> Dataflow:
-    try:
-        return DATAFLOWS[name]
-    except KeyError:
-        raise ValueError(f"unknown dataflow {name!r} (allowed: {', '.join(DATAFLOWS)})") from None
+    return DATAFLOWS[name]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -389,22 +387,18 @@ def _fpga(name: str, *, dsp, lut, bram36, bw_gbps, buffer_mib, max_cores) -> Pla
     )
 
 
-PLATFORMS: dict[str, Platform] = {
-    p.name: p
-    for p in (
-        _herald("edge", 1024, 16, 4),
-        _herald("mobile", 4096, 64, 8),
-        _herald("cloud", 16384, 256, 16),
-        # XCZU9EG: 2520 DSP, 274080 LUT, 912 BRAM36; PS DDR4-2400 x64 = 19.2 GB/s.
-        _fpga("zcu102", dsp=2520, lut=274080, bram36=912, bw_gbps=19.2, buffer_mib=2, max_cores=4),
-        # Alveo U250: 12288 DSP, 1728000 LUT, 2688 BRAM36 (+1280 URAM); 4 x DDR4-2400 = 77 GB/s.
-        _fpga("u250", dsp=12288, lut=1728000, bram36=2688, bw_gbps=77, buffer_mib=16, max_cores=8),
-    )
-}
+PLATFORMS: Registry[Platform] = Registry("platform")
+for _platform in (
+    _herald("edge", 1024, 16, 4),
+    _herald("mobile", 4096, 64, 8),
+    _herald("cloud", 16384, 256, 16),
+    # XCZU9EG: 2520 DSP, 274080 LUT, 912 BRAM36; PS DDR4-2400 x64 = 19.2 GB/s.
+    _fpga("zcu102", dsp=2520, lut=274080, bram36=912, bw_gbps=19.2, buffer_mib=2, max_cores=4),
+    # Alveo U250: 12288 DSP, 1728000 LUT, 2688 BRAM36 (+1280 URAM); 4 x DDR4-2400 = 77 GB/s.
+    _fpga("u250", dsp=12288, lut=1728000, bram36=2688, bw_gbps=77, buffer_mib=16, max_cores=8),
+):
+    PLATFORMS[_platform.name] = _platform
 
 
 def get_platform(name: str) -> Platform:
-    try:
-        return PLATFORMS[name]
-    except KeyError:
-        raise ValueError(f"unknown platform {name!r} (allowed: {', '.join(PLATFORMS)})") from None
+    return PLATFORMS[name]

@@ -149,7 +149,7 @@ def test_finite_objectives_penalises_inf_and_nan():
 @pytest.mark.parametrize(
     ("name", "n_obj", "options", "message"),
     [
-        ("simulated_annealing", 1, {}, "unknown optimizer 'simulated_annealing'; valid optimizers: cmaes, gp, grid,"),
+        ("simulated_annealing", 1, {}, "unknown optimizer 'simulated_annealing' (allowed: cmaes, gp, grid,"),
         ("cmaes", 1, {"popsiz": 8}, "optimizer 'cmaes' does not take option(s) popsiz; it takes: popsize, sigma0,"),
         ("cmaes", 2, {}, "optimizer 'cmaes' is single-objective but 2 objectives were given; multi-objective"),
         ("optuna_cmaes", 3, {}, "'optuna_cmaes' is single-objective but 3 objectives"),
