@@ -20,6 +20,7 @@ Sources for the tables below:
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Literal
 
 from spaces.registry import Registry
@@ -215,7 +216,28 @@ def pe_multiple_cores(step: int, largest: int) -> tuple[CoreSize, ...]:
     partition menu, as Herald's searched PE splits (e.g. 9728 / 6656) need."""
     if step <= 0 or step > largest:
         raise ValueError(f"pe_step must be between 1 and the PE budget {largest}, got {step}")
+    if largest // step > MAX_MENU:
+        raise ValueError(f"pe_step {step} makes a menu of {largest // step:,} core sizes "
+                         f"(allowed: at most {MAX_MENU:,}; pe_step at least {-(-largest // MAX_MENU)})")
     return tuple(CoreSize(name=f"PE{pes}", pes=pes) for pes in range(step, largest + 1, step))
+
+
+def budget_menu(base: "Platform", pes: int, pe_step: int | None = None) -> tuple[CoreSize, ...]:
+    """The core menu of ``base`` once its PE budget becomes ``pes``: the one rule for every way to change it.
+
+    ``pe_step`` asks for every multiple of that many PEs (ASICs only).  An
+    ASIC whose menu is the default powers of two up to its budget keeps
+    that default up to the new one; any other menu (an FPGA's DPU cores, a
+    listed one) is the platform's own and stays.
+    """
+    if pe_step is not None:
+        if base.kind != "asic":
+            raise ValueError(f"pe_step applies to ASIC platforms; {base.name!r} is an FPGA with a fixed core menu")
+        return pe_multiple_cores(pe_step, pes)
+    smallest = min(size.pes for size in base.core_sizes)
+    if base.kind == "asic" and base.core_sizes == power_of_two_cores(smallest, base.pes):
+        return power_of_two_cores(smallest, pes)
+    return base.core_sizes
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -264,6 +286,34 @@ class AreaTable:
     mm2_per_core: float = 0.05
 
 
+# Bounds far beyond any chip built (a wafer-scale engine has under a million
+# cores and 44 GB of SRAM; HBM3e stacks give a few TB/s), so that a typo such
+# as ``pes: 1e29`` is refused instead of overflowing the cost model's int64
+# arithmetic or sizing its arrays.  Platform files and configs validate their
+# keys against the same numbers (spaces.userdefs).
+MAX_PES = 1 << 24
+MAX_BW_GBPS = 1e6
+MAX_BUFFER_BYTES = 1 << 40
+MAX_CLOCK_HZ = 1e10
+MAX_CORES = 256
+MAX_WORD_BYTES = 16
+MAX_SETUP_CYCLES = 10**9
+MAX_FPGA_RESOURCE = 1e9
+MAX_MENU = 4096
+"""Core sizes in a menu (``pe_step`` makes one of every multiple)."""
+
+PLATFORM_LIMITS: dict[str, float] = {
+    "pes": MAX_PES, "bw_gbps": MAX_BW_GBPS, "noc_gbps": MAX_BW_GBPS, "buffer_bytes": MAX_BUFFER_BYTES,
+    "clock_hz": MAX_CLOCK_HZ, "max_cores": MAX_CORES, "word_bytes": MAX_WORD_BYTES, "acc_bytes": MAX_WORD_BYTES,
+    "rf_bytes": MAX_BUFFER_BYTES, "layer_setup_cycles": MAX_SETUP_CYCLES,
+    "dsp": MAX_FPGA_RESOURCE, "lut": MAX_FPGA_RESOURCE, "bram36": MAX_FPGA_RESOURCE,
+}
+"""The largest value of each numeric platform field; every one but ``layer_setup_cycles`` must also be positive."""
+
+UNLIMITED = ("dsp", "lut", "bram36")
+"""Budgets an ASIC leaves infinite: it has no DSPs, LUTs or BRAMs to run out of."""
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Platform:
     """A hardware budget plus its technology tables.
@@ -297,11 +347,12 @@ class Platform:
 
     def __post_init__(self):
         where = f"platform {self.name!r}"
-        for field in ("pes", "bw_gbps", "buffer_bytes", "clock_hz", "noc_gbps", "max_cores", "word_bytes",
-                      "acc_bytes", "rf_bytes"):
+        for field, high in PLATFORM_LIMITS.items():
             value = getattr(self, field)
-            if not value > 0:
-                raise ValueError(f"{where}: {field} must be positive, got {value!r}")
+            counts = field == "layer_setup_cycles"  # the one field that may be 0
+            if not ((value >= 0 if counts else value > 0) and (value <= high or (field in UNLIMITED and value == math.inf))):
+                raise ValueError(f"{where}: {field} must be {'non-negative' if counts else 'positive'} and at most "
+                                 f"{high:g}, got {value!r}")
         if self.mapping_objective not in MAPPING_OBJECTIVES:
             raise ValueError(f"{where}: mapping_objective {self.mapping_objective!r} is not one of "
                              f"{', '.join(MAPPING_OBJECTIVES)}")

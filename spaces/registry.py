@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Generic, TypeVar
 
+from spaces.userfiles import shown
+
 T = TypeVar("T")
 
 
@@ -79,7 +81,7 @@ class Registry(MutableMapping[str, T], Generic[T]):
     def unknown(self, name: object, otherwise: str = "") -> UnknownName:
         """The error for ``name``; ``otherwise`` adds what else the user may give ("or file: a platform YAML")."""
         also = f"; {otherwise}" if otherwise else ""
-        return UnknownName(f"unknown {self.what} {name!r} (allowed: {self.names}{also})")
+        return UnknownName(f"unknown {self.what} {shown(name)} (allowed: {self.names}{also})")
 
     def check(self, name: str, otherwise: str = "") -> str:
         """``name`` if registered, else the :meth:`unknown` error (for config validators)."""

@@ -1,5 +1,7 @@
 """Hardware presets: names, budgets and validation messages."""
 
+import math
+
 import pytest
 
 from spaces import DPU_CORES, PLATFORMS, Dataflow, get_dataflow, get_platform
@@ -42,7 +44,15 @@ def test_user_dataflow_validation():
 
 def test_platform_validation():
     edge = get_platform("edge")
-    with pytest.raises(ValueError, match="platform 'edge': bw_gbps must be positive, got 0"):
+    with pytest.raises(ValueError, match="platform 'edge': bw_gbps must be positive and at most 1e\\+06, got 0"):
         edge.replace(bw_gbps=0)
+    # the bounds platform files and configs refuse hold for platforms built in Python too
+    for field, value in [("clock_hz", math.inf), ("bw_gbps", math.nan), ("pes", 10**29), ("layer_setup_cycles", -1),
+                         ("max_cores", 257), ("rf_bytes", 0)]:
+        with pytest.raises(ValueError, match=f"platform 'edge': {field} must be"):
+            edge.replace(**{field: value})
+    assert edge.replace(layer_setup_cycles=0).dsp == math.inf  # an ASIC's FPGA budgets stay unlimited
+    with pytest.raises(ValueError, match="dsp must be positive and at most 1e\\+09, got 2000000000.0"):
+        get_platform("zcu102").replace(dsp=2e9)
     with pytest.raises(ValueError, match="no core size fits the budget \\(smallest is PE64\\)"):
         edge.replace(pes=32)
