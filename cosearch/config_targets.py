@@ -165,4 +165,5 @@ class PlatformConfig(PlatformSpec):
         try:
             return build_platform(self, "platform", base=base, default_name=None if base is None else base.name)
         except DefinitionError as e:
-            raise ValueError("; ".join(f"{key}: {message}" if key else message for key, message in e.problems)) from None
+            raise ValueError("; ".join(message if message.startswith(key) else f"{key}: {message}"
+                                       for key, message in e.problems)) from None

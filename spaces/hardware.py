@@ -215,7 +215,8 @@ def pe_multiple_cores(step: int, largest: int) -> tuple[CoreSize, ...]:
     """Cores of every multiple of ``step`` PEs up to ``largest``: a fine
     partition menu, as Herald's searched PE splits (e.g. 9728 / 6656) need."""
     if step <= 0 or step > largest:
-        raise ValueError(f"pe_step must be between 1 and the PE budget {largest}, got {step}")
+        raise ValueError(f"pe_step {step} exceeds the PE budget {largest}" if step > 0 else
+                         f"pe_step must be positive, got {step}")
     if largest // step > MAX_MENU:
         raise ValueError(f"pe_step {step} makes a menu of {largest // step:,} core sizes "
                          f"(allowed: at most {MAX_MENU:,}; pe_step at least {-(-largest // MAX_MENU)})")

@@ -492,7 +492,8 @@ class _PlatformBuilder:
         if kind == "fpga":
             cores = self.core_sizes()
             if spec.pe_step is not None:
-                self.problems.append(("pe_step", "pe_step applies to ASIC platforms; an FPGA has a fixed core menu"))
+                self.problems.append(("pe_step", f"pe_step applies to ASIC platforms; "
+                                                 f"{spec.name or self.default_name!r} is an FPGA with a fixed core menu"))
             kept = base is not None and base.kind == "fpga" and spec.core_sizes is None and spec.max_cores is None
             derived = (max_cores or 1) * max((c.pes for c in cores), default=1)
             return spec.pes or (base.pes if kept else derived), cores
