@@ -11,7 +11,7 @@ from __future__ import annotations
 import pathlib
 from typing import Annotated
 
-from pydantic import Field, PositiveFloat, field_validator, model_validator
+from pydantic import Field, PositiveFloat, field_validator, model_serializer, model_validator
 
 from cosearch.config_base import Section, resolve_file, short_form
 from spaces.hardware import PLATFORMS, Platform
@@ -114,6 +114,13 @@ def _entries(workload):
 # -- platform ---------------------------------------------------------------
 
 
+RECORDED_PLATFORM_KEYS = ("preset", "file", "pes", "bw_gbps", "buffer_bytes", "clock_hz", "noc_gbps", "max_cores",
+                          "word_bytes", "acc_bytes", "rf_bytes", "mapping_objective", "layer_setup_cycles", "dsp",
+                          "lut", "bram36", "dataflows", "pe_step")
+"""Keys a run's record (summary.json, designs/*.json) always lists, in this order, as it did before the section
+took every platform-file key; the other keys are recorded only when given, so records keep their shape."""
+
+
 class PlatformConfig(PlatformSpec):
     """The ``platform`` section: a platform file's schema (:class:`spaces.userdefs.PlatformSpec`,
     see docs/custom.md) whose base may also be a platform ``file``; ``preset`` is the older name of
@@ -144,6 +151,12 @@ class PlatformConfig(PlatformSpec):
             raise ValueError("give one of base (or its older name preset), file")
         self.build()  # a broken platform (or platform file) is a config error, with the platform's own messages
         return self
+
+    @model_serializer(mode="wrap")
+    def _record(self, dump):
+        data = dump(self)
+        return {**{key: data[key] for key in RECORDED_PLATFORM_KEYS},
+                **{key: value for key, value in data.items() if key not in RECORDED_PLATFORM_KEYS and value is not None}}
 
     @property
     def label(self) -> str:

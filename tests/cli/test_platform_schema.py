@@ -78,3 +78,14 @@ def test_a_file_and_a_config_refuse_alike(tmp_path, text, key, message):
     # the reader's refusals are about the whole file; the builder's about the section
     assert config_key in (("",) if key == "" else ("platform." + key, "platform"))
     assert message.lower() in config_message.lower()
+
+
+def test_a_run_records_the_section_in_its_old_shape():
+    from cosearch.config_targets import RECORDED_PLATFORM_KEYS
+
+    assert list(PlatformConfig.model_validate("cloud").model_dump(mode="json")) == list(RECORDED_PLATFORM_KEYS)
+    rich = PlatformConfig.model_validate({"base": "cloud", "energy": {"mac_pj": 1}, "core_sizes": ["PE64", "PE128"],
+                                          "dataflows": ["ws_kc", "rs"]})
+    record = rich.model_dump(mode="json")
+    assert record["base"] == "cloud" and "name" not in record  # given keys recorded, absent ones left out
+    assert PlatformConfig.model_validate(record).build() == rich.build()
