@@ -441,8 +441,7 @@ def main(argv=None) -> int:
     try:
         mixes = [parse_mix(m) for m in args.mixes]
         for name in args.optimizers or ():
-            if name not in OPTIMIZERS:
-                raise ValueError(f"unknown optimizer {name!r}; valid optimizers: {', '.join(sorted(OPTIMIZERS))}")
+            OPTIMIZERS.check(name)
     except ValueError as e:
         parser.error(str(e))
     out = args.out or (Path(tempfile.gettempdir()) / "cosearch-optimizers-quick" if args.quick else REPO / "docs")
