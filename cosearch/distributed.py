@@ -41,8 +41,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import ray
 
-from cosearch.experiment import failure_line
-from cosearch.run import RunResult, RunSpec, run
+from cosearch.run import RunResult, RunSpec, failure_line, run
 
 
 class ClusterUnreachableError(ConnectionError):

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from cosearch.pareto import DEFAULT_KEYS, ParetoArchive
-from cosearch.run import DEFAULT_CONSTRAINTS, RunResult, RunSpec, reference_point, run
+from cosearch.run import DEFAULT_CONSTRAINTS, RunResult, RunSpec, failure_line, reference_point, run
 
 
 # --- problems ------------------------------------------------------------------
@@ -271,13 +271,6 @@ class Collector:
         ordered = {**(restored or {}), **{label: self.results[label] for label in self.specs if label in self.results}}
         retries = {label: n - 1 for label, n in self.starts.items()}
         return ExperimentResult(ordered, dict(self.failures), self.archives, retries, dict(self.nodes), interrupted)
-
-
-def failure_line(error: BaseException) -> str:
-    """``Type: first line of the message``: what a console shows of a failed run (the
-    last line of a traceback may be a driver's URL or a wrapped error's detail)."""
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
 class LocalExecutor:

@@ -216,6 +216,13 @@ def reference_point(problem, keys: Sequence[str], constraints=(), samples: int =
     return tuple(float(w * 1.1 if w > 0 else w + 0.1 * abs(w) + 1e-12) for w in worst)
 
 
+def failure_line(error: BaseException) -> str:
+    """``Type: first line of the message``: what a console shows of a failed run (the
+    last line of a traceback may be a driver's URL or a wrapped error's detail)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
 class _OnlyDesign:
     """The optimizer of a space with no free genes: its one design, asked once."""
 

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(e, (ConfigError, ResultsError, UsageError)):
             print(e if isinstance(e, ConfigError) else f"cosearch {args.command}: {e}", file=sys.stderr)
             return USAGE_ERROR
-        from cosearch.experiment import failure_line
+        from cosearch.run import failure_line
 
         print(f"cosearch {args.command}: error: {failure_line(e)}", file=sys.stderr)
         print("(set COSEARCH_DEBUG=1 for the traceback)", file=sys.stderr)
