@@ -1,21 +1,30 @@
 """Experiments: many runs (optimizers × seeds × problems), executed in-process or on Ray.
 
-``run_experiment(spec)`` validates everything first (budgets, optimizer names
-and options, objective and metric names, the cluster address), fixes one
-hypervolume reference point per problem, then hands the runs to an executor:
-``LocalExecutor`` (this process, one run after another) or
-``cosearch.distributed.RayExecutor`` (Ray tasks, imported only when asked
-for). Both report to one driver-side ``Collector`` that merges every point
-into one Pareto archive per problem as runs stream progress, so a Ctrl-C
-returns every finished run and the partial archive. The same spec gives the
-same best designs and fronts on either executor.
+``run_experiment`` is the one orchestrator: the tests, the benchmarks and
+``cosearch run`` all go through it. It takes an ``ExperimentSpec`` (a grid of
+problems × optimizers × seeds) or the run specs themselves (a config's:
+``config_loader.run_specs``), and
 
-Problems are picklable specs a worker builds on its side:
+1. prepares: validates everything first (budgets, optimizer names and
+   options, objective and metric names, the cluster address), builds each
+   problem once and fixes one hypervolume reference point per problem;
+2. executes the runs on ``LocalExecutor`` (this process, one run after
+   another) or ``cosearch.distributed.RayExecutor`` (Ray tasks, imported only
+   when asked for, given the problems the driver built);
+3. collects: one driver-side ``Collector`` merges every point into one Pareto
+   archive per problem as runs stream progress, so a Ctrl-C returns every
+   finished run and the partial archive;
+4. writes, when given a ``results_writer.ResultsWriter``: each run's files as
+   it finishes, the designs, front, plots and summary at the end.
+
+The same spec gives the same best designs and fronts on either executor.
+
+Problems are picklable specs with a ``key`` and a ``build()``:
 ``SpaceProblem`` (a named space over a zoo workload and a platform preset),
-``TinyProblem`` (``spaces.tiny``) and ``SyntheticProblem`` (closed-form
-metrics on [0, 1]^d, for tests and scaling checks).
+``config_loader.ConfigProblem`` (a config's sections), ``TinyProblem``
+(``spaces.tiny``) and ``SyntheticProblem`` (closed-form metrics on [0, 1]^d,
+for tests and scaling checks).
 """
-
 from __future__ import annotations
 
 import dataclasses
