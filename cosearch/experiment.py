@@ -335,7 +335,7 @@ def prepare(spec: "ExperimentSpec | Sequence[RunSpec]", problems: Mapping[str, A
 
 
 def make_executor(executor: "str | Any", address: str | None = None, num_cpus: int | None = None,
-                  runtime_env: dict | None = None):  # fmt: skip
+                  runtime_env: dict | None = None, max_in_flight: int | None = None):  # fmt: skip
     """``"local"``, ``"ray"`` (a bad cluster address fails here, before any work) or an executor object."""
     if not isinstance(executor, str):
         return executor
@@ -344,7 +344,8 @@ def make_executor(executor: "str | Any", address: str | None = None, num_cpus: i
     if executor == "ray":
         from cosearch import distributed
 
-        return distributed.RayExecutor(address=address, num_cpus=num_cpus, runtime_env=runtime_env)
+        return distributed.RayExecutor(address=address, num_cpus=num_cpus, runtime_env=runtime_env,
+                                       max_in_flight=max_in_flight)
     raise ValueError(f"executor {executor!r} is not one of local, ray")
 
 

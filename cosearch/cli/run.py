@@ -84,15 +84,10 @@ def command(args) -> int:
     out = console()
     config = with_budget(load_config(args.config, overrides(args)), args.budget)
     built = build(config, args.config)
-    if config.ray.enabled:  # a bad cluster address fails here, before the results directory is touched
-        from cosearch import distributed
-
-        executor = distributed.RayExecutor(  # on a cluster, num_cpus (--workers) caps the runs in flight
-            address=config.ray.address, num_cpus=config.ray.num_cpus,
-            max_in_flight=config.ray.num_cpus if config.ray.address else None)
-        where = config.ray.address or f"local Ray ({config.ray.num_cpus or 'all'} CPUs)"
-    else:
-        executor, where = make_executor("local"), "this process"
+    ray = config.ray  # a bad cluster address fails here, before the results directory is touched
+    executor = make_executor("ray" if ray.enabled else "local", address=ray.address, num_cpus=ray.num_cpus,
+                             max_in_flight=ray.num_cpus if ray.address else None)  # on a cluster, --workers caps it
+    where = (ray.address or f"local Ray ({ray.num_cpus or 'all'} CPUs)") if ray.enabled else "this process"
     results = ResultsDir(config.output_dir)
     results.check_target(resume=args.resume)  # refused before anything is created
     resolved = config.resolved()
