@@ -128,3 +128,15 @@ def test_runs_keep_their_kind_and_name():
     assert RunSpec(problem=SyntheticProblem(), optimizer="random").run_id == "synthetic6/random-0"
     with pytest.raises(ValueError, match="run kind 'other' is not one of search, baseline"):
         RunSpec(problem=SyntheticProblem(), optimizer="random", kind="other")
+
+
+def test_spec_hash_follows_what_decides_a_result_not_where_the_run_sits():
+    from cosearch.results_writer import spec_hash
+    from cosearch.run import RunSpec
+
+    spec = RunSpec(problem=SyntheticProblem(), optimizer="tpe", max_evaluations=4)
+    renamed = dataclasses.replace(spec, kind="baseline", name="baseline-x", reference=(1.0,) * 3,
+                                  optimizer_options={"storage": "sqlite:///a.db", "study_name": "e/x"})
+    assert spec_hash(renamed) == spec_hash(spec)  # where it sits and where its study lives
+    assert spec_hash(dataclasses.replace(spec, seed=1)) != spec_hash(spec)
+    assert spec_hash(dataclasses.replace(spec, optimizer_options={"n_startup_trials": 2})) != spec_hash(spec)
