@@ -1,9 +1,9 @@
-"""What the CLI shows and draws from results: design files, re-scoring, plots and comparisons.
+"""What is drawn and re-scored from results: design files and figures (nothing here prints).
 
-* ``design_payload`` — a decoded design with its metrics and schedule, as
-  written to ``designs/*.json``; ``evaluate_design_file`` re-scores one;
-* ``plot_results`` — every figure of a results directory, from its files alone;
-* ``compare_results`` — one table and one overlay plot across experiments.
+* ``score_design`` — a design file's design evaluated again (on its recorded
+  workload and platform, or others); ``recorded_differences`` — the metrics
+  that do not reproduce what the file records;
+* ``plot_results`` — every figure of a results directory, from its files alone.
 """
 
 from __future__ import annotations
@@ -16,39 +16,6 @@ from cosearch.results import ResultsDir, ResultsError, from_plain, read_design, 
 # Best-so-far axis of the convergence plot: objective → (name, unit); maximised ones are negated.
 OBJECTIVE_UNITS = {"edp": ("EDP", "J·s"), "latency_s": ("latency", "s"), "energy_j": ("energy", "J"),
                    "area_mm2": ("area", "mm²"), "average_power_w": ("average power", "W")}
-# Metrics shown for a design, with how to print them.
-SHOWN = (
-    ("edp", "EDP", "J·s", 1.0), ("latency_s", "latency", "ms", 1e3), ("energy_j", "energy", "mJ", 1e3),
-    ("average_power_w", "average power", "W", 1.0), ("area_mm2", "area", "mm²", 1.0),
-    ("resource_fraction", "resources used", "% of budget", 100.0), ("utilization", "PE utilization", "", 1.0),
-    ("throughput_ips", "throughput", "inferences/s", 1.0), ("stp", "STP", "", 1.0), ("antt", "ANTT", "", 1.0),
-    ("fairness", "fairness", "", 1.0), ("sla_violations", "SLA violations", "models", 1.0),
-)  # fmt: skip
-
-
-def design_payload(design, metrics, workload, *, workload_config: dict, platform_config: dict, space: str,
-                   origin: dict, layer_mappings: list[dict] | None = None) -> dict:  # fmt: skip
-    """A design file's content: the ``Design``, its metrics (batch of one, with schedule), each
-    layer's chosen mapping on its core, and how to rebuild it."""
-    row = metrics.row(0)
-    schedule = metrics.schedule
-    return {
-        "origin": origin,
-        "workload": workload_config,
-        "platform": platform_config,
-        "space": space,
-        "design": design.to_dict(),
-        "metrics": row,
-        "model_names": list(workload.model_names),
-        "schedule": None if schedule is None else {
-            "start_s": schedule["start_s"][0].tolist(),
-            "finish_s": schedule["finish_s"][0].tolist(),
-            "core": schedule["core"][0].tolist(),
-            "layer_model": workload.model.tolist(),
-            "layer_names": list(workload.layer_names),
-        },
-        "layer_mappings": layer_mappings,
-    }
 
 
 def score_design(data: dict, *, workload: str | None = None, platform: str | None = None):
@@ -78,49 +45,18 @@ def score_design(data: dict, *, workload: str | None = None, platform: str | Non
     return metrics, built_w, built_p, same
 
 
+def recorded_differences(row: dict, recorded: dict) -> list[str]:
+    """The metrics of ``row`` whose value differs from the one ``recorded`` (NaN equals NaN;
+    1e-12 relative tolerance, for sums taken in another order)."""
+    return [k for k in recorded if k in row and not _same(row[k], recorded[k])]
+
+
 def _same(a, b) -> bool:
     if isinstance(a, list) or isinstance(b, list):
         return isinstance(a, list) and isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a == b or (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-12, abs_tol=0.0)
     return a == b
-
-
-def evaluate_design_file(path, *, workload=None, platform=None, as_json=False, out) -> int:
-    """Print a design's metrics; 1 when the file's recorded metrics are not reproduced."""
-    import json
-
-    from cosearch.results import to_plain
-
-    data = read_design(path)
-    metrics, built_w, built_p, same = score_design(data, workload=workload, platform=platform)
-    row = metrics.row(0)
-    recorded = data.get("metrics") if same else None
-    differ = [k for k in (recorded or {}) if k in row and not _same(row[k], recorded[k])]
-    if as_json:
-        print(json.dumps(to_plain({"workload": built_w.name, "platform": built_p.name, "metrics": row,
-                                 "matches_recorded": None if recorded is None else not differ}), indent=1))
-    else:
-        from rich.table import Table
-
-        table = Table(title=f"{path}: {built_w.name} on {built_p.name}", title_justify="left")
-        table.add_column("metric")
-        table.add_column("value", justify="right")
-        table.add_column("unit")
-        for key, label, unit, scale in SHOWN:
-            table.add_row(label, f"{row[key] * scale:.6g}", unit)
-        table.add_row("feasible", str(row["feasible"]), "" if row["feasible"] else _reason(row["reason"]))
-        out.print(table)
-        if recorded is not None:
-            out.print("reproduces the recorded metrics" if not differ
-                      else f"differs from the recorded metrics in: {', '.join(differ)}")
-    return 1 if differ else 0
-
-
-def _reason(code: int) -> str:
-    from spaces import REASONS
-
-    return REASONS.get(int(code), f"reason {code}")
 
 
 # -- plots ------------------------------------------------------------------
@@ -225,45 +161,3 @@ def plot_results(results: ResultsDir, fmt: str = "png", summary: dict | None = N
                 core=schedule["core"], layer_model=schedule["layer_model"], model_names=data["model_names"],
                 core_labels=labels, title=f"Schedule of the best design — {title}"))
     return written
-
-
-# -- compare ------------------------------------------------------------------
-
-
-def compare_results(dirs, *, out_path=None, fmt="png", out) -> int:
-    """One table (best design per experiment, against its baselines) and one overlay of the fronts."""
-    from cosearch import plots
-    from cosearch.cli import make_table
-
-    rows, fronts = [], {}
-    baseline_names = []
-    loaded = []
-    for d in dirs:
-        results = ResultsDir(d)
-        summary = results.read_summary()
-        loaded.append((results, summary))
-        for name in summary.get("baselines", {}):
-            if name not in baseline_names:
-                baseline_names.append(name)
-    names = [summary["experiment"] for _, summary in loaded]
-    unique = len(set(names)) == len(names)
-    for results, summary in loaded:
-        best = (summary.get("best") or {}).get("metrics") or {}
-        name = summary["experiment"] if unique else str(results.root)
-        edp = best.get("edp", math.inf)
-        ratios = []
-        for b in baseline_names:
-            base = summary.get("baselines", {}).get(b, {}).get("metrics")
-            ratios.append(f"{base['edp'] / edp:.2f}×" if base and edp and math.isfinite(edp) else "—")
-        rows.append([name, summary["workload"], summary["platform"], summary["space"], summary["evaluations"],
-                     plots.si(edp, "J·s", 4), plots.si(best.get("latency_s", math.nan), "s", 4),
-                     plots.si(best.get("energy_j", math.nan), "J", 4), *ratios])
-        pareto = results.read_pareto()
-        fronts[name] = (pareto.get("latency_s", []), pareto.get("energy_j", []))
-    columns = ["experiment", "workload", "platform", "space", "evaluations", "best EDP", "latency", "energy",
-               *(f"{b} EDP / best" for b in baseline_names)]
-    out.print(make_table("experiments compared", columns, rows, right=set(range(4, len(columns)))))
-    path = pathlib.Path(out_path or f"compare.{fmt}")
-    plots.compare_fronts(path, fronts, title="Pareto fronts compared")
-    out.print(f"wrote {path}")
-    return 0

@@ -20,7 +20,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from cosearch.optimizers import check_optimizer, make_optimizer
 from cosearch.pareto import DEFAULT_KEYS, ParetoArchive
 
 MAXIMIZED = ("stp", "throughput_ips", "fairness", "utilization")  # objectives minimised as their negative
+RUN_KINDS = ("search", "baseline")
 OPERATORS = {
     "<=": np.less_equal,
     "<": np.less,
@@ -89,6 +90,9 @@ class RunSpec:
     ``reference``: the hypervolume reference point over ``archive_keys``,
     fixed per experiment; None computes one from a fixed sample of the problem.
     ``initial_X``: encoded baseline designs the optimizer evaluates first.
+    ``kind``: ``search`` (a run of the experiment's own space) or ``baseline``
+    (a brief run of a restricted space it is compared with).
+    ``name``: the run's id in a results directory (``runs/<name>/``); None: its ``label``.
     """
 
     problem: Any
@@ -102,8 +106,12 @@ class RunSpec:
     archive_keys: tuple[str, ...] = DEFAULT_KEYS
     reference: tuple[float, ...] | None = None
     initial_X: tuple[tuple[float, ...], ...] = ()
+    kind: Literal["search", "baseline"] = "search"
+    name: str | None = None
 
     def __post_init__(self):
+        if self.kind not in RUN_KINDS:
+            raise ValueError(f"run kind {self.kind!r} is not one of {', '.join(RUN_KINDS)}")
         object.__setattr__(self, "objectives", tuple(self.objectives))
         object.__setattr__(self, "constraints", tuple(Constraint.parse(c) for c in self.constraints))
         object.__setattr__(self, "archive_keys", tuple(self.archive_keys))
@@ -112,6 +120,11 @@ class RunSpec:
     def label(self) -> str:
         """``problem/optimizer-seed``: unique within an experiment, a path for the run's files."""
         return f"{self.problem.key}/{self.optimizer}-{self.seed}"
+
+    @property
+    def run_id(self) -> str:
+        """The run's id in a results directory and on the console."""
+        return self.name or self.label
 
     def validate(self, metric_names: Sequence[str] | None = None) -> None:
         """The ``ValueError`` a bad spec gets before any work (names checked when ``metric_names`` given)."""
@@ -201,6 +214,13 @@ def reference_point(problem, keys: Sequence[str], constraints=(), samples: int =
         return None
     worst = np.stack([metric_values(metrics, k) for k in keys], axis=1)[ok].max(axis=0)
     return tuple(float(w * 1.1 if w > 0 else w + 0.1 * abs(w) + 1e-12) for w in worst)
+
+
+def failure_line(error: BaseException) -> str:
+    """``Type: first line of the message``: what a console shows of a failed run (the
+    last line of a traceback may be a driver's URL or a wrapped error's detail)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
 class _OnlyDesign:
