@@ -15,8 +15,126 @@ Multi-tenant metrics follow the multi-DNN survey (§2.2) and PREMA:
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 import numpy as np
+
+Direction = Literal["minimize", "maximize", "neither"]
+Shape = Literal["design", "model", "tenant"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """One metric, declared once: everything that names, checks, stores or shows it reads this.
+
+    ``name`` is the ``Metrics`` attribute and the results column; ``unit`` the
+    SI unit its values are in (``""`` for a ratio); ``label`` how people call
+    it; ``direction`` whether lower or higher is better (``neither``: a
+    quantity, not a goal; it can bound a constraint but is no objective);
+    ``shape`` what one value describes: a design (``(P,)``), each model of the
+    mix (``(P, M)``) or each tenant, a model instance (``(P, I)``).
+    ``shown``: listed when a design is printed, as ``value × display_scale``
+    in ``display_unit`` (the stored unit unless given).
+    """
+
+    name: str
+    unit: str
+    label: str
+    direction: Direction
+    shape: Shape
+    meaning: str
+    shown: bool = False
+    display_unit: str | None = None
+    display_scale: float = 1.0
+
+    def __post_init__(self):
+        if not self.name.isidentifier():
+            raise ValueError(f"metric name {self.name!r} is not an identifier")
+        if self.direction not in ("minimize", "maximize", "neither"):
+            raise ValueError(f"metric {self.name!r}: direction {self.direction!r} is not minimize, maximize or neither")
+        if self.shape not in ("design", "model", "tenant"):
+            raise ValueError(f"metric {self.name!r}: shape {self.shape!r} is not design, model or tenant")
+
+    @property
+    def sign(self) -> float:
+        """+1 minimised, −1 maximised (the objective is ``sign × value``), 0 for neither."""
+        return {"minimize": 1.0, "maximize": -1.0, "neither": 0.0}[self.direction]
+
+    @property
+    def is_objective(self) -> bool:
+        """Whether it can be minimised or maximised: a per-design value with a direction."""
+        return self.shape == "design" and self.direction != "neither"
+
+    @property
+    def shown_unit(self) -> str:
+        return self.unit if self.display_unit is None else self.display_unit
+
+
+def _table(*metrics: Metric) -> dict[str, Metric]:
+    return {m.name: m for m in metrics}
+
+
+# The metrics table: order is the order results and reports list them in.
+METRICS: dict[str, Metric] = _table(
+    Metric("latency_s", "s", "latency", "minimize", "design",
+           "makespan: when the last layer of the mix finishes, every model arriving at time 0",
+           shown=True, display_unit="ms", display_scale=1e3),
+    Metric("energy_j", "J", "energy", "minimize", "design",
+           "dynamic plus static energy of one pass of the mix", shown=True, display_unit="mJ", display_scale=1e3),
+    Metric("edp", "J·s", "EDP", "minimize", "design", "energy-delay product: energy × latency", shown=True),
+    Metric("dynamic_energy_j", "J", "dynamic energy", "minimize", "design",
+           "energy of the MACs, buffer and DRAM accesses and transfers"),
+    Metric("static_energy_j", "J", "static energy", "minimize", "design",
+           "leakage of the active cores over the makespan"),
+    Metric("dram_bytes", "B", "DRAM traffic", "minimize", "design", "bytes moved between the cores and off-chip memory"),
+    Metric("area_mm2", "mm²", "area", "minimize", "design", "silicon area of the PEs, buffers and active cores",
+           shown=True),
+    Metric("resource_fraction", "", "resources used", "minimize", "design",
+           "share of the platform's scarcest compute budget the cores take (at most 1 fits)",
+           shown=True, display_unit="% of budget", display_scale=100.0),
+    Metric("pes_used", "PEs", "PEs used", "neither", "design", "processing elements over all cores"),
+    Metric("dsp_used", "DSPs", "DSPs used", "neither", "design", "FPGA DSP slices over all cores (0 on an ASIC)"),
+    Metric("lut_used", "LUTs", "LUTs used", "neither", "design", "FPGA lookup tables over all cores (0 on an ASIC)"),
+    Metric("bram36_used", "BRAM36", "BRAM36 used", "neither", "design",
+           "FPGA 36 Kb block RAMs over all cores (0 on an ASIC)"),
+    Metric("average_power_w", "W", "average power", "minimize", "design", "energy / latency", shown=True),
+    Metric("utilization", "", "PE utilization", "maximize", "design",
+           "share of the PE-cycles the layers keep busy, over their run time on their cores", shown=True),
+    Metric("throughput_ips", "inferences/s", "throughput", "maximize", "design",
+           "inferences of the mix finished per second of makespan", shown=True),
+    Metric("model_latency_s", "s", "model latency", "neither", "model",
+           "when each model's last layer finishes in the shared schedule"),
+    Metric("stp", "", "STP", "maximize", "design", "system throughput: the sum of the normalised progress",
+           shown=True),
+    Metric("antt", "", "ANTT", "minimize", "design", "average normalised turnaround time: mean of 1 / progress",
+           shown=True),
+    Metric("fairness", "", "fairness", "maximize", "design",
+           "PREMA fairness: least over most priority-weighted progress", shown=True),
+    Metric("sla_violations", "models", "SLA violations", "minimize", "design",
+           "models whose latency target the shared schedule misses", shown=True),
+)  # fmt: skip
+
+
+def register(metric: Metric) -> Metric:
+    """Add ``metric`` to the table (the one other place is where it is computed); refuses a taken name."""
+    if metric.name in METRICS:
+        raise ValueError(f"metric {metric.name!r} is already in the table")
+    METRICS[metric.name] = metric
+    return metric
+
+
+def lookup(name: str) -> Metric:
+    """The table's entry for ``name``; a ``ValueError`` listing the metrics otherwise."""
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise ValueError(f"unknown metric {name!r} (allowed: {', '.join(METRICS)})") from None
+
+
+def names(*, direction: Direction | None = None, shape: Shape | None = None) -> tuple[str, ...]:
+    """Metric names in table order, those with ``direction`` and/or ``shape`` when given."""
+    return tuple(m.name for m in METRICS.values()
+                 if (direction is None or m.direction == direction) and (shape is None or m.shape == shape))
 
 
 @dataclasses.dataclass(frozen=True)
