@@ -15,6 +15,7 @@ Multi-tenant metrics follow the multi-DNN survey (§2.2) and PREMA:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 import numpy as np
@@ -34,7 +35,9 @@ class Metric:
     ``shape`` what one value describes: a design (``(P,)``), each model of the
     mix (``(P, M)``) or each tenant, a model instance (``(P, I)``).
     ``shown``: listed when a design is printed, as ``value × display_scale``
-    in ``display_unit`` (the stored unit unless given).
+    in ``display_unit`` (the stored unit unless given).  ``derive``: for a
+    metric that follows from others, its values from the record's other
+    metrics by name; the evaluator then need not compute it.
     """
 
     name: str
@@ -46,6 +49,7 @@ class Metric:
     shown: bool = False
     display_unit: str | None = None
     display_scale: float = 1.0
+    derive: Callable[[Mapping[str, np.ndarray]], np.ndarray] | None = None
 
     def __post_init__(self):
         if not self.name.isidentifier():
@@ -137,63 +141,78 @@ def names(*, direction: Direction | None = None, shape: Shape | None = None) -> 
                  if (direction is None or m.direction == direction) and (shape is None or m.shape == shape))
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, init=False)
 class Metrics:
-    """Scores of P designs; ``(P,)`` arrays unless noted, SI units in names.
+    """Scores of P designs: one array per metric of the table, by name.
+
+    ``metrics.latency_s`` reads ``values["latency_s"]``; a metric's shape is
+    ``(P,)``, ``(P, M)`` or ``(P, I)`` as the table says.  Built with one
+    keyword per metric (and ``feasible``, ``reason``, ``layer_core``,
+    ``schedule``), which must name every metric of the table that has no
+    ``derive`` and no other, so a metric added to the table and not computed
+    (or the reverse) fails at once.
 
     Infeasible designs carry ``inf`` in every cost and their ``reason`` code
     (see ``spaces.design.REASONS``); nothing here is ever NaN.
     """
 
-    latency_s: np.ndarray
-    energy_j: np.ndarray
-    edp: np.ndarray
-    dynamic_energy_j: np.ndarray
-    static_energy_j: np.ndarray
-    dram_bytes: np.ndarray
-    area_mm2: np.ndarray
-    resource_fraction: np.ndarray
-    pes_used: np.ndarray
-    dsp_used: np.ndarray
-    lut_used: np.ndarray
-    bram36_used: np.ndarray
-    average_power_w: np.ndarray
-    utilization: np.ndarray
-    throughput_ips: np.ndarray
-    model_latency_s: np.ndarray  # (P, M)
-    stp: np.ndarray
-    antt: np.ndarray
-    fairness: np.ndarray
-    sla_violations: np.ndarray
+    values: dict[str, np.ndarray]  # metric name → array, in table order
     feasible: np.ndarray
     reason: np.ndarray
     layer_core: np.ndarray  # (P, L) the mapping evaluated (greedy resolved)
     schedule: dict | None = None
 
+    def __init__(self, *, feasible, reason, layer_core, schedule=None, **values):
+        unknown = [name for name in values if name not in METRICS]
+        missing = [m.name for m in METRICS.values() if m.name not in values and m.derive is None]
+        if unknown or missing:
+            problems = [f"{what}: {', '.join(names)}" for what, names in
+                        (("not in the metrics table", unknown), ("not given", missing)) if names]
+            raise TypeError(f"Metrics: {'; '.join(problems)}")
+        given = dict(values)
+        for m in METRICS.values():
+            if m.name not in given:
+                given[m.name] = np.asarray(m.derive(given))
+        object.__setattr__(self, "values", {name: given[name] for name in METRICS})
+        object.__setattr__(self, "feasible", feasible)
+        object.__setattr__(self, "reason", reason)
+        object.__setattr__(self, "layer_core", layer_core)
+        object.__setattr__(self, "schedule", schedule)
+
+    def __getattr__(self, name: str):
+        # Only reached when ordinary lookup fails; dunders and ``values`` itself
+        # (absent while unpickling) are not metrics.
+        if name.startswith("__") or name == "values":
+            raise AttributeError(name)
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(f"Metrics has no metric {name!r} (the table has: {', '.join(self.values)})") from None
+
     @property
     def num_designs(self) -> int:
-        return self.latency_s.shape[0]
+        return self.feasible.shape[0]
 
     @classmethod
     def concatenate(cls, parts: "list[Metrics]") -> "Metrics":
         """The metrics of consecutive blocks of designs as one batch's."""
-        joined = {}
-        for field in dataclasses.fields(cls):
-            values = [getattr(part, field.name) for part in parts]
-            if isinstance(values[0], dict):
-                joined[field.name] = {key: np.concatenate([v[key] for v in values]) for key in values[0]}
-            elif values[0] is not None:
-                joined[field.name] = np.concatenate(values)
-        return dataclasses.replace(parts[0], **joined)
+        first = parts[0]
+        schedule = None if first.schedule is None else {
+            key: np.concatenate([part.schedule[key] for part in parts]) for key in first.schedule}
+        return cls(
+            feasible=np.concatenate([part.feasible for part in parts]),
+            reason=np.concatenate([part.reason for part in parts]),
+            layer_core=np.concatenate([part.layer_core for part in parts]),
+            schedule=schedule,
+            **{name: np.concatenate([part.values[name] for part in parts]) for name in first.values},
+        )
 
     def row(self, p: int) -> dict:
-        """Design p's scalar metrics as plain Python numbers."""
-        out = {}
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if isinstance(value, np.ndarray) and value.ndim == 1:
-                out[field.name] = value[p].item()
-        out["model_latency_s"] = self.model_latency_s[p].tolist()
+        """Design p as plain Python data: its per-design metrics as numbers, ``feasible``,
+        ``reason``, then its per-model metrics as lists (what a design file records)."""
+        out = {m.name: self.values[m.name][p].item() for m in METRICS.values() if m.shape == "design"}
+        out.update(feasible=self.feasible[p].item(), reason=self.reason[p].item())
+        out.update({m.name: self.values[m.name][p].tolist() for m in METRICS.values() if m.shape == "model"})
         return out
 
 
