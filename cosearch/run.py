@@ -71,7 +71,10 @@ class Constraint:
         return OPERATORS[self.op](metric_values(metrics, self.metric), self.bound)
 
     def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.bound:g}"
+        # Short when exact (``0.05``, ``1``), else every digit: the text is parsed back
+        # and hashed into a run's identity, so two bounds must never print alike.
+        short = f"{self.bound:g}"
+        return f"{self.metric} {self.op} {short if float(short) == self.bound else repr(self.bound)}"
 
 
 # The same default as the CLI: within budget. Meeting every latency target is

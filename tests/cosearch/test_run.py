@@ -102,6 +102,8 @@ def test_bad_specs_are_refused_before_work(changes, message):
 def test_constraint_parse_errors():
     assert Constraint.parse("latency_s<=0.03") == Constraint("latency_s", "<=", 0.03)
     assert str(Constraint.parse("sla_violations == 0")) == "sla_violations == 0"
+    tight = Constraint("latency_s", "<=", 0.0123456789)
+    assert str(tight) == "latency_s <= 0.0123456789" and Constraint.parse(str(tight)) == tight
     with pytest.raises(ValueError, match="is not 'metric OP number' with OP one of <=, <, >=, >, =="):
         Constraint.parse("latency_s ~ 3")
     with pytest.raises(ValueError, match="operator '!=' is not one of"):
