@@ -24,18 +24,11 @@ from cosearch.results import ResultsDir, redact_url, to_plain
 
 # What decides the runs' results: resuming needs config.yaml to agree on these.
 RESULT_KEYS = ("workload", "platform", "space", "objective", "optimizers", "seeds", "budget", "baselines")
-ARCHIVE_KEYS = ("latency_s", "energy_j", "resource_fraction")
 FRONT_DESIGNS = 10  # front members written to designs/pareto-<k>.json, lowest EDP first
 
 
 def constraints_of(config) -> tuple:
-    from cosearch.run import Constraint
-
-    c = config.objective.constraints
-    pairs = [("latency_s", c.max_latency_s), ("energy_j", c.max_energy_j), ("area_mm2", c.max_area_mm2),
-             ("average_power_w", c.max_power_w), ("resource_fraction", c.max_resource_fraction),
-             ("sla_violations", 0 if c.no_sla_violations else None)]
-    return tuple(Constraint(metric, "<=", float(bound)) for metric, bound in pairs if bound is not None)
+    return config.objective.constraint_list()
 
 
 STORAGE_OPTIONS = ("storage", "study_name")  # where a run keeps its study, not what it finds
@@ -82,9 +75,10 @@ def run_specs(config, storage: str | None = None) -> tuple[list, dict]:
     their studies are named ``<experiment>/<run id>``, so experiments sharing
     a storage never replace each other's studies.
     """
+    from cosearch.pareto import archive_keys
     from cosearch.run import RunSpec
 
-    keys = ARCHIVE_KEYS + tuple(k for k in config.objective.minimize if k not in (*ARCHIVE_KEYS, "edp"))
+    keys = archive_keys(config.objective.keys)
     common = dict(objectives=config.objective.keys, constraints=constraints_of(config), archive_keys=keys)
     main = ConfigProblem.from_config(config)
     specs, ids = [], {}

@@ -13,17 +13,11 @@ import pathlib
 
 from cosearch.results import ResultsDir, ResultsError, from_plain, read_design, to_plain
 
-# Best-so-far axis of the convergence plot: objective → (name, unit); maximised ones are negated.
-OBJECTIVE_UNITS = {"edp": ("EDP", "J·s"), "latency_s": ("latency", "s"), "energy_j": ("energy", "J"),
-                   "area_mm2": ("area", "mm²"), "average_power_w": ("average power", "W")}
-# Metrics shown for a design, with how to print them.
-SHOWN = (
-    ("edp", "EDP", "J·s", 1.0), ("latency_s", "latency", "ms", 1e3), ("energy_j", "energy", "mJ", 1e3),
-    ("average_power_w", "average power", "W", 1.0), ("area_mm2", "area", "mm²", 1.0),
-    ("resource_fraction", "resources used", "% of budget", 100.0), ("utilization", "PE utilization", "", 1.0),
-    ("throughput_ips", "throughput", "inferences/s", 1.0), ("stp", "STP", "", 1.0), ("antt", "ANTT", "", 1.0),
-    ("fairness", "fairness", "", 1.0), ("sla_violations", "SLA violations", "models", 1.0),
-)  # fmt: skip
+def shown_metrics() -> list:
+    """The metrics listed when a design is printed, in table order (``Metric.shown``)."""
+    from objectives.metrics import METRICS
+
+    return [m for m in METRICS.values() if m.shown]
 
 
 def design_payload(design, metrics, workload, *, workload_config: dict, platform_config: dict, space: str,
@@ -107,8 +101,8 @@ def evaluate_design_file(path, *, workload=None, platform=None, as_json=False, o
         table.add_column("metric")
         table.add_column("value", justify="right")
         table.add_column("unit")
-        for key, label, unit, scale in SHOWN:
-            table.add_row(label, f"{row[key] * scale:.6g}", unit)
+        for m in shown_metrics():
+            table.add_row(m.label, f"{row[m.name] * m.display_scale:.6g}", m.shown_unit)
         table.add_row("feasible", str(row["feasible"]), "" if row["feasible"] else _reason(row["reason"]))
         out.print(table)
         if recorded is not None:
@@ -205,7 +199,10 @@ def plot_results(results: ResultsDir, fmt: str = "png", summary: dict | None = N
         metric, unit = f"hypervolume over {', '.join(summary['pareto']['keys'])}", ""
         label = "hypervolume so far (higher is better)"
     else:
-        metric, unit = OBJECTIVE_UNITS.get(summary["objective"][0], (summary["objective"][0], ""))
+        from objectives.metrics import METRICS
+
+        objective = METRICS.get(summary["objective"][0])
+        metric, unit = (objective.label, objective.unit) if objective else (summary["objective"][0], "")
         label = f"best {metric} so far"
     written.append(plots.convergence(results.plots_dir / f"convergence.{fmt}", curves, ylabel=label, unit=unit,
                                      title=f"Convergence — {title} (median and IQR over seeds)"))

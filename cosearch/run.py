@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from cosearch.optimizers import check_optimizer, make_optimizer
+from cosearch.optimizers import check_optimizer, make_optimizer, optimizer_options
 from cosearch.pareto import DEFAULT_KEYS, ParetoArchive
+from objectives.metrics import METRICS
 
-MAXIMIZED = ("stp", "throughput_ips", "fairness", "utilization")  # objectives minimised as their negative
 OPERATORS = {
     "<=": np.less_equal,
     "<": np.less,
@@ -35,6 +35,12 @@ OPERATORS = {
     ">": np.greater,
     "==": np.equal,
 }
+
+
+def sign(name: str) -> float:
+    """−1 for a metric the table says to maximise (its objective is its negative), else +1;
+    a metric outside the table (a custom problem's) is minimised."""
+    return -1.0 if name in METRICS and METRICS[name].direction == "maximize" else 1.0
 
 
 def metric_values(metrics, name: str) -> np.ndarray:
@@ -88,7 +94,7 @@ class RunSpec:
     """Everything a worker needs to run one search (picklable, no live objects).
 
     ``problem``: a problem spec with ``build()`` and ``key`` (``problems.SpaceProblem``…).
-    ``objectives``: metric names, minimised (``MAXIMIZED`` ones negated).
+    ``objectives``: metric names, minimised (those the table maximises negated).
     ``reference``: the hypervolume reference point over ``archive_keys``,
     fixed per experiment; None computes one from a fixed sample of the problem.
     ``initial_X``: encoded baseline designs the optimizer evaluates first.
@@ -184,7 +190,7 @@ class RunResult:
 def objective_matrix(metrics, objectives: Sequence[str], constraints: Sequence[Constraint]) -> np.ndarray:
     """``(n, n_obj)`` minimised objectives; rows infeasible or violating a constraint are inf."""
     F = np.stack([metric_values(metrics, name) for name in objectives], axis=1).astype(np.float64)
-    F = np.where(np.isin(np.array(objectives), MAXIMIZED)[None], -F, F)
+    F = F * np.array([sign(name) for name in objectives])
     ok = np.asarray(metric_values(metrics, "feasible"), dtype=bool)
     for constraint in constraints:
         ok = ok & constraint.satisfied(metrics)
@@ -204,6 +210,14 @@ def reference_point(problem, keys: Sequence[str], constraints=(), samples: int =
         return None
     worst = np.stack([metric_values(metrics, k) for k in keys], axis=1)[ok].max(axis=0)
     return tuple(float(w * 1.1 if w > 0 else w + 0.1 * abs(w) + 1e-12) for w in worst)
+
+
+def objective_names(spec: RunSpec) -> dict:
+    """``metric_names`` for optimizers that take them (Optuna's, shown by optuna-dashboard): what each
+    minimised value is, from the metrics table."""
+    if "metric_names" not in optimizer_options(spec.optimizer) or "metric_names" in spec.optimizer_options:
+        return {}
+    return {"metric_names": [METRICS[k].objective_title if k in METRICS else k for k in spec.objectives]}
 
 
 class _OnlyDesign:
@@ -252,6 +266,7 @@ def run(
             seed=spec.seed,
             genes=problem.genes,
             initial_X=np.asarray(spec.initial_X, dtype=np.float64).reshape(-1, problem.dim),
+            **objective_names(spec),
             **spec.optimizer_options,
         )
     label = spec.label

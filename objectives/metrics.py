@@ -35,7 +35,8 @@ class Metric:
     ``shape`` what one value describes: a design (``(P,)``), each model of the
     mix (``(P, M)``) or each tenant, a model instance (``(P, I)``).
     ``shown``: listed when a design is printed, as ``value × display_scale``
-    in ``display_unit`` (the stored unit unless given).  ``derive``: for a
+    in ``display_unit`` (the stored unit unless given).  ``front``: a key of
+    every Pareto front (``pareto.csv``), whatever the objectives.  ``derive``: for a
     metric that follows from others, its values from the record's other
     metrics by name; the evaluator then need not compute it.
     """
@@ -49,6 +50,7 @@ class Metric:
     shown: bool = False
     display_unit: str | None = None
     display_scale: float = 1.0
+    front: bool = False
     derive: Callable[[Mapping[str, np.ndarray]], np.ndarray] | None = None
 
     def __post_init__(self):
@@ -73,6 +75,16 @@ class Metric:
     def shown_unit(self) -> str:
         return self.unit if self.display_unit is None else self.display_unit
 
+    @property
+    def title(self) -> str:
+        """The label with its unit, for axes and headers: ``latency (s)``, ``STP``."""
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+    @property
+    def objective_title(self) -> str:
+        """The title of the value an optimizer minimises: maximised metrics are negated."""
+        return f"−{self.title}" if self.direction == "maximize" else self.title
+
 
 def _table(*metrics: Metric) -> dict[str, Metric]:
     return {m.name: m for m in metrics}
@@ -82,9 +94,10 @@ def _table(*metrics: Metric) -> dict[str, Metric]:
 METRICS: dict[str, Metric] = _table(
     Metric("latency_s", "s", "latency", "minimize", "design",
            "makespan: when the last layer of the mix finishes, every model arriving at time 0",
-           shown=True, display_unit="ms", display_scale=1e3),
+           shown=True, display_unit="ms", display_scale=1e3, front=True),
     Metric("energy_j", "J", "energy", "minimize", "design",
-           "dynamic plus static energy of one pass of the mix", shown=True, display_unit="mJ", display_scale=1e3),
+           "dynamic plus static energy of one pass of the mix", shown=True, display_unit="mJ", display_scale=1e3,
+           front=True),
     Metric("edp", "J·s", "EDP", "minimize", "design", "energy-delay product: energy × latency", shown=True),
     Metric("dynamic_energy_j", "J", "dynamic energy", "minimize", "design",
            "energy of the MACs, buffer and DRAM accesses and transfers"),
@@ -95,7 +108,7 @@ METRICS: dict[str, Metric] = _table(
            shown=True),
     Metric("resource_fraction", "", "resources used", "minimize", "design",
            "share of the platform's scarcest compute budget the cores take (at most 1 fits)",
-           shown=True, display_unit="% of budget", display_scale=100.0),
+           shown=True, display_unit="% of budget", display_scale=100.0, front=True),
     Metric("pes_used", "PEs", "PEs used", "neither", "design", "processing elements over all cores"),
     Metric("dsp_used", "DSPs", "DSPs used", "neither", "design", "FPGA DSP slices over all cores (0 on an ASIC)"),
     Metric("lut_used", "LUTs", "LUTs used", "neither", "design", "FPGA lookup tables over all cores (0 on an ASIC)"),
