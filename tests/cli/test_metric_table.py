@@ -87,3 +87,20 @@ def test_bad_constraints_are_refused_with_the_form_to_write(given, message):
 def test_fronts_are_kept_over_the_table_front_metrics_and_minimised_objectives():
     assert archive_keys(("edp",)) == DEFAULT_KEYS == ("latency_s", "energy_j", "resource_fraction")
     assert archive_keys(("stp", "area_mm2", "latency_s", "edp")) == (*DEFAULT_KEYS, "area_mm2")
+
+
+def test_convergence_of_a_maximised_objective_plots_its_own_values(tmp_path, monkeypatch):
+    """Runs record the negated STP they minimise; the log-scale plot must get STP itself."""
+    from cosearch import plots
+
+    drawn = {}
+    real = plots.convergence
+    monkeypatch.setattr(plots, "convergence", lambda path, curves, **kw: drawn.update(curves=curves, **kw)
+                        or real(path, curves, **kw))
+    config = DUMMY_CONFIG.replace("{minimize: [edp, energy_per_pe_j], constraints: [energy_per_pe_j < 1]}",
+                                  "{minimize: [], maximize: [stp]}")
+    assert main(["run", str(write_config(tmp_path, config)), "--out", str(tmp_path / "out")]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    (history,) = drawn["curves"]["random"]
+    assert drawn["ylabel"] == "best STP so far (higher is better)"
+    assert history["best"][-1] == summary["best"]["metrics"]["stp"] > 0
