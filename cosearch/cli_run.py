@@ -143,10 +143,17 @@ def resume_command(args, root) -> str:
     return shlex.join(words)
 
 
-def _number(value: float, metric: str) -> str:
+def _best(value: float, key: str) -> str:
+    """``best <label> <value unit>`` of an objective a run minimised (maximised ones were negated)."""
     from cosearch.plots import si
+    from cosearch.run import sign
+    from objectives.metrics import METRICS
 
-    return si(value, "J·s", 4) if metric == "EDP" and math.isfinite(value) else f"{value:.4g}"
+    entry = METRICS.get(key)
+    label, unit, value = (entry.label, entry.unit, sign(key) * value) if entry else (key, "", value)
+    if not math.isfinite(value):
+        return f"best {label} —"
+    return f"best {label} {si(value, unit, 4) if unit else f'{value:.4g}'}"
 
 
 class Progress:
@@ -168,8 +175,7 @@ class Progress:
             self.task = self.bar.add_task(self._description(), total=total)
 
     def _description(self) -> str:
-        best = "—" if not math.isfinite(self.best) else _number(self.best, self.metric)
-        return f"best {self.metric} {best}"
+        return _best(self.best, self.metric)
 
     def __enter__(self):
         if self.bar is not None:
@@ -191,7 +197,7 @@ class Progress:
             result = event["result"]
             best = result.best_objectives[0] if result.best_objectives is not None else math.inf
             line = (f"run {self.ids[label]} finished: {result.evaluations} evaluations in {result.seconds:.1f} s, "
-                    f"best {self.metric} {_number(best, self.metric)}")
+                    f"{_best(best, self.metric)}")
             (self.bar.console if self.bar is not None else self.out).print(line)
         elif event["type"] == "failed":
             console = self.bar.console if self.bar is not None else self.out
@@ -278,7 +284,7 @@ def _run_locked(args, config, results, executor, where, out) -> int:
                 "spec_hash": hashes[result.label], "archive": result.archive.to_dict()})
 
     total = sum(s.max_evaluations or 0 for s in todo) if all(s.max_evaluations for s in todo) else None
-    metric = "EDP" if config.objective.keys[0] == "edp" else config.objective.keys[0]
+    metric = config.objective.keys[0]
     out.print(f"{config.name}: {len(todo)} run{'s' if len(todo) != 1 else ''} on {where}; results in {results.root}")
     started = time.perf_counter()
     collector = Collector(todo, on_event)
