@@ -65,7 +65,8 @@ def objective_metric(direction: str):
         entry = metric_table.METRICS.get(name)
         if entry is not None and entry.is_objective and entry.direction != direction:
             other = "maximize" if direction == "minimize" else "minimize"
-            raise ValueError(f"{name!r} is better {'higher' if other == 'maximize' else 'lower'}: list it under {other}")
+            raise ValueError(f"{name!r} is better when {'higher' if other == 'maximize' else 'lower'}: "
+                             f"list it under {other}")
         if entry is None or not entry.is_objective:
             names = metric_table.names(direction=direction, shape="design")
             raise ValueError(f"unknown metric {name!r} to {direction} (allowed: {allowed(names)})")

@@ -1,4 +1,11 @@
-"""What a design is judged by: the ``Metrics`` record and the multi-DNN metrics.
+"""What a design is judged by: the metrics table, the ``Metrics`` record and the multi-DNN metrics.
+
+``METRICS`` declares every metric once (name, unit, label, direction, shape,
+meaning, how it is shown); config validation, results columns, reports,
+plots, Pareto-front keys and Optuna's metric names all read it.  A new
+metric is an entry here plus its computation in ``objectives.evaluator``
+(the ``Metrics(...)`` call), or an entry with ``derive`` alone when it
+follows from the other metrics.
 
 Multi-tenant metrics follow the multi-DNN survey (§2.2) and PREMA:
 

@@ -53,7 +53,7 @@ BAD = {
     ),
     "maximised metric under minimize": (
         TINY_CONFIG.replace("objective: edp", "objective: [edp, stp]"),
-        "objective.minimize[1]: 'stp' is better higher: list it under maximize",
+        "objective.minimize[1]: 'stp' is better when higher: list it under maximize",
     ),
     "constraint on an unknown metric": (
         TINY_CONFIG.replace("objective: edp", "objective: {minimize: edp, constraints: [watts <= 3]}"),
