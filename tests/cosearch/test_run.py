@@ -108,3 +108,16 @@ def test_constraint_parse_errors():
         Constraint.parse("latency_s ~ 3")
     with pytest.raises(ValueError, match="operator '!=' is not one of"):
         Constraint("latency_s", "!=", 1)
+
+
+def test_optuna_studies_name_their_objectives_from_the_metrics_table():
+    from cosearch.optimizers import make_optimizer
+    from cosearch.run import objective_names
+
+    names = objective_names(spec(optimizer="tpe", objectives=("edp", "stp")))
+    assert names == {"metric_names": ["EDP (J·s)", "−STP"]}  # Optuna minimises −STP
+    assert objective_names(spec(objectives=("edp",))) == {}  # random search takes no names
+    study = make_optimizer("tpe", dim=3, n_obj=2, **names)._study
+    assert study.metric_names == ["EDP (J·s)", "−STP"]
+    with pytest.raises(ValueError, match="1 metric_names for 2 objectives"):
+        make_optimizer("tpe", dim=3, n_obj=2, metric_names=["EDP (J·s)"])
