@@ -33,6 +33,7 @@ LEGACY_CONSTRAINTS = {"max_latency_s": "latency_s", "max_energy_j": "energy_j", 
                       "max_power_w": "average_power_w", "max_resource_fraction": "resource_fraction",
                       "no_sla_violations": "sla_violations"}
 BUDGET_CONSTRAINT = "resource_fraction <= 1"  # a design over the platform's budget cannot be built
+MAX_SEEDS = 1000
 
 # -- space, objective, optimizers, budget, ray ------------------------------
 
@@ -295,7 +296,7 @@ class ExperimentConfig(Section):
     space: SpaceConfig = SpaceConfig()
     objective: ObjectiveConfig = ObjectiveConfig()
     optimizers: list[OptimizerConfig] = Field(default=[OptimizerConfig(name="random")], min_length=1)
-    seeds: list[NonNegativeInt] = Field(default=[0], min_length=1)
+    seeds: list[NonNegativeInt] = Field(default=[0], min_length=1, max_length=MAX_SEEDS)
     budget: BudgetConfig = BudgetConfig(evaluations=1000)
     ray: RayConfig = RayConfig()
     baselines: BaselinesConfig = BaselinesConfig()
@@ -307,8 +308,8 @@ class ExperimentConfig(Section):
     @classmethod
     def _seed_count(cls, value):
         if isinstance(value, int) and not isinstance(value, bool):
-            if value < 1:
-                raise ValueError(f"a number of seeds must be positive, got {value}")
+            if not 1 <= value <= MAX_SEEDS:
+                raise ValueError(f"a number of seeds must be between 1 and {MAX_SEEDS}, got {value}")
             return list(range(value))
         return value
 
