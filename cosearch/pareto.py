@@ -20,7 +20,12 @@ import numpy as np
 
 from objectives.metrics import METRICS, lookup
 
-DEFAULT_KEYS = tuple(m.name for m in METRICS.values() if m.front)  # latency_s, energy_j, resource_fraction
+def front_keys() -> tuple[str, ...]:
+    """The metrics the table marks as keys of every front, in table order."""
+    return tuple(m.name for m in METRICS.values() if m.front)
+
+
+DEFAULT_KEYS = front_keys()  # latency_s, energy_j, resource_fraction
 
 
 def archive_keys(objectives: Sequence[str]) -> tuple[str, ...]:
@@ -31,7 +36,7 @@ def archive_keys(objectives: Sequence[str]) -> tuple[str, ...]:
     it rises with latency and energy, both keys already, so it can never add a
     design to the front (``pareto.csv`` lists it anyway).
     """
-    front = tuple(m.name for m in METRICS.values() if m.front)
+    front = front_keys()
     extra = (k for k in objectives if k not in front and k != "edp" and lookup(k).direction == "minimize")
     return front + tuple(dict.fromkeys(extra))
 

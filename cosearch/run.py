@@ -38,9 +38,9 @@ OPERATORS = {
 
 
 def sign(name: str) -> float:
-    """−1 for a metric the table says to maximise (its objective is its negative), else +1;
+    """The table's ``Metric.sign`` (−1 when maximised: the objective is the negative);
     a metric outside the table (a custom problem's) is minimised."""
-    return -1.0 if name in METRICS and METRICS[name].direction == "maximize" else 1.0
+    return METRICS[name].sign if name in METRICS else 1.0
 
 
 def metric_values(metrics, name: str) -> np.ndarray:

@@ -81,8 +81,8 @@ class Metric:
 
     @property
     def sign(self) -> float:
-        """+1 minimised, −1 maximised (the objective is ``sign × value``), 0 for neither."""
-        return {"minimize": 1.0, "maximize": -1.0, "neither": 0.0}[self.direction]
+        """−1 when maximised, else +1: optimizers minimise ``sign × value``."""
+        return -1.0 if self.direction == "maximize" else 1.0
 
     @property
     def is_objective(self) -> bool:

@@ -33,7 +33,7 @@ def test_every_metric_has_the_shape_the_table_declares(scored):
 def test_objectives_are_per_design_metrics_with_a_direction():
     assert metrics.names(direction="maximize") == ("utilization", "throughput_ips", "stp", "fairness")
     assert "pes_used" not in [m.name for m in METRICS.values() if m.is_objective]
-    assert METRICS["stp"].sign == -1.0 and METRICS["edp"].sign == 1.0 and METRICS["pes_used"].sign == 0.0
+    assert METRICS["stp"].sign == -1.0 and METRICS["edp"].sign == 1.0 and METRICS["pes_used"].sign == 1.0
 
 
 def test_a_record_refuses_a_metric_left_out_or_not_in_the_table(scored):
