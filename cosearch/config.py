@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
 
-from cosearch.config_base import ConfigError, Section, allowed, short_form
+from cosearch.config_base import ConfigError, Section, short_form
 from cosearch.config_targets import ModelConfig, PlatformConfig, WorkloadConfig
 from objectives import metrics as metric_table
 
@@ -54,9 +54,7 @@ class SpaceConfig(Section):
     def _known_space(cls, name: str) -> str:
         from spaces import SPACES
 
-        if name not in SPACES:
-            raise ValueError(f"unknown space {name!r} (allowed: {allowed(SPACES)})")
-        return name
+        return SPACES.check(name)
 
 
 def objective_metric(direction: str):
@@ -199,17 +197,10 @@ class OptimizerConfig(Section):
     _known = field_validator("name")(lambda cls, name: check_optimizer_name(name))
 
 
-def optimizer_names() -> tuple[str, ...]:
+def check_optimizer_name(name: str) -> str:
     from cosearch.optimizers import OPTIMIZERS
 
-    return tuple(OPTIMIZERS)
-
-
-def check_optimizer_name(name: str) -> str:
-    names = optimizer_names()
-    if name not in names:
-        raise ValueError(f"unknown optimizer {name!r} (allowed: {allowed(names)})")
-    return name
+    return OPTIMIZERS.check(name)
 
 
 class BudgetConfig(Section):

@@ -93,12 +93,12 @@ class _BuiltSynthetic:
     metric_names = ("latency_s", "energy_j", "edp", "resource_fraction", "sla_violations", "feasible")
 
     def __init__(self, spec: "SyntheticProblem"):
-        from cosearch.optimizers import Gene
+        from spaces.genes import Gene
 
         self.spec, self.dim = spec, spec.dim
         discrete = spec.dim // 3
-        self.genes = [Gene(f"c{i}", "categorical", choices=tuple(range(4))) for i in range(discrete)]
-        self.genes += [Gene(f"x{i}", "continuous") for i in range(spec.dim - discrete)]
+        self.genes = [Gene(name=f"c{i}", kind="categorical", choices=tuple(range(4))) for i in range(discrete)]
+        self.genes += [Gene(name=f"x{i}", kind="continuous") for i in range(spec.dim - discrete)]
 
     def evaluate(self, X: np.ndarray) -> dict:
         if self.spec.seconds_per_batch:

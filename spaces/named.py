@@ -39,27 +39,16 @@ from spaces.architecture import size_menu
 from spaces.design_view import Design
 from spaces.genes import share_to_unit
 from spaces.hardware import DATAFLOWS, Platform
+from spaces.registry import Registry
 from spaces.space import DEFAULT_MAPPING, SHARE_RATIO, Space
 
-SPACES: dict[str, Callable[..., Space]] = {}
-
-
-def register_space(name: str):
-    def decorator(builder: Callable[..., Space]):
-        if name in SPACES:
-            raise ValueError(f"space {name!r} is registered twice")
-        SPACES[name] = builder
-        return builder
-
-    return decorator
+SPACES: Registry[Callable[..., Space]] = Registry("space")
+register_space = SPACES.register
 
 
 def make_space(name: str, workload, platform: Platform, **options) -> Space:
     """The named space over ``workload`` and ``platform``; see the module table."""
-    try:
-        builder = SPACES[name]
-    except KeyError:
-        raise ValueError(f"unknown space {name!r} (allowed: {', '.join(SPACES)})") from None
+    builder = SPACES[name]
     allowed = [p for p in inspect.signature(builder).parameters if p not in ("workload", "platform")]
     for option in options:
         if option not in allowed:

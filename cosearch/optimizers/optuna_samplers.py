@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from cosearch.optimizers._base import Optimizer, finite_objectives
+from spaces.genes import bin_centre
 
 SAMPLERS = ("tpe", "nsga2", "nsga3", "cmaes", "gp", "qmc", "random")
 SINGLE_OBJECTIVE_SAMPLERS = ("cmaes",)
@@ -107,9 +108,9 @@ def declare(trial, genes, kinds) -> np.ndarray:
     x = np.empty(genes.dim)
     for j, (name, kind, k, low) in enumerate(zip(genes.names, kinds, genes.cardinality, genes.low)):
         if kind == "categorical":
-            x[j] = (trial.suggest_categorical(name, list(range(int(k)))) + 0.5) / k
+            x[j] = bin_centre(trial.suggest_categorical(name, list(range(int(k)))), k)
         elif kind == "integer":
-            x[j] = (trial.suggest_int(name, int(low), int(low + k - 1)) - low + 0.5) / k
+            x[j] = bin_centre(trial.suggest_int(name, int(low), int(low + k - 1)) - low, k)
         else:
             x[j] = trial.suggest_float(name, 0.0, 1.0)
     return x

@@ -182,5 +182,5 @@ def test_missing_and_broken_files_are_config_errors(tmp_path):
     (tmp_path / "bad.csv").write_text("name,op,K\nx,conv,3\n")
     with pytest.raises(ConfigError, match=r"workload.models\[0\]: .*bad.csv: line 2 \(layer 'x'\), column C"):
         parse_config({"workload": {"models": [{"file": "bad.csv"}]}}, base_dir=tmp_path)
-    with pytest.raises(ConfigError, match="platform: give one of preset, file"):
+    with pytest.raises(ConfigError, match=r"platform: give one of base \(or its older name preset\), file"):
         parse_config({"workload": "vision", "platform": {"preset": "edge", "file": str(CUSTOM / "edge_ky.yaml")}})

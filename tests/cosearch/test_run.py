@@ -83,7 +83,7 @@ def test_multi_objective_run():
         ({"max_evaluations": -5}, "max_evaluations must be a positive integer, got -5"),
         ({"max_evaluations": None}, "run budget: give max_evaluations, max_seconds or both"),
         ({"max_seconds": -1.0}, "max_seconds must be a positive number of seconds, got -1.0"),
-        ({"optimizer": "hillclimb"}, "unknown optimizer 'hillclimb'; valid optimizers: cmaes,"),
+        ({"optimizer": "hillclimb"}, "unknown optimizer 'hillclimb' (allowed: cmaes,"),
         ({"optimizer_options": {"sigma": 1}}, "optimizer 'random' does not take option(s) sigma; it takes: batch_size"),
         ({"optimizer": "cmaes", "objectives": ("edp", "area_mm2")}, "'cmaes' is single-objective but 2 objectives"),
         ({"objectives": ("speed",)}, "objective 'speed' is not a metric (allowed: latency_s, energy_j, edp,"),
