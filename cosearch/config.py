@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
 
-from cosearch.config_base import ConfigError, Section, short_form
+from cosearch.config_base import ConfigError, Section, allowed, short_form
 from cosearch.config_targets import ModelConfig, PlatformConfig, WorkloadConfig
 from objectives import metrics as metric_table
 
