@@ -246,17 +246,8 @@ class ConfigProblem(typing.NamedTuple):
 
 # -- the runs a config asks for ------------------------------------------------
 
-ARCHIVE_KEYS = ("latency_s", "energy_j", "resource_fraction")
-
-
 def constraints_of(config: ExperimentConfig) -> tuple:
-    from cosearch.run import Constraint
-
-    c = config.objective.constraints
-    pairs = [("latency_s", c.max_latency_s), ("energy_j", c.max_energy_j), ("area_mm2", c.max_area_mm2),
-             ("average_power_w", c.max_power_w), ("resource_fraction", c.max_resource_fraction),
-             ("sla_violations", 0 if c.no_sla_violations else None)]
-    return tuple(Constraint(metric, "<=", float(bound)) for metric, bound in pairs if bound is not None)
+    return config.objective.constraint_list()
 
 
 def storage_options(name: str, study_name: str, storage: str | None) -> dict:
@@ -277,9 +268,10 @@ def run_specs(config: ExperimentConfig, storage: str | None = None) -> list:
     their studies are named ``<experiment>/<run id>``, so experiments sharing
     a storage never replace each other's studies.
     """
+    from cosearch.pareto import archive_keys
     from cosearch.run import RunSpec
 
-    keys = ARCHIVE_KEYS + tuple(k for k in config.objective.minimize if k not in (*ARCHIVE_KEYS, "edp"))
+    keys = archive_keys(config.objective.keys)
     common = dict(objectives=config.objective.keys, constraints=constraints_of(config), archive_keys=keys)
     main = ConfigProblem.from_config(config)
     specs = []

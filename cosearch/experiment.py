@@ -47,12 +47,11 @@ class BuiltProblem:
     """A space ready to evaluate: ``dim``, ``genes``, ``evaluate(X) -> Metrics``."""
 
     def __init__(self, space, workload, platform):
-        from objectives import Metrics
+        from objectives import metrics as metric_table
 
         self.space, self.workload, self.platform = space, workload, platform
         self.dim, self.genes = space.dim, space.genes
-        skip = ("model_latency_s", "progress", "layer_core", "schedule")
-        self.metric_names = tuple(f.name for f in dataclasses.fields(Metrics) if f.name not in skip)
+        self.metric_names = (*metric_table.names(shape="design"), "feasible", "reason")
 
     def evaluate(self, X: np.ndarray):
         import objectives

@@ -13,9 +13,11 @@ import pathlib
 
 from cosearch.results import ResultsDir, ResultsError, from_plain, read_design, to_plain
 
-# Best-so-far axis of the convergence plot: objective → (name, unit); maximised ones are negated.
-OBJECTIVE_UNITS = {"edp": ("EDP", "J·s"), "latency_s": ("latency", "s"), "energy_j": ("energy", "J"),
-                   "area_mm2": ("area", "mm²"), "average_power_w": ("average power", "W")}
+def shown_metrics() -> list:
+    """The metrics listed when a design is printed, in table order (``Metric.shown``)."""
+    from objectives.metrics import METRICS
+
+    return [m for m in METRICS.values() if m.shown]
 
 
 def score_design(data: dict, *, workload: str | None = None, platform: str | None = None):
@@ -129,20 +131,26 @@ def plot_results(results: ResultsDir, fmt: str = "png", summary: dict | None = N
         best=None if not best else (best["metrics"]["latency_s"], best["metrics"]["energy_j"]),
         baselines=baselines, title=f"Pareto front — {title}", cloud_label="found by single runs",
         front_label=f"Pareto set over {', '.join(summary['pareto']['keys'])}"))
+    from objectives.metrics import METRICS
+
     curves: dict[str, list] = {}
     several = len(summary["objective"]) > 1  # then runs are compared by the hypervolume of their fronts
+    objective = METRICS.get(summary["objective"][0])
+    higher = not several and objective is not None and objective.direction == "maximize"  # runs record −value
     for run in summary["runs"]:
         if run["kind"] == "search":
             history = results.read_history(run["run_id"])
             if several:
                 history = {**history, "best": history["hypervolume"]}
+            elif higher:
+                history = {**history, "best": [-b for b in history["best"]]}
             curves.setdefault(run["optimizer"], []).append(history)
     if several:
         metric, unit = f"hypervolume over {', '.join(summary['pareto']['keys'])}", ""
         label = "hypervolume so far (higher is better)"
     else:
-        metric, unit = OBJECTIVE_UNITS.get(summary["objective"][0], (summary["objective"][0], ""))
-        label = f"best {metric} so far"
+        metric, unit = (objective.label, objective.unit) if objective else (summary["objective"][0], "")
+        label = f"best {metric} so far" + (" (higher is better)" if higher else "")
     written.append(plots.convergence(results.plots_dir / f"convergence.{fmt}", curves, ylabel=label, unit=unit,
                                      title=f"Convergence — {title} (median and IQR over seeds)"))
     if best and best.get("design"):

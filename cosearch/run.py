@@ -24,10 +24,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from cosearch.optimizers import check_optimizer, make_optimizer
+from cosearch.optimizers import check_optimizer, make_optimizer, optimizer_options
 from cosearch.pareto import DEFAULT_KEYS, ParetoArchive
+from objectives.metrics import METRICS
 
-MAXIMIZED = ("stp", "throughput_ips", "fairness", "utilization")  # objectives minimised as their negative
 RUN_KINDS = ("search", "baseline")
 OPERATORS = {
     "<=": np.less_equal,
@@ -36,6 +36,12 @@ OPERATORS = {
     ">": np.greater,
     "==": np.equal,
 }
+
+
+def sign(name: str) -> float:
+    """The table's ``Metric.sign`` (−1 when maximised: the objective is the negative);
+    a metric outside the table (a custom problem's) is minimised."""
+    return METRICS[name].sign if name in METRICS else 1.0
 
 
 def metric_values(metrics, name: str) -> np.ndarray:
@@ -72,7 +78,10 @@ class Constraint:
         return OPERATORS[self.op](metric_values(metrics, self.metric), self.bound)
 
     def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.bound:g}"
+        # Short when exact (``0.05``, ``1``), else every digit: the text is parsed back
+        # and hashed into a run's identity, so two bounds must never print alike.
+        short = f"{self.bound:g}"
+        return f"{self.metric} {self.op} {short if float(short) == self.bound else repr(self.bound)}"
 
 
 # The same default as the CLI: within budget. Meeting every latency target is
@@ -86,7 +95,7 @@ class RunSpec:
     """Everything a worker needs to run one search (picklable, no live objects).
 
     ``problem``: a problem spec with ``build()`` and ``key`` (``problems.SpaceProblem``…).
-    ``objectives``: metric names, minimised (``MAXIMIZED`` ones negated).
+    ``objectives``: metric names, minimised (those the table maximises negated).
     ``reference``: the hypervolume reference point over ``archive_keys``,
     fixed per experiment; None computes one from a fixed sample of the problem.
     ``initial_X``: encoded baseline designs the optimizer evaluates first.
@@ -194,7 +203,7 @@ class RunResult:
 def objective_matrix(metrics, objectives: Sequence[str], constraints: Sequence[Constraint]) -> np.ndarray:
     """``(n, n_obj)`` minimised objectives; rows infeasible or violating a constraint are inf."""
     F = np.stack([metric_values(metrics, name) for name in objectives], axis=1).astype(np.float64)
-    F = np.where(np.isin(np.array(objectives), MAXIMIZED)[None], -F, F)
+    F = F * np.array([sign(name) for name in objectives])
     ok = np.asarray(metric_values(metrics, "feasible"), dtype=bool)
     for constraint in constraints:
         ok = ok & constraint.satisfied(metrics)
@@ -221,6 +230,14 @@ def failure_line(error: BaseException) -> str:
     last line of a traceback may be a driver's URL or a wrapped error's detail)."""
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+def objective_names(spec: RunSpec) -> dict:
+    """``metric_names`` for optimizers that take them (Optuna's, shown by optuna-dashboard): what each
+    minimised value is, from the metrics table."""
+    if "metric_names" not in optimizer_options(spec.optimizer) or "metric_names" in spec.optimizer_options:
+        return {}
+    return {"metric_names": [METRICS[k].objective_title if k in METRICS else k for k in spec.objectives]}
 
 
 class _OnlyDesign:
@@ -269,6 +286,7 @@ def run(
             seed=spec.seed,
             genes=problem.genes,
             initial_X=np.asarray(spec.initial_X, dtype=np.float64).reshape(-1, problem.dim),
+            **objective_names(spec),
             **spec.optimizer_options,
         )
     label = spec.label

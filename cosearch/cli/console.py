@@ -45,8 +45,15 @@ def mega(n: float) -> str:
     return f"{n / 1e6:,.2f} M"
 
 
-def number(value: float, metric: str) -> str:
-    """An objective's value as the console shows it: EDP with its SI prefix, anything else in 4 digits."""
+def best_text(value: float, key: str) -> str:
+    """``best <label> <value unit>`` of an objective a run minimised (maximised ones were negated),
+    labelled and scaled from the metrics table."""
     from cosearch.plots import si
+    from cosearch.run import sign
+    from objectives.metrics import METRICS
 
-    return si(value, "J·s", 4) if metric == "EDP" and math.isfinite(value) else f"{value:.4g}"
+    entry = METRICS.get(key)
+    label, unit, value = (entry.label, entry.unit, sign(key) * value) if entry else (key, "", value)
+    if not math.isfinite(value):
+        return f"best {label} —"
+    return f"best {label} {si(value, unit, 4) if unit else f'{value:.4g}'}"

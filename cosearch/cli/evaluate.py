@@ -4,15 +4,6 @@ from __future__ import annotations
 
 from cosearch.cli.console import console
 
-# Metrics shown for a design, with how to print them.
-SHOWN = (
-    ("edp", "EDP", "J·s", 1.0), ("latency_s", "latency", "ms", 1e3), ("energy_j", "energy", "mJ", 1e3),
-    ("average_power_w", "average power", "W", 1.0), ("area_mm2", "area", "mm²", 1.0),
-    ("resource_fraction", "resources used", "% of budget", 100.0), ("utilization", "PE utilization", "", 1.0),
-    ("throughput_ips", "throughput", "inferences/s", 1.0), ("stp", "STP", "", 1.0), ("antt", "ANTT", "", 1.0),
-    ("fairness", "fairness", "", 1.0), ("sla_violations", "SLA violations", "models", 1.0),
-)  # fmt: skip
-
 
 def add_parser(sub) -> None:
     evaluate = sub.add_parser("evaluate", help="re-score a design JSON (designs/*.json of a results directory)")
@@ -32,7 +23,7 @@ def evaluate_design_file(path, *, workload=None, platform=None, as_json=False, o
     """Print a design's metrics; 1 when the file's recorded metrics are not reproduced."""
     import json
 
-    from cosearch.report import recorded_differences, score_design
+    from cosearch.report import recorded_differences, score_design, shown_metrics
     from cosearch.results import read_design, to_plain
 
     data = read_design(path)
@@ -50,8 +41,8 @@ def evaluate_design_file(path, *, workload=None, platform=None, as_json=False, o
         table.add_column("metric")
         table.add_column("value", justify="right")
         table.add_column("unit")
-        for key, label, unit, scale in SHOWN:
-            table.add_row(label, f"{row[key] * scale:.6g}", unit)
+        for m in shown_metrics():
+            table.add_row(m.label, f"{row[m.name] * m.display_scale:.6g}", m.shown_unit)
         table.add_row("feasible", str(row["feasible"]), "" if row["feasible"] else _reason(row["reason"]))
         out.print(table)
         if recorded is not None:

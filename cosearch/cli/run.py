@@ -12,7 +12,7 @@ import math
 import shlex
 import sys
 
-from cosearch.cli.console import console, debugging, make_table, number
+from cosearch.cli.console import best_text, console, debugging, make_table
 
 
 def add_parser(sub) -> None:
@@ -127,15 +127,14 @@ class Progress:
 
     def __init__(self, config, where: str, results, out):
         self.name, self.where, self.results, self.out = config.name, where, results, out
-        self.metric = "EDP" if config.objective.keys[0] == "edp" else config.objective.keys[0]
+        self.metric = config.objective.keys[0]
         self.ids: dict[str, str] = {}
         self.done: dict[str, int] = {}
         self.best = math.inf
         self.bar = None
 
     def _description(self) -> str:
-        best = "—" if not math.isfinite(self.best) else number(self.best, self.metric)
-        return f"best {self.metric} {best}"
+        return best_text(self.best, self.metric)
 
     def __enter__(self):
         return self
@@ -175,7 +174,7 @@ class Progress:
             result = event["result"]
             best = result.best_objectives[0] if result.best_objectives is not None else math.inf
             console.print(f"run {self.ids[label]} finished: {result.evaluations} evaluations in "
-                          f"{result.seconds:.1f} s, best {self.metric} {number(best, self.metric)}")
+                          f"{result.seconds:.1f} s, {best_text(best, self.metric)}")
         elif event["type"] == "failed":
             console.print(f"run {self.ids[label]} failed: {event['line']} "
                           f"(the whole error: runs/{self.ids[label]}/error.txt)", markup=False)

@@ -13,6 +13,7 @@ def add_parser(sub) -> None:
 
 def command(args) -> int:
     """Check a config file without running it."""
+    from cosearch.config import BUDGET_CONSTRAINT
     from cosearch.config_loader import build, load_config, run_specs
 
     config = load_config(args.file)
@@ -24,9 +25,8 @@ def command(args) -> int:
     plan = f"{runs} run{'s' if runs != 1 else ''}: {searches} of {budget}"
     if baselines:
         plan += f" and {baselines} baseline run{'s' if baselines != 1 else ''} of {config.baselines.evaluations} evaluations"
-    limits = {k: v for k, v in config.objective.constraints.model_dump().items()
-              if v not in (None, False) and not (k == "max_resource_fraction" and v == 1.0)}
-    constraints = f" under {', '.join(f'{k}={v}' for k, v in limits.items())}" if limits else ""
+    limits = [c for c in config.objective.constraints if c != BUDGET_CONSTRAINT]  # the budget always holds
+    constraints = f" under {', '.join(limits)}" if limits else ""
     console().print(
         f"{args.file}: ok — {built.workload.name} ({built.workload.num_layers} layers) on {built.platform.name}, "
         f"space {config.space.name} ({built.space.dim} genes), objective {', '.join(config.objective.keys)}{constraints}; "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -134,7 +135,8 @@ class OptunaOptimizer(Optimizer):
     the population for NSGA-II/III and CmaEs, else 8); ``population_size``,
     ``n_startup_trials``: passed to the samplers that take them; ``storage``:
     an Optuna storage URL (``sqlite:///…``, any SQLAlchemy URL) so
-    optuna-dashboard can open the study, named ``study_name``."""
+    optuna-dashboard can open the study, named ``study_name``; ``metric_names``:
+    what each objective is (``run`` passes them from the metrics table)."""
 
     name = "optuna"
     multi_objective = True
@@ -154,8 +156,11 @@ class OptunaOptimizer(Optimizer):
         n_startup_trials: int | None = None,
         storage: str | None = None,
         study_name: str | None = None,
+        metric_names: Sequence[str] | None = None,
     ):
         check_sampler(sampler, n_obj, {"population_size": population_size, "n_startup_trials": n_startup_trials})
+        if metric_names is not None and len(metric_names) != n_obj:
+            raise ValueError(f"optuna: {len(metric_names)} metric_names for {n_obj} objectives")
         super().__init__(dim=dim, n_obj=n_obj, seed=seed, genes=genes, initial_X=initial_X)
         if batch_size is not None and int(batch_size) < 1:
             raise ValueError(f"optuna: batch_size must be a positive integer, got {batch_size}")
@@ -172,6 +177,8 @@ class OptunaOptimizer(Optimizer):
             self._study = self._fresh_study(
                 optuna, storage, study_name, make_sampler(sampler, self.seed, population_size, n_startup_trials)
             )
+            if metric_names is not None:
+                self._study.set_metric_names(list(metric_names))
             for x in self.initial_X:
                 self._study.enqueue_trial(params_of(x, self.genes, self._kinds))
         self._distributions = distributions(self.genes, self._kinds)
