@@ -19,7 +19,7 @@ import hashlib
 
 import numpy as np
 
-from objectives import mapper, metrics, schedule
+from objectives import mapper, metrics, roofline, schedule
 from objectives.mapper import INPUT, OUTPUT
 from objectives.workloads import Workload
 from spaces import design as design_codes
@@ -330,20 +330,7 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     core_dram_bw = designs.bw_share * platform.bw_gbps * 1e9
     pes_total = np.where(active, designs.core_pes, 0).sum(axis=1, keepdims=True)
     core_noc_bw = platform.noc_gbps * 1e9 * designs.core_pes / np.maximum(pes_total, 1)
-    e = platform.energy
-    saved_pj_per_byte = e.dram_pj_per_byte + e.buffer_write_pj
-
-    def roofline(block, dram_bw, noc_bw, input_on_chip):
-        """Per layer latency (s), DRAM bytes, dynamic energy (pJ) and utilization on its core."""
-        index = block + np.arange(L)
-        compute, dram, dram_input, edge, edge_input, noc, dynamic, util = (np.take(c, index) for c in store.columns)
-        if input_on_chip is not False:
-            on_chip = input_on_chip.astype(np.float64)
-            dram = dram - on_chip * dram_input
-            edge = edge - on_chip * edge_input
-            dynamic = dynamic - on_chip * dram_input * saved_pj_per_byte
-        cycles = mapper.latency_cycles(compute, dram, edge, noc, dram_bw / platform.clock_hz, noc_bw / platform.clock_hz)
-        return cycles / platform.clock_hz, dram, dynamic, util
+    saved_pj_per_byte = platform.energy.dram_pj_per_byte + platform.energy.buffer_write_pj
 
     if designs.layer_priority is None:
         order = np.broadcast_to(_default_order(workload), (P, L))
@@ -354,27 +341,16 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
     greedy = (layer_core < 0).all(axis=1)
     if greedy.any():
         g = np.flatnonzero(greedy)
-        # (P', C, L) latency of every layer on every core, inputs from DRAM.
-        block_all = core_block[g].reshape(-1, 1) + np.arange(L)
-        compute, edge, steady, noc = (np.take(column, block_all) for column in store.times)
-        dram_bw = core_dram_bw[g].reshape(-1, 1).astype(np.float32)
-        noc_bw = core_noc_bw[g].reshape(-1, 1).astype(np.float32)
-        latency_all = edge / dram_bw + np.maximum(compute, np.maximum(steady / dram_bw, noc / noc_bw))
-        latency_all = latency_all.reshape(g.size, C, L)
         bias = None if designs.mapping_bias is None else designs.mapping_bias[g]
         layer_core = layer_core.copy()
-        layer_core[g] = schedule.greedy_assign(latency_all, active[g], order[g], workload.preds, bias)
+        layer_core[g] = roofline.greedy_assign(
+            store.times, core_block[g], core_dram_bw[g], core_noc_bw[g], active[g], order[g], workload.preds, bias
+        )
 
-    slot = np.arange(P)[:, None] * C + layer_core  # flat (P, C) index of each layer's core
-    buffer = core_buffer.ravel()[slot]
-    first_pred = workload.preds[:, 0]
-    single_pred = (first_pred >= 0) & ((workload.preds[:, 1:] < 0).all(axis=1))
-    same_core = layer_core == layer_core[:, np.maximum(first_pred, 0)]
-    input_on_chip = single_pred & same_core & (operand_bytes[:, INPUT] <= buffer)
-    latency, dram, dynamic_pl, util_pl = roofline(
-        core_block.ravel()[slot], core_dram_bw.ravel()[slot], core_noc_bw.ravel()[slot],
-        input_on_chip,
-    )
+    latency, dram, dynamic_pl, util_pl = roofline.layer_roofline(
+        store.columns, core_block, core_dram_bw, core_noc_bw, core_buffer, layer_core, workload.preds,
+        operand_bytes[:, INPUT], saved_pj_per_byte, platform.clock_hz,
+    )  # fmt: skip
 
     # (L, D) delay of each predecessor's output over the NoC, paid when it ran on another core.
     safe_preds = np.where(workload.preds >= 0, workload.preds, 0)
