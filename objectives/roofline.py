@@ -39,7 +39,22 @@ def _greedy_kernel(times, core_block, dram_bw, noc_bw, core_active, order, preds
     core_free = np.empty(C)
     finish = np.empty(L)
     finish_if = np.empty(C)
+    # One design's (C, L) latencies at a time: read from the store in layer
+    # order, one field and core at a time (streams the prefetcher follows;
+    # the placement order jumps between layers), then ranked from cache.
+    table = np.empty((C, L), dtype=np.float32)
     for p in range(P):
+        for c in range(C):
+            block = core_block[p, c]
+            for layer in range(L):
+                # Inputs from DRAM, in float32: the ranking needs no more.
+                table[c, layer] = times[2, block + layer] / dram_bw[p, c]
+            for layer in range(L):
+                table[c, layer] = _max(table[c, layer], times[3, block + layer] / noc_bw[p, c])
+            for layer in range(L):
+                table[c, layer] = _max(times[0, block + layer], table[c, layer])
+            for layer in range(L):
+                table[c, layer] = times[1, block + layer] / dram_bw[p, c] + table[c, layer]
         core_free[:] = 0.0
         for t in range(L):
             layer = order[p, t]
@@ -50,12 +65,8 @@ def _greedy_kernel(times, core_block, dram_bw, noc_bw, core_active, order, preds
                     ready = _max(ready, finish[pred])
             best, best_key = 0, 0.0
             for c in range(C):
-                i = core_block[p, c] + layer
-                # Inputs from DRAM, in float32: the ranking needs no more.
-                steady = _max(times[2, i] / dram_bw[p, c], times[3, i] / noc_bw[p, c])
-                latency32 = times[1, i] / dram_bw[p, c] + _max(times[0, i], steady)
                 # An inactive core's latency + inf, so it is never chosen.
-                latency = np.float64(latency32) + (0.0 if core_active[p, c] else np.inf)
+                latency = np.float64(table[c, layer]) + (0.0 if core_active[p, c] else np.inf)
                 finish_if[c] = _max(core_free[c], ready) + latency
                 key = finish_if[c] + bias_s[p, layer, c] if biased else finish_if[c]
                 # np.argmin: the first minimum, or the first NaN.
@@ -88,29 +99,37 @@ def _roofline_kernel(
 ):  # fmt: skip
     P, L = layer_core.shape
     D = preds.shape[1]
+    # One design at a time, its layers' store rows read field by field in
+    # layer order (a few streams the prefetcher follows, rather than eight
+    # fields at once), then combined from cache.
+    index = np.empty(L, dtype=np.int64)
+    field = np.empty((columns.shape[0], L))
     for p in range(P):
         for layer in range(L):
+            index[layer] = core_block[p, layer_core[p, layer]] + layer
+        for f in range(columns.shape[0]):
+            for layer in range(L):
+                field[f, layer] = columns[f, index[layer]]
+        for layer in range(L):
             c = layer_core[p, layer]
-            i = core_block[p, c] + layer
             # A layer's input stays in the buffer when its only predecessor
-            # ran just before on the same core and the input fits.
+            # ran on the same core and the input fits.
             first = preds[layer, 0]
             single = first >= 0
             for d in range(1, D):
                 single = single and preds[layer, d] < 0
             same_core = c == layer_core[p, max(first, 0)]
             on_chip = 1.0 if single and same_core and input_bytes[layer] <= core_buffer[p, c] else 0.0
-            d_bytes = columns[1, i] - on_chip * columns[2, i]
-            edge = columns[3, i] - on_chip * columns[4, i]
-            dynamic[p, layer] = columns[6, i] - on_chip * columns[2, i] * saved_pj_per_byte
+            d_bytes = field[1, layer] - on_chip * field[2, layer]
+            edge = field[3, layer] - on_chip * field[4, layer]
+            dynamic[p, layer] = field[6, layer] - on_chip * field[2, layer] * saved_pj_per_byte
             # mapper.latency_cycles, with the bandwidths per cycle.
             dram_per_cycle = dram_bw[p, c] / clock_hz
-            steady = _max(_max(d_bytes - edge, 0.0) / dram_per_cycle, columns[5, i] / (noc_bw[p, c] / clock_hz))
-            cycles = edge / dram_per_cycle + _max(columns[0, i], steady)
+            steady = _max(_max(d_bytes - edge, 0.0) / dram_per_cycle, field[5, layer] / (noc_bw[p, c] / clock_hz))
+            cycles = edge / dram_per_cycle + _max(field[0, layer], steady)
             latency_s[p, layer] = cycles / clock_hz
             dram[p, layer] = d_bytes
-            utilization[p, layer] = columns[7, i]
-
+            utilization[p, layer] = field[7, layer]
 
 def layer_roofline(columns, core_block, core_dram_bw, core_noc_bw, core_buffer, layer_core, preds, input_bytes,
                    saved_pj_per_byte, clock_hz) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
