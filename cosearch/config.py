@@ -30,6 +30,7 @@ MINIMIZE_METRICS = (
     "average_power_w", "antt", "sla_violations", "dynamic_energy_j", "static_energy_j",
 )  # fmt: skip
 MAXIMIZE_METRICS = ("stp", "fairness", "utilization", "throughput_ips")
+MAX_SEEDS = 1000
 MinimizeMetric = Literal[MINIMIZE_METRICS]  # type: ignore[valid-type]
 MaximizeMetric = Literal[MAXIMIZE_METRICS]  # type: ignore[valid-type]
 
@@ -218,7 +219,7 @@ class ExperimentConfig(Section):
     space: SpaceConfig = SpaceConfig()
     objective: ObjectiveConfig = ObjectiveConfig()
     optimizers: list[OptimizerConfig] = Field(default=[OptimizerConfig(name="random")], min_length=1)
-    seeds: list[NonNegativeInt] = Field(default=[0], min_length=1)
+    seeds: list[NonNegativeInt] = Field(default=[0], min_length=1, max_length=MAX_SEEDS)
     budget: BudgetConfig = BudgetConfig(evaluations=1000)
     ray: RayConfig = RayConfig()
     baselines: BaselinesConfig = BaselinesConfig()
@@ -230,8 +231,8 @@ class ExperimentConfig(Section):
     @classmethod
     def _seed_count(cls, value):
         if isinstance(value, int) and not isinstance(value, bool):
-            if value < 1:
-                raise ValueError(f"a number of seeds must be positive, got {value}")
+            if not 1 <= value <= MAX_SEEDS:
+                raise ValueError(f"a number of seeds must be between 1 and {MAX_SEEDS}, got {value}")
             return list(range(value))
         return value
 

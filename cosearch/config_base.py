@@ -7,6 +7,7 @@ import pathlib
 from pydantic import BaseModel, ConfigDict, ValidationInfo
 
 from spaces.userdefs import DefinitionError
+from spaces.userfiles import shown
 
 
 class ConfigError(DefinitionError):
@@ -20,7 +21,7 @@ def allowed(names) -> str:
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def short_form(value, key: str, kinds: tuple[type, ...], what: str):
@@ -29,7 +30,7 @@ def short_form(value, key: str, kinds: tuple[type, ...], what: str):
         return value
     if isinstance(value, kinds) and not isinstance(value, bool):
         return {key: value}
-    raise ValueError(f"expected {what}, got {value!r}")
+    raise ValueError(f"expected {what}, got {shown(value)}")
 
 
 def resolve_file(path: str, info: ValidationInfo) -> str:

@@ -13,41 +13,20 @@ import types
 import typing
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from cosearch.config import ConfigError, ExperimentConfig
+from spaces import userfiles
 
 # -- loading and error reporting --------------------------------------------
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A YAML loader that refuses a key written twice in one mapping."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 def read_yaml(path: str | pathlib.Path) -> Any:
-    path = pathlib.Path(path)
+    """The YAML in ``path``, read by the one bounded loader every user file goes through."""
     try:
-        return yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
-    except OSError as e:
-        raise ConfigError(str(path), [("", f"cannot read: {e.strerror}")]) from None
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        what = " ".join(f"{e.context or ''} {e.problem or ''}".split())
-        raise ConfigError(str(path), [("", f"not valid YAML{where}: {what}")]) from None
-    except yaml.YAMLError as e:
-        raise ConfigError(str(path), [("", f"not valid YAML: {' '.join(str(e).split())}")]) from None
+        return userfiles.read_yaml(path)
+    except userfiles.InputFileError as e:
+        raise ConfigError(str(path), [("", str(e))]) from None
 
 
 def parse_config(data: Any, source: str = "<config>", *, default_name: str = "experiment",
@@ -108,7 +87,7 @@ def describe_error(err: dict) -> tuple[str, str]:
     if kind == "missing":
         return dotted_key(loc), "required key is missing"
     message = message[0].lower() + message[1:]
-    shown = repr(value)
+    shown = userfiles.shown(value)
     if not isinstance(value, dict) and shown not in message and len(shown) < 80:
         message += f" (got {shown})"
     return dotted_key(loc), message
@@ -189,12 +168,31 @@ def build(config: ExperimentConfig, source: str = "<config>") -> Built:
             problems.append(_space_problem(str(e)))
         for i, baseline in enumerate(config.baselines.spaces):
             try:
-                make_space(baseline.name, workload, platform, **baseline.options)
+                baseline_space = make_space(baseline.name, workload, platform, **baseline.options)
             except (ValueError, TypeError) as e:
                 problems.append((f"baselines.spaces[{i}]", str(e)))
+            else:
+                problems += _optimizer_problems("baselines.optimizer_options", config.baselines.optimizer,
+                                                config.baselines.optimizer_options, baseline_space, n_obj)
+    if space is not None:
+        for i, opt in enumerate(config.optimizers):
+            problems += _optimizer_problems(f"optimizers[{i}].options", opt.name, opt.options, space, n_obj)
     if problems:
         raise ConfigError(source, problems)
     return Built(workload, platform, space)
+
+
+def _optimizer_problems(key: str, name: str, options: dict, space, n_obj: int) -> list[tuple[str, str]]:
+    """Build the optimizer as a run would: option values are only checked by its constructor."""
+    from cosearch.optimizers import make_optimizer
+
+    if space.dim == 0:  # a run scores a space without genes' one design; no optimizer is built
+        return []
+    try:
+        make_optimizer(name, dim=space.dim, n_obj=n_obj, genes=space.genes, **options)
+    except (ValueError, TypeError) as e:
+        return [(key, str(e))]
+    return []
 
 
 def _space_problem(message: str) -> tuple[str, str]:

@@ -11,11 +11,28 @@ from __future__ import annotations
 import pathlib
 from typing import Literal
 
-from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, ValidationInfo, field_validator, model_validator
+from typing import Annotated
+
+from pydantic import Field, PositiveFloat, ValidationInfo, field_validator, model_validator
 
 from cosearch.config_base import Section, allowed, resolve_file, short_form
+from spaces.userdefs import (
+    MAX_MENU,
+    Bandwidth,
+    BufferBytes,
+    ClockHz,
+    CoreCount,
+    FpgaResource,
+    PeCount,
+    SetupCycles,
+    WordBytes,
+)
 
 # -- workload ---------------------------------------------------------------
+
+MAX_BATCH = 1024
+MAX_WORKLOAD_LAYERS = 50_000
+"""Layers over every batch: the evaluator holds a few (designs, layers, cores) arrays."""
 
 
 class ModelConfig(Section):
@@ -24,7 +41,7 @@ class ModelConfig(Section):
 
     model: str | None = None
     file: str | None = None
-    batch: PositiveInt = 1
+    batch: Annotated[int, Field(gt=0, le=MAX_BATCH)] = 1
     latency_target_s: PositiveFloat | None = None
     priority: PositiveFloat = 1.0
 
@@ -93,6 +110,10 @@ class WorkloadConfig(Section):
                        latency_target_s=float("nan") if m.latency_target_s is None else m.latency_target_s)
             for m in self.models
         ]
+        layers = sum(e.model.num_layers * e.batch for e in entries)
+        if layers > MAX_WORKLOAD_LAYERS:
+            raise ValueError(f"{layers:,} layers over every batch (allowed: at most {MAX_WORKLOAD_LAYERS:,}); "
+                             "lower the batches")
         return Workload.from_models(self.name or "custom", entries)
 
 
@@ -113,23 +134,23 @@ class PlatformConfig(Section):
 
     preset: str | None = None
     file: str | None = None
-    pes: PositiveInt | None = None
-    bw_gbps: PositiveFloat | None = None
-    buffer_bytes: PositiveInt | None = None
-    clock_hz: PositiveFloat | None = None
-    noc_gbps: PositiveFloat | None = None
-    max_cores: PositiveInt | None = None
-    word_bytes: PositiveInt | None = None
-    acc_bytes: PositiveInt | None = None
-    rf_bytes: PositiveInt | None = None
+    pes: PeCount | None = None
+    bw_gbps: Bandwidth | None = None
+    buffer_bytes: BufferBytes | None = None
+    clock_hz: ClockHz | None = None
+    noc_gbps: Bandwidth | None = None
+    max_cores: CoreCount | None = None
+    word_bytes: WordBytes | None = None
+    acc_bytes: WordBytes | None = None
+    rf_bytes: BufferBytes | None = None
     mapping_objective: Literal["edp", "latency", "energy"] | None = None
     """What the per-layer mapper minimizes (default edp)."""
-    layer_setup_cycles: NonNegativeInt | None = None
-    dsp: PositiveFloat | None = None
-    lut: PositiveFloat | None = None
-    bram36: PositiveFloat | None = None
+    layer_setup_cycles: SetupCycles | None = None
+    dsp: FpgaResource | None = None
+    lut: FpgaResource | None = None
+    bram36: FpgaResource | None = None
     dataflows: list[str] | None = Field(default=None, min_length=1)
-    pe_step: PositiveInt | None = None
+    pe_step: PeCount | None = None
     """ASIC only: a core menu of every multiple of this many PEs instead of powers of two."""
 
     @model_validator(mode="before")
@@ -174,6 +195,9 @@ class PlatformConfig(Section):
             budget = self.pes or base.pes
             if self.pe_step > budget:
                 raise ValueError(f"pe_step {self.pe_step} exceeds the PE budget {budget}")
+            if budget // self.pe_step > MAX_MENU:
+                raise ValueError(f"pe_step {self.pe_step} makes a menu of {budget // self.pe_step:,} core sizes "
+                                 f"(allowed: at most {MAX_MENU:,}; at least {-(-budget // MAX_MENU)})")
         return self
 
     @property

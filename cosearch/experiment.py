@@ -42,7 +42,7 @@ class BuiltProblem:
 
         self.space, self.workload, self.platform = space, workload, platform
         self.dim, self.genes = space.dim, space.genes
-        skip = ("model_latency_s", "layer_core", "schedule")
+        skip = ("model_latency_s", "progress", "layer_core", "schedule")
         self.metric_names = tuple(f.name for f in dataclasses.fields(Metrics) if f.name not in skip)
 
     def evaluate(self, X: np.ndarray):

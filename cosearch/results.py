@@ -352,15 +352,21 @@ class ResultsDir:
         return atomic_write_json(self.design_path(name), {"format": DESIGN_FORMAT, **payload})
 
 
+DESIGN_MAX_BYTES = 64 << 20
+"""A design file of 10,000 layers with its schedule is a few MiB."""
+
+
 def read_design(path) -> dict:
     """A design file written by ``ResultsDir.write_design``, or a bare ``Design`` dict (cores, layer_core)."""
+    from spaces import userfiles
+
     path = pathlib.Path(path)
     try:
-        data = read_json(path)
-    except OSError as e:
-        raise ResultsError(f"{path}: cannot read: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise ResultsError(f"{path}: not JSON: {e}") from None
+        data = json.loads(userfiles.read_text(path, max_bytes=DESIGN_MAX_BYTES))
+    except userfiles.InputFileError as e:
+        raise ResultsError(f"{path}: {e}") from None
+    except (json.JSONDecodeError, RecursionError) as e:  # the decoder recurses once per nesting level
+        raise ResultsError(f"{path}: not JSON: {str(e)[:200]}") from None
     if not isinstance(data, dict):
         raise ResultsError(f"{path}: expected a JSON object, got {type(data).__name__}")
     if "format" not in data and "cores" in data:

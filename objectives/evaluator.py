@@ -22,6 +22,7 @@ import numpy as np
 from objectives import mapper, metrics, roofline, schedule
 from objectives.mapper import INPUT, OUTPUT
 from objectives.workloads import Workload
+from objectives.workloads._layers import MAX_LAYER_SIZE
 from spaces import design as design_codes
 from spaces.design import DesignBatch
 from spaces.hardware import Platform
@@ -291,6 +292,36 @@ def _default_order(workload: Workload) -> np.ndarray:
     return schedule.schedule_order(default_priority(workload)[None], workload.preds)
 
 
+@functools.lru_cache(maxsize=16)
+def _instances(workload: Workload) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Model instances (one per batch repetition): ``(L,)`` each layer's instance, ``(I,)`` the
+    first layer of each (an instance's layers are contiguous) and ``(I,)`` its model's priority."""
+    first = np.ones(workload.num_layers, dtype=bool)
+    first[1:] = (workload.model[1:] != workload.model[:-1]) | (workload.instance[1:] != workload.instance[:-1])
+    instance = np.cumsum(first) - 1
+    starts = np.flatnonzero(first)
+    if len(starts) != int(workload.batch.sum()):
+        raise ValueError(f"workload {workload.name!r}: an instance's layers are not contiguous")
+    return instance, starts, workload.priority[workload.model[starts]]
+
+
+@functools.lru_cache(maxsize=16)
+def _check_counts(workload: Workload) -> None:
+    """Refuse layers whose int64 counts wrapped: a negative MAC count scores a negative EDP as feasible.
+
+    ``make_model`` bounds every layer it builds, so this only fires for a
+    workload assembled by hand; it is checked once per workload.
+    """
+    size = np.prod(workload.dims.astype(np.float64), axis=1)
+    inputs, weights, outputs = workload.operand_elements
+    bad = (workload.macs <= 0) | (inputs < 0) | (weights < 0) | (outputs < 0) | ~(size <= MAX_LAYER_SIZE)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"workload {workload.name!r}, layer {workload.layer_names[i]!r}: dims "
+                         f"{workload.dims[i].tolist()} give {int(workload.macs[i])} MACs; counts must be positive "
+                         f"and the dims product at most {MAX_LAYER_SIZE:.3g}")
+
+
 def evaluate(
     designs: DesignBatch, workload: Workload, platform: Platform, *, with_schedule: bool = False
 ) -> metrics.Metrics:
@@ -305,6 +336,7 @@ def evaluate(
         raise ValueError(
             f"designs map {designs.num_layers} layers but workload {workload.name!r} has {workload.num_layers}"
         )
+    _check_counts(workload)
     if designs.num_designs > BLOCK_DESIGNS:
         blocks = range(0, designs.num_designs, BLOCK_DESIGNS)
         return metrics.Metrics.concatenate([
@@ -383,12 +415,15 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
 
     M = workload.num_models
     shared = metrics.per_model_max(timing.finish_s, workload.model, M)
-    alone = metrics.per_model_sum(latency, workload.model, M)
-    progress = metrics.normalized_progress(alone, shared)
+    instance, starts, instance_priority = _instances(workload)
+    alone = schedule.list_schedule(latency, instance * C + layer_core, order, workload.preds, transfer,
+                                   C * len(starts))  # each instance on cores of its own: nothing else on the chip
+    progress = metrics.normalized_progress(metrics.per_block_max(alone.finish_s, starts),
+                                           metrics.per_block_max(timing.finish_s, starts))
     utilization = macs.sum() / metrics.row_total(macs / util_pl)
 
     reason = reason.copy()
-    finite = np.isfinite(makespan) & np.isfinite(energy) & (makespan > 0)
+    finite = np.isfinite(makespan) & np.isfinite(energy) & (makespan > 0) & (energy > 0)
     reason[(reason == 0) & ~finite] = design_codes.NON_FINITE
     ok = reason == 0
 
@@ -423,9 +458,10 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
         utilization=score(utilization, 0.0),
         throughput_ips=score(workload.inferences / makespan, 0.0),
         model_latency_s=cost(shared),
+        progress=np.where(ok[:, None], progress, 0.0),
         stp=score(metrics.system_throughput(progress), 0.0),
         antt=cost(metrics.average_normalized_turnaround(progress)),
-        fairness=score(metrics.prema_fairness(progress, workload.priority), 0.0),
+        fairness=score(metrics.prema_fairness(progress, instance_priority), 0.0),
         sla_violations=score(metrics.sla_violations(shared, workload.latency_target_s), M),
         feasible=ok,
         reason=reason,

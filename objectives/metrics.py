@@ -1,15 +1,26 @@
 """What a design is judged by: the ``Metrics`` record and the multi-DNN metrics.
 
-Multi-tenant metrics follow the multi-DNN survey (§2.2) and PREMA:
+Multi-tenant metrics follow "Multi-DNN Accelerators for Next-Generation AI
+Systems" (Venieris, Bouganis, Lane; §2.2) and PREMA.  They are taken per
+model *instance*: a model served ``batch`` times is ``batch`` DNN executions,
+each slowed down by co-location on its own:
 
-* ``T_alone[m]``: model m's layers run one after another on the cores the
-  design maps them to, with nothing else on the chip (the sum of their
-  latencies, all batches);
-* ``T_shared[m]``: when model m's last layer finishes in the shared schedule;
-* normalised progress ``NP = T_alone / T_shared``; ``STP = Σ NP``;
+* ``T_alone[i]``: instance i's layers scheduled exactly as in the shared
+  schedule (same cores, order and transfers) with nothing else on the chip;
+* ``T_shared[i]``: when instance i's last layer finishes in the shared
+  schedule (every instance arrives at time 0);
+* normalised progress ``NP = T_alone / T_shared``, in (0, 1]: removing the
+  other instances' layers from a fixed per-core order can only make each
+  layer start earlier; ``STP = Σ NP`` (at most the number of instances);
   ``ANTT = mean(1 / NP)``; PREMA fairness ``min_i PP_i / max_j PP_j`` with
-  priority-weighted progress ``PP_i = NP_i / (priority_i / Σ priority)``;
-* SLA violations: models with a latency target that ``T_shared`` exceeds.
+  priority-weighted progress ``PP_i = NP_i / (priority_i / Σ priority)``,
+  an instance carrying its model's priority;
+* SLA violations: models with a latency target that their last instance's
+  ``T_shared`` exceeds.
+
+(Summing a model's instances into one ``T_alone`` while ``T_shared`` is its
+last instance's finish counted overlapped instances several times: progress
+3.86 and an STP of 4 with three models.)
 """
 
 from __future__ import annotations
@@ -43,6 +54,7 @@ class Metrics:
     utilization: np.ndarray
     throughput_ips: np.ndarray
     model_latency_s: np.ndarray  # (P, M)
+    progress: np.ndarray  # (P, I) normalised progress of each model instance, in (0, 1]
     stp: np.ndarray
     antt: np.ndarray
     fairness: np.ndarray
@@ -93,14 +105,14 @@ def row_total(values: np.ndarray) -> np.ndarray:
     return np.add.reduce(np.ascontiguousarray(values.T), axis=0)
 
 
-def per_model_sum(values: np.ndarray, model: np.ndarray, num_models: int) -> np.ndarray:
-    """``(P, L)`` → ``(P, M)`` sums over each model's layers."""
-    return np.stack([row_total(values[:, model == m]) for m in range(num_models)], axis=1)
-
-
 def per_model_max(values: np.ndarray, model: np.ndarray, num_models: int) -> np.ndarray:
     """``(P, L)`` → ``(P, M)`` maxima over each model's layers (0 for a model without layers)."""
     return np.stack([values[:, model == m].max(axis=1, initial=0.0) for m in range(num_models)], axis=1)
+
+
+def per_block_max(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``(P, L)`` → ``(P, B)`` maxima over contiguous blocks of layers starting at ``starts``."""
+    return np.maximum.reduceat(values, starts, axis=1)
 
 
 def normalized_progress(alone_s: np.ndarray, shared_s: np.ndarray) -> np.ndarray:

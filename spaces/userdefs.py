@@ -44,7 +44,6 @@ import typing
 from collections.abc import Mapping
 from typing import Annotated, Any, Union
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -52,15 +51,13 @@ from pydantic import (
     Discriminator,
     Field,
     NonNegativeFloat,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
     StrictBool,
     Tag,
     ValidationError,
     create_model,
 )
 
+from spaces import userfiles
 from spaces.hardware import (
     ASIC_ENERGY,
     ASIC_STATIC,
@@ -90,9 +87,17 @@ class DefinitionError(ValueError):
 
     def __init__(self, source: str, problems: list[tuple[str, str]]):
         self.source = source
-        self.problems = problems
+        self.problems = [(key, _clipped(message)) for key, message in problems]
         super().__init__("\n".join(f"{source}: {key}: {message}" if key else f"{source}: {message}"
-                                   for key, message in problems))
+                                   for key, message in self.problems))
+
+
+MAX_MESSAGE = 2000
+"""Characters of one problem's message: a value quoted whole (a 1 MiB name) is cut."""
+
+
+def _clipped(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE else f"{message[:MAX_MESSAGE - 40]} … ({len(message):,} characters)"
 
 
 def _loop_dim(value: Any) -> str:
@@ -134,13 +139,37 @@ def _byte_count(value: Any) -> int:
                      "'<number> B|KiB|MiB|GiB|kB|MB|GB')")
 
 
+# Bounds far beyond any chip built (a wafer-scale engine has under a million
+# cores and 44 GB of SRAM; HBM3e stacks give a few TB/s), so that a typo such
+# as ``pes: 1e29`` is refused here instead of overflowing the cost model's
+# int64 arithmetic or sizing its arrays.
+MAX_PES = 1 << 24
+MAX_BW_GBPS = 1e6
+MAX_BUFFER_BYTES = 1 << 40
+MAX_CLOCK_HZ = 1e10
+MAX_CORES = 256
+MAX_WORD_BYTES = 16
+MAX_SETUP_CYCLES = 10**9
+MAX_FPGA_RESOURCE = 1e9
+MAX_MENU = 4096
+"""Core sizes in a menu (``pe_step`` makes one of every multiple)."""
+
+PeCount = Annotated[int, Field(gt=0, le=MAX_PES)]
+Bandwidth = Annotated[float, Field(gt=0, le=MAX_BW_GBPS)]
+ClockHz = Annotated[float, Field(gt=0, le=MAX_CLOCK_HZ)]
+CoreCount = Annotated[int, Field(gt=0, le=MAX_CORES)]
+WordBytes = Annotated[int, Field(gt=0, le=MAX_WORD_BYTES)]
+SetupCycles = Annotated[int, Field(ge=0, le=MAX_SETUP_CYCLES)]
+FpgaResource = Annotated[float, Field(gt=0, le=MAX_FPGA_RESOURCE)]
+BufferBytes = Annotated[int, Field(gt=0, le=MAX_BUFFER_BYTES)]
+
 LoopDim = Annotated[str, BeforeValidator(_loop_dim)]
-Bytes = Annotated[int, BeforeValidator(_byte_count)]
+Bytes = Annotated[BufferBytes, BeforeValidator(_byte_count)]
 Name = Annotated[str, Field(min_length=1)]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DataflowSpec(_Spec):
@@ -148,7 +177,7 @@ class DataflowSpec(_Spec):
     unrolled: list[Annotated[Any, BeforeValidator(_axis)]] = Field(min_length=1)
     stationary: Annotated[str, BeforeValidator(_one_of(STATIONARY, "a stationary operand"))]
     fill_drain: StrictBool = False
-    max_extents: dict[LoopDim, PositiveInt] = {}
+    max_extents: dict[LoopDim, PeCount] = {}
     rf_operands: list[Annotated[str, BeforeValidator(_one_of(STATIONARY, "an operand"))]] = Field(
         list(STATIONARY), min_length=1)
     description: str = ""
@@ -182,11 +211,11 @@ def _core_by_name(value: Any) -> Any:
 
 class CoreSizeSpec(_Spec):
     name: Name
-    pes: PositiveInt | None = None
-    dsp: NonNegativeFloat = 0.0
-    lut: NonNegativeFloat = 0.0
-    bram36: NonNegativeFloat = 0.0
-    unroll: dict[LoopDim, PositiveInt] = {}
+    pes: PeCount | None = None
+    dsp: Annotated[NonNegativeFloat, Field(le=MAX_FPGA_RESOURCE)] = 0.0
+    lut: Annotated[NonNegativeFloat, Field(le=MAX_FPGA_RESOURCE)] = 0.0
+    bram36: Annotated[NonNegativeFloat, Field(le=MAX_FPGA_RESOURCE)] = 0.0
+    unroll: dict[LoopDim, PeCount] = {}
 
 
 def _overrides_of(table) -> type[_Spec]:
@@ -209,24 +238,25 @@ class PlatformSpec(_Spec):
     name: Name | None = None
     base: Annotated[str, BeforeValidator(_one_of(tuple(PLATFORMS), "a preset platform"))] | None = None
     kind: Annotated[str, BeforeValidator(_one_of(KINDS, "a platform kind"))] | None = None
-    pes: PositiveInt | None = None
-    dsp: PositiveFloat | None = None
-    lut: PositiveFloat | None = None
-    bram36: PositiveFloat | None = None
-    bw_gbps: PositiveFloat | None = None
-    noc_gbps: PositiveFloat | None = None
+    pes: PeCount | None = None
+    dsp: FpgaResource | None = None
+    lut: FpgaResource | None = None
+    bram36: FpgaResource | None = None
+    bw_gbps: Bandwidth | None = None
+    noc_gbps: Bandwidth | None = None
     buffer_bytes: Bytes | None = None
-    clock_hz: PositiveFloat | None = None
-    word_bytes: PositiveInt | None = None
-    acc_bytes: PositiveInt | None = None
-    rf_bytes: PositiveInt | None = None
-    layer_setup_cycles: NonNegativeInt | None = None
+    clock_hz: ClockHz | None = None
+    word_bytes: WordBytes | None = None
+    acc_bytes: WordBytes | None = None
+    rf_bytes: BufferBytes | None = None
+    layer_setup_cycles: SetupCycles | None = None
     mapping_objective: Annotated[str, BeforeValidator(_one_of(MAPPING_OBJECTIVES, "a mapping objective"))] | None = None
-    max_cores: PositiveInt | None = None
+    max_cores: CoreCount | None = None
     energy: EnergySpec | None = None
     static: StaticSpec | None = None
     area: AreaSpec | None = None
-    core_sizes: list[Annotated[CoreSizeSpec, BeforeValidator(_core_by_name)]] | None = Field(None, min_length=1)
+    core_sizes: list[Annotated[CoreSizeSpec, BeforeValidator(_core_by_name)]] | None = Field(None, min_length=1,
+                                                                                            max_length=MAX_MENU)
     dataflows: list[DataflowRef] | None = Field(None, min_length=1)
 
 
@@ -270,7 +300,7 @@ def _problems(error: ValidationError, root: type[BaseModel]) -> list[tuple[str, 
             problems.append((key, f"{value!r} is not a boolean (allowed: true, false)"))
         else:
             message = err["msg"].removeprefix("Value error, ")
-            shown = repr(value)
+            shown = userfiles.shown(value)
             if not isinstance(value, dict) and shown not in message and len(shown) < 80:
                 message += f" (got {shown})"
             problems.append((key, message))
@@ -337,13 +367,11 @@ def register_dataflow(dataflow: Dataflow) -> Dataflow:
 
 
 def read_yaml(path: str | pathlib.Path) -> Any:
-    path = pathlib.Path(path)
+    """The YAML in ``path``, read by the one bounded loader every user file goes through."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise DefinitionError(str(path), [("", f"cannot read: {e.strerror or e}")]) from None
-    except yaml.YAMLError as e:
-        raise DefinitionError(str(path), [("", f"not valid YAML: {' '.join(str(e).split())}")]) from None
+        return userfiles.read_yaml(path)
+    except userfiles.InputFileError as e:
+        raise DefinitionError(str(path), [("", str(e))]) from None
 
 
 def load_platform(data: Mapping | str | pathlib.Path, source: str | None = None) -> Platform:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -41,6 +42,16 @@ from spaces.hardware import LOOP_DIMS as DIMS
 
 N_DIM, G_DIM, K_DIM, C_DIM, Y_DIM, X_DIM, R_DIM, S_DIM = range(8)
 NUM_DIMS = len(DIMS)
+
+MAX_LAYER_SIZE = 1 << 50
+"""Bound on a layer's dims product, which is its MACs and bounds every operand's
+element count (an input spans at most Y·R rows and X·S columns).  1.1e15 is a
+hundred times the largest GEMM of a 70B-parameter LLM at 32k tokens; the bound
+keeps each count exact in float64 and a model's sum in int64."""
+MAX_MODEL_MACS = 1 << 58
+"""Bound on a model's total MACs, so sums over batches and models stay in int64."""
+MAX_STEP = 1 << 20
+"""Bound on stride and dilation, so input-extent arithmetic stays in int64."""
 
 
 class Op(enum.IntEnum):
@@ -157,8 +168,24 @@ class Model:
     __hash__ = None
 
 
+def layer_size_problem(dims, stride, dilation) -> str | None:
+    """Why one layer is too large to count in int64/float64 (see ``MAX_LAYER_SIZE``), or None.
+
+    Computed on Python ints, so it holds whatever the dims: int64 would wrap.
+    """
+    size = math.prod(int(d) for d in dims)
+    if size > MAX_LAYER_SIZE:
+        named = ", ".join(f"{d}={int(v)}" for d, v in zip(DIMS, dims))
+        return (f"dimensions {named} are too large: they multiply to {size:.3g} MACs "
+                f"(allowed: at most {MAX_LAYER_SIZE:.3g} per layer)")
+    if int(stride) > MAX_STEP or int(dilation) > MAX_STEP:
+        return f"stride {int(stride)} or dilation {int(dilation)} is too large (allowed: at most {MAX_STEP})"
+    return None
+
+
 def validate_layers(model_name, layer_names, op, dims, stride, dilation, preds) -> None:
     """Raise ``ValueError`` naming the model and layer for a malformed table."""
+    total = 0
     for i, name in enumerate(layer_names):
         where = f"model {model_name!r}, layer {name!r}"
         bad = [d for d, v in zip(DIMS, dims[i]) if v <= 0]
@@ -173,6 +200,13 @@ def validate_layers(model_name, layer_names, op, dims, stride, dilation, preds) 
                 f"{where}: a depthwise layer has K=C=1 channel per group (G = channels), "
                 f"got K={dims[i, K_DIM]}, C={dims[i, C_DIM]}"
             )
+        too_large = layer_size_problem(dims[i], stride[i], dilation[i])
+        if too_large:
+            raise ValueError(f"{where}: {too_large}")
+        total += math.prod(int(d) for d in dims[i])
+        if total > MAX_MODEL_MACS:
+            raise ValueError(f"{where}: the model's layers so far multiply-accumulate {total:.3g} times "
+                             f"(allowed: at most {MAX_MODEL_MACS:.3g} per model)")
         for p in preds[i]:
             if not 0 <= p < len(layer_names):
                 raise ValueError(f"{where}: depends on missing layer index {p}")
@@ -206,9 +240,16 @@ def make_model(name, layer_names, op, dims, stride, preds, extra_params=0, *, di
     in topological order; ``dilation`` defaults to 1 everywhere."""
     layer_names = tuple(layer_names)
     op = np.asarray(op, dtype=np.int8)
-    dims = np.asarray(dims, dtype=np.int64).reshape(len(layer_names), NUM_DIMS)
-    stride = np.asarray(stride, dtype=np.int64)
-    dilation = np.ones_like(stride) if dilation is None else np.asarray(dilation, dtype=np.int64)
+    try:
+        dims = np.asarray(dims, dtype=np.int64).reshape(len(layer_names), NUM_DIMS)
+        stride = np.asarray(stride, dtype=np.int64)
+        dilation = np.ones_like(stride) if dilation is None else np.asarray(dilation, dtype=np.int64)
+    except OverflowError:  # a count beyond int64: name the layer (on Python ints)
+        for layer, d, s, t in zip(layer_names, dims, stride, dilation if dilation is not None else stride):
+            too_large = layer_size_problem(d, s, 1 if dilation is None else t)
+            if too_large:
+                raise ValueError(f"model {name!r}, layer {layer!r}: {too_large}") from None
+        raise ValueError(f"model {name!r}: a dimension, stride or dilation exceeds 64 bits") from None
     preds = [tuple(int(p) for p in ps) for ps in preds]
     if not layer_names:
         raise ValueError(f"model {name!r}: has no layers")

@@ -16,6 +16,9 @@ import numpy as np
 
 from objectives.workloads._layers import Model, Op, layer_macs, operand_elements
 
+MAX_WORKLOAD_MACS = 1 << 62
+"""MACs over every layer of every instance: sums of them stay in int64."""
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelEntry:
@@ -74,6 +77,10 @@ class Workload:
         if len(set(names)) != len(names):
             dup = next(n for n in names if names.count(n) > 1)
             raise ValueError(f"workload {name!r}: model {dup!r} is listed twice; raise its batch instead")
+        total = sum(int(e.model.macs.sum()) * e.batch for e in entries)  # Python ints: no wrap
+        if total > MAX_WORKLOAD_MACS:
+            raise ValueError(f"workload {name!r}: {total:.3g} MACs over every batch (allowed: at most "
+                             f"{MAX_WORKLOAD_MACS:.3g}); lower the batches")
         blocks, offset = [], 0
         for m, entry in enumerate(entries):
             model = entry.model

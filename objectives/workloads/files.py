@@ -57,8 +57,9 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
-from objectives.workloads._layers import DIMS, OP_NAMES, Model, Op, make_model, parse_op
+from objectives.workloads._layers import DIMS, OP_NAMES, Model, Op, layer_size_problem, make_model, parse_op
 from objectives.workloads._registry import get_model
+from spaces import userfiles
 
 COLUMNS = ("name", "op", *DIMS, "stride", "dilation", "preds")
 LEGACY_COLUMNS = ("groups",)
@@ -123,7 +124,7 @@ Count = Annotated[int, BeforeValidator(_positive_int)]
 class LayerRow(BaseModel):
     """One row of a layer table; ``None`` fields take the op's default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: Annotated[str, BeforeValidator(_layer_name)]
     op: Annotated[str, BeforeValidator(_op_name)]
@@ -161,8 +162,8 @@ def _first_error(error: ValidationError, allowed_keys: tuple[str, ...]) -> tuple
     if err["type"] == "extra_forbidden":
         return key, f"is not a column (allowed: {', '.join(allowed_keys)})"
     message = err["msg"].removeprefix("Value error, ")
-    if "input" in err and not message.startswith(repr(err["input"])):
-        message = f"{err['input']!r}: {message}"
+    if "input" in err and not message.startswith(userfiles.shown(err["input"])):
+        message = f"{userfiles.shown(err['input'])}: {message}"
     return key, message
 
 
@@ -174,7 +175,7 @@ def _rows_to_model(path: Path, name: str, extra_params: int, rows: list[tuple[st
         label = raw.get("name") if isinstance(raw, Mapping) else None
         at = f"{path}: {where}" + (f" (layer {str(label).strip()!r})" if label not in (None, "") else "")
         if not isinstance(raw, Mapping):
-            raise LayerTableError(f"{at}: expected a mapping of columns, got {raw!r}")
+            raise LayerTableError(f"{at}: expected a mapping of columns, got {userfiles.shown(raw)}")
         try:
             row = LayerRow.model_validate(dict(raw))
         except ValidationError as e:
@@ -246,6 +247,9 @@ def _check_row(at: str, row: LayerRow) -> None:
         raise LayerTableError(
             f"{at}, column K: {row.K} for a dwconv layer with G={row.G} (allowed: 1, one output channel per group)"
         )
+    too_large = layer_size_problem(_dims(op, row), row.stride, row.dilation)
+    if too_large:
+        raise LayerTableError(f"{at}, columns {','.join(DIMS)}: {too_large}")
 
 
 def _read_csv(path: Path, text: str) -> Model:
@@ -280,6 +284,11 @@ def _read_csv(path: Path, text: str) -> Model:
             raise LayerTableError(
                 f"{path}: line {lineno}: {len(cells)} cells but the header has {len(header)} columns"
             )
+        if len(cells) < len(header):  # a cut-off row would silently take defaults
+            raise LayerTableError(
+                f"{path}: line {lineno}, column {header[len(cells)]}: {len(cells)} cells but the header has "
+                f"{len(header)} columns (leave a cell empty for its default: ',,')"
+            )
         rows.append((f"line {lineno}", {k: v for k, v in zip(header, cells) if v != ""}))
     if header is None:
         raise LayerTableError(f"{path}: no header line (columns: {', '.join(COLUMNS)})")
@@ -294,9 +303,9 @@ def _read_csv(path: Path, text: str) -> Model:
 
 def _read_yaml(path: Path, text: str) -> Model:
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise LayerTableError(f"{path}: not valid YAML: {e}") from None
+        data = userfiles.parse_yaml(text)
+    except userfiles.InputFileError as e:
+        raise LayerTableError(f"{path}: {e}") from None
     if not isinstance(data, Mapping):
         raise LayerTableError(f"{path}: expected a mapping with keys name, extra_params, layers")
     try:
@@ -331,11 +340,14 @@ def load_model(path: str | Path) -> Model:
     if suffix == ".onnx":
         from objectives.workloads.onnx_import import load_onnx
 
-        return load_onnx(path)
+        try:
+            return load_onnx(path)
+        except ValueError as e:
+            raise LayerTableError(str(e) if str(e).startswith(f"{path}:") else f"{path}: {e}") from None
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise LayerTableError(f"{path}: cannot read the layer table: {e.strerror or e}") from None
+        text = userfiles.read_text(path)
+    except userfiles.InputFileError as e:
+        raise LayerTableError(f"{path}: {e}") from None
     return _read_csv(path, text) if suffix == ".csv" else _read_yaml(path, text)
 
 

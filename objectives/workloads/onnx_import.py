@@ -110,8 +110,8 @@ def import_onnx(
         path = Path(source)
         from google.protobuf.message import DecodeError
 
-        try:
-            proto = onnx.load(str(path))
+        try:  # only shapes matter: weights stored beside the file (exports over 2 GB) are never read
+            proto = onnx.load(str(path), load_external_data=False)
         except (OSError, ValueError, DecodeError) as e:
             raise ValueError(f"{path}: cannot read the ONNX model: {e}") from None
         default_name = path.stem

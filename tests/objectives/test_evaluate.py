@@ -163,6 +163,20 @@ def test_decode_reasons_carry_through_per_design():
     assert np.isfinite(result.edp[[0, 2]]).all() and np.isinf(result.edp[1])
 
 
+def test_layers_whose_counts_wrapped_are_refused_never_scored():
+    """int64 MACs that wrapped negative once made a negative EDP, feasible and chosen as the best design.
+
+    ``make_model`` refuses such layers (see tests/objectives/test_layers.py); a
+    workload assembled around it is refused by the evaluator too.
+    """
+    workload = workload_of(gemm_model())
+    wrapped = dataclasses.replace(workload, dims=np.array([[1, 1, 3_000_000, 3_000_000, 3_000_000, 3_000_000, 1, 1]]))
+    assert wrapped.macs[0] < 0  # what int64 makes of 8.1e25
+    with pytest.raises(ValueError, match="layer 'fc/fc': dims .* MACs; counts must be positive"):
+        evaluate(one_core(), wrapped, EDGE)
+    assert evaluate(one_core(), workload, EDGE).feasible[0]
+
+
 def test_buffer_share_is_rounded_down_to_a_rung():
     """Two cores whose buffers round down to the same quarter-octave rung score alike;
     the evaluator never credits a core with more buffer than its share."""

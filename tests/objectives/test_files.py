@@ -101,6 +101,10 @@ HEADER = "name,op,N,K,C,Y,X,R,S,stride,groups,preds\n"  # the legacy form, K cou
          "line 3 (layer 'a'), column name: duplicate layer name (first at line 2)"),
         ("a,conv,1,8,3,8,8,3,3,1,1,b\nb,conv,1,8,8,8,8,3,3,1,1,a\n", "model 'm', layer 'a': dependency cycle"),
         ("a,conv,1,8,3,8,8,3,3,1,1,,x\n", "line 2: 13 cells but the header has 12 columns"),
+        ("a,conv,1,8,3,8,8\n", "line 2, column R: 7 cells but the header has 12 columns (leave a cell empty"),
+        ("a,gemm,1,1e26,3,8,1,1,1,1,1,\n", "line 2 (layer 'a'), column K: '1e26' is not a positive integer"),
+        ("a,gemm,1," + "1" * 27 + ",3,8,1,1,1,1,1,\n", "line 2 (layer 'a'), columns N,G,K,C,Y,X,R,S: dimensions N=1, G=1, K=1"),
+        ("a,conv,1,3000000,3000000,3000000,3000000,1,1,1,1,\n", "columns N,G,K,C,Y,X,R,S: dimensions N=1, G=1, K=3000000"),
     ],
 )
 def test_csv_errors_name_file_line_layer_column_and_value(tmp_path, body, message):
@@ -152,7 +156,7 @@ def test_header_and_format_errors(tmp_path):
         load_model(write(tmp_path, "k.csv", "name,op,C\n"))
     with pytest.raises(ValueError, match="m.txt: unknown layer table format '.txt' \\(allowed: .csv, .yaml, .yml"):
         load_model(write(tmp_path, "m.txt", ""))
-    with pytest.raises(ValueError, match="cannot read the layer table"):
+    with pytest.raises(ValueError, match="cannot read: "):
         load_model(tmp_path / "missing.csv")
     with pytest.raises(ValueError, match="has no layers"):
         load_model(write(tmp_path, "e.csv", HEADER))

@@ -97,6 +97,11 @@ def test_dilated_conv_input_footprint():
         ([1, 1, 0, 3, 4, 4, 1, 1], 1, [()], "model 'bad', layer 'l0': dimension\\(s\\) K must be positive"),
         ([1, 1, 6, 3, 4, 4, 1, 1], 0, [()], "model 'bad', layer 'l0': dilation must be positive, got 0"),
         ([1, 1, 6, 3, 4, 4, 1, 1], 1, [(3,)], "model 'bad', layer 'l0': depends on missing layer index 3"),
+        # Counts beyond int64 (and products that would wrap it) are refused, never stored.
+        ([10**12, 1, 8, 3, 10**6, 10**6, 3, 3], 1, [()], "layer 'l0': dimensions N=1000000000000, G=1, K=8, .* too large"),
+        ([1, 1, 10**20, 3, 4, 4, 1, 1], 1, [()], "layer 'l0': dimensions N=1, G=1, K=100000000000000000000, .* too large"),
+        ([1, 2**10, 2**25, 2**25, 1, 1, 1, 1], 1, [()], r"they multiply to 1.15e\+18 MACs \(allowed: at most 1.13e\+15"),
+        ([1, 1, 6, 3, 4, 4, 3, 3], 2**21, [()], "stride 1 or dilation 2097152 is too large"),
     ],
 )
 def test_bad_layers_name_model_and_layer(dims, dilation, preds, message):
@@ -107,6 +112,19 @@ def test_bad_layers_name_model_and_layer(dims, dilation, preds, message):
 def test_depthwise_must_have_one_channel_per_group():
     with pytest.raises(ValueError, match="layer 'dw': a depthwise layer has K=C=1 .* got K=2, C=1"):
         make_model("bad", ["dw"], [Op.DWCONV], [[1, 8, 2, 1, 4, 4, 3, 3]], [1], [()])
+
+
+def test_the_size_bound_is_exact_at_its_edge():
+    from objectives.workloads._layers import MAX_LAYER_SIZE
+
+    edge = [1, 1, 2**20, 2**20, 2**10, 1, 1, 1]  # exactly MAX_LAYER_SIZE
+    assert int(make_model("ok", ["l0"], [Op.GEMM], [edge], [1], [()]).macs[0]) == MAX_LAYER_SIZE
+    with pytest.raises(ValueError, match="too large"):
+        make_model("big", ["l0"], [Op.GEMM], [[2, *edge[1:]]], [1], [()])
+    # The model's total is bounded too, so its sum over batches stays in int64.
+    many = [edge] * 300
+    with pytest.raises(ValueError, match=r"layer 'l256': the model's layers so far multiply-accumulate 2.89e\+17 times"):
+        make_model("many", [f"l{i}" for i in range(300)], [Op.GEMM] * 300, many, [1] * 300, [()] * 300)
 
 
 def test_dependency_cycle_is_named():

@@ -246,3 +246,30 @@ def test_onnx_resnet50_matches_the_zoo():
     assert sum(map(len, model.preds)) == sum(map(len, zoo.preds)) == 72
     differ = [zoo.layer_names[i] for i, (a, b) in enumerate(zip(model.preds, zoo.preds)) if a != b]
     assert differ == [f"layer{s}.2.conv1" for s in range(1, 5)]
+
+
+def test_weights_stored_outside_the_file_are_never_read(tmp_path):
+    """Exports over 2 GB keep their weights in side files, and model-zoo files often ship without
+    them: the importer reads shapes only, so a deleted side file changes nothing."""
+    g = Graph({"input": (1, 3, 8, 8)})
+    proto = g.model(g.node("Gemm", [g.node("Flatten", [g.conv("input", "conv", 4, 3, 3)], "flat"),
+                                    g.init("fc.w", (256, 10))], "fc"))
+    inline = load_onnx(proto, name="net")
+    path = tmp_path / "net.onnx"
+    onnx.save(proto, path, save_as_external_data=True, all_tensors_to_one_file=True, location="net.weights",
+              size_threshold=0)
+    assert path.stat().st_size < 1024  # the weights really are elsewhere
+    (tmp_path / "net.weights").unlink()
+    model = load_model(path)
+    assert model == inline
+    assert model.params == 4 * 3 * 3 * 3 + 256 * 10
+
+
+def test_shapes_whose_macs_overflow_int64_are_refused(tmp_path):
+    """An input of [1e12, 3, 1e6, 1e6] once wrapped to negative MACs: a negative EDP chosen as the best design."""
+    g = Graph({"input": (10**12, 3, 10**6, 10**6)})
+    path = tmp_path / "huge.onnx"
+    onnx.save(g.model(g.conv("input", "conv", 8, 3, 3)), path)
+    with pytest.raises(ValueError, match=f"{path}: model 'huge', layer 'conv': dimensions N=1000000000000, G=1, "
+                                         "K=8, C=3, Y=1000000, X=1000000, R=3, S=3 are too large"):
+        load_model(path)
