@@ -24,7 +24,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from objectives.schedule import _f64, _i64, _max
+from objectives.schedule import _f64, _greedy_design, _i64, _max
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -34,11 +34,7 @@ def _greedy_kernel(times, core_block, dram_bw, noc_bw, core_active, order, preds
     ``noc_bw`` ``(P, C)`` float32, ``bias_s`` ``(P, L, C)`` or ``(0, 0, 0)``."""
     P, C = core_block.shape
     L = order.shape[1]
-    D = preds.shape[1]
-    biased = bias_s.shape[0] > 0
-    core_free = np.empty(C)
-    finish = np.empty(L)
-    finish_if = np.empty(C)
+    core_free, finish, finish_if = np.empty(C), np.empty(L), np.empty(C)
     # One design's (C, L) latencies at a time: read from the store in layer
     # order, one field and core at a time (streams the prefetcher follows;
     # the placement order jumps between layers), then ranked from cache.
@@ -55,26 +51,7 @@ def _greedy_kernel(times, core_block, dram_bw, noc_bw, core_active, order, preds
                 table[c, layer] = _max(times[0, block + layer], table[c, layer])
             for layer in range(L):
                 table[c, layer] = times[1, block + layer] / dram_bw[p, c] + table[c, layer]
-        core_free[:] = 0.0
-        for t in range(L):
-            layer = order[p, t]
-            ready = 0.0
-            for d in range(D):
-                pred = preds[layer, d]
-                if pred >= 0:
-                    ready = _max(ready, finish[pred])
-            best, best_key = 0, 0.0
-            for c in range(C):
-                # An inactive core's latency + inf, so it is never chosen.
-                latency = np.float64(table[c, layer]) + (0.0 if core_active[p, c] else np.inf)
-                finish_if[c] = _max(core_free[c], ready) + latency
-                key = finish_if[c] + bias_s[p, layer, c] if biased else finish_if[c]
-                # np.argmin: the first minimum, or the first NaN.
-                if c == 0 or (best_key == best_key and (key < best_key or key != key)):
-                    best, best_key = c, key
-            finish[layer] = finish_if[best]
-            core_free[best] = finish_if[best]
-            assignment[p, layer] = best
+        _greedy_design(table, core_active[p], order[p], preds, bias_s, p, core_free, finish, finish_if, assignment[p])
 
 
 def greedy_assign(times, core_block, core_dram_bw, core_noc_bw, core_active, order, preds, bias_s) -> np.ndarray:
