@@ -29,7 +29,7 @@ import hashlib
 
 import numpy as np
 
-from objectives import chip, mapper, metrics, schedule
+from objectives import chip, mapper, metrics, roofline, schedule
 from objectives.mapper import INPUT, OUTPUT
 from objectives.workloads import Workload
 from objectives.workloads._layers import MAX_LAYER_SIZE
@@ -461,16 +461,11 @@ def _place_layers(designs: DesignBatch, workload: Workload, cores: _Cores, order
     if not greedy.any():
         return layer_core
     g = np.flatnonzero(greedy)
-    C, L = designs.num_cores, workload.num_layers
-    block_all = cores.block[g].reshape(-1, 1) + np.arange(L)
-    compute, edge, steady, noc = (np.take(column, block_all) for column in cores.store.times)
-    dram_bw = cores.dram_bw[g].reshape(-1, 1).astype(np.float32)
-    noc_bw = cores.noc_bw[g].reshape(-1, 1).astype(np.float32)
-    latency_all = edge / dram_bw + np.maximum(compute, np.maximum(steady / dram_bw, noc / noc_bw))
-    latency_all = latency_all.reshape(g.size, C, L)
     bias = None if designs.mapping_bias is None else designs.mapping_bias[g]
     layer_core = layer_core.copy()
-    layer_core[g] = schedule.greedy_assign(latency_all, cores.active[g], order[g], workload.preds, bias)
+    # Compiled: each design's (C, L) float32 latency table is built and ranked in one pass, never stored.
+    layer_core[g] = roofline.greedy_assign(cores.store.times, cores.block[g], cores.dram_bw[g], cores.noc_bw[g],
+                                           cores.active[g], order[g], workload.preds, bias)
     return layer_core
 
 
@@ -489,25 +484,14 @@ def _layer_costs(designs: DesignBatch, workload: Workload, platform: Platform, c
     """Step 4: each layer's mapper results on its core and rung, less the DRAM
     round trip of an input its only predecessor left in the same core's buffer,
     and its roofline latency under that core's bandwidth shares."""
-    P, C, L = designs.num_designs, designs.num_cores, workload.num_layers
-    store, clock_hz = cores.store, platform.clock_hz
-    slot = np.arange(P)[:, None] * C + layer_core  # flat (P, C) index of each layer's core
-    operand_bytes = np.stack(workload.operand_bytes(platform.word_bytes), axis=-1)  # (L, 3)
-    buffer = (designs.buffer_share * platform.buffer_bytes).ravel()[slot]
-    first_pred = workload.preds[:, 0]
-    single_pred = (first_pred >= 0) & ((workload.preds[:, 1:] < 0).all(axis=1))
-    same_core = layer_core == layer_core[:, np.maximum(first_pred, 0)]
-    on_chip = (single_pred & same_core & (operand_bytes[:, INPUT] <= buffer)).astype(np.float64)
-
-    index = cores.block.ravel()[slot] + np.arange(L)
-    compute, dram, dram_input, edge, edge_input, noc, dynamic, util = (np.take(c, index) for c in store.columns)
+    operand_bytes = workload.operand_bytes(platform.word_bytes)
     e = platform.energy
-    dram = dram - on_chip * dram_input
-    edge = edge - on_chip * edge_input
-    dynamic = dynamic - on_chip * dram_input * (e.dram_pj_per_byte + e.buffer_write_pj)
-    dram_bw, noc_bw = cores.dram_bw.ravel()[slot], cores.noc_bw.ravel()[slot]
-    cycles = mapper.latency_cycles(compute, dram, edge, noc, dram_bw / clock_hz, noc_bw / clock_hz)
-    return _LayerCosts(latency_s=cycles / clock_hz, dram_bytes=dram, dynamic_pj=dynamic, utilization=util)
+    # Compiled: one pass per design over its layers (gathers, the on-chip input rule, the roofline).
+    latency, dram, dynamic, util = roofline.layer_roofline(
+        cores.store.columns, cores.block, cores.dram_bw, cores.noc_bw, designs.buffer_share * platform.buffer_bytes,
+        layer_core, workload.preds, operand_bytes[INPUT], e.dram_pj_per_byte + e.buffer_write_pj, platform.clock_hz,
+    )  # fmt: skip
+    return _LayerCosts(latency_s=latency, dram_bytes=dram, dynamic_pj=dynamic, utilization=util)
 
 
 def _transfer_s(workload: Workload, platform: Platform) -> np.ndarray:
