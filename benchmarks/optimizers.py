@@ -145,8 +145,7 @@ def choose_optimizers(
     explicit = names is not None
     chosen, skipped = [], {}
     for name in (names if explicit else list(OPTIMIZERS)):
-        if name not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {name!r}; valid optimizers: {', '.join(sorted(OPTIMIZERS))}")
+        OPTIMIZERS.check(name)
         alias = alias_of(name)
         if not available(name):
             skipped[name] = "needs torch, which is not installed (pip install 'cosearch[gp]')"
@@ -442,8 +441,7 @@ def main(argv=None) -> int:
     try:
         mixes = [parse_mix(m) for m in args.mixes]
         for name in args.optimizers or ():
-            if name not in OPTIMIZERS:
-                raise ValueError(f"unknown optimizer {name!r}; valid optimizers: {', '.join(sorted(OPTIMIZERS))}")
+            OPTIMIZERS.check(name)
     except ValueError as e:
         parser.error(str(e))
     out = args.out or (Path(tempfile.gettempdir()) / "cosearch-optimizers-quick" if args.quick else REPO / "docs")

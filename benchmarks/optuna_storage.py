@@ -21,8 +21,7 @@ import statistics
 import tempfile
 import time
 
-from cosearch.cli_run import run_specs
-from cosearch.config_loader import load_config
+from cosearch.config_loader import load_config, run_specs
 from cosearch.run import run
 
 QUICKSTART = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "quickstart.yaml"
@@ -32,8 +31,7 @@ def default_spec(sampler: str, evaluations: int):
     """The run ``cosearch run`` would start for ``sampler`` on the quickstart problem, storage and all."""
     config = load_config(QUICKSTART, {"optimizers": [sampler], "seeds": [0], "baselines": [],
                                       "budget": {"evaluations": evaluations}, "ray": False})
-    specs, _ = run_specs(config, config.storage)
-    return specs[0]
+    return run_specs(config, config.storage)[0]
 
 
 def storages(directory: pathlib.Path) -> dict:

@@ -16,24 +16,24 @@ lines read ``file: dotted.key: message (allowed: …)``.
 from __future__ import annotations
 
 import pathlib
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import AfterValidator, Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from cosearch.config_base import ConfigError, Section, allowed, short_form
 from cosearch.config_targets import ModelConfig, PlatformConfig, WorkloadConfig
+from objectives import metrics as metric_table
 
 __all__ = ["ConfigError", "ExperimentConfig", "ModelConfig", "PlatformConfig", "WorkloadConfig"]
 
-MINIMIZE_METRICS = (
-    "edp", "latency_s", "energy_j", "area_mm2", "resource_fraction", "dram_bytes",
-    "average_power_w", "antt", "sla_violations", "dynamic_energy_j", "static_energy_j",
-)  # fmt: skip
-MAXIMIZE_METRICS = ("stp", "fairness", "utilization", "throughput_ips")
+# Keys of the mapping form ``constraints: {max_latency_s: 0.05, …}`` (deprecated):
+# each stands for ``metric <= bound``; ``no_sla_violations: true`` for ``sla_violations <= 0``.
+LEGACY_CONSTRAINTS = {"max_latency_s": "latency_s", "max_energy_j": "energy_j", "max_area_mm2": "area_mm2",
+                      "max_power_w": "average_power_w", "max_resource_fraction": "resource_fraction",
+                      "no_sla_violations": "sla_violations"}
+BUDGET_CONSTRAINT = "resource_fraction <= 1"  # a design over the platform's budget cannot be built
 MAX_SEEDS = 1000
-MinimizeMetric = Literal[MINIMIZE_METRICS]  # type: ignore[valid-type]
-MaximizeMetric = Literal[MAXIMIZE_METRICS]  # type: ignore[valid-type]
-
 
 # -- space, objective, optimizers, budget, ray ------------------------------
 
@@ -54,28 +54,103 @@ class SpaceConfig(Section):
     def _known_space(cls, name: str) -> str:
         from spaces import SPACES
 
-        if name not in SPACES:
-            raise ValueError(f"unknown space {name!r} (allowed: {allowed(SPACES)})")
+        return SPACES.check(name)
+
+
+def objective_metric(direction: str):
+    """A validator: the name is a metric of the table that can be ``direction``-d."""
+
+    def check(name: str) -> str:
+        entry = metric_table.METRICS.get(name)
+        if entry is not None and entry.is_objective and entry.direction != direction:
+            other = "maximize" if direction == "minimize" else "minimize"
+            raise ValueError(f"{name!r} is better when {'higher' if other == 'maximize' else 'lower'}: "
+                             f"list it under {other}")
+        if entry is None or not entry.is_objective:
+            names = metric_table.names(direction=direction, shape="design")
+            raise ValueError(f"unknown metric {name!r} to {direction} (allowed: {allowed(names)})")
         return name
 
+    return AfterValidator(check)
 
-class ConstraintsConfig(Section):
-    """Designs breaking a constraint count as infeasible."""
 
-    max_latency_s: PositiveFloat | None = None
-    max_energy_j: PositiveFloat | None = None
-    max_area_mm2: PositiveFloat | None = None
-    max_power_w: PositiveFloat | None = None
-    max_resource_fraction: float = Field(default=1.0, gt=0, le=1)
-    no_sla_violations: bool = False
+def constraint_text(text: str) -> str:
+    """A constraint ``metric op bound`` on a per-design metric of the table, written canonically."""
+    from cosearch.run import Constraint
+
+    constraint = Constraint.parse(text)
+    entry = metric_table.METRICS.get(constraint.metric)
+    if entry is None or entry.shape != "design":
+        names = metric_table.names(shape="design")
+        raise ValueError(f"unknown metric {constraint.metric!r} in constraint {text!r} (allowed: {allowed(names)})")
+    if not math.isfinite(constraint.bound):
+        raise ValueError(f"constraint {text!r}: the bound must be a finite number")
+    return str(constraint)
+
+
+def from_legacy_constraints(mapping: dict) -> list[str]:
+    """The deprecated mapping form as ``metric op bound`` entries, in the order the CLI always applied them."""
+    example = "constraints: [latency_s <= 0.05, sla_violations <= 0]"
+    unknown = [key for key in mapping if key not in LEGACY_CONSTRAINTS]
+    if unknown:
+        raise ValueError(f"unknown constraint key {unknown[0]!r}: write constraints as a list of "
+                         f"'metric op bound', e.g. {example}")
+    entries = []
+    for key, metric in LEGACY_CONSTRAINTS.items():
+        value = mapping.get(key, 1.0 if key == "max_resource_fraction" else None)
+        if key == "no_sla_violations":
+            if not isinstance(value, (bool, type(None))):
+                raise ValueError(f"no_sla_violations must be true or false, got {value!r} (or write {example})")
+            value = 0 if value else None
+        elif value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                raise ValueError(f"{key} must be a positive number, got {value!r} (or write {example})")
+            if key == "max_resource_fraction" and value > 1:
+                raise ValueError(f"max_resource_fraction must be at most 1, got {value!r}")
+        if value is not None:
+            entries.append(f"{metric} <= {float(value):g}")
+    return entries
+
+
+ConstraintText = Annotated[str, AfterValidator(constraint_text)]
 
 
 class ObjectiveConfig(Section):
-    """Metrics to minimise and maximise (several = multi-objective), and constraints."""
+    """Metrics to minimise and maximise (several = multi-objective), and constraints.
 
-    minimize: list[MinimizeMetric] = ["edp"]
-    maximize: list[MaximizeMetric] = []
-    constraints: ConstraintsConfig = ConstraintsConfig()
+    ``constraints``: ``metric op bound`` entries (``latency_s <= 0.05``, op one
+    of ``<= < >= > ==``) on per-design metrics; a design breaking one is
+    infeasible.  Designs over the platform's budget never are feasible: unless
+    an entry bounds ``resource_fraction``, ``resource_fraction <= 1`` is added.
+    The mapping form ``{max_latency_s: 0.05, no_sla_violations: true}`` is
+    deprecated and read as those entries.
+    """
+
+    minimize: list[Annotated[str, objective_metric("minimize")]] = ["edp"]
+    maximize: list[Annotated[str, objective_metric("maximize")]] = []
+    constraints: list[ConstraintText] = [BUDGET_CONSTRAINT]
+
+    @field_validator("constraints", mode="before")
+    @classmethod
+    def _constraint_forms(cls, value):
+        if isinstance(value, dict):
+            return from_legacy_constraints(value)
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("constraints")
+    @classmethod
+    def _within_budget(cls, entries: list[str]) -> list[str]:
+        from cosearch.run import Constraint
+
+        if any(Constraint.parse(e).metric == "resource_fraction" for e in entries):
+            return entries
+        return [*entries, BUDGET_CONSTRAINT]
+
+    def constraint_list(self) -> tuple:
+        """The constraints as ``run.Constraint``s."""
+        from cosearch.run import Constraint
+
+        return tuple(Constraint.parse(e) for e in self.constraints)
 
     @model_validator(mode="before")
     @classmethod
@@ -102,11 +177,6 @@ class ObjectiveConfig(Section):
     def keys(self) -> tuple[str, ...]:
         return (*self.minimize, *self.maximize)
 
-    @property
-    def signs(self) -> tuple[float, ...]:
-        """+1 for minimised, −1 for maximised metrics (objective = sign × metric)."""
-        return (1.0,) * len(self.minimize) + (-1.0,) * len(self.maximize)
-
 
 class OptimizerConfig(Section):
     """An optimizer by name (``cosearch.optimizers``) with its options; its runs are ``<name>-<seed>``."""
@@ -122,17 +192,10 @@ class OptimizerConfig(Section):
     _known = field_validator("name")(lambda cls, name: check_optimizer_name(name))
 
 
-def optimizer_names() -> tuple[str, ...]:
+def check_optimizer_name(name: str) -> str:
     from cosearch.optimizers import OPTIMIZERS
 
-    return tuple(OPTIMIZERS)
-
-
-def check_optimizer_name(name: str) -> str:
-    names = optimizer_names()
-    if name not in names:
-        raise ValueError(f"unknown optimizer {name!r} (allowed: {allowed(names)})")
-    return name
+    return OPTIMIZERS.check(name)
 
 
 class BudgetConfig(Section):

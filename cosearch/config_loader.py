@@ -122,11 +122,13 @@ def _strip_optional(tp):
 
 
 class Built(typing.NamedTuple):
-    """What a config stands for: the workload, platform and search space objects."""
+    """What a config stands for: the workload, platform and search space objects
+    (``baselines``: each baseline's space, in the config's order)."""
 
     workload: Any
     platform: Any
     space: Any
+    baselines: tuple = ()
 
 
 def build(config: ExperimentConfig, source: str = "<config>") -> Built:
@@ -153,6 +155,7 @@ def build(config: ExperimentConfig, source: str = "<config>") -> Built:
         problems.append(("baselines.seeds", f"{config.baselines.seeds} baseline seeds but only "
                                             f"{len(config.seeds)} in seeds"))
     workload = platform = space = None
+    baselines = []
     try:
         workload = config.workload.build()
     except ValueError as e:
@@ -172,6 +175,7 @@ def build(config: ExperimentConfig, source: str = "<config>") -> Built:
             except (ValueError, TypeError) as e:
                 problems.append((f"baselines.spaces[{i}]", str(e)))
             else:
+                baselines.append(baseline_space)
                 problems += _optimizer_problems("baselines.optimizer_options", config.baselines.optimizer,
                                                 config.baselines.optimizer_options, baseline_space, n_obj)
     if space is not None:
@@ -179,7 +183,7 @@ def build(config: ExperimentConfig, source: str = "<config>") -> Built:
             problems += _optimizer_problems(f"optimizers[{i}].options", opt.name, opt.options, space, n_obj)
     if problems:
         raise ConfigError(source, problems)
-    return Built(workload, platform, space)
+    return Built(workload, platform, space, tuple(baselines))
 
 
 def _optimizer_problems(key: str, name: str, options: dict, space, n_obj: int) -> list[tuple[str, str]]:
@@ -229,6 +233,8 @@ class ConfigProblem(typing.NamedTuple):
         return cls(key, workload, platform, name, dict(options))
 
     def build(self):
+        """Rebuild from the plain sections (where only the spec travelled; ``config_problems``
+        gives a config's problems without building them twice)."""
         from cosearch.config import PlatformConfig, WorkloadConfig
         from cosearch.experiment import BuiltProblem
         from spaces import make_space
@@ -236,3 +242,64 @@ class ConfigProblem(typing.NamedTuple):
         workload = WorkloadConfig.model_validate(self.workload).build()
         platform = PlatformConfig.model_validate(self.platform).build()
         return BuiltProblem(make_space(self.space, workload, platform, **self.space_options), workload, platform)
+
+
+# -- the runs a config asks for ------------------------------------------------
+
+def constraints_of(config: ExperimentConfig) -> tuple:
+    return config.objective.constraint_list()
+
+
+def storage_options(name: str, study_name: str, storage: str | None) -> dict:
+    """``storage``/``study_name`` for optimizers that take them (Optuna's), so optuna-dashboard can open runs."""
+    from cosearch.optimizers import optimizer_options
+
+    takes = optimizer_options(name)
+    if storage is None or "storage" not in takes:
+        return {}
+    return {"storage": storage, **({"study_name": study_name} if "study_name" in takes else {})}
+
+
+def run_specs(config: ExperimentConfig, storage: str | None = None) -> list:
+    """Every run of the experiment: its optimizers × seeds over its space (kind ``search``), then
+    the brief runs of each baseline space (kind ``baseline``), each named by its results directory.
+
+    ``storage``: the Optuna storage URL given to optimizers that take one;
+    their studies are named ``<experiment>/<run id>``, so experiments sharing
+    a storage never replace each other's studies.
+    """
+    from cosearch.pareto import archive_keys
+    from cosearch.run import RunSpec
+
+    keys = archive_keys(config.objective.keys)
+    common = dict(objectives=config.objective.keys, constraints=constraints_of(config), archive_keys=keys)
+    main = ConfigProblem.from_config(config)
+    specs = []
+    for opt in config.optimizers:
+        for seed in config.seeds:
+            run_id = f"{opt.name}-{seed}"
+            options = {**storage_options(opt.name, f"{config.name}/{run_id}", storage), **opt.options}
+            specs.append(RunSpec(problem=main, optimizer=opt.name, seed=seed, optimizer_options=options,
+                                 max_evaluations=config.budget.evaluations, max_seconds=config.budget.seconds,
+                                 kind="search", name=run_id, **common))
+    baselines = config.baselines
+    for baseline in baselines.spaces:
+        problem = ConfigProblem.from_config(config, baseline)
+        for seed in config.seeds[: baselines.seeds]:
+            suffix = f"-{seed}" if baselines.seeds > 1 else ""
+            specs.append(RunSpec(problem=problem, optimizer=baselines.optimizer, seed=seed,
+                                 optimizer_options=dict(baselines.optimizer_options),
+                                 max_evaluations=baselines.evaluations, kind="baseline",
+                                 name=f"baseline-{baseline.key}{suffix}", **common))
+    return specs
+
+
+def config_problems(config: ExperimentConfig, built: Built) -> dict:
+    """The built problem of the config's space and of each baseline, by problem key, from the
+    objects ``build`` made while checking the config (so nothing is built twice)."""
+    from cosearch.experiment import BuiltProblem
+
+    problems = {ConfigProblem.from_config(config).key: BuiltProblem(built.space, built.workload, built.platform)}
+    for baseline, space in zip(config.baselines.spaces, built.baselines):
+        problems[ConfigProblem.from_config(config, baseline).key] = BuiltProblem(space, built.workload, built.platform)
+    return problems

@@ -9,24 +9,13 @@ directory (the ``base_dir`` in the validation context).
 from __future__ import annotations
 
 import pathlib
-from typing import Literal
-
 from typing import Annotated
 
-from pydantic import Field, PositiveFloat, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PositiveFloat, field_validator, model_serializer, model_validator
 
-from cosearch.config_base import Section, allowed, resolve_file, short_form
-from spaces.userdefs import (
-    MAX_MENU,
-    Bandwidth,
-    BufferBytes,
-    ClockHz,
-    CoreCount,
-    FpgaResource,
-    PeCount,
-    SetupCycles,
-    WordBytes,
-)
+from cosearch.config_base import Section, resolve_file, short_form
+from spaces.hardware import PLATFORMS, Platform
+from spaces.userdefs import DefinitionError, PlatformSpec, build_platform, load_platform
 
 # -- workload ---------------------------------------------------------------
 
@@ -50,9 +39,7 @@ class ModelConfig(Section):
     def _known_model(cls, name: str | None) -> str | None:
         from objectives.workloads import MODELS
 
-        if name is not None and name not in MODELS:
-            raise ValueError(f"unknown model {name!r} (allowed: {allowed(MODELS)}; or file: a layer table)")
-        return name
+        return None if name is None else MODELS.check(name, "or file: a layer table")
 
     _file = field_validator("file")(lambda cls, path, info: None if path is None else resolve_file(path, info))
 
@@ -88,10 +75,9 @@ class WorkloadConfig(Section):
     def _known_mix(cls, name: str | None) -> str | None:
         from objectives.workloads import MIXES, MODELS
 
-        if name is not None and name not in MIXES and name not in MODELS:
-            raise ValueError(f"unknown mix {name!r} (allowed: {allowed(MIXES)}; or a single model: "
-                             f"{allowed(MODELS)})")
-        return name
+        if name is None or name in MODELS:
+            return name
+        return MIXES.check(name, f"or a single model: {MODELS.names}")
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -128,30 +114,20 @@ def _entries(workload):
 # -- platform ---------------------------------------------------------------
 
 
-class PlatformConfig(Section):
-    """A preset (``cosearch platforms``) or a platform ``file`` (see docs/custom.md), and any of its
-    budget fields overridden."""
+RECORDED_PLATFORM_KEYS = ("preset", "file", "pes", "bw_gbps", "buffer_bytes", "clock_hz", "noc_gbps", "max_cores",
+                          "word_bytes", "acc_bytes", "rf_bytes", "mapping_objective", "layer_setup_cycles", "dsp",
+                          "lut", "bram36", "dataflows", "pe_step")
+"""Keys a run's record (summary.json, designs/*.json) always lists, in this order, as it did before the section
+took every platform-file key; the other keys are recorded only when given, so records keep their shape."""
+
+
+class PlatformConfig(PlatformSpec):
+    """The ``platform`` section: a platform file's schema (:class:`spaces.userdefs.PlatformSpec`,
+    see docs/custom.md) whose base may also be a platform ``file``; ``preset`` is the older name of
+    ``base``.  A mapping naming no base and no ``kind`` starts from ``edge``."""
 
     preset: str | None = None
     file: str | None = None
-    pes: PeCount | None = None
-    bw_gbps: Bandwidth | None = None
-    buffer_bytes: BufferBytes | None = None
-    clock_hz: ClockHz | None = None
-    noc_gbps: Bandwidth | None = None
-    max_cores: CoreCount | None = None
-    word_bytes: WordBytes | None = None
-    acc_bytes: WordBytes | None = None
-    rf_bytes: BufferBytes | None = None
-    mapping_objective: Literal["edp", "latency", "energy"] | None = None
-    """What the per-layer mapper minimizes (default edp)."""
-    layer_setup_cycles: SetupCycles | None = None
-    dsp: FpgaResource | None = None
-    lut: FpgaResource | None = None
-    bram36: FpgaResource | None = None
-    dataflows: list[str] | None = Field(default=None, min_length=1)
-    pe_step: PeCount | None = None
-    """ASIC only: a core menu of every multiple of this many PEs instead of powers of two."""
 
     @model_validator(mode="before")
     @classmethod
@@ -159,69 +135,48 @@ class PlatformConfig(Section):
         if isinstance(value, str) and value.endswith((".yaml", ".yml")):
             return {"file": value}
         value = short_form(value, "preset", (str,), "a preset name, a platform file or a mapping")
-        return value if "preset" in value or "file" in value else {"preset": "edge", **value}
+        named = any(value.get(key) is not None for key in ("preset", "base", "file", "kind"))
+        return value if named else {"preset": "edge", **value}
 
     @field_validator("preset")
     @classmethod
     def _known_preset(cls, name: str | None) -> str | None:
-        from spaces.hardware import PLATFORMS
-
-        if name is not None and name not in PLATFORMS:
-            raise ValueError(f"unknown platform {name!r} (allowed: {allowed(PLATFORMS)}; or file: a platform YAML)")
-        return name
+        return None if name is None else PLATFORMS.check(name, "or file: a platform YAML")
 
     _file = field_validator("file")(lambda cls, path, info: None if path is None else resolve_file(path, info))
 
-    @field_validator("dataflows")
-    @classmethod
-    def _known_dataflows(cls, names: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        from spaces.hardware import DATAFLOWS
-
-        for name in names or ():
-            if name not in DATAFLOWS and info.data.get("file") is None:  # a file may declare its own
-                raise ValueError(f"unknown dataflow {name!r} (allowed: {allowed(DATAFLOWS)})")
-        return names
-
     @model_validator(mode="after")
-    def _one_base(self):
-        if self.preset is not None and self.file is not None:
-            raise ValueError("give one of preset, file")
-        if self.file is not None:
-            self.base()  # a broken platform file is a config error, with the file's own messages
-        if self.pe_step is not None:
-            base = self.base()
-            if base.kind != "asic":
-                raise ValueError(f"pe_step applies to ASIC platforms; {base.name!r} is an FPGA with a fixed core menu")
-            budget = self.pes or base.pes
-            if self.pe_step > budget:
-                raise ValueError(f"pe_step {self.pe_step} exceeds the PE budget {budget}")
-            if budget // self.pe_step > MAX_MENU:
-                raise ValueError(f"pe_step {self.pe_step} makes a menu of {budget // self.pe_step:,} core sizes "
-                                 f"(allowed: at most {MAX_MENU:,}; at least {-(-budget // MAX_MENU)})")
+    def _builds(self):
+        if sum(key is not None for key in (self.preset, self.base, self.file)) > 1:
+            raise ValueError("give one of base (or its older name preset), file")
+        self.build()  # a broken platform (or platform file) is a config error, with the platform's own messages
         return self
+
+    @model_serializer(mode="wrap")
+    def _record(self, dump):
+        data = dump(self)
+        return {**{key: data[key] for key in RECORDED_PLATFORM_KEYS},
+                **{key: value for key, value in data.items() if key not in RECORDED_PLATFORM_KEYS and value is not None}}
 
     @property
     def label(self) -> str:
-        return self.preset or pathlib.Path(self.file).stem
+        return self.preset or self.base or (pathlib.Path(self.file).stem if self.file else self.name or "custom")
 
-    def base(self):
-        from spaces.hardware import get_platform
-        from spaces.userdefs import load_platform
+    def base_platform(self) -> Platform | None:
+        """The platform this section changes: a preset, a platform file, or None (all keys given)."""
+        if self.file is not None:
+            return load_platform(self.file)
+        name = self.preset or self.base
+        return None if name is None else PLATFORMS[name]
 
-        return get_platform(self.preset) if self.preset is not None else load_platform(self.file)
-
-    def build(self):
-        """The preset (or file) with the overrides applied; a default ASIC menu follows a new ``pes``."""
-        from spaces.hardware import pe_multiple_cores, power_of_two_cores
-
-        base = self.base()
-        changes = {k: v for k, v in self.model_dump(exclude={"preset", "file", "pe_step"}).items() if v is not None}
-        if self.pe_step is not None:
-            changes["core_sizes"] = pe_multiple_cores(self.pe_step, changes.get("pes", base.pes))
-        if "dataflows" in changes:
-            changes["dataflows"] = tuple(changes["dataflows"])
-        smallest = min(s.pes for s in base.core_sizes)
-        if (base.kind == "asic" and "pes" in changes and "core_sizes" not in changes
-                and base.core_sizes == power_of_two_cores(smallest, base.pes)):
-            changes["core_sizes"] = power_of_two_cores(smallest, changes["pes"])
-        return base.replace(**changes) if changes else base
+    def build(self) -> Platform:
+        """The base with this section's keys changed; a default ASIC menu follows a new ``pes``."""
+        base = self.base_platform()
+        changes = {key for key in PlatformSpec.model_fields if getattr(self, key) is not None} - {"base"}
+        if base is not None and not changes:
+            return base
+        try:
+            return build_platform(self, "platform", base=base, default_name=None if base is None else base.name)
+        except DefinitionError as e:
+            raise ValueError("; ".join(message if message.startswith(key) else f"{key}: {message}"
+                                       for key, message in e.problems)) from None

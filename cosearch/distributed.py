@@ -9,7 +9,8 @@ rest of cosearch starts without it.
   random token of its own; ``"auto"``, ``"ray://host:10001"`` or
   ``"host:port"`` joins a running cluster. An unreachable address is a
   ``ClusterUnreachableError`` (a ``ConnectionError``) before any work.
-* ``RayExecutor.execute(specs, collector)``: one task per run
+* ``RayExecutor.execute(specs, collector, problems)``: one task per run, given
+  the problem the driver built (put in the object store once per problem)
   (``scheduling_strategy="SPREAD"`` so runs spread over nodes, ``max_retries``
   re-runs a task whose worker died), at most ``max_in_flight`` at once. Runs
   stream events (start with node and pid, progress with new front points)
@@ -40,8 +41,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import ray
 
-from cosearch.experiment import failure_line
-from cosearch.run import RunResult, RunSpec, run
+from cosearch.run import RunResult, RunSpec, failure_line, run
 
 
 class ClusterUnreachableError(ConnectionError):
@@ -262,10 +262,12 @@ class _EventSink:
 
 
 @ray.remote
-def _run_task(spec: RunSpec, sink, workers: int = 1, min_part_s: float | None = None) -> RunResult:
+def _run_task(spec: RunSpec, problem, sink, workers: int = 1, min_part_s: float | None = None) -> RunResult:
+    """``problem``: the one the driver built (fetched from the object store), or None to build it here."""
     node = ray.get_runtime_context().get_node_id()
     sink.push.remote({"type": "started", "label": spec.label, "node": node, "pid": os.getpid()})
-    problem = None if workers <= 1 or min_part_s is None else SplitProblem(spec.problem.build(), workers, min_part_s)
+    if workers > 1 and min_part_s is not None:
+        problem = SplitProblem(spec.problem.build() if problem is None else problem, workers, min_part_s)
     result = run(spec, problem=problem, on_batch=lambda event: sink.push.remote({"type": "progress", **event}))
     try:
         ray.get(sink.push.remote({"type": "done", "label": spec.label}))  # every event delivered before we return
@@ -301,13 +303,19 @@ class RayExecutor:
         self.max_retries, self.max_in_flight, self.poll_seconds = int(max_retries), max_in_flight, poll_seconds
         self.sink = None
 
-    def execute(self, specs: Sequence[RunSpec], collector, problems=None) -> bool:
-        """Run every spec, reporting to ``collector``; returns True when interrupted by Ctrl-C."""
-        with session(self.address, num_cpus=self.num_cpus, runtime_env=self.runtime_env):
-            return self._execute(list(specs), collector)
+    def execute(self, specs: Sequence[RunSpec], collector, problems: Mapping | None = None) -> bool:
+        """Run every spec, reporting to ``collector``; returns True when interrupted by Ctrl-C.
 
-    def _execute(self, specs: list[RunSpec], collector) -> bool:
+        ``problems``: the driver's built problems by key, each put in the object
+        store once and handed to its runs' tasks; a run whose problem is not
+        there builds it on its worker.
+        """
+        with session(self.address, num_cpus=self.num_cpus, runtime_env=self.runtime_env):
+            return self._execute(list(specs), collector, problems or {})
+
+    def _execute(self, specs: list[RunSpec], collector, problems: Mapping) -> bool:
         self.sink = sink = _EventSink.remote()
+        refs = {key: ray.put(problems[key]) for key in dict.fromkeys(s.problem.key for s in specs) if key in problems}
         cpus = ray.cluster_resources().get("CPU", 1)
         limit = self.max_in_flight or max(2 * int(cpus), 1)
         task = _run_task.options(scheduling_strategy="SPREAD", max_retries=self.max_retries, num_cpus=1)
@@ -330,7 +338,8 @@ class RayExecutor:
                 while queue and len(pending) < limit:
                     workers = max(int(cpus) // min(len(queue) + len(pending), limit), 1)
                     spec = queue.pop(0)
-                    pending[task.remote(spec, sink, workers, self.population_split)] = spec.label
+                    problem = refs.get(spec.problem.key)
+                    pending[task.remote(spec, problem, sink, workers, self.population_split)] = spec.label
                 ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=self.poll_seconds)
                 drain()
                 for ref in ready:

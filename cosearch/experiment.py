@@ -1,21 +1,30 @@
 """Experiments: many runs (optimizers × seeds × problems), executed in-process or on Ray.
 
-``run_experiment(spec)`` validates everything first (budgets, optimizer names
-and options, objective and metric names, the cluster address), fixes one
-hypervolume reference point per problem, then hands the runs to an executor:
-``LocalExecutor`` (this process, one run after another) or
-``cosearch.distributed.RayExecutor`` (Ray tasks, imported only when asked
-for). Both report to one driver-side ``Collector`` that merges every point
-into one Pareto archive per problem as runs stream progress, so a Ctrl-C
-returns every finished run and the partial archive. The same spec gives the
-same best designs and fronts on either executor.
+``run_experiment`` is the one orchestrator: the tests, the benchmarks and
+``cosearch run`` all go through it. It takes an ``ExperimentSpec`` (a grid of
+problems × optimizers × seeds) or the run specs themselves (a config's:
+``config_loader.run_specs``), and
 
-Problems are picklable specs a worker builds on its side:
+1. prepares: validates everything first (budgets, optimizer names and
+   options, objective and metric names, the cluster address), builds each
+   problem once and fixes one hypervolume reference point per problem;
+2. executes the runs on ``LocalExecutor`` (this process, one run after
+   another) or ``cosearch.distributed.RayExecutor`` (Ray tasks, imported only
+   when asked for, given the problems the driver built);
+3. collects: one driver-side ``Collector`` merges every point into one Pareto
+   archive per problem as runs stream progress, so a Ctrl-C returns every
+   finished run and the partial archive;
+4. writes, when given a ``results_writer.ResultsWriter``: each run's files as
+   it finishes, the designs, front, plots and summary at the end.
+
+The same spec gives the same best designs and fronts on either executor.
+
+Problems are picklable specs with a ``key`` and a ``build()``:
 ``SpaceProblem`` (a named space over a zoo workload and a platform preset),
-``TinyProblem`` (``spaces.tiny``) and ``SyntheticProblem`` (closed-form
-metrics on [0, 1]^d, for tests and scaling checks).
+``config_loader.ConfigProblem`` (a config's sections), ``TinyProblem``
+(``cosearch.testing``) and ``SyntheticProblem`` (closed-form metrics on
+[0, 1]^d, for tests and scaling checks).
 """
-
 from __future__ import annotations
 
 import dataclasses
@@ -28,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from cosearch.pareto import DEFAULT_KEYS, ParetoArchive
-from cosearch.run import DEFAULT_CONSTRAINTS, RunResult, RunSpec, reference_point, run
+from cosearch.run import DEFAULT_CONSTRAINTS, RunResult, RunSpec, failure_line, reference_point, run
 
 
 # --- problems ------------------------------------------------------------------
@@ -38,12 +47,11 @@ class BuiltProblem:
     """A space ready to evaluate: ``dim``, ``genes``, ``evaluate(X) -> Metrics``."""
 
     def __init__(self, space, workload, platform):
-        from objectives import Metrics
+        from objectives import metrics as metric_table
 
         self.space, self.workload, self.platform = space, workload, platform
         self.dim, self.genes = space.dim, space.genes
-        skip = ("model_latency_s", "progress", "layer_core", "schedule")
-        self.metric_names = tuple(f.name for f in dataclasses.fields(Metrics) if f.name not in skip)
+        self.metric_names = (*metric_table.names(shape="design"), "feasible", "reason")
 
     def evaluate(self, X: np.ndarray):
         import objectives
@@ -79,12 +87,12 @@ class SpaceProblem:
 
 @dataclasses.dataclass(frozen=True)
 class TinyProblem:
-    """The enumerable tiny co-design problem of ``spaces.tiny``."""
+    """The enumerable tiny co-design problem of ``cosearch.testing``."""
 
     key: str = "tiny"
 
     def build(self) -> BuiltProblem:
-        from spaces.tiny import tiny_problem
+        from cosearch.testing import tiny_problem
 
         tiny = tiny_problem()
         return BuiltProblem(tiny.space, tiny.workload, tiny.platform)
@@ -94,12 +102,12 @@ class _BuiltSynthetic:
     metric_names = ("latency_s", "energy_j", "edp", "resource_fraction", "sla_violations", "feasible")
 
     def __init__(self, spec: "SyntheticProblem"):
-        from cosearch.optimizers import Gene
+        from spaces.genes import Gene
 
         self.spec, self.dim = spec, spec.dim
         discrete = spec.dim // 3
-        self.genes = [Gene(f"c{i}", "categorical", choices=tuple(range(4))) for i in range(discrete)]
-        self.genes += [Gene(f"x{i}", "continuous") for i in range(spec.dim - discrete)]
+        self.genes = [Gene(name=f"c{i}", kind="categorical", choices=tuple(range(4))) for i in range(discrete)]
+        self.genes += [Gene(name=f"x{i}", kind="continuous") for i in range(spec.dim - discrete)]
 
     def evaluate(self, X: np.ndarray) -> dict:
         if self.spec.seconds_per_batch:
@@ -186,10 +194,6 @@ class ExperimentSpec:
                         max_seconds=self.max_seconds, optimizer_options=options,
                         archive_keys=tuple(self.archive_keys), reference=self.references.get(problem.key),
                     ))  # fmt: skip
-        labels = [s.label for s in specs]
-        duplicates = sorted({label for label in labels if labels.count(label) > 1})
-        if duplicates:
-            raise ValueError(f"runs would share labels {duplicates}: list each optimizer once per problem")
         return specs
 
 
@@ -200,7 +204,8 @@ class ExperimentSpec:
 class ExperimentResult:
     """``runs``: finished runs by label (spec order); ``failures``: label → error text;
     ``archives``: problem key → merged Pareto archive; ``retries``: label → attempts − 1;
-    ``nodes``: label → node of its last attempt; ``interrupted``: stopped by Ctrl-C."""
+    ``nodes``: label → node of its last attempt; ``interrupted``: stopped by Ctrl-C;
+    ``summary``: what ``summary.json`` holds, when the experiment wrote a results directory."""
 
     runs: dict[str, RunResult]
     failures: dict[str, str]
@@ -208,6 +213,7 @@ class ExperimentResult:
     retries: dict[str, int]
     nodes: dict[str, str]
     interrupted: bool = False
+    summary: dict | None = None
 
     def best(self, problem_key: str | None = None) -> RunResult:
         """The finished run with the lowest best objectives (of one problem, if given)."""
@@ -267,17 +273,12 @@ class Collector:
         line = line or (error.strip().splitlines() or ["failed"])[-1]
         self._forward({"type": "failed", "label": label, "error": error, "line": line})
 
-    def result(self, interrupted: bool) -> ExperimentResult:
-        ordered = {label: self.results[label] for label in self.specs if label in self.results}
+    def result(self, interrupted: bool, restored: Mapping[str, RunResult] | None = None) -> ExperimentResult:
+        """What was collected; ``restored``: runs finished before (read back), listed first among
+        ``runs`` (their fronts are not merged into ``archives``)."""
+        ordered = {**(restored or {}), **{label: self.results[label] for label in self.specs if label in self.results}}
         retries = {label: n - 1 for label, n in self.starts.items()}
         return ExperimentResult(ordered, dict(self.failures), self.archives, retries, dict(self.nodes), interrupted)
-
-
-def failure_line(error: BaseException) -> str:
-    """``Type: first line of the message``: what a console shows of a failed run (the
-    last line of a traceback may be a driver's URL or a wrapped error's detail)."""
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
 class LocalExecutor:
@@ -296,54 +297,128 @@ class LocalExecutor:
         return False
 
 
-def prepare(spec: ExperimentSpec) -> tuple[list[RunSpec], dict[str, Any]]:
-    """Validated run specs with the reference point of their problem fixed, and the built problems."""
-    specs = spec.runs()
+def create_storages(specs: Sequence[RunSpec]) -> None:
+    """Create the tables of every Optuna storage the runs name, once, in the driver, before any
+    run opens one: runs opening a new database at the same moment race creating them."""
+    urls = dict.fromkeys(s.optimizer_options["storage"] for s in specs if s.optimizer_options.get("storage"))
+    if urls:
+        import optuna
+
+        for url in urls:
+            optuna.storages.get_storage(url)
+
+
+def prepare(spec: "ExperimentSpec | Sequence[RunSpec]", problems: Mapping[str, Any] | None = None,
+            ) -> tuple[list[RunSpec], dict[str, Any]]:  # fmt: skip
+    """Validated run specs with the reference point of their problem fixed, and the built problems.
+
+    ``problems``: problems already built, by key (a config's, built while it
+    was checked); the others are built here, once each.
+    """
+    specs = spec.runs() if isinstance(spec, ExperimentSpec) else list(spec)
+    labels = [s.label for s in specs]
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise ValueError(f"runs would share labels {duplicates}: list each optimizer once per problem")
     for s in specs:
         s.validate()
-    problems, references = {}, {}
+    problems, references = dict(problems or {}), {}
     for s in specs:
         key = s.problem.key
-        if key not in problems:
-            problems[key] = s.problem.build()
+        if key not in references:
+            if key not in problems:
+                problems[key] = s.problem.build()
             s.validate(problems[key].metric_names)
             references[key] = s.reference or reference_point(problems[key], s.archive_keys, s.constraints)
     return [dataclasses.replace(s, reference=references[s.problem.key]) for s in specs], problems
 
 
+def make_executor(executor: "str | Any", address: str | None = None, num_cpus: int | None = None,
+                  runtime_env: dict | None = None, max_in_flight: int | None = None):  # fmt: skip
+    """``"local"``, ``"ray"`` (a bad cluster address fails here, before any work) or an executor object."""
+    if not isinstance(executor, str):
+        return executor
+    if executor == "local":
+        return LocalExecutor()
+    if executor == "ray":
+        from cosearch import distributed
+
+        return distributed.RayExecutor(address=address, num_cpus=num_cpus, runtime_env=runtime_env,
+                                       max_in_flight=max_in_flight)
+    raise ValueError(f"executor {executor!r} is not one of local, ray")
+
+
+def _redacted(text: str, secrets: Sequence[str]) -> str:
+    from cosearch.results import redact_url
+
+    for secret in secrets:
+        text = text.replace(secret, redact_url(secret))
+    return text
+
+
 def run_experiment(
-    spec: ExperimentSpec,
+    spec: "ExperimentSpec | Sequence[RunSpec]",
     *,
     executor: str | Any = "local",
     address: str | None = None,
     num_cpus: int | None = None,
     runtime_env: dict | None = None,
     on_event: Callable[[dict], None] | None = None,
+    writer=None,
+    problems: Mapping[str, Any] | None = None,
+    name: str | None = None,
 ) -> ExperimentResult:
-    """Run every run of ``spec``; ``executor`` is ``"local"``, ``"ray"`` or an executor object.
+    """Run every run of ``spec``: prepare → execute → collect → write.
 
-    With ``"ray"``: ``address`` None starts a local Ray instance with
-    ``num_cpus`` CPUs; ``"auto"``, ``"ray://host:10001"`` or ``"host:port"``
-    joins a cluster (unreachable: ``distributed.ClusterUnreachableError``, a
-    ``ConnectionError``, before any run starts); ``runtime_env`` is passed to
-    ``ray.init`` (e.g. ``{"py_modules": [cosearch, objectives, spaces]}`` to
-    ship this checkout to a cluster that lacks it). ``on_event`` sees every
-    event (see ``Collector``); the CLI writes result files from it.
+    ``spec``: an ``ExperimentSpec`` or the run specs themselves (a config's,
+    ``config_loader.run_specs``). ``executor`` is ``"local"``, ``"ray"`` or an
+    executor object. With ``"ray"``: ``address`` None starts a local Ray
+    instance with ``num_cpus`` CPUs; ``"auto"``, ``"ray://host:10001"`` or
+    ``"host:port"`` joins a cluster (unreachable:
+    ``distributed.ClusterUnreachableError``, a ``ConnectionError``, before any
+    run starts); ``runtime_env`` is passed to ``ray.init`` (e.g.
+    ``{"py_modules": [cosearch, objectives, spaces]}`` to ship this checkout
+    to a cluster that lacks it).
+
+    1. prepare: validate every run, build each problem once (``problems``
+       given are reused), fix one hypervolume reference per problem, create
+       the Optuna storages the runs share;
+    2. ``writer`` (a ``results_writer.ResultsWriter``), when given, opens its
+       directory: the runs it already holds are read back, not re-run;
+    3. execute the other runs; every event goes to the writer first (a run's
+       files exist before anyone is told it finished), then to ``on_event``
+       (see ``Collector``; a storage URL's password never reaches either);
+       an extra ``planned`` event (``runs``, ``todo``) comes before the first run;
+    4. collect: every run by label in spec order, the merged fronts;
+    5. write (with a writer, when every run finished): designs, front, plots
+       and ``summary.json`` as ``result.summary``. A Ctrl-C while writing
+       returns ``interrupted`` with every run kept and no summary.
     """
-    if isinstance(executor, str):
-        if executor not in ("local", "ray"):
-            raise ValueError(f"executor {executor!r} is not one of local, ray")
-        if executor == "ray":
-            from cosearch import distributed
+    executor = make_executor(executor, address, num_cpus, runtime_env)
+    specs, problems = prepare(spec, problems)
+    secrets = sorted({s.optimizer_options["storage"] for s in specs if s.optimizer_options.get("storage")})
+    restored = writer.open(specs) if writer is not None else {}
+    create_storages(specs)
+    todo = [s for s in specs if s.label not in restored]
 
-            distributed.check_address(address)
-    specs, problems = prepare(spec)
-    if executor == "local":
-        executor = LocalExecutor()
-    elif executor == "ray":
-        from cosearch import distributed
+    def forward(event: dict) -> None:
+        if event["type"] == "failed" and secrets:
+            event = {**event, "error": _redacted(event["error"], secrets), "line": _redacted(event["line"], secrets)}
+        if writer is not None:
+            writer.record(event)
+        if on_event is not None:
+            on_event(event)
 
-        executor = distributed.RayExecutor(address=address, num_cpus=num_cpus, runtime_env=runtime_env)
-    collector = Collector(specs, on_event)
-    interrupted = executor.execute(specs, collector, problems)
-    return collector.result(interrupted)
+    forward({"type": "planned", "label": None, "runs": specs, "todo": todo})
+    started = time.perf_counter()
+    collector = Collector(todo, forward)
+    interrupted = executor.execute(todo, collector, problems) if todo else False
+    outcome = collector.result(interrupted, restored)
+    outcome.runs = {s.label: outcome.runs[s.label] for s in specs if s.label in outcome.runs}  # spec order
+    if writer is not None and not interrupted and not outcome.failures:
+        try:
+            outcome.summary = writer.finish(name or getattr(spec, "name", "experiment"), specs, outcome, problems,
+                                            seconds=time.perf_counter() - started)
+        except KeyboardInterrupt:  # summary.json is written last, so the directory still reads as unfinished
+            outcome.interrupted = True
+    return outcome

@@ -18,7 +18,27 @@ from collections.abc import Sequence
 
 import numpy as np
 
-DEFAULT_KEYS = ("latency_s", "energy_j", "resource_fraction")
+from objectives.metrics import METRICS, lookup
+
+def front_keys() -> tuple[str, ...]:
+    """The metrics the table marks as keys of every front, in table order."""
+    return tuple(m.name for m in METRICS.values() if m.front)
+
+
+DEFAULT_KEYS = front_keys()  # latency_s, energy_j, resource_fraction
+
+
+def archive_keys(objectives: Sequence[str]) -> tuple[str, ...]:
+    """What an experiment's fronts are kept over: the table's ``front`` metrics, then
+    each other minimised objective.
+
+    Maximised objectives stay out (a front minimises every key).  So does EDP:
+    it rises with latency and energy, both keys already, so it can never add a
+    design to the front (``pareto.csv`` lists it anyway).
+    """
+    front = front_keys()
+    extra = (k for k in objectives if k not in front and k != "edp" and lookup(k).direction == "minimize")
+    return front + tuple(dict.fromkeys(extra))
 
 
 def dominates(a: np.ndarray, b: np.ndarray) -> bool:

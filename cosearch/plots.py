@@ -20,6 +20,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from objectives.metrics import METRICS
+
+# The latency–energy plane every front is drawn in, and the iso-EDP lines across it.
+LATENCY, ENERGY, EDP = METRICS["latency_s"], METRICS["energy_j"], METRICS["edp"]
+
 DPI = 130
 MARKERS = ("s", "^", "D", "v", "P", "X", "*", "h")
 _PREFIXES = ((1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, ""), (1e3, "k"), (1e6, "M"))
@@ -98,7 +103,7 @@ def _edp_isolines(ax, anchor_edp: float, lines: int = 6) -> None:
             continue
         ax.plot(xs, ys, ":", color="0.65", lw=0.8, zorder=0)
         i = np.flatnonzero(inside)[-1]
-        ax.annotate(si(edp, "J·s", 2), (xs[i], ys[i]), fontsize=7, color="0.45", ha="right", va="bottom")
+        ax.annotate(si(edp, EDP.unit, 2), (xs[i], ys[i]), fontsize=7, color="0.45", ha="right", va="bottom")
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
 
@@ -144,11 +149,11 @@ def pareto_front(
     for i, (name, (lat, en)) in enumerate((baselines or {}).items()):
         if np.isfinite(lat) and np.isfinite(en):
             ax.scatter([lat], [en], marker=MARKERS[i % len(MARKERS)], s=55, color=f"C{i + 2}", edgecolor="k",
-                       lw=0.6, label=f"{name} (EDP {si(lat * en, 'J·s')})", zorder=4)
+                       lw=0.6, label=f"{name} ({EDP.label} {si(lat * en, EDP.unit)})", zorder=4)
             points.append((np.array([lat]), np.array([en])))
     if best is not None and np.isfinite(best).all():
         ax.scatter([best[0]], [best[1]], marker="*", s=180, color="C3", edgecolor="k", lw=0.6,
-                   label=f"best (EDP {si(best[0] * best[1], 'J·s')})", zorder=5)
+                   label=f"best ({EDP.label} {si(best[0] * best[1], EDP.unit)})", zorder=5)
         points.append((np.array([best[0]]), np.array([best[1]])))
     xs = np.concatenate([p[0] for p in points])
     ys = np.concatenate([p[1] for p in points])
@@ -159,7 +164,7 @@ def pareto_front(
         ax.set_ylim(ys.min() / 1.3, ys.max() * 1.3)
         anchor = best[0] * best[1] if best is not None and np.isfinite(best).all() else float((xs * ys).min())
         _edp_isolines(ax, anchor)
-        _si_axes(ax, "s", "J")
+        _si_axes(ax, LATENCY.unit, ENERGY.unit)
     else:
         ax.text(0.5, 0.5, "no feasible design to show", ha="center", va="center", transform=ax.transAxes)
         ax.set_xticks([])
@@ -183,21 +188,21 @@ def compare_fronts(
         i = int(np.argmin(lat * en))
         anchor = min(anchor, lat[i] * en[i])
         ax.step(*_front_2d(lat, en), where="post", color=color, lw=1.4)
-        ax.scatter(lat, en, s=8, color=color, alpha=0.45, lw=0, label=f"{name} (best EDP {si(lat[i] * en[i], 'J·s')})")
+        ax.scatter(lat, en, s=8, color=color, alpha=0.45, lw=0, label=f"{name} (best {EDP.label} {si(lat[i] * en[i], EDP.unit)})")
         ax.scatter([lat[i]], [en[i]], marker="*", s=150, color=color, edgecolor="k", lw=0.6, zorder=4)
     if np.isfinite(anchor):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.margins(0.1)
         _edp_isolines(ax, anchor)
-        _si_axes(ax, "s", "J")
+        _si_axes(ax, LATENCY.unit, ENERGY.unit)
     return _save_latency_energy(fig, ax, path, title or "Pareto fronts compared")
 
 
 def _save_latency_energy(fig, ax, path, title: str) -> pathlib.Path:
     """Axis labels, title, grid and legend shared by the latency-energy plots, then save."""
-    ax.set_xlabel("latency: makespan of the mix")
-    ax.set_ylabel("energy")
+    ax.set_xlabel(f"{LATENCY.label}: makespan of the mix")
+    ax.set_ylabel(ENERGY.label)
     ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
     fig.legend(fontsize=8, loc="outside lower center", ncol=2, frameon=False)

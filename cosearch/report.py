@@ -1,9 +1,9 @@
-"""What the CLI shows and draws from results: design files, re-scoring, plots and comparisons.
+"""What is drawn and re-scored from results: design files and figures (nothing here prints).
 
-* ``design_payload`` — a decoded design with its metrics and schedule, as
-  written to ``designs/*.json``; ``evaluate_design_file`` re-scores one;
-* ``plot_results`` — every figure of a results directory, from its files alone;
-* ``compare_results`` — one table and one overlay plot across experiments.
+* ``score_design`` — a design file's design evaluated again (on its recorded
+  workload and platform, or others); ``recorded_differences`` — the metrics
+  that do not reproduce what the file records;
+* ``plot_results`` — every figure of a results directory, from its files alone.
 """
 
 from __future__ import annotations
@@ -13,45 +13,14 @@ import pathlib
 
 from cosearch.results import ResultsDir, ResultsError, from_plain, read_design, to_plain
 
-# Best-so-far axis of the convergence plot: objective → (name, unit); maximised ones are negated.
-OBJECTIVE_UNITS = {"edp": ("EDP", "J·s"), "latency_s": ("latency", "s"), "energy_j": ("energy", "J"),
-                   "area_mm2": ("area", "mm²"), "average_power_w": ("average power", "W")}
-# Metrics shown for a design, with how to print them.
-SHOWN = (
-    ("edp", "EDP", "J·s", 1.0), ("latency_s", "latency", "ms", 1e3), ("energy_j", "energy", "mJ", 1e3),
-    ("average_power_w", "average power", "W", 1.0), ("area_mm2", "area", "mm²", 1.0),
-    ("resource_fraction", "resources used", "% of budget", 100.0), ("utilization", "PE utilization", "", 1.0),
-    ("throughput_ips", "throughput", "inferences/s", 1.0), ("stp", "STP", "", 1.0), ("antt", "ANTT", "", 1.0),
-    ("fairness", "fairness", "", 1.0), ("sla_violations", "SLA violations", "models", 1.0),
-)  # fmt: skip
+def shown_metrics() -> list:
+    """The metrics listed when a design is printed, in table order (``Metric.shown``)."""
+    from objectives.metrics import METRICS
+
+    return [m for m in METRICS.values() if m.shown]
 
 
-def design_payload(design, metrics, workload, *, workload_config: dict, platform_config: dict, space: str,
-                   origin: dict, layer_mappings: list[dict] | None = None) -> dict:  # fmt: skip
-    """A design file's content: the ``Design``, its metrics (batch of one, with schedule), each
-    layer's chosen mapping on its core, and how to rebuild it."""
-    row = metrics.row(0)
-    schedule = metrics.schedule
-    return {
-        "origin": origin,
-        "workload": workload_config,
-        "platform": platform_config,
-        "space": space,
-        "design": design.to_dict(),
-        "metrics": row,
-        "model_names": list(workload.model_names),
-        "schedule": None if schedule is None else {
-            "start_s": schedule["start_s"][0].tolist(),
-            "finish_s": schedule["finish_s"][0].tolist(),
-            "core": schedule["core"][0].tolist(),
-            "layer_model": workload.model.tolist(),
-            "layer_names": list(workload.layer_names),
-        },
-        "layer_mappings": layer_mappings,
-    }
-
-
-def score_design(data: dict, *, workload: str | None = None, platform: str | None = None, with_schedule=False):
+def score_design(data: dict, *, workload: str | None = None, platform: str | None = None):
     """Evaluate a design file's design; returns ``(metrics, workload, platform, same_setup)``.
 
     ``workload``/``platform`` names replace the ones recorded in the file;
@@ -69,7 +38,7 @@ def score_design(data: dict, *, workload: str | None = None, platform: str | Non
         platform_config = PlatformConfig.model_validate(platform if platform is not None else recorded_p)
         built_w, built_p = workload_config.build(), platform_config.build()
         design = Design.from_dict(data["design"])
-        metrics = evaluate(design.to_batch(built_p), built_w, built_p, with_schedule=with_schedule)
+        metrics = evaluate(design.to_batch(built_p), built_w, built_p)
     except ValueError as e:  # a wrong name, or a design that does not fit this workload
         raise ResultsError(" ".join(str(e).split())) from None
     same = (recorded_w is not None and workload_config.model_dump() == WorkloadConfig.model_validate(recorded_w).model_dump()
@@ -78,49 +47,18 @@ def score_design(data: dict, *, workload: str | None = None, platform: str | Non
     return metrics, built_w, built_p, same
 
 
+def recorded_differences(row: dict, recorded: dict) -> list[str]:
+    """The metrics of ``row`` whose value differs from the one ``recorded`` (NaN equals NaN;
+    1e-12 relative tolerance, for sums taken in another order)."""
+    return [k for k in recorded if k in row and not _same(row[k], recorded[k])]
+
+
 def _same(a, b) -> bool:
     if isinstance(a, list) or isinstance(b, list):
         return isinstance(a, list) and isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a == b or (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-12, abs_tol=0.0)
     return a == b
-
-
-def evaluate_design_file(path, *, workload=None, platform=None, as_json=False, out) -> int:
-    """Print a design's metrics; 1 when the file's recorded metrics are not reproduced."""
-    import json
-
-    from cosearch.results import to_plain
-
-    data = read_design(path)
-    metrics, built_w, built_p, same = score_design(data, workload=workload, platform=platform)
-    row = metrics.row(0)
-    recorded = data.get("metrics") if same else None
-    differ = [k for k in (recorded or {}) if k in row and not _same(row[k], recorded[k])]
-    if as_json:
-        print(json.dumps(to_plain({"workload": built_w.name, "platform": built_p.name, "metrics": row,
-                                 "matches_recorded": None if recorded is None else not differ}), indent=1))
-    else:
-        from rich.table import Table
-
-        table = Table(title=f"{path}: {built_w.name} on {built_p.name}", title_justify="left")
-        table.add_column("metric")
-        table.add_column("value", justify="right")
-        table.add_column("unit")
-        for key, label, unit, scale in SHOWN:
-            table.add_row(label, f"{row[key] * scale:.6g}", unit)
-        table.add_row("feasible", str(row["feasible"]), "" if row["feasible"] else _reason(row["reason"]))
-        out.print(table)
-        if recorded is not None:
-            out.print("reproduces the recorded metrics" if not differ
-                      else f"differs from the recorded metrics in: {', '.join(differ)}")
-    return 1 if differ else 0
-
-
-def _reason(code: int) -> str:
-    from spaces import REASONS
-
-    return REASONS.get(int(code), f"reason {code}")
 
 
 # -- plots ------------------------------------------------------------------
@@ -193,20 +131,26 @@ def plot_results(results: ResultsDir, fmt: str = "png", summary: dict | None = N
         best=None if not best else (best["metrics"]["latency_s"], best["metrics"]["energy_j"]),
         baselines=baselines, title=f"Pareto front — {title}", cloud_label="found by single runs",
         front_label=f"Pareto set over {', '.join(summary['pareto']['keys'])}"))
+    from objectives.metrics import METRICS
+
     curves: dict[str, list] = {}
     several = len(summary["objective"]) > 1  # then runs are compared by the hypervolume of their fronts
+    objective = METRICS.get(summary["objective"][0])
+    higher = not several and objective is not None and objective.direction == "maximize"  # runs record −value
     for run in summary["runs"]:
         if run["kind"] == "search":
             history = results.read_history(run["run_id"])
             if several:
                 history = {**history, "best": history["hypervolume"]}
+            elif higher:
+                history = {**history, "best": [-b for b in history["best"]]}
             curves.setdefault(run["optimizer"], []).append(history)
     if several:
         metric, unit = f"hypervolume over {', '.join(summary['pareto']['keys'])}", ""
         label = "hypervolume so far (higher is better)"
     else:
-        metric, unit = OBJECTIVE_UNITS.get(summary["objective"][0], (summary["objective"][0], ""))
-        label = f"best {metric} so far"
+        metric, unit = (objective.label, objective.unit) if objective else (summary["objective"][0], "")
+        label = f"best {metric} so far" + (" (higher is better)" if higher else "")
     written.append(plots.convergence(results.plots_dir / f"convergence.{fmt}", curves, ylabel=label, unit=unit,
                                      title=f"Convergence — {title} (median and IQR over seeds)"))
     if best and best.get("design"):
@@ -225,45 +169,3 @@ def plot_results(results: ResultsDir, fmt: str = "png", summary: dict | None = N
                 core=schedule["core"], layer_model=schedule["layer_model"], model_names=data["model_names"],
                 core_labels=labels, title=f"Schedule of the best design — {title}"))
     return written
-
-
-# -- compare ------------------------------------------------------------------
-
-
-def compare_results(dirs, *, out_path=None, fmt="png", out) -> int:
-    """One table (best design per experiment, against its baselines) and one overlay of the fronts."""
-    from cosearch import plots
-    from cosearch.cli import make_table
-
-    rows, fronts = [], {}
-    baseline_names = []
-    loaded = []
-    for d in dirs:
-        results = ResultsDir(d)
-        summary = results.read_summary()
-        loaded.append((results, summary))
-        for name in summary.get("baselines", {}):
-            if name not in baseline_names:
-                baseline_names.append(name)
-    names = [summary["experiment"] for _, summary in loaded]
-    unique = len(set(names)) == len(names)
-    for results, summary in loaded:
-        best = (summary.get("best") or {}).get("metrics") or {}
-        name = summary["experiment"] if unique else str(results.root)
-        edp = best.get("edp", math.inf)
-        ratios = []
-        for b in baseline_names:
-            base = summary.get("baselines", {}).get(b, {}).get("metrics")
-            ratios.append(f"{base['edp'] / edp:.2f}×" if base and edp and math.isfinite(edp) else "—")
-        rows.append([name, summary["workload"], summary["platform"], summary["space"], summary["evaluations"],
-                     plots.si(edp, "J·s", 4), plots.si(best.get("latency_s", math.nan), "s", 4),
-                     plots.si(best.get("energy_j", math.nan), "J", 4), *ratios])
-        pareto = results.read_pareto()
-        fronts[name] = (pareto.get("latency_s", []), pareto.get("energy_j", []))
-    columns = ["experiment", "workload", "platform", "space", "evaluations", "best EDP", "latency", "energy",
-               *(f"{b} EDP / best" for b in baseline_names)]
-    out.print(make_table("experiments compared", columns, rows, right=set(range(4, len(columns)))))
-    path = pathlib.Path(out_path or f"compare.{fmt}")
-    plots.compare_fronts(path, fronts, title="Pareto fronts compared")
-    out.print(f"wrote {path}")
-    return 0

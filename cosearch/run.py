@@ -20,14 +20,15 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from cosearch.optimizers import check_optimizer, make_optimizer
+from cosearch.optimizers import check_optimizer, make_optimizer, optimizer_options
 from cosearch.pareto import DEFAULT_KEYS, ParetoArchive
+from objectives.metrics import METRICS
 
-MAXIMIZED = ("stp", "throughput_ips", "fairness", "utilization")  # objectives minimised as their negative
+RUN_KINDS = ("search", "baseline")
 OPERATORS = {
     "<=": np.less_equal,
     "<": np.less,
@@ -35,6 +36,12 @@ OPERATORS = {
     ">": np.greater,
     "==": np.equal,
 }
+
+
+def sign(name: str) -> float:
+    """The table's ``Metric.sign`` (−1 when maximised: the objective is the negative);
+    a metric outside the table (a custom problem's) is minimised."""
+    return METRICS[name].sign if name in METRICS else 1.0
 
 
 def metric_values(metrics, name: str) -> np.ndarray:
@@ -71,7 +78,10 @@ class Constraint:
         return OPERATORS[self.op](metric_values(metrics, self.metric), self.bound)
 
     def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.bound:g}"
+        # Short when exact (``0.05``, ``1``), else every digit: the text is parsed back
+        # and hashed into a run's identity, so two bounds must never print alike.
+        short = f"{self.bound:g}"
+        return f"{self.metric} {self.op} {short if float(short) == self.bound else repr(self.bound)}"
 
 
 # The same default as the CLI: within budget. Meeting every latency target is
@@ -85,10 +95,13 @@ class RunSpec:
     """Everything a worker needs to run one search (picklable, no live objects).
 
     ``problem``: a problem spec with ``build()`` and ``key`` (``problems.SpaceProblem``…).
-    ``objectives``: metric names, minimised (``MAXIMIZED`` ones negated).
+    ``objectives``: metric names, minimised (those the table maximises negated).
     ``reference``: the hypervolume reference point over ``archive_keys``,
     fixed per experiment; None computes one from a fixed sample of the problem.
     ``initial_X``: encoded baseline designs the optimizer evaluates first.
+    ``kind``: ``search`` (a run of the experiment's own space) or ``baseline``
+    (a brief run of a restricted space it is compared with).
+    ``name``: the run's id in a results directory (``runs/<name>/``); None: its ``label``.
     """
 
     problem: Any
@@ -102,8 +115,12 @@ class RunSpec:
     archive_keys: tuple[str, ...] = DEFAULT_KEYS
     reference: tuple[float, ...] | None = None
     initial_X: tuple[tuple[float, ...], ...] = ()
+    kind: Literal["search", "baseline"] = "search"
+    name: str | None = None
 
     def __post_init__(self):
+        if self.kind not in RUN_KINDS:
+            raise ValueError(f"run kind {self.kind!r} is not one of {', '.join(RUN_KINDS)}")
         object.__setattr__(self, "objectives", tuple(self.objectives))
         object.__setattr__(self, "constraints", tuple(Constraint.parse(c) for c in self.constraints))
         object.__setattr__(self, "archive_keys", tuple(self.archive_keys))
@@ -112,6 +129,11 @@ class RunSpec:
     def label(self) -> str:
         """``problem/optimizer-seed``: unique within an experiment, a path for the run's files."""
         return f"{self.problem.key}/{self.optimizer}-{self.seed}"
+
+    @property
+    def run_id(self) -> str:
+        """The run's id in a results directory and on the console."""
+        return self.name or self.label
 
     def validate(self, metric_names: Sequence[str] | None = None) -> None:
         """The ``ValueError`` a bad spec gets before any work (names checked when ``metric_names`` given)."""
@@ -181,7 +203,7 @@ class RunResult:
 def objective_matrix(metrics, objectives: Sequence[str], constraints: Sequence[Constraint]) -> np.ndarray:
     """``(n, n_obj)`` minimised objectives; rows infeasible or violating a constraint are inf."""
     F = np.stack([metric_values(metrics, name) for name in objectives], axis=1).astype(np.float64)
-    F = np.where(np.isin(np.array(objectives), MAXIMIZED)[None], -F, F)
+    F = F * np.array([sign(name) for name in objectives])
     ok = np.asarray(metric_values(metrics, "feasible"), dtype=bool)
     for constraint in constraints:
         ok = ok & constraint.satisfied(metrics)
@@ -201,6 +223,21 @@ def reference_point(problem, keys: Sequence[str], constraints=(), samples: int =
         return None
     worst = np.stack([metric_values(metrics, k) for k in keys], axis=1)[ok].max(axis=0)
     return tuple(float(w * 1.1 if w > 0 else w + 0.1 * abs(w) + 1e-12) for w in worst)
+
+
+def failure_line(error: BaseException) -> str:
+    """``Type: first line of the message``: what a console shows of a failed run (the
+    last line of a traceback may be a driver's URL or a wrapped error's detail)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+def objective_names(spec: RunSpec) -> dict:
+    """``metric_names`` for optimizers that take them (Optuna's, shown by optuna-dashboard): what each
+    minimised value is, from the metrics table."""
+    if "metric_names" not in optimizer_options(spec.optimizer) or "metric_names" in spec.optimizer_options:
+        return {}
+    return {"metric_names": [METRICS[k].objective_title if k in METRICS else k for k in spec.objectives]}
 
 
 class _OnlyDesign:
@@ -249,6 +286,7 @@ def run(
             seed=spec.seed,
             genes=problem.genes,
             initial_X=np.asarray(spec.initial_X, dtype=np.float64).reshape(-1, problem.dim),
+            **objective_names(spec),
             **spec.optimizer_options,
         )
     label = spec.label

@@ -8,6 +8,16 @@ and layer, and kept for the life of the process; a batch then gathers its
 The per-design work is a handful of gathers, the latency under the
 design's own bandwidth shares, and the list schedule.
 Batches larger than ``BLOCK_DESIGNS`` are scored block by block.
+
+A block is scored in named steps (``_evaluate`` reads as their list):
+feasibility (``design_reasons``, then infeasible rows made computable),
+core resources (``_core_resources``: each core's mapper tables and
+bandwidth shares), placement order, layer placement (``_place_layers``:
+the design's mapping or the greedy one), per-layer costs
+(``_layer_costs``), the list schedule of :mod:`objectives.schedule`, the
+chip-level costs of :mod:`objectives.chip` (static power, energy, area,
+resource fraction) and the multi-DNN metrics (``_tenant_progress`` and
+:mod:`objectives.metrics`).
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ import hashlib
 
 import numpy as np
 
-from objectives import mapper, metrics, schedule
+from objectives import chip, mapper, metrics, roofline, schedule
 from objectives.mapper import INPUT, OUTPUT
 from objectives.workloads import Workload
 from objectives.workloads._layers import MAX_LAYER_SIZE
@@ -27,7 +37,6 @@ from spaces import design as design_codes
 from spaces.design import DesignBatch
 from spaces.hardware import Platform
 
-MiB = float(1 << 20)
 RECENT_CORES = 16
 """Cores whose chosen mappings (not just their costs) a store keeps, for design files."""
 
@@ -227,7 +236,7 @@ def design_reasons(designs: DesignBatch, platform: Platform) -> np.ndarray:
     flag(~active.any(axis=1), design_codes.NO_ACTIVE_CORE)
     flag((active & ((designs.bw_share <= 0) | (designs.buffer_share <= 0))).any(axis=1), design_codes.INVALID_SHARES)
     flag(np.where(active, designs.core_pes, 0).sum(axis=1) > platform.pes, design_codes.OVER_COMPUTE_BUDGET)
-    used = fpga_resources(designs, platform)
+    used = chip.fpga_resources(designs, platform)
     over = (used[0] > platform.dsp) | (used[1] > platform.lut) | (used[2] > platform.bram36)
     flag(over, design_codes.OVER_FPGA_RESOURCES)
     greedy = (designs.layer_core < 0).all(axis=1)
@@ -235,18 +244,6 @@ def design_reasons(designs: DesignBatch, platform: Platform) -> np.ndarray:
     mapped = active.ravel()[core_slot + np.minimum(np.maximum(designs.layer_core, 0), designs.num_cores - 1)]
     flag(~greedy & ~(mapped & (designs.layer_core >= 0)).all(axis=1), design_codes.LAYER_ON_INACTIVE_CORE)
     return reason
-
-
-def fpga_resources(designs: DesignBatch, platform: Platform) -> np.ndarray:
-    """``(3, P)`` DSP, LUT, BRAM36 used; custom sizes scale the largest menu core per PE."""
-    menu = np.array([[s.dsp, s.lut, s.bram36] for s in platform.core_sizes])  # (S, 3)
-    largest = max(platform.core_sizes, key=lambda s: s.pes)
-    per_pe = np.array([largest.dsp, largest.lut, largest.bram36]) / largest.pes
-    active = designs.core_pes > 0
-    by_menu = menu[np.minimum(np.maximum(designs.core_size, 0), len(menu) - 1)]  # (P, C, 3)
-    by_pe = designs.core_pes[..., None] * per_pe
-    per_core = np.where((designs.core_size >= 0)[..., None], by_menu, by_pe)
-    return np.where(active[..., None], per_core, 0.0).sum(axis=1).T
 
 
 def _sanitized(designs: DesignBatch, reason: np.ndarray) -> DesignBatch:
@@ -276,12 +273,6 @@ def _sanitized(designs: DesignBatch, reason: np.ndarray) -> DesignBatch:
     return dataclasses.replace(designs, **replace)
 
 
-def default_priority(workload: Workload) -> np.ndarray:
-    """``(L,)`` progress through its model: DNNs advance side by side."""
-    lengths = np.array([m.num_layers for m in workload.models])[workload.model]
-    return (workload.layer_index + 1) / lengths
-
-
 @functools.lru_cache(maxsize=16)
 def _default_order(workload: Workload) -> np.ndarray:
     """The workload's default ``(1, L)`` placement order.
@@ -289,7 +280,7 @@ def _default_order(workload: Workload) -> np.ndarray:
     It depends on the workload alone, and an optimizer scores one workload
     thousands of times. (Workloads are immutable and hash by identity.)
     """
-    return schedule.schedule_order(default_priority(workload)[None], workload.preds)
+    return schedule.schedule_order(workload.default_priority[None], workload.preds)
 
 
 @functools.lru_cache(maxsize=16)
@@ -348,103 +339,30 @@ def evaluate(
         return _evaluate(_sanitized(designs, reason), workload, platform, reason, with_schedule)
 
 
-def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Metrics:
-    P, C, L = designs.num_designs, designs.num_cores, workload.num_layers
-    active = designs.core_pes > 0
-    config, configs = core_configurations(designs)
-    store = table_store(workload, platform)
-    config_offset = store.config_offsets(configs, designs.dataflows, platform)
-    operand_bytes = np.stack(workload.operand_bytes(platform.word_bytes), axis=-1)  # (L, 3)
-
-    core_buffer = designs.buffer_share * platform.buffer_bytes  # (P, C)
-    # Flat index of each core's (configuration, rung) block in the store.
-    core_block = config_offset[config] + store.rung_index(core_buffer) * L
-    core_dram_bw = designs.bw_share * platform.bw_gbps * 1e9
-    pes_total = np.where(active, designs.core_pes, 0).sum(axis=1, keepdims=True)
-    core_noc_bw = platform.noc_gbps * 1e9 * designs.core_pes / np.maximum(pes_total, 1)
-    e = platform.energy
-    saved_pj_per_byte = e.dram_pj_per_byte + e.buffer_write_pj
-
-    def roofline(block, dram_bw, noc_bw, input_on_chip):
-        """Per layer latency (s), DRAM bytes, dynamic energy (pJ) and utilization on its core."""
-        index = block + np.arange(L)
-        compute, dram, dram_input, edge, edge_input, noc, dynamic, util = (np.take(c, index) for c in store.columns)
-        if input_on_chip is not False:
-            on_chip = input_on_chip.astype(np.float64)
-            dram = dram - on_chip * dram_input
-            edge = edge - on_chip * edge_input
-            dynamic = dynamic - on_chip * dram_input * saved_pj_per_byte
-        cycles = mapper.latency_cycles(compute, dram, edge, noc, dram_bw / platform.clock_hz, noc_bw / platform.clock_hz)
-        return cycles / platform.clock_hz, dram, dynamic, util
-
-    if designs.layer_priority is None:
-        order = np.broadcast_to(_default_order(workload), (P, L))
-    else:
-        order = schedule.schedule_order(designs.layer_priority, workload.preds)
-
-    layer_core = designs.layer_core
-    greedy = (layer_core < 0).all(axis=1)
-    if greedy.any():
-        g = np.flatnonzero(greedy)
-        # (P', C, L) latency of every layer on every core, inputs from DRAM.
-        block_all = core_block[g].reshape(-1, 1) + np.arange(L)
-        compute, edge, steady, noc = (np.take(column, block_all) for column in store.times)
-        dram_bw = core_dram_bw[g].reshape(-1, 1).astype(np.float32)
-        noc_bw = core_noc_bw[g].reshape(-1, 1).astype(np.float32)
-        latency_all = edge / dram_bw + np.maximum(compute, np.maximum(steady / dram_bw, noc / noc_bw))
-        latency_all = latency_all.reshape(g.size, C, L)
-        bias = None if designs.mapping_bias is None else designs.mapping_bias[g]
-        layer_core = layer_core.copy()
-        layer_core[g] = schedule.greedy_assign(latency_all, active[g], order[g], workload.preds, bias)
-
-    slot = np.arange(P)[:, None] * C + layer_core  # flat (P, C) index of each layer's core
-    buffer = core_buffer.ravel()[slot]
-    first_pred = workload.preds[:, 0]
-    single_pred = (first_pred >= 0) & ((workload.preds[:, 1:] < 0).all(axis=1))
-    same_core = layer_core == layer_core[:, np.maximum(first_pred, 0)]
-    input_on_chip = single_pred & same_core & (operand_bytes[:, INPUT] <= buffer)
-    latency, dram, dynamic_pl, util_pl = roofline(
-        core_block.ravel()[slot], core_dram_bw.ravel()[slot], core_noc_bw.ravel()[slot],
-        input_on_chip,
-    )
-
-    # (L, D) delay of each predecessor's output over the NoC, paid when it ran on another core.
-    safe_preds = np.where(workload.preds >= 0, workload.preds, 0)
-    transfer = operand_bytes[safe_preds, OUTPUT] / (platform.noc_gbps * 1e9)
-    timing = schedule.list_schedule(latency, layer_core, order, workload.preds, transfer, C)
+def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reason: np.ndarray,
+              with_schedule: bool) -> metrics.Metrics:
+    """The scoring of one block of (sanitized) designs, step by step."""
+    cores = _core_resources(designs, workload, platform)
+    order = _placement_order(designs, workload)
+    layer_core = _place_layers(designs, workload, cores, order)
+    layers = _layer_costs(designs, workload, platform, cores, layer_core)
+    transfer = _transfer_s(workload, platform)
+    timing = schedule.list_schedule(layers.latency_s, layer_core, order, workload.preds, transfer, designs.num_cores)
     makespan = timing.makespan_s
 
-    macs = workload.macs.astype(np.float64)
-    dynamic_j = metrics.row_total(dynamic_pl) * 1e-12
-    dsp, lut, bram = fpga_resources(designs, platform)
-    pes_used = pes_total[:, 0].astype(np.float64)
-    s = platform.static
-    static_w = (
-        s.w_per_pe * pes_used
-        + s.w_per_dsp * dsp
-        + s.w_per_lut * lut
-        + s.w_per_bram36 * bram
-        + s.w_per_buffer_mib * platform.buffer_bytes / MiB
-        + s.w_fixed
-    )
-    static_j = static_w * makespan
+    dsp, lut, bram = chip.fpga_resources(designs, platform)
+    pes_used = cores.pes_total[:, 0].astype(np.float64)
+    static_w = chip.static_power_w(platform.static, pes_used, dsp, lut, bram, platform.buffer_bytes)
+    dynamic_j, static_j = chip.energy_j(metrics.row_total(layers.dynamic_pj), static_w, makespan)
     energy = dynamic_j + static_j
-
-    if platform.kind == "fpga":
-        resource_fraction = np.maximum.reduce([dsp / platform.dsp, lut / platform.lut, bram / platform.bram36])
-    else:
-        resource_fraction = pes_used / platform.pes
-    a = platform.area
-    area = pes_used * a.mm2_per_pe + platform.buffer_bytes / MiB * a.mm2_per_buffer_mib + active.sum(1) * a.mm2_per_core
+    resource_fraction = chip.resource_fraction(platform, pes_used, dsp, lut, bram)
+    area = chip.area_mm2(platform.area, pes_used, cores.active.sum(1), platform.buffer_bytes)
 
     M = workload.num_models
-    shared = metrics.per_model_max(timing.finish_s, workload.model, M)
-    instance, starts, instance_priority = _instances(workload)
-    alone = schedule.list_schedule(latency, instance * C + layer_core, order, workload.preds, transfer,
-                                   C * len(starts))  # each instance on cores of its own: nothing else on the chip
-    progress = metrics.normalized_progress(metrics.per_block_max(alone.finish_s, starts),
-                                           metrics.per_block_max(timing.finish_s, starts))
-    utilization = macs.sum() / metrics.row_total(macs / util_pl)
+    shared, progress, instance_priority = _tenant_progress(workload, layers, timing, layer_core, order, transfer,
+                                                           designs.num_cores)
+    macs = workload.macs.astype(np.float64)
+    utilization = macs.sum() / metrics.row_total(macs / layers.utilization)
 
     reason = reason.copy()
     finite = np.isfinite(makespan) & np.isfinite(energy) & (makespan > 0) & (energy > 0)
@@ -463,7 +381,7 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
             "start_s": timing.start_s,
             "finish_s": timing.finish_s,
             "core": layer_core,
-            "core_busy_s": schedule.core_busy_s(latency, layer_core, C),
+            "core_busy_s": schedule.core_busy_s(layers.latency_s, layer_core, designs.num_cores),
         }
     return metrics.Metrics(
         latency_s=cost(makespan),
@@ -471,7 +389,7 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
         edp=cost(energy * makespan),
         dynamic_energy_j=cost(dynamic_j),
         static_energy_j=cost(static_j),
-        dram_bytes=cost(metrics.row_total(dram)),
+        dram_bytes=cost(metrics.row_total(layers.dram_bytes)),
         area_mm2=cost(area),
         resource_fraction=cost(resource_fraction),
         pes_used=pes_used,
@@ -493,3 +411,107 @@ def _evaluate(designs, workload, platform, reason, with_schedule) -> metrics.Met
         schedule=result_schedule,
     )
 
+
+@dataclasses.dataclass(frozen=True)
+class _Cores:
+    """Per core ``(P, C)``: where its (configuration, buffer rung) block of
+    mapper results starts in the store, and its DRAM and NoC bandwidth (B/s)."""
+
+    store: TableStore
+    active: np.ndarray
+    pes_total: np.ndarray  # (P, 1) PEs of the active cores
+    block: np.ndarray
+    dram_bw: np.ndarray
+    noc_bw: np.ndarray
+
+
+def _core_resources(designs: DesignBatch, workload: Workload, platform: Platform) -> _Cores:
+    """Step 1: each core's mapper results (mapped on first sight of its
+    configuration) and its shares of the chip's bandwidths."""
+    active = designs.core_pes > 0
+    config, configs = core_configurations(designs)
+    store = table_store(workload, platform)
+    config_offset = store.config_offsets(configs, designs.dataflows, platform)
+    core_buffer = designs.buffer_share * platform.buffer_bytes
+    pes_total = np.where(active, designs.core_pes, 0).sum(axis=1, keepdims=True)
+    return _Cores(
+        store=store,
+        active=active,
+        pes_total=pes_total,
+        block=config_offset[config] + store.rung_index(core_buffer) * workload.num_layers,
+        dram_bw=designs.bw_share * platform.bw_gbps * 1e9,
+        noc_bw=platform.noc_gbps * 1e9 * designs.core_pes / np.maximum(pes_total, 1),
+    )
+
+
+def _placement_order(designs: DesignBatch, workload: Workload) -> np.ndarray:
+    """Step 2: ``(P, L)`` the order in which layers are placed: the design's
+    priorities, or the workload's default (progress through each model)."""
+    if designs.layer_priority is None:
+        return np.broadcast_to(_default_order(workload), (designs.num_designs, workload.num_layers))
+    return schedule.schedule_order(designs.layer_priority, workload.preds)
+
+
+def _place_layers(designs: DesignBatch, workload: Workload, cores: _Cores, order: np.ndarray) -> np.ndarray:
+    """Step 3: ``(P, L)`` each layer's core: the design's own mapping, or, where
+    it asks for greedy (all −1), Herald's best fit on every layer's latency on
+    every core with its inputs from DRAM (float32: it only ranks cores)."""
+    layer_core = designs.layer_core
+    greedy = (layer_core < 0).all(axis=1)
+    if not greedy.any():
+        return layer_core
+    g = np.flatnonzero(greedy)
+    bias = None if designs.mapping_bias is None else designs.mapping_bias[g]
+    layer_core = layer_core.copy()
+    # Compiled: each design's (C, L) float32 latency table is built and ranked in one pass, never stored.
+    layer_core[g] = roofline.greedy_assign(cores.store.times, cores.block[g], cores.dram_bw[g], cores.noc_bw[g],
+                                           cores.active[g], order[g], workload.preds, bias)
+    return layer_core
+
+
+@dataclasses.dataclass(frozen=True)
+class _LayerCosts:
+    """Per layer ``(P, L)`` on the core it runs on."""
+
+    latency_s: np.ndarray
+    dram_bytes: np.ndarray
+    dynamic_pj: np.ndarray
+    utilization: np.ndarray
+
+
+def _layer_costs(designs: DesignBatch, workload: Workload, platform: Platform, cores: _Cores,
+                 layer_core: np.ndarray) -> _LayerCosts:
+    """Step 4: each layer's mapper results on its core and rung, less the DRAM
+    round trip of an input its only predecessor left in the same core's buffer,
+    and its roofline latency under that core's bandwidth shares."""
+    operand_bytes = workload.operand_bytes(platform.word_bytes)
+    e = platform.energy
+    # Compiled: one pass per design over its layers (gathers, the on-chip input rule, the roofline).
+    latency, dram, dynamic, util = roofline.layer_roofline(
+        cores.store.columns, cores.block, cores.dram_bw, cores.noc_bw, designs.buffer_share * platform.buffer_bytes,
+        layer_core, workload.preds, operand_bytes[INPUT], e.dram_pj_per_byte + e.buffer_write_pj, platform.clock_hz,
+    )  # fmt: skip
+    return _LayerCosts(latency_s=latency, dram_bytes=dram, dynamic_pj=dynamic, utilization=util)
+
+
+def _transfer_s(workload: Workload, platform: Platform) -> np.ndarray:
+    """``(L, D)`` the NoC delay of each predecessor's output, paid when it ran on another core."""
+    safe_preds = np.where(workload.preds >= 0, workload.preds, 0)
+    output_bytes = workload.operand_bytes(platform.word_bytes)[OUTPUT]
+    return output_bytes[safe_preds] / (platform.noc_gbps * 1e9)
+
+
+def _tenant_progress(workload: Workload, layers: _LayerCosts, timing: schedule.ScheduleResult,
+                     layer_core: np.ndarray, order: np.ndarray, transfer: np.ndarray,
+                     num_cores: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(P, M)`` when each model finishes in the shared schedule; ``(P, I)`` each
+    model instance's normalised progress: its layers scheduled as in the shared
+    schedule (same cores, order and transfers) with nothing else on the chip,
+    over when it finishes in the shared one; ``(I,)`` each instance's priority."""
+    shared = metrics.per_model_max(timing.finish_s, workload.model, workload.num_models)
+    instance, starts, instance_priority = _instances(workload)
+    alone = schedule.list_schedule(layers.latency_s, instance * num_cores + layer_core, order, workload.preds,
+                                   transfer, num_cores * len(starts))  # each instance on cores of its own
+    progress = metrics.normalized_progress(metrics.per_block_max(alone.finish_s, starts),
+                                           metrics.per_block_max(timing.finish_s, starts))
+    return shared, progress, instance_priority

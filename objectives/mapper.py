@@ -40,7 +40,7 @@ import math
 import numpy as np
 
 from objectives.workloads._layers import touched_extent
-from spaces.hardware import LOOP_DIMS
+from spaces.hardware import ASIC_ENERGY, LOOP_DIMS
 
 DIMS = LOOP_DIMS
 """N, G, K, C, Y, X, R, S: batch, groups, output and input channels per
@@ -108,7 +108,9 @@ class Core:
     the core: :func:`map_layers` takes a ladder of capacities.
     ``dram_bytes_per_cycle`` and ``noc_bytes_per_cycle`` are the nominal
     shares the mapper optimizes for (the evaluator rescales latency to each
-    design's own shares).
+    design's own shares).  The energy defaults are the platform presets' ASIC
+    table (``spaces.hardware.ASIC_ENERGY``); :func:`core_for` always passes the
+    platform's own.
     """
 
     axes: tuple[Axis, ...]
@@ -116,13 +118,13 @@ class Core:
     rf_bytes: int = 64
     word_bytes: int = 1
     acc_bytes: int = 4
-    mac_pj: float = 0.23
-    rf_read_pj: float = 0.23
-    rf_write_pj: float = 0.23
-    noc_pj: float = 0.46
-    buffer_read_pj: float = 1.38
-    buffer_write_pj: float = 1.38
-    dram_pj: float = 46.0
+    mac_pj: float = ASIC_ENERGY.mac_pj
+    rf_read_pj: float = ASIC_ENERGY.rf_pj_per_byte
+    rf_write_pj: float = ASIC_ENERGY.rf_write_pj
+    noc_pj: float = ASIC_ENERGY.noc_pj_per_byte
+    buffer_read_pj: float = ASIC_ENERGY.buffer_pj_per_byte
+    buffer_write_pj: float = ASIC_ENERGY.buffer_write_pj
+    dram_pj: float = ASIC_ENERGY.dram_pj_per_byte
     dram_bytes_per_cycle: float = 16.0
     noc_bytes_per_cycle: float = 128.0
     fill_drain: bool = False

@@ -106,36 +106,42 @@ def _list_schedule_kernel(latency_s, layer_core, order, preds, transfer_s, relea
         makespan[p] = last
 
 
+@numba.njit(cache=True, inline="always")
+def _greedy_design(latency, core_active, order, preds, bias_s, p, core_free, finish, finish_if, assignment):
+    """Best-fit assignment of design ``p``: ``latency`` ``(C, L)`` (float64 or
+    float32), ``core_active`` ``(C,)``, ``order`` and ``assignment`` ``(L,)``;
+    ``core_free``, ``finish``, ``finish_if`` are scratch."""
+    C = core_free.shape[0]
+    biased = bias_s.shape[0] > 0
+    core_free[:] = 0.0
+    for t in range(order.shape[0]):
+        layer = order[t]
+        ready = 0.0
+        for d in range(preds.shape[1]):
+            pred = preds[layer, d]
+            if pred >= 0:
+                ready = _max(ready, finish[pred])
+        best, best_key = 0, 0.0
+        for c in range(C):
+            # An inactive core's latency + inf, as the numpy path blocked it.
+            finish_if[c] = _max(core_free[c], ready) + (np.float64(latency[c, layer]) + (0.0 if core_active[c] else np.inf))
+            key = finish_if[c] + bias_s[p, layer, c] if biased else finish_if[c]
+            # np.argmin: the first minimum, or the first NaN.
+            if c == 0 or (best_key == best_key and (key < best_key or key != key)):
+                best, best_key = c, key
+        finish[layer] = finish_if[best]
+        core_free[best] = finish_if[best]
+        assignment[layer] = best
+
+
 @numba.njit(cache=True, nogil=True)
 def _greedy_kernel(latency_s, core_active, order, preds, bias_s, assignment):
     """Fill ``assignment`` ``(P, L)``; ``latency_s`` is ``(P, C, L)``, ``bias_s`` ``(P, L, C)`` or ``(0, 0, 0)``."""
     P, C, L = latency_s.shape
-    D = preds.shape[1]
-    biased = bias_s.shape[0] > 0
-    core_free = np.empty(C)
-    finish = np.empty(L)
-    finish_if = np.empty(C)
+    core_free, finish, finish_if = np.empty(C), np.empty(L), np.empty(C)
     for p in range(P):
-        core_free[:] = 0.0
-        for t in range(L):
-            layer = order[p, t]
-            ready = 0.0
-            for d in range(D):
-                pred = preds[layer, d]
-                if pred >= 0:
-                    ready = _max(ready, finish[pred])
-            best, best_key = 0, 0.0
-            for c in range(C):
-                # An inactive core's latency + inf, as the numpy path blocked it.
-                latency = latency_s[p, c, layer] + (0.0 if core_active[p, c] else np.inf)
-                finish_if[c] = _max(core_free[c], ready) + latency
-                key = finish_if[c] + bias_s[p, layer, c] if biased else finish_if[c]
-                # np.argmin: the first minimum, or the first NaN.
-                if c == 0 or (best_key == best_key and (key < best_key or key != key)):
-                    best, best_key = c, key
-            finish[layer] = finish_if[best]
-            core_free[best] = finish_if[best]
-            assignment[p, layer] = best
+        _greedy_design(latency_s[p], core_active[p], order[p], preds, bias_s, p, core_free, finish, finish_if,
+                       assignment[p])  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)

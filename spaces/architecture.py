@@ -15,7 +15,7 @@ identity on designs within budget, so every feasible design stays reachable):
    this only guards hand-made restrictions.
 
 The budget is ``platform.pes`` and, on FPGAs, ``dsp``, ``lut`` and
-``bram36``, summed over active cores as in ``objectives.evaluate``.
+``bram36``, summed over active cores as ``objectives.chip.fpga_resources`` sums them.
 """
 
 from __future__ import annotations

@@ -20,7 +20,10 @@ Sources for the tables below:
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Literal
+
+from spaces.registry import Registry
 
 LOOP_DIMS = ("N", "G", "K", "C", "Y", "X", "R", "S")
 """Loop dimensions of a layer: batch, groups, output channels per group,
@@ -102,68 +105,64 @@ class Dataflow:
                              f"{', '.join(STATIONARY)}")
 
 
-DATAFLOWS: dict[str, Dataflow] = {
-    df.name: df
-    for df in (
-        # MAESTRO's NVDLA mapping: SpatialMap K over clusters, SpatialMap C
-        # inside, Y and X temporal.  Groups are not unrollable, so depthwise
-        # layers run one channel at a time.
-        Dataflow(
-            name="ws_kc",
-            unrolled=("K", "C"),
-            stationary="weight",
-            description="NVDLA-style: output channels x input channels; spatial reduction over C",
-        ),
-        # Herald Fig. 4(b) / MAESTRO's Shi mapping: Y and X spatial, K and C
-        # temporal outermost; each PE accumulates its own output pixel.
-        Dataflow(
-            name="os_yx",
-            unrolled=("Y", "X"),
-            stationary="output",
-            rf_operands=("output",),
-            description="ShiDianNao-style output stationary over output rows x cols",
-        ),
-        # Eyeriss (Chen et al., ISCA'16): filter rows down the array, output
-        # rows across it, the 12 x 14 array replicating a 3-row filter over
-        # filters and channels; a wider R extent would idle on 3x3 layers.
-        Dataflow(
-            name="rs",
-            unrolled=("R", "Y", "K"),
-            stationary="weight",
-            max_extents=(("R", 3),),
-            axes=(("R",), ("Y",), ("K", "C")),
-            rf_operands=("weight", "output"),
-            description="Eyeriss-style row stationary: filter rows x output rows, replicated over filters",
-        ),
-        # Xilinx PG338: PP pixels x ICP input channels x OCP output channels;
-        # the pixel axis takes any of batch x height x width (the poster's
-        # `for _P in batch*width*height`), so tokens land on it.
-        Dataflow(
-            name="dpu_pck",
-            unrolled=("X", "C", "K"),
-            stationary="weight",
-            axes=(("X", "Y", "N"), ("C",), ("K",)),
-            description="Xilinx DPU-style: pixel x input-channel x output-channel parallelism (PP x ICP x OCP)",
-        ),
-        # TPU v1 (Jouppi et al., ISCA'17): weights preloaded into the array,
-        # inputs flow across, partial sums down to the accumulators.
-        Dataflow(
-            name="systolic",
-            unrolled=("C", "K"),
-            stationary="weight",
-            fill_drain=True,
-            rf_operands=("weight",),
-            description="TPU-style weight-stationary systolic array with pipeline fill and drain",
-        ),
-    )
-}
+DATAFLOWS: Registry[Dataflow] = Registry("dataflow")
+for _df in (
+    # MAESTRO's NVDLA mapping: SpatialMap K over clusters, SpatialMap C
+    # inside, Y and X temporal.  Groups are not unrollable, so depthwise
+    # layers run one channel at a time.
+    Dataflow(
+        name="ws_kc",
+        unrolled=("K", "C"),
+        stationary="weight",
+        description="NVDLA-style: output channels x input channels; spatial reduction over C",
+    ),
+    # Herald Fig. 4(b) / MAESTRO's Shi mapping: Y and X spatial, K and C
+    # temporal outermost; each PE accumulates its own output pixel.
+    Dataflow(
+        name="os_yx",
+        unrolled=("Y", "X"),
+        stationary="output",
+        rf_operands=("output",),
+        description="ShiDianNao-style output stationary over output rows x cols",
+    ),
+    # Eyeriss (Chen et al., ISCA'16): filter rows down the array, output
+    # rows across it, the 12 x 14 array replicating a 3-row filter over
+    # filters and channels; a wider R extent would idle on 3x3 layers.
+    Dataflow(
+        name="rs",
+        unrolled=("R", "Y", "K"),
+        stationary="weight",
+        max_extents=(("R", 3),),
+        axes=(("R",), ("Y",), ("K", "C")),
+        rf_operands=("weight", "output"),
+        description="Eyeriss-style row stationary: filter rows x output rows, replicated over filters",
+    ),
+    # Xilinx PG338: PP pixels x ICP input channels x OCP output channels;
+    # the pixel axis takes any of batch x height x width (the poster's
+    # `for _P in batch*width*height`), so tokens land on it.
+    Dataflow(
+        name="dpu_pck",
+        unrolled=("X", "C", "K"),
+        stationary="weight",
+        axes=(("X", "Y", "N"), ("C",), ("K",)),
+        description="Xilinx DPU-style: pixel x input-channel x output-channel parallelism (PP x ICP x OCP)",
+    ),
+    # TPU v1 (Jouppi et al., ISCA'17): weights preloaded into the array,
+    # inputs flow across, partial sums down to the accumulators.
+    Dataflow(
+        name="systolic",
+        unrolled=("C", "K"),
+        stationary="weight",
+        fill_drain=True,
+        rf_operands=("weight",),
+        description="TPU-style weight-stationary systolic array with pipeline fill and drain",
+    ),
+):
+    DATAFLOWS[_df.name] = _df
 
 
 def get_dataflow(name: str) -> Dataflow:
-    try:
-        return DATAFLOWS[name]
-    except KeyError:
-        raise ValueError(f"unknown dataflow {name!r} (allowed: {', '.join(DATAFLOWS)})") from None
+    return DATAFLOWS[name]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -216,8 +215,30 @@ def pe_multiple_cores(step: int, largest: int) -> tuple[CoreSize, ...]:
     """Cores of every multiple of ``step`` PEs up to ``largest``: a fine
     partition menu, as Herald's searched PE splits (e.g. 9728 / 6656) need."""
     if step <= 0 or step > largest:
-        raise ValueError(f"pe_step must be between 1 and the PE budget {largest}, got {step}")
+        raise ValueError(f"pe_step {step} exceeds the PE budget {largest}" if step > 0 else
+                         f"pe_step must be positive, got {step}")
+    if largest // step > MAX_MENU:
+        raise ValueError(f"pe_step {step} makes a menu of {largest // step:,} core sizes "
+                         f"(allowed: at most {MAX_MENU:,}; pe_step at least {-(-largest // MAX_MENU)})")
     return tuple(CoreSize(name=f"PE{pes}", pes=pes) for pes in range(step, largest + 1, step))
+
+
+def budget_menu(base: "Platform", pes: int, pe_step: int | None = None) -> tuple[CoreSize, ...]:
+    """The core menu of ``base`` once its PE budget becomes ``pes``: the one rule for every way to change it.
+
+    ``pe_step`` asks for every multiple of that many PEs (ASICs only).  An
+    ASIC whose menu is the default powers of two up to its budget keeps
+    that default up to the new one; any other menu (an FPGA's DPU cores, a
+    listed one) is the platform's own and stays.
+    """
+    if pe_step is not None:
+        if base.kind != "asic":
+            raise ValueError(f"pe_step applies to ASIC platforms; {base.name!r} is an FPGA with a fixed core menu")
+        return pe_multiple_cores(pe_step, pes)
+    smallest = min(size.pes for size in base.core_sizes)
+    if base.kind == "asic" and base.core_sizes == power_of_two_cores(smallest, base.pes):
+        return power_of_two_cores(smallest, pes)
+    return base.core_sizes
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -266,6 +287,34 @@ class AreaTable:
     mm2_per_core: float = 0.05
 
 
+# Bounds far beyond any chip built (a wafer-scale engine has under a million
+# cores and 44 GB of SRAM; HBM3e stacks give a few TB/s), so that a typo such
+# as ``pes: 1e29`` is refused instead of overflowing the cost model's int64
+# arithmetic or sizing its arrays.  Platform files and configs validate their
+# keys against the same numbers (spaces.userdefs).
+MAX_PES = 1 << 24
+MAX_BW_GBPS = 1e6
+MAX_BUFFER_BYTES = 1 << 40
+MAX_CLOCK_HZ = 1e10
+MAX_CORES = 256
+MAX_WORD_BYTES = 16
+MAX_SETUP_CYCLES = 10**9
+MAX_FPGA_RESOURCE = 1e9
+MAX_MENU = 4096
+"""Core sizes in a menu (``pe_step`` makes one of every multiple)."""
+
+PLATFORM_LIMITS: dict[str, float] = {
+    "pes": MAX_PES, "bw_gbps": MAX_BW_GBPS, "noc_gbps": MAX_BW_GBPS, "buffer_bytes": MAX_BUFFER_BYTES,
+    "clock_hz": MAX_CLOCK_HZ, "max_cores": MAX_CORES, "word_bytes": MAX_WORD_BYTES, "acc_bytes": MAX_WORD_BYTES,
+    "rf_bytes": MAX_BUFFER_BYTES, "layer_setup_cycles": MAX_SETUP_CYCLES,
+    "dsp": MAX_FPGA_RESOURCE, "lut": MAX_FPGA_RESOURCE, "bram36": MAX_FPGA_RESOURCE,
+}
+"""The largest value of each numeric platform field; every one but ``layer_setup_cycles`` must also be positive."""
+
+UNLIMITED = ("dsp", "lut", "bram36")
+"""Budgets an ASIC leaves infinite: it has no DSPs, LUTs or BRAMs to run out of."""
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Platform:
     """A hardware budget plus its technology tables.
@@ -299,11 +348,12 @@ class Platform:
 
     def __post_init__(self):
         where = f"platform {self.name!r}"
-        for field in ("pes", "bw_gbps", "buffer_bytes", "clock_hz", "noc_gbps", "max_cores", "word_bytes",
-                      "acc_bytes", "rf_bytes"):
+        for field, high in PLATFORM_LIMITS.items():
             value = getattr(self, field)
-            if not value > 0:
-                raise ValueError(f"{where}: {field} must be positive, got {value!r}")
+            counts = field == "layer_setup_cycles"  # the one field that may be 0
+            if not ((value >= 0 if counts else value > 0) and (value <= high or (field in UNLIMITED and value == math.inf))):
+                raise ValueError(f"{where}: {field} must be {'non-negative' if counts else 'positive'} and at most "
+                                 f"{high:g}, got {value!r}")
         if self.mapping_objective not in MAPPING_OBJECTIVES:
             raise ValueError(f"{where}: mapping_objective {self.mapping_objective!r} is not one of "
                              f"{', '.join(MAPPING_OBJECTIVES)}")
@@ -389,22 +439,18 @@ def _fpga(name: str, *, dsp, lut, bram36, bw_gbps, buffer_mib, max_cores) -> Pla
     )
 
 
-PLATFORMS: dict[str, Platform] = {
-    p.name: p
-    for p in (
-        _herald("edge", 1024, 16, 4),
-        _herald("mobile", 4096, 64, 8),
-        _herald("cloud", 16384, 256, 16),
-        # XCZU9EG: 2520 DSP, 274080 LUT, 912 BRAM36; PS DDR4-2400 x64 = 19.2 GB/s.
-        _fpga("zcu102", dsp=2520, lut=274080, bram36=912, bw_gbps=19.2, buffer_mib=2, max_cores=4),
-        # Alveo U250: 12288 DSP, 1728000 LUT, 2688 BRAM36 (+1280 URAM); 4 x DDR4-2400 = 77 GB/s.
-        _fpga("u250", dsp=12288, lut=1728000, bram36=2688, bw_gbps=77, buffer_mib=16, max_cores=8),
-    )
-}
+PLATFORMS: Registry[Platform] = Registry("platform")
+for _platform in (
+    _herald("edge", 1024, 16, 4),
+    _herald("mobile", 4096, 64, 8),
+    _herald("cloud", 16384, 256, 16),
+    # XCZU9EG: 2520 DSP, 274080 LUT, 912 BRAM36; PS DDR4-2400 x64 = 19.2 GB/s.
+    _fpga("zcu102", dsp=2520, lut=274080, bram36=912, bw_gbps=19.2, buffer_mib=2, max_cores=4),
+    # Alveo U250: 12288 DSP, 1728000 LUT, 2688 BRAM36 (+1280 URAM); 4 x DDR4-2400 = 77 GB/s.
+    _fpga("u250", dsp=12288, lut=1728000, bram36=2688, bw_gbps=77, buffer_mib=16, max_cores=8),
+):
+    PLATFORMS[_platform.name] = _platform
 
 
 def get_platform(name: str) -> Platform:
-    try:
-        return PLATFORMS[name]
-    except KeyError:
-        raise ValueError(f"unknown platform {name!r} (allowed: {', '.join(PLATFORMS)})") from None
+    return PLATFORMS[name]

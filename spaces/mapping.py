@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from spaces.genes import Gene, bin_centre, bin_index
+from spaces.hardware import Platform
+from spaces.workload import WorkloadShape
 
 MAPPING_MODES = ("layer", "model", "greedy", "biased")
 SWITCH = "mapping.greedy"
@@ -36,13 +38,7 @@ def check_mode(mode: str) -> str:
     return mode
 
 
-def default_priority(workload) -> np.ndarray:
-    """``(L,)`` the evaluator's default key: progress of each layer through its model."""
-    lengths = np.array([m.num_layers for m in workload.models])[workload.model]
-    return (np.asarray(workload.layer_index) + 1) / lengths
-
-
-def instance_ids(workload) -> np.ndarray:
+def instance_ids(workload: WorkloadShape) -> np.ndarray:
     """``(L,)`` int64: which DNN instance (model, batch repetition) each layer belongs to."""
     pairs = np.stack([np.asarray(workload.model), np.asarray(workload.instance)], axis=1)
     _, inverse = np.unique(pairs, axis=0, return_inverse=True)
@@ -52,13 +48,14 @@ def instance_ids(workload) -> np.ndarray:
 class MappingCodec:
     """Declares one mode's genes and turns their unit values into mapping arrays."""
 
-    def __init__(self, mode: str, workload, platform, num_cores: int, *, greedy_switch: bool, bias_scale: float):
+    def __init__(self, mode: str, workload: WorkloadShape, platform: Platform, num_cores: int, *,
+                 greedy_switch: bool, bias_scale: float):
         self.mode = check_mode(mode)
         self.num_layers = L = workload.num_layers
         self.num_cores = C = num_cores
         self.switch = greedy_switch and mode in ("layer", "model")
         self.bias_scale = float(bias_scale)
-        self.default_priority = default_priority(workload)
+        self.default_priority = workload.default_priority
         self.instance = instance_ids(workload)
         self.num_instances = int(self.instance.max()) + 1 if L else 0
         core_choices = tuple(range(C))
@@ -81,10 +78,6 @@ class MappingCodec:
         self.genes = tuple(genes)
         macs = np.asarray(workload.macs, dtype=np.float64)
         self.layer_time_s = macs / (platform.pes / num_cores) / platform.clock_hz  # (L,)
-
-    @property
-    def has_priority(self) -> bool:
-        return self.mode == "layer"
 
     def decode(self, U: np.ndarray, num_active: np.ndarray, active: np.ndarray):
         """``U`` ``(P, len(genes))`` → ``layer_core`` ``(P, L)``, priority ``(P, L)`` | None, bias | None."""

@@ -39,27 +39,17 @@ from spaces.architecture import size_menu
 from spaces.design_view import Design
 from spaces.genes import share_to_unit
 from spaces.hardware import DATAFLOWS, Platform
+from spaces.registry import Registry
 from spaces.space import DEFAULT_MAPPING, SHARE_RATIO, Space
+from spaces.workload import WorkloadShape
 
-SPACES: dict[str, Callable[..., Space]] = {}
-
-
-def register_space(name: str):
-    def decorator(builder: Callable[..., Space]):
-        if name in SPACES:
-            raise ValueError(f"space {name!r} is registered twice")
-        SPACES[name] = builder
-        return builder
-
-    return decorator
+SPACES: Registry[Callable[..., Space]] = Registry("space")
+register_space = SPACES.register
 
 
-def make_space(name: str, workload, platform: Platform, **options) -> Space:
+def make_space(name: str, workload: WorkloadShape, platform: Platform, **options) -> Space:
     """The named space over ``workload`` and ``platform``; see the module table."""
-    try:
-        builder = SPACES[name]
-    except KeyError:
-        raise ValueError(f"unknown space {name!r} (allowed: {', '.join(SPACES)})") from None
+    builder = SPACES[name]
     allowed = [p for p in inspect.signature(builder).parameters if p not in ("workload", "platform")]
     for option in options:
         if option not in allowed:
@@ -80,15 +70,16 @@ def _count(option: str, value, low: int, high: int) -> int:
 
 
 @register_space("cosearch")
-def cosearch(workload, platform, *, max_cores=None, sizes=None, dataflows=None, mapping=DEFAULT_MAPPING,
-             greedy_switch=True, bias_scale=2.0) -> Space:
+def cosearch(workload: WorkloadShape, platform: Platform, *, max_cores=None, sizes=None, dataflows=None,
+             mapping=DEFAULT_MAPPING, greedy_switch=True, bias_scale=2.0) -> Space:
     return Space(workload, platform, max_cores=max_cores, sizes=sizes, dataflows=dataflows, mapping=mapping,
                  greedy_switch=greedy_switch, bias_scale=bias_scale, name="cosearch")
 
 
 @register_space("homogeneous_multicore")
-def homogeneous_multicore(workload, platform, *, cores=None, size=None, dataflow=None, max_cores=None, sizes=None,
-                          dataflows=None, mapping=DEFAULT_MAPPING, greedy_switch=True, bias_scale=2.0) -> Space:
+def homogeneous_multicore(workload: WorkloadShape, platform: Platform, *, cores=None, size=None, dataflow=None,
+                          max_cores=None, sizes=None, dataflows=None, mapping=DEFAULT_MAPPING, greedy_switch=True,
+                          bias_scale=2.0) -> Space:
     if cores is not None:
         cores = _count("cores", cores, 1, max_cores or platform.max_cores)
         max_cores = cores
@@ -108,7 +99,8 @@ def homogeneous_multicore(workload, platform, *, cores=None, size=None, dataflow
     return space.restrict(fixed=fixed, tied=tied)
 
 
-def _one_core_per_dataflow(workload, platform, dataflows, name: str, **space_options) -> tuple[Space, dict]:
+def _one_core_per_dataflow(workload: WorkloadShape, platform: Platform, dataflows, name: str,
+                           **space_options) -> tuple[Space, dict]:
     """A space of ``len(dataflows)`` cores, core c fixed to ``dataflows[c]``, each dataflow once;
     returns it unrestricted with the fixed genes so far."""
     if isinstance(dataflows, str) or not len(dataflows):
@@ -122,8 +114,8 @@ def _one_core_per_dataflow(workload, platform, dataflows, name: str, **space_opt
 
 
 @register_space("hda_fixed_granularity")
-def hda_fixed_granularity(workload, platform, *, dataflows=None, split=None, mapping=DEFAULT_MAPPING,
-                          greedy_switch=True, bias_scale=2.0) -> Space:
+def hda_fixed_granularity(workload: WorkloadShape, platform: Platform, *, dataflows=None, split=None,
+                          mapping=DEFAULT_MAPPING, greedy_switch=True, bias_scale=2.0) -> Space:
     """One core per dataflow; core c gets the largest size within ``split[c]`` of every budget.
 
     ``split`` is a list of weights (normalised; default even) or of size names.
@@ -137,8 +129,8 @@ def hda_fixed_granularity(workload, platform, *, dataflows=None, split=None, map
 
 
 @register_space("hda")
-def hda(workload, platform, *, dataflows=("ws_kc", "os_yx"), mapping=DEFAULT_MAPPING, greedy_switch=True,
-        bias_scale=2.0) -> Space:
+def hda(workload: WorkloadShape, platform: Platform, *, dataflows=("ws_kc", "os_yx"), mapping=DEFAULT_MAPPING,
+        greedy_switch=True, bias_scale=2.0) -> Space:
     """One core per dataflow, each dataflow once; sizes and shares free (the repair rule keeps the budget)."""
     space, fixed = _one_core_per_dataflow(workload, platform, dataflows, "hda", mapping=mapping,
                                           greedy_switch=greedy_switch, bias_scale=bias_scale)
@@ -170,7 +162,7 @@ def _split_sizes(space: Space, platform: Platform, split) -> list[str]:
 
 
 @register_space("fda")
-def fda(workload, platform, *, size=None, dataflow=None, mapping="greedy", greedy_switch=True,
+def fda(workload: WorkloadShape, platform: Platform, *, size=None, dataflow=None, mapping="greedy", greedy_switch=True,
         bias_scale=2.0) -> Space:
     space = Space(workload, platform, max_cores=1, mapping=mapping, greedy_switch=greedy_switch,
                   bias_scale=bias_scale, name="fda")
@@ -183,7 +175,7 @@ def fda(workload, platform, *, size=None, dataflow=None, mapping="greedy", greed
 
 
 @register_space("fixed_architecture")
-def fixed_architecture(workload, platform, *, cores=None, design=None, mapping=DEFAULT_MAPPING,
+def fixed_architecture(workload: WorkloadShape, platform: Platform, *, cores=None, design=None, mapping=DEFAULT_MAPPING,
                        greedy_switch=True, bias_scale=2.0) -> Space:
     """``cores``: a list of {size, dataflow, bw_share?, buffer_share?}; or ``design`` (a Design, dict or JSON)."""
     if (cores is None) == (design is None):

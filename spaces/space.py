@@ -22,7 +22,6 @@ list only the free genes.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -30,10 +29,11 @@ import numpy as np
 from spaces import design as codes
 from spaces.architecture import repair, size_menu
 from spaces.design import DesignBatch
-from spaces.design_view import Design, batch_to_designs, compact_cores, design_keys, designs_to_batch
+from spaces.design_view import Design, batch_to_designs, compact_cores, designs_to_batch
 from spaces.genes import Gene, bin_centre, bin_index, share_from_unit, share_to_unit
 from spaces.hardware import Platform, get_dataflow
 from spaces.mapping import MappingCodec
+from spaces.workload import WorkloadShape
 
 DEFAULT_MAPPING = "greedy"
 SHARE_RATIO = 16.0
@@ -52,7 +52,7 @@ class Space:
 
     def __init__(
         self,
-        workload,
+        workload: WorkloadShape,
         platform: Platform,
         *,
         max_cores: int | None = None,
@@ -185,19 +185,6 @@ class Space:
     def __repr__(self) -> str:
         return (f"Space({self.name!r}, dim={self.dim}, cores<={self.max_cores}, sizes={list(self.menu.names)}, "
                 f"dataflows={list(self.dataflow_names)}, mapping={self.mapping.mode!r})")
-
-    def to_values(self, x) -> dict[str, object]:
-        """One point ``(d,)`` → ``{gene name: value}`` for the free genes (e.g. Optuna params)."""
-        x = np.asarray(x, dtype=np.float64).reshape(self.dim)
-        return {g.name: g.to_value(u) for g, u in zip(self.genes, x)}
-
-    def from_values(self, values: Mapping[str, object]) -> np.ndarray:
-        """``{gene name: value}`` for every free gene → a point ``(d,)``; inverse of ``to_values``."""
-        missing = [g.name for g in self.genes if g.name not in values]
-        extra = sorted(set(values) - {g.name for g in self.genes})
-        if missing or extra:
-            raise ValueError(f"space {self.name!r}: values miss genes {missing[:5]} and name unknown genes {extra[:5]}")
-        return np.array([g.from_value(values[g.name]) for g in self.genes])
 
     # -- decode / encode -----------------------------------------------------
 
@@ -345,26 +332,6 @@ class Space:
         """``(n, d)`` uniform points of the unit cube."""
         rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         return rng.random((int(n), self.dim))
-
-    def grid_size(self, levels: int | None = None) -> int:
-        """Number of grid points ``grid(levels)`` would enumerate."""
-        return math.prod(len(g.grid(levels)) for g in self.genes)
-
-    def grid(self, levels: int | None = None, *, unique: bool = False, max_points: int = 1_000_000) -> np.ndarray:
-        """``(N, d)`` every combination of bin centres of the free genes.
-
-        Continuous free genes need ``levels``.  ``unique=True`` keeps one
-        point per distinct decoded design (in grid order).
-        """
-        axes = [g.grid(levels) for g in self.genes]
-        size = self.grid_size(levels)
-        if size > max_points:
-            raise ValueError(f"space {self.name!r}: grid has {size} points, more than max_points={max_points}")
-        index = np.indices([len(a) for a in axes]).reshape(len(axes), -1)
-        X = np.stack([a[i] for a, i in zip(axes, index)], axis=1) if axes else np.zeros((1, 0))
-        if unique:
-            X = X[np.sort(np.unique(design_keys(self.decode(X)), axis=0, return_index=True)[1])]
-        return X
 
     # -- readable views ------------------------------------------------------
 

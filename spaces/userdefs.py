@@ -6,7 +6,10 @@ with a systolic fill/drain and caps on some extents::
     {name: ws_ky, unrolled: [K, Y], stationary: weight, fill_drain: false, max_extents: {Y: 16}}
 
 A platform names every field of :class:`spaces.hardware.Platform`, or starts
-from a preset with ``base: <preset>`` and lists only what changes::
+from a preset with ``base: <preset>`` and lists only what changes.  The same
+schema, :class:`PlatformSpec`, reads an experiment config's ``platform``
+section (``cosearch.config_targets.PlatformConfig`` adds a platform ``file``
+as a base), so a key means and is refused the same everywhere::
 
     name: edge_2x
     base: edge
@@ -67,6 +70,15 @@ from spaces.hardware import (
     FPGA_STATIC,
     LOOP_DIMS,
     MAPPING_OBJECTIVES,
+    MAX_BUFFER_BYTES,
+    MAX_BW_GBPS,
+    MAX_CLOCK_HZ,
+    MAX_CORES,
+    MAX_FPGA_RESOURCE,
+    MAX_MENU,
+    MAX_PES,
+    MAX_SETUP_CYCLES,
+    MAX_WORD_BYTES,
     PLATFORMS,
     STATIONARY,
     AreaTable,
@@ -75,7 +87,8 @@ from spaces.hardware import (
     EnergyTable,
     Platform,
     StaticPower,
-    power_of_two_cores,
+    budget_menu,
+    pe_multiple_cores,
 )
 
 KINDS = ("asic", "fpga")
@@ -139,21 +152,7 @@ def _byte_count(value: Any) -> int:
                      "'<number> B|KiB|MiB|GiB|kB|MB|GB')")
 
 
-# Bounds far beyond any chip built (a wafer-scale engine has under a million
-# cores and 44 GB of SRAM; HBM3e stacks give a few TB/s), so that a typo such
-# as ``pes: 1e29`` is refused here instead of overflowing the cost model's
-# int64 arithmetic or sizing its arrays.
-MAX_PES = 1 << 24
-MAX_BW_GBPS = 1e6
-MAX_BUFFER_BYTES = 1 << 40
-MAX_CLOCK_HZ = 1e10
-MAX_CORES = 256
-MAX_WORD_BYTES = 16
-MAX_SETUP_CYCLES = 10**9
-MAX_FPGA_RESOURCE = 1e9
-MAX_MENU = 4096
-"""Core sizes in a menu (``pe_step`` makes one of every multiple)."""
-
+# The bounds of spaces.hardware.PLATFORM_LIMITS as field types: a key out of bounds is named with its limit.
 PeCount = Annotated[int, Field(gt=0, le=MAX_PES)]
 Bandwidth = Annotated[float, Field(gt=0, le=MAX_BW_GBPS)]
 ClockHz = Annotated[float, Field(gt=0, le=MAX_CLOCK_HZ)]
@@ -234,9 +233,21 @@ DataflowRef = Annotated[
 _TAGS = ("by name", "declared")
 
 
+def _preset(name: Any) -> str:
+    return PLATFORMS.check(name)
+
+
 class PlatformSpec(_Spec):
+    """The one schema of a platform: a platform file, and a config's ``platform`` section.
+
+    Every key but ``base`` and ``pe_step`` is a field of :class:`Platform`
+    (a test holds them to it); each is optional because a platform starting
+    from a ``base`` lists only what changes.  The numeric keys carry the
+    bounds of :data:`spaces.hardware.PLATFORM_LIMITS`.
+    """
+
     name: Name | None = None
-    base: Annotated[str, BeforeValidator(_one_of(tuple(PLATFORMS), "a preset platform"))] | None = None
+    base: Annotated[str, BeforeValidator(_preset)] | None = None
     kind: Annotated[str, BeforeValidator(_one_of(KINDS, "a platform kind"))] | None = None
     pes: PeCount | None = None
     dsp: FpgaResource | None = None
@@ -258,6 +269,8 @@ class PlatformSpec(_Spec):
     core_sizes: list[Annotated[CoreSizeSpec, BeforeValidator(_core_by_name)]] | None = Field(None, min_length=1,
                                                                                             max_length=MAX_MENU)
     dataflows: list[DataflowRef] | None = Field(None, min_length=1)
+    pe_step: PeCount | None = None
+    """ASIC only: a core menu of every multiple of this many PEs instead of powers of two."""
 
 
 # -- errors ------------------------------------------------------------------
@@ -383,30 +396,51 @@ def load_platform(data: Mapping | str | pathlib.Path, source: str | None = None)
         data = read_yaml(data)
     source = source or "<platform>"
     spec = _validate(PlatformSpec, data, source)
-    return _PlatformBuilder(spec, source, default_name).build()
+    base = PLATFORMS[spec.base] if spec.base else None
+    return build_platform(spec, source, base=base,
+                          default_name=default_name or (None if base is None else f"{base.name}_custom"))
+
+
+def build_platform(spec: PlatformSpec, source: str, *, base: Platform | None = None,
+                   default_name: str | None = None) -> Platform:
+    """The platform ``spec`` describes: ``base`` (a preset or an already built platform) with the
+    spec's keys changed, or, without a base, the spec's keys with the defaults of the module docstring.
+
+    Raises :class:`DefinitionError` listing every problem; registers the dataflows the spec declares.
+    """
+    return _PlatformBuilder(spec, source, base, default_name).build()
+
+
+_TABLES = {"energy": (ASIC_ENERGY, FPGA_ENERGY), "static": (ASIC_STATIC, FPGA_STATIC), "area": (AreaTable(),) * 2}
+"""Technology tables without a base: the kind's defaults (ASIC, FPGA), merged with the spec's changes."""
+_BUILT = ("name", "kind", "pes", "dsp", "lut", "bram36", "noc_gbps", "core_sizes", "dataflows", "pe_step", "base",
+          *_TABLES)
+"""Keys the builder derives; every other key of the spec is a plain field of :class:`Platform`."""
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Platform) if f.default is not dataclasses.MISSING}
+_REQUIRED = object()
 
 
 class _PlatformBuilder:
-    def __init__(self, spec: PlatformSpec, source: str, default_name: str | None):
-        self.spec, self.source = spec, source
-        self.base = PLATFORMS[spec.base] if spec.base else None
+    def __init__(self, spec: PlatformSpec, source: str, base: Platform | None, default_name: str | None):
+        self.spec, self.source, self.base = spec, source, base
         self.default_name = default_name
         self.problems: list[tuple[str, str]] = []
 
     def field(self, key: str, default=None):
-        """The file's value, else the base's, else ``default``; missing when all are None."""
+        """The spec's value, else the base's, else ``default`` (by default the field's); ``_REQUIRED``: none."""
         value = getattr(self.spec, key)
         if value is None and self.base is not None:
             value = getattr(self.base, key)
         if value is None:
-            value = default
-        if value is None:
+            value = _DEFAULTS.get(key) if default is None else default
+        if value is None or value is _REQUIRED:
+            value = None
             self.problems.append((key, "required key is missing (or start from a preset with base: "
-                                       f"{', '.join(PLATFORMS)})"))
+                                       f"{PLATFORMS.names})"))
         return value
 
-    def table(self, key: str, default):
-        start = getattr(self.base, key) if self.base is not None else default
+    def table(self, key: str, fpga: bool):
+        start = getattr(self.base, key) if self.base is not None else _TABLES[key][fpga]
         changes = getattr(self.spec, key)
         if changes is None:
             return start
@@ -414,31 +448,17 @@ class _PlatformBuilder:
 
     def build(self) -> Platform:
         spec = self.spec
-        name = spec.name or self.default_name or (None if self.base is None else f"{self.base.name}_custom")
+        name = spec.name or self.default_name
         if name is None:
             self.problems.append(("name", "required key is missing"))
         kind = self.field("kind")
         fpga = kind == "fpga"
-        cores = self.core_sizes(kind)
-        max_cores = self.field("max_cores", 4)
-        budget = {}
-        if fpga:  # as the presets: PEs are what max_cores of the largest core reach
-            budget = {key: self.field(key) for key in ("dsp", "lut", "bram36")}
-            budget["pes"] = spec.pes or (max_cores or 1) * max((c.pes for c in cores), default=1)
-        else:
-            budget["pes"] = self.field("pes")
-        bw = self.field("bw_gbps")
-        fields = dict(
-            name=name, kind=kind, bw_gbps=bw, buffer_bytes=self.field("buffer_bytes"),
-            clock_hz=self.field("clock_hz"), noc_gbps=self.field("noc_gbps", 1.0 if bw is None else 8 * bw),
-            word_bytes=self.field("word_bytes", 1), acc_bytes=self.field("acc_bytes", 4),
-            rf_bytes=self.field("rf_bytes", 64), mapping_objective=self.field("mapping_objective", "edp"),
-            layer_setup_cycles=self.field("layer_setup_cycles", 64),
-            max_cores=max_cores, core_sizes=cores,
-            energy=self.table("energy", FPGA_ENERGY if fpga else ASIC_ENERGY),
-            static=self.table("static", FPGA_STATIC if fpga else ASIC_STATIC),
-            area=self.table("area", AreaTable()), **budget,
-        )
+        fields = {key: self.field(key) for key in PlatformSpec.model_fields if key not in _BUILT}
+        bw = fields["bw_gbps"]
+        fields.update(name=name, kind=kind, noc_gbps=self.field("noc_gbps", 1.0 if bw is None else 8 * bw),
+                      **{key: self.table(key, fpga) for key in _TABLES},
+                      **{key: self.field(key, _REQUIRED if fpga else None) for key in ("dsp", "lut", "bram36")})
+        fields["pes"], fields["core_sizes"] = self.budget(kind, fields["max_cores"])
         dataflows = self.dataflows()
         if self.problems:
             order = {key: i for i, key in enumerate(PlatformSpec.model_fields)}  # report in schema order
@@ -459,15 +479,44 @@ class _PlatformBuilder:
             key = "core_sizes" if "core size" in str(e) else ""
             raise DefinitionError(self.source, [(key, str(e))]) from None
 
-    def core_sizes(self, kind) -> tuple[CoreSize, ...]:
+    def budget(self, kind, max_cores) -> tuple[int | None, tuple[CoreSize, ...]]:
+        """The PE budget and the core menu, which follow each other.
+
+        An ASIC's budget is its ``pes``; a menu not listed follows it by
+        :func:`spaces.hardware.budget_menu`.  An FPGA's PEs are what
+        ``max_cores`` of its largest core reach, as the presets have it.
+        """
+        spec, base = self.spec, self.base
+        if spec.pe_step is not None and spec.core_sizes is not None:
+            self.problems.append(("pe_step", "give one of core_sizes, pe_step"))
+        if kind == "fpga":
+            cores = self.core_sizes()
+            if spec.pe_step is not None:
+                self.problems.append(("pe_step", f"pe_step applies to ASIC platforms; "
+                                                 f"{spec.name or self.default_name!r} is an FPGA with a fixed core menu"))
+            kept = base is not None and base.kind == "fpga" and spec.core_sizes is None and spec.max_cores is None
+            derived = (max_cores or 1) * max((c.pes for c in cores), default=1)
+            return spec.pes or (base.pes if kept else derived), cores
+        pes = self.field("pes", _REQUIRED)
+        if spec.core_sizes is not None or pes is None:
+            return pes, self.core_sizes()
+        try:
+            if base is not None and base.kind == "asic":
+                return pes, budget_menu(base, pes, spec.pe_step)
+            if spec.pe_step is not None:
+                return pes, pe_multiple_cores(spec.pe_step, pes)
+        except ValueError as e:
+            self.problems.append(("pe_step", str(e)))
+            return pes, ()
+        return pes, self.core_sizes()
+
+    def core_sizes(self) -> tuple[CoreSize, ...]:
         spec, base = self.spec, self.base
         if spec.core_sizes is None:
             if base is None:
                 self.problems.append(("core_sizes", "required key is missing (a list of core sizes: "
                                                     f"{', '.join(c.name for c in DPU_CORES)}, PE<n>, or mappings)"))
                 return ()
-            if kind == "asic" and base.kind == "asic" and spec.pes is not None:
-                return power_of_two_cores(min(s.pes for s in base.core_sizes), spec.pes)
             return base.core_sizes
         cores, seen = [], {}
         for i, core in enumerate(spec.core_sizes):

@@ -18,16 +18,16 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from cosearch.optimizers._base import PENALTY, Gene, GeneTable, Optimizer, finite_objectives, gene_table
+from cosearch.optimizers._base import PENALTY, GeneTable, Optimizer, finite_objectives, gene_table
 from cosearch.optimizers.cma_es import CMAES
 from cosearch.optimizers.grid import GridSearch
 from cosearch.optimizers.optuna_samplers import SAMPLERS, OptunaOptimizer, check_sampler, torch_available
 from cosearch.optimizers.random_search import RandomSearch
+from spaces.registry import Registry
 
 __all__ = [
     "OPTIMIZERS",
     "PENALTY",
-    "Gene",
     "GeneTable",
     "Optimizer",
     "OptimizerEntry",
@@ -66,19 +66,15 @@ class OptimizerEntry:
         return self.cls.multi_objective
 
 
-OPTIMIZERS: dict[str, OptimizerEntry] = {}
+OPTIMIZERS: Registry[OptimizerEntry] = Registry("optimizer")
 
 
 def register(name: str, cls: type[Optimizer], **fixed) -> None:
     """Add ``name``; refuses a name that is already registered."""
-    if name in OPTIMIZERS:
-        raise ValueError(f"optimizer {name!r} is already registered (by {OPTIMIZERS[name].cls.__name__})")
     OPTIMIZERS[name] = OptimizerEntry(cls, dict(fixed))
 
 
 def _entry(name: str) -> OptimizerEntry:
-    if name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; valid optimizers: {', '.join(sorted(OPTIMIZERS))}")
     return OPTIMIZERS[name]
 
 

@@ -9,11 +9,11 @@ Every optimizer searches the unit cube [0, 1]^d of a space's encoding:
 * ``state() -> dict`` / ``load(state)`` — everything needed to continue, so
   an optimizer restored from a state asks exactly what the original would.
 
-Genes: a space describes each dimension by a gene with a ``name``, a ``kind``
-(``categorical``, ``integer``, ``continuous`` or ``priority``) and, for the
-discrete kinds, its ``choices`` or inclusive ``bounds``. A discrete gene with
-k values decodes as ``min(floor(u·k), k−1)`` (STYLE.md §4), so optimizers that
-know the genes can work on values and hand back cell centres ``(i + ½)/k``.
+Genes: a space describes each dimension by a :class:`spaces.genes.Gene`
+(its name, kind and, for the discrete kinds, choices or inclusive integer
+bounds). A discrete gene with k values decodes by the bin rule of
+:func:`spaces.genes.bin_index`, so optimizers that know the genes can work
+on values and hand back bin centres (:func:`spaces.genes.bin_centre`).
 """
 
 from __future__ import annotations
@@ -22,28 +22,18 @@ import abc
 import dataclasses
 import pickle
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
-DISCRETE_KINDS = ("categorical", "integer")
-KINDS = ("categorical", "integer", "continuous", "priority")
+from spaces.genes import Gene, bin_centre, bin_index
+
 PENALTY = 1e30  # what an infeasible (inf/NaN) objective becomes where a library needs finite values
 
 
 @dataclasses.dataclass(frozen=True)
-class Gene:
-    """A stand-in for a space's gene, for problems defined directly on [0, 1]^d."""
-
-    name: str
-    kind: str = "continuous"
-    choices: tuple | None = None
-    bounds: tuple | None = None
-
-
-@dataclasses.dataclass(frozen=True)
 class GeneTable:
-    """What optimizers need to know of the d genes.
+    """What optimizers need to know of the d genes, as arrays.
 
     ``cardinality`` ``(d,)`` int: number of values of a discrete gene, 0 for a
     continuous one; ``low`` ``(d,)`` int: the first integer value (0 for
@@ -65,12 +55,11 @@ class GeneTable:
 
     def to_index(self, X: np.ndarray) -> np.ndarray:
         """``(n, d)`` int: the value index of each discrete gene (0 where continuous)."""
-        k = np.maximum(self.cardinality, 1)
-        return np.where(self.discrete, np.minimum(np.floor(X * k), k - 1), 0).astype(np.int64)
+        return np.where(self.discrete, bin_index(X, np.maximum(self.cardinality, 1)), 0)
 
     def centre(self, index: np.ndarray) -> np.ndarray:
-        """Cell centres ``(i + ½)/k`` for value indices of the discrete genes."""
-        return (index + 0.5) / np.maximum(self.cardinality, 1)
+        """Bin centres for value indices of the discrete genes."""
+        return bin_centre(index, np.maximum(self.cardinality, 1))
 
     def snap(self, X: np.ndarray) -> np.ndarray:
         """Discrete genes moved to the centres of their cells; continuous ones clipped to [0, 1]."""
@@ -78,47 +67,24 @@ class GeneTable:
         return np.where(self.discrete, self.centre(self.to_index(X)), X)
 
 
-def _cardinality(gene: Any) -> tuple[int, int]:
-    """(k, first integer value) of a discrete gene, (0, 0) of a continuous one.
-
-    Reads ``spaces.genes.Gene`` (``num_choices``, ``low``) or, for other gene
-    records, ``choices`` or inclusive ``bounds``.
-    """
-    kind = getattr(gene, "kind", "continuous")
-    if kind not in DISCRETE_KINDS:
-        return 0, 0
-    low = int(getattr(gene, "low", 0)) if kind == "integer" else 0
-    k = getattr(gene, "num_choices", None)
-    if k is None and getattr(gene, "choices", None):
-        k = len(gene.choices)
-    if k is None and getattr(gene, "bounds", None) is not None:
-        low, high = int(gene.bounds[0]), int(gene.bounds[1])
-        k = high - low + 1
-    if k is None:
-        raise ValueError(f"gene {getattr(gene, 'name', gene)!r} is {kind} but has neither choices nor bounds")
-    return int(k), low
-
-
-def gene_table(genes: Sequence[Any] | None, dim: int) -> GeneTable:
+def gene_table(genes: Sequence[Gene] | None, dim: int) -> GeneTable:
     """The gene table of a space (or all-continuous genes ``x0 … x{d-1}`` when ``genes`` is None)."""
     if genes is None:
-        genes = [Gene(f"x{i}") for i in range(dim)]
+        genes = [Gene(name=f"x{i}", kind="continuous") for i in range(dim)]
     genes = list(genes)
     if len(genes) != dim:
         raise ValueError(f"{len(genes)} genes given for a {dim}-dimensional space")
-    names = tuple(str(getattr(g, "name", f"x{i}")) for i, g in enumerate(genes))
+    for i, gene in enumerate(genes):
+        if not isinstance(gene, Gene):
+            raise TypeError(f"gene {i} is a {type(gene).__name__}, not a spaces.genes.Gene")
+    names = tuple(g.name for g in genes)
     if len(set(names)) != len(names):
         raise ValueError("gene names must be unique")
-    kinds = tuple(getattr(g, "kind", "continuous") for g in genes)
-    for name, kind in zip(names, kinds):
-        if kind not in KINDS:
-            raise ValueError(f"gene {name!r} has kind {kind!r}; allowed: {', '.join(KINDS)}")
-    card = [_cardinality(g) for g in genes]
     return GeneTable(
         names=names,
-        kinds=kinds,
-        cardinality=np.array([c for c, _ in card], dtype=np.int64).reshape(dim),
-        low=np.array([lo for _, lo in card], dtype=np.int64).reshape(dim),
+        kinds=tuple(g.kind for g in genes),
+        cardinality=np.array([g.num_choices or 0 for g in genes], dtype=np.int64).reshape(dim),
+        low=np.array([int(g.low) if g.kind == "integer" else 0 for g in genes], dtype=np.int64).reshape(dim),
     )
 
 
@@ -149,7 +115,7 @@ class Optimizer(abc.ABC):
         dim: int,
         n_obj: int = 1,
         seed: int = 0,
-        genes: Sequence[Any] | None = None,
+        genes: Sequence[Gene] | None = None,
         initial_X: np.ndarray | None = None,
     ):
         if int(dim) < 1:

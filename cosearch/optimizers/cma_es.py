@@ -134,9 +134,8 @@ class CMAES(Optimizer):
 
     def _to_x(self, z: np.ndarray) -> np.ndarray:
         z = z[..., : self.dim]
-        k = np.maximum(self.genes.cardinality, 1)
-        index = np.clip(np.round(z), 0, k - 1)
-        return np.where(self.genes.discrete, (index + 0.5) / k, np.clip(z, 0.0, 1.0))
+        index = np.clip(np.round(z), 0, np.maximum(self.genes.cardinality, 1) - 1)
+        return np.where(self.genes.discrete, self.genes.centre(index), np.clip(z, 0.0, 1.0))
 
     def _start(self, x0: np.ndarray, sigma: float, popsize: int, inject=()) -> None:
         import cma

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from cosearch.optimizers._base import Optimizer
+from spaces.genes import bin_centre
 
 
 class GridSearch(Optimizer):
@@ -66,7 +67,7 @@ class GridSearch(Optimizer):
         if len(flat) == 0:
             return np.zeros((0, self.dim))
         index = np.stack(np.unravel_index(flat, self._shape), axis=1)
-        return (index + 0.5) / np.array(self._shape, dtype=np.float64)
+        return bin_centre(index, self._shape)
 
     def tell(self, X, F) -> None:
         self.check_told(X, F)

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
 from cosearch.optimizers._base import Optimizer, finite_objectives
+from spaces.genes import bin_centre
 
 SAMPLERS = ("tpe", "nsga2", "nsga3", "cmaes", "gp", "qmc", "random")
 SINGLE_OBJECTIVE_SAMPLERS = ("cmaes",)
@@ -106,9 +108,9 @@ def declare(trial, genes, kinds) -> np.ndarray:
     x = np.empty(genes.dim)
     for j, (name, kind, k, low) in enumerate(zip(genes.names, kinds, genes.cardinality, genes.low)):
         if kind == "categorical":
-            x[j] = (trial.suggest_categorical(name, list(range(int(k)))) + 0.5) / k
+            x[j] = bin_centre(trial.suggest_categorical(name, list(range(int(k)))), k)
         elif kind == "integer":
-            x[j] = (trial.suggest_int(name, int(low), int(low + k - 1)) - low + 0.5) / k
+            x[j] = bin_centre(trial.suggest_int(name, int(low), int(low + k - 1)) - low, k)
         else:
             x[j] = trial.suggest_float(name, 0.0, 1.0)
     return x
@@ -133,7 +135,8 @@ class OptunaOptimizer(Optimizer):
     the population for NSGA-II/III and CmaEs, else 8); ``population_size``,
     ``n_startup_trials``: passed to the samplers that take them; ``storage``:
     an Optuna storage URL (``sqlite:///…``, any SQLAlchemy URL) so
-    optuna-dashboard can open the study, named ``study_name``."""
+    optuna-dashboard can open the study, named ``study_name``; ``metric_names``:
+    what each objective is (``run`` passes them from the metrics table)."""
 
     name = "optuna"
     multi_objective = True
@@ -153,8 +156,11 @@ class OptunaOptimizer(Optimizer):
         n_startup_trials: int | None = None,
         storage: str | None = None,
         study_name: str | None = None,
+        metric_names: Sequence[str] | None = None,
     ):
         check_sampler(sampler, n_obj, {"population_size": population_size, "n_startup_trials": n_startup_trials})
+        if metric_names is not None and len(metric_names) != n_obj:
+            raise ValueError(f"optuna: {len(metric_names)} metric_names for {n_obj} objectives")
         super().__init__(dim=dim, n_obj=n_obj, seed=seed, genes=genes, initial_X=initial_X)
         if batch_size is not None and int(batch_size) < 1:
             raise ValueError(f"optuna: batch_size must be a positive integer, got {batch_size}")
@@ -171,6 +177,8 @@ class OptunaOptimizer(Optimizer):
             self._study = self._fresh_study(
                 optuna, storage, study_name, make_sampler(sampler, self.seed, population_size, n_startup_trials)
             )
+            if metric_names is not None:
+                self._study.set_metric_names(list(metric_names))
             for x in self.initial_X:
                 self._study.enqueue_trial(params_of(x, self.genes, self._kinds))
         self._distributions = distributions(self.genes, self._kinds)

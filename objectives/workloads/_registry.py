@@ -6,38 +6,23 @@ from collections.abc import Callable
 
 from objectives.workloads._layers import Model
 from objectives.workloads._workload import ModelEntry, Workload
+from spaces.registry import Registry
 
-MODELS: dict[str, Callable[[], Model]] = {}
-MIXES: dict[str, Callable[[], list[ModelEntry]]] = {}
-
-
-def register_model(name: str):
-    def decorator(factory: Callable[[], Model]):
-        if name in MODELS:
-            raise ValueError(f"model {name!r} is registered twice")
-        MODELS[name] = factory
-        return factory
-
-    return decorator
+MODELS: Registry[Callable[[], Model]] = Registry("model")
+MIXES: Registry[Callable[[], list[ModelEntry]]] = Registry("mix")
+register_model = MODELS.register
 
 
 def register_mix(name: str):
-    def decorator(factory: Callable[[], list[ModelEntry]]):
-        if name in MIXES or name in MODELS:
-            raise ValueError(f"mix {name!r} is registered twice or shadows a model")
-        MIXES[name] = factory
-        return factory
-
-    return decorator
+    """Register a mix; a workload name is a mix or a model, so a mix may not take a model's name."""
+    if name in MODELS:
+        raise ValueError(f"mix {name!r} would shadow the model of that name; choose another name")
+    return MIXES.register(name)
 
 
 def get_model(name: str) -> Model:
     """A zoo model by name; unknown names list the valid ones."""
-    try:
-        factory = MODELS[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r} (allowed: {', '.join(sorted(MODELS))})") from None
-    return factory()
+    return MODELS[name]()
 
 
 def get_workload(name: str) -> Workload:
@@ -46,6 +31,4 @@ def get_workload(name: str) -> Workload:
         return Workload.from_models(name, MIXES[name]())
     if name in MODELS:
         return Workload.from_models(name, [ModelEntry(get_model(name))])
-    raise ValueError(
-        f"unknown workload {name!r} (mixes: {', '.join(sorted(MIXES))}; models: {', '.join(sorted(MODELS))})"
-    )
+    raise MIXES.unknown(name, f"or a single model: {MODELS.names}")

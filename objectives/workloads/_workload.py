@@ -133,6 +133,13 @@ class Workload:
         return layer_macs(self.op, self.dims, self.stride)
 
     @functools.cached_property
+    def default_priority(self) -> np.ndarray:
+        """``(L,)`` the default priority key: each layer's progress through its model,
+        ``(layer_index + 1) / model_layers``, so DNNs sharing cores advance side by side."""
+        lengths = np.array([m.num_layers for m in self.models])[self.model]
+        return (self.layer_index + 1) / lengths
+
+    @functools.cached_property
     def operand_elements(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(input, weight, output)`` element counts, each ``(L,)`` int64."""
         return operand_elements(self.op, self.dims, self.stride, self.dilation)

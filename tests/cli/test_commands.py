@@ -47,7 +47,7 @@ def test_workloads_detail_and_unknown_name():
     assert result.returncode == 0
     assert "unet" in result.stdout and "412" in result.stdout  # 2×54 + 4×23 + 4×53 layers
     unknown = cosearch("workloads", "nope")
-    assert unknown.returncode == 2 and "unknown workload 'nope'" in unknown.stderr
+    assert unknown.returncode == 2 and "unknown mix 'nope' (allowed: " in unknown.stderr
 
 
 def test_platforms_and_spaces():

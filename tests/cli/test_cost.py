@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cosearch.cli_cost import COLUMNS, layer_costs
+from cosearch.layer_costs import COLUMNS, layer_costs
 from cosearch.results import read_csv
 from objectives import evaluate
 from objectives.workloads import ModelBuilder, Workload

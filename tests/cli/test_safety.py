@@ -116,11 +116,10 @@ def test_a_storage_password_is_never_written_or_printed(tmp_path):
 
 
 def test_optuna_studies_stay_in_memory_by_default(tmp_path):
-    from cosearch.cli_run import run_specs
-    from cosearch.config_loader import load_config
+    from cosearch.config_loader import load_config, run_specs
 
     text = NO_PLOTS.replace("  - name: random\n    options: {batch_size: 16}\n", "  - tpe\n  - nsga2\n")
     config = load_config(write_config(tmp_path, text))
-    specs, _ = run_specs(config, config.storage)
+    specs = run_specs(config, config.storage)
     assert [s.optimizer for s in specs[:6]] == ["cmaes", "cmaes", "tpe", "tpe", "nsga2", "nsga2"]
     assert not any({"storage", "study_name"} & set(s.optimizer_options) for s in specs)  # nothing shared to race on

@@ -11,7 +11,7 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from cosearch import distributed  # noqa: E402
-from cosearch.experiment import ExperimentSpec, SyntheticProblem, TinyProblem, run_experiment  # noqa: E402
+from cosearch.experiment import ExperimentSpec, SyntheticProblem, TinyProblem, _BuiltSynthetic, run_experiment  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +56,8 @@ def test_split_batches_give_the_in_process_metrics(ray_session):
     assert split.parts_used == [1, 3]  # timed in-process first, then three parts
     for rows, got in ((X[:4], first), (X, second)):
         want = problem.evaluate(rows)
-        for field in dataclasses.fields(want):
-            if getattr(want, field.name) is not None:
-                np.testing.assert_array_equal(getattr(got, field.name), getattr(want, field.name), field.name)
+        for name in (*want.values, "feasible", "reason", "layer_core"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(want, name), name)
 
 
 def test_split_waits_until_a_part_is_worth_a_task():
@@ -125,19 +124,41 @@ def test_killed_event_actor_costs_nothing(ray_session):
     assert_same(run_experiment(spec), remote)
 
 
-@dataclasses.dataclass(frozen=True)
-class BrokenOnWorkers(SyntheticProblem):
-    """Builds in the driver; on a worker fails with a chained, two-line error."""
-
-    driver_pid: int = 0
-
-    def build(self):
-        if os.getpid() != self.driver_pid:
+class _BrokenBuilt(_BuiltSynthetic):
+    def evaluate(self, X):
+        if os.getpid() != self.spec.driver_pid:
             try:
                 raise OSError("disk on fire")
             except OSError as e:
                 raise RuntimeError("could not build the problem\nsecond line") from e
+        return super().evaluate(X)
+
+
+@dataclasses.dataclass(frozen=True)
+class BrokenOnWorkers(SyntheticProblem):
+    """Evaluates in the driver (its reference point); on a worker fails with a chained, two-line error."""
+
+    driver_pid: int = 0
+
+    def build(self):
+        return _BrokenBuilt(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildsOnlyInTheDriver(SyntheticProblem):
+    driver_pid: int = 0
+
+    def build(self):
+        if os.getpid() != self.driver_pid:
+            raise RuntimeError("built again on a worker")
         return super().build()
+
+
+def test_ray_runs_use_the_problem_the_driver_built(ray_session):
+    spec = ExperimentSpec(problems=(BuildsOnlyInTheDriver(driver_pid=os.getpid()),), optimizers=("random",),
+                          seeds=(0, 1), max_evaluations=20)
+    result = run_experiment(spec, executor="ray")
+    assert not result.failures and len(result.runs) == 2
 
 
 def test_a_failed_task_reports_its_own_exception_and_the_whole_chain(ray_session):

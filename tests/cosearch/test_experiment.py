@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from cosearch.experiment import ExperimentSpec, SpaceProblem, SyntheticProblem, run_experiment
+import dataclasses
+
+from cosearch.experiment import ExperimentSpec, SpaceProblem, SyntheticProblem, prepare, run_experiment
 from cosearch.pareto import ParetoArchive
 
 SPEC = ExperimentSpec(
@@ -91,3 +93,50 @@ def test_space_problem_key_and_build():
     built = problem.build()
     metrics = built.evaluate(np.full((2, built.dim), 0.5))
     assert metrics.edp.shape == (2,) and "edp" in built.metric_names
+
+
+BUILT = []
+
+
+@dataclasses.dataclass(frozen=True)
+class CountedProblem(SyntheticProblem):
+    def build(self):
+        BUILT.append(self.key)
+        return super().build()
+
+
+def test_prepare_builds_each_problem_once_and_reuses_those_given():
+    spec = ExperimentSpec(problems=(CountedProblem(dim=3), CountedProblem(dim=4)), optimizers=("random", "cmaes"),
+                          seeds=(0, 1), max_evaluations=10)
+    BUILT.clear()
+    specs, problems = prepare(spec)
+    assert BUILT == ["synthetic3", "synthetic4"] and len(specs) == 8
+    BUILT.clear()
+    given = {"synthetic3": CountedProblem(dim=3).build()}
+    BUILT.clear()
+    _, again = prepare(spec, given)
+    assert BUILT == ["synthetic4"] and again["synthetic3"] is given["synthetic3"]
+    result = run_experiment(spec, problems=again)
+    assert BUILT == ["synthetic4"] and len(result.runs) == 8  # the runs reuse them too
+
+
+def test_runs_keep_their_kind_and_name():
+    from cosearch.run import RunSpec
+
+    spec = RunSpec(problem=SyntheticProblem(), optimizer="random", max_evaluations=4, kind="baseline", name="b-0")
+    assert (spec.kind, spec.run_id) == ("baseline", "b-0")
+    assert RunSpec(problem=SyntheticProblem(), optimizer="random").run_id == "synthetic6/random-0"
+    with pytest.raises(ValueError, match="run kind 'other' is not one of search, baseline"):
+        RunSpec(problem=SyntheticProblem(), optimizer="random", kind="other")
+
+
+def test_spec_hash_follows_what_decides_a_result_not_where_the_run_sits():
+    from cosearch.results_writer import spec_hash
+    from cosearch.run import RunSpec
+
+    spec = RunSpec(problem=SyntheticProblem(), optimizer="tpe", max_evaluations=4)
+    renamed = dataclasses.replace(spec, kind="baseline", name="baseline-x", reference=(1.0,) * 3,
+                                  optimizer_options={"storage": "sqlite:///a.db", "study_name": "e/x"})
+    assert spec_hash(renamed) == spec_hash(spec)  # where it sits and where its study lives
+    assert spec_hash(dataclasses.replace(spec, seed=1)) != spec_hash(spec)
+    assert spec_hash(dataclasses.replace(spec, optimizer_options={"n_startup_trials": 2})) != spec_hash(spec)

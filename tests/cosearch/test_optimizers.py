@@ -5,7 +5,6 @@ import pytest
 
 from cosearch.optimizers import (
     OPTIMIZERS,
-    Gene,
     Optimizer,
     available,
     check_optimizer,
@@ -14,12 +13,13 @@ from cosearch.optimizers import (
     make_optimizer,
     register,
 )
+from spaces.genes import Gene
 
 GENES = [
-    Gene("dataflow", "categorical", choices=("ws_kc", "os_yx", "rs")),
-    Gene("cores", "integer", bounds=(1, 4)),
-    Gene("bw_share", "continuous"),
-    Gene("priority", "priority"),
+    Gene(name="dataflow", kind="categorical", choices=("ws_kc", "os_yx", "rs")),
+    Gene(name="cores", kind="integer", low=1, high=4),
+    Gene(name="bw_share", kind="continuous"),
+    Gene(name="priority", kind="priority"),
 ]
 OPTIONS = {"grid": {"levels": 3}}
 
@@ -149,7 +149,7 @@ def test_finite_objectives_penalises_inf_and_nan():
 @pytest.mark.parametrize(
     ("name", "n_obj", "options", "message"),
     [
-        ("simulated_annealing", 1, {}, "unknown optimizer 'simulated_annealing'; valid optimizers: cmaes, gp, grid,"),
+        ("simulated_annealing", 1, {}, "unknown optimizer 'simulated_annealing' (allowed: cmaes, gp, grid,"),
         ("cmaes", 1, {"popsiz": 8}, "optimizer 'cmaes' does not take option(s) popsiz; it takes: popsize, sigma0,"),
         ("cmaes", 2, {}, "optimizer 'cmaes' is single-objective but 2 objectives were given; multi-objective"),
         ("optuna_cmaes", 3, {}, "'optuna_cmaes' is single-objective but 3 objectives"),
@@ -213,3 +213,20 @@ def test_cmaes_searches_a_one_gene_space():
         opt.tell(X, F)
         best = min(best, F.min())
     assert best < 1e-3
+
+
+def test_gene_table_reads_the_spaces_gene_and_its_bin_rule():
+    table = gene_table(GENES, len(GENES))
+    assert table.cardinality.tolist() == [3, 4, 0, 0] and table.low.tolist() == [0, 1, 0, 0]
+    # u = 1 falls in the last bin, not one past it; index 2 of 3 is centred at 5/6
+    X = np.array([[1.0, 0.49, 0.3, 0.7]])
+    assert table.to_index(X).tolist() == [[2, 1, 0, 0]]
+    np.testing.assert_allclose(table.snap(X), [[5 / 6, 1.5 / 4, 0.3, 0.7]])
+    for gene, u in zip(GENES[:2], table.snap(X)[0]):  # the table and the gene decode alike
+        assert gene.from_value(gene.to_value(u)) == u
+
+
+def test_gene_table_refuses_other_gene_records():
+    Stand_in = type("Stand_in", (), {"name": "x", "kind": "continuous"})
+    with pytest.raises(TypeError, match="not a spaces.genes.Gene"):
+        gene_table([Stand_in()], 1)

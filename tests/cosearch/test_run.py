@@ -83,7 +83,7 @@ def test_multi_objective_run():
         ({"max_evaluations": -5}, "max_evaluations must be a positive integer, got -5"),
         ({"max_evaluations": None}, "run budget: give max_evaluations, max_seconds or both"),
         ({"max_seconds": -1.0}, "max_seconds must be a positive number of seconds, got -1.0"),
-        ({"optimizer": "hillclimb"}, "unknown optimizer 'hillclimb'; valid optimizers: cmaes,"),
+        ({"optimizer": "hillclimb"}, "unknown optimizer 'hillclimb' (allowed: cmaes,"),
         ({"optimizer_options": {"sigma": 1}}, "optimizer 'random' does not take option(s) sigma; it takes: batch_size"),
         ({"optimizer": "cmaes", "objectives": ("edp", "area_mm2")}, "'cmaes' is single-objective but 2 objectives"),
         ({"objectives": ("speed",)}, "objective 'speed' is not a metric (allowed: latency_s, energy_j, edp,"),
@@ -102,7 +102,22 @@ def test_bad_specs_are_refused_before_work(changes, message):
 def test_constraint_parse_errors():
     assert Constraint.parse("latency_s<=0.03") == Constraint("latency_s", "<=", 0.03)
     assert str(Constraint.parse("sla_violations == 0")) == "sla_violations == 0"
+    tight = Constraint("latency_s", "<=", 0.0123456789)
+    assert str(tight) == "latency_s <= 0.0123456789" and Constraint.parse(str(tight)) == tight
     with pytest.raises(ValueError, match="is not 'metric OP number' with OP one of <=, <, >=, >, =="):
         Constraint.parse("latency_s ~ 3")
     with pytest.raises(ValueError, match="operator '!=' is not one of"):
         Constraint("latency_s", "!=", 1)
+
+
+def test_optuna_studies_name_their_objectives_from_the_metrics_table():
+    from cosearch.optimizers import make_optimizer
+    from cosearch.run import objective_names
+
+    names = objective_names(spec(optimizer="tpe", objectives=("edp", "stp")))
+    assert names == {"metric_names": ["EDP (J·s)", "−STP"]}  # Optuna minimises −STP
+    assert objective_names(spec(objectives=("edp",))) == {}  # random search takes no names
+    study = make_optimizer("tpe", dim=3, n_obj=2, **names)._study
+    assert study.metric_names == ["EDP (J·s)", "−STP"]
+    with pytest.raises(ValueError, match="1 metric_names for 2 objectives"):
+        make_optimizer("tpe", dim=3, n_obj=2, metric_names=["EDP (J·s)"])

@@ -1,5 +1,7 @@
 """Small workloads and designs shared by the evaluator tests."""
 
+import contextlib
+
 import numpy as np
 
 from objectives.workloads import ModelBuilder, ModelEntry, Workload
@@ -46,3 +48,15 @@ def random_designs(rng, workload, num_designs, num_cores, pes_choices=(64, 128, 
         layer_priority=rng.uniform(0, 1, (P, L)),
         dataflows=dataflows,
     )
+
+
+@contextlib.contextmanager
+def registered_metric(metric):
+    """``metric`` in the metrics table for the duration of the block (tests only: the table is global)."""
+    from objectives import metrics
+
+    metrics.register(metric)
+    try:
+        yield metric
+    finally:
+        del metrics.METRICS[metric.name]

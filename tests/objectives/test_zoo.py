@@ -169,7 +169,7 @@ def test_residual_and_concat_edges():
 def test_unknown_names_list_the_valid_ones():
     with pytest.raises(ValueError, match=r"unknown model 'resnet51' \(allowed: .*resnet50"):
         get_model("resnet51")
-    with pytest.raises(ValueError, match=r"unknown workload 'arvr'.*herald_arvr_a.*resnet50"):
+    with pytest.raises(ValueError, match=r"unknown mix 'arvr' \(allowed: .*herald_arvr_a.*; or a single model: .*resnet50"):
         get_workload("arvr")
 
 

@@ -1,5 +1,7 @@
 """Hardware presets: names, budgets and validation messages."""
 
+import math
+
 import pytest
 
 from spaces import DPU_CORES, PLATFORMS, Dataflow, get_dataflow, get_platform
@@ -25,9 +27,9 @@ def test_zcu102_cannot_hold_four_b4096():
 
 
 def test_unknown_names_list_the_valid_ones():
-    with pytest.raises(ValueError, match="unknown platform 'tpu' \\(allowed: edge, mobile, cloud, zcu102, u250\\)"):
+    with pytest.raises(ValueError, match="unknown platform 'tpu' \\(allowed: cloud, edge, mobile, u250, zcu102\\)"):
         get_platform("tpu")
-    with pytest.raises(ValueError, match="unknown dataflow 'xyz' \\(allowed: ws_kc, os_yx, rs, dpu_pck, systolic\\)"):
+    with pytest.raises(ValueError, match="unknown dataflow 'xyz' \\(allowed: dpu_pck, os_yx, rs, systolic, ws_kc\\)"):
         get_dataflow("xyz")
     with pytest.raises(ValueError, match="unknown core size 'B9' \\(allowed: B512, B800"):
         get_platform("u250").size_index("B9")
@@ -42,7 +44,15 @@ def test_user_dataflow_validation():
 
 def test_platform_validation():
     edge = get_platform("edge")
-    with pytest.raises(ValueError, match="platform 'edge': bw_gbps must be positive, got 0"):
+    with pytest.raises(ValueError, match="platform 'edge': bw_gbps must be positive and at most 1e\\+06, got 0"):
         edge.replace(bw_gbps=0)
+    # the bounds platform files and configs refuse hold for platforms built in Python too
+    for field, value in [("clock_hz", math.inf), ("bw_gbps", math.nan), ("pes", 10**29), ("layer_setup_cycles", -1),
+                         ("max_cores", 257), ("rf_bytes", 0)]:
+        with pytest.raises(ValueError, match=f"platform 'edge': {field} must be"):
+            edge.replace(**{field: value})
+    assert edge.replace(layer_setup_cycles=0).dsp == math.inf  # an ASIC's FPGA budgets stay unlimited
+    with pytest.raises(ValueError, match="dsp must be positive and at most 1e\\+09, got 2000000000.0"):
+        get_platform("zcu102").replace(dsp=2e9)
     with pytest.raises(ValueError, match="no core size fits the budget \\(smallest is PE64\\)"):
         edge.replace(pes=32)

@@ -5,7 +5,7 @@ import pytest
 
 from spaces import get_platform, make_space
 from spaces.hardware import pe_multiple_cores
-from spaces.tiny import tiny_workload
+from cosearch.testing import tiny_workload
 
 
 def test_hda_keeps_one_core_per_dataflow_and_searches_the_partition():
@@ -27,5 +27,5 @@ def test_hda_refuses_repeated_dataflows():
 
 def test_pe_multiple_menu():
     assert [c.pes for c in pe_multiple_cores(256, 1024)] == [256, 512, 768, 1024]
-    with pytest.raises(ValueError, match="pe_step must be between 1 and the PE budget 1024, got 2048"):
+    with pytest.raises(ValueError, match="pe_step 2048 exceeds the PE budget 1024"):
         pe_multiple_cores(2048, 1024)

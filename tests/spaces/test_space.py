@@ -8,7 +8,8 @@ from objectives.workloads import ModelEntry, Workload
 from spaces import MAPPING_MODES, SPACES, Design, get_platform, make_space
 from spaces import design as codes
 from spaces.architecture import repair, size_menu
-from spaces.tiny import tiny_problem, tiny_workload
+from spaces.workload import WorkloadShape
+from cosearch.testing import tiny_problem, tiny_workload
 
 PLATFORMS = ("edge", "zcu102", "u250")
 
@@ -19,6 +20,14 @@ def workload():
     tiny = tiny_workload()
     cnn, mlp = tiny.models
     return Workload.from_models("tiny_batched", [ModelEntry(cnn, batch=2), ModelEntry(mlp)])
+
+
+def test_a_workload_is_what_a_space_expects_of_one(workload):
+    """spaces never imports objectives: its workload parameters are typed by a protocol Workload meets."""
+    assert isinstance(workload, WorkloadShape)
+    # Batch 2 of the 3-layer CNN, then the 3-layer MLP: each layer's progress through its model.
+    assert workload.default_priority.tolist() == [1 / 3, 2 / 3, 1, 1 / 3, 2 / 3, 1, 1 / 3, 2 / 3, 1]
+    assert not isinstance(object(), WorkloadShape)
 
 
 def named_space(name, workload, platform, mapping):
@@ -227,17 +236,6 @@ def test_decode_validates_the_shape():
     with pytest.raises(ValueError, match=r"X has shape \(3, 5\), expected \(P, 12\)"):
         tiny.space.decode(np.zeros((3, 5)))
     assert tiny.space.decode(np.full(12, 0.5)).num_designs == 1
-
-
-def test_gene_values_translate_points_both_ways(workload):
-    space = make_space("cosearch", workload, get_platform("edge"), mapping="model")
-    X = space.sample(20, 6)
-    for x in X:
-        values = space.to_values(x)
-        assert set(values) == {g.name for g in space.genes}
-        assert_same_designs(space.decode(space.from_values(values)), space.decode(x))
-    with pytest.raises(ValueError, match=r"values miss genes \['cores'"):
-        space.from_values({})
 
 
 def test_encode_checks_the_layer_count(workload):

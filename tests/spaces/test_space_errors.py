@@ -5,7 +5,7 @@ import re
 import pytest
 
 from spaces import Space, get_platform, make_space
-from spaces.tiny import tiny_workload
+from cosearch.testing import tiny_workload
 
 EDGE_SIZES = "PE64, PE128, PE256, PE512, PE1024"
 
@@ -20,8 +20,8 @@ def workload():
     [
         ("cosearch", {"sizes": ["PE99"]}, f"option sizes: unknown core size 'PE99' (allowed: {EDGE_SIZES})"),
         ("cosearch", {"sizes": "PE64"}, "option sizes: expected a non-empty list of core sizes, got 'PE64'"),
-        ("cosearch", {"dataflows": ["nvdla"]}, "option dataflows: unknown dataflow 'nvdla' (allowed: ws_kc, os_yx, "
-                                               "rs, dpu_pck, systolic)"),
+        ("cosearch", {"dataflows": ["nvdla"]}, "option dataflows: unknown dataflow 'nvdla' (allowed: dpu_pck, os_yx, "
+                                               "rs, systolic, ws_kc)"),
         ("cosearch", {"mapping": "random"}, "option mapping: unknown mapping mode 'random' (allowed: layer, model, "
                                             "greedy, biased)"),
         ("cosearch", {"max_cores": 0}, "option max_cores: must be an integer >= 1, got 0"),
@@ -53,8 +53,8 @@ def workload():
         ("fixed_architecture", {"cores": [{"size": "PE64", "dataflow": "rs", "bw_share": 0.01},
                                           {"size": "PE64", "dataflow": "rs", "bw_share": 0.99}]},
          "option cores: bw_share values [0.01, 0.99] differ by more than 16x"),
-        ("systolic_only", {}, "unknown space 'systolic_only' (allowed: cosearch, homogeneous_multicore, "
-                              "hda_fixed_granularity, hda, fda, fixed_architecture)"),
+        ("systolic_only", {}, "unknown space 'systolic_only' (allowed: cosearch, fda, fixed_architecture, hda, "
+                              "hda_fixed_granularity, homogeneous_multicore)"),
     ],
 )
 def test_bad_options_name_option_value_and_allowed(workload, name, options, message):

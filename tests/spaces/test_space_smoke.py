@@ -4,7 +4,7 @@ import numpy as np
 
 import objectives
 from spaces import make_space
-from spaces.tiny import tiny_problem
+from cosearch.testing import tiny_problem
 
 
 def test_cosearch_decodes_samples_to_feasible_designs():

@@ -1,0 +1,59 @@
+"""What a design costs as a whole chip: FPGA resources, static power, energy, area.
+
+Small pure functions of a platform's tables and a design's totals, so each
+formula can be checked by hand (``tests/objectives/test_chip.py``); the
+evaluator calls them once per batch with ``(P,)`` arrays.  The constants
+behind the tables and their sources are in docs/costmodel.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spaces.design import DesignBatch
+from spaces.hardware import AreaTable, Platform, StaticPower
+
+MiB = float(1 << 20)
+
+
+def fpga_resources(designs: DesignBatch, platform: Platform) -> np.ndarray:
+    """``(3, P)`` DSP, LUT, BRAM36 used; custom sizes scale the largest menu core per PE."""
+    menu = np.array([[s.dsp, s.lut, s.bram36] for s in platform.core_sizes])  # (S, 3)
+    largest = max(platform.core_sizes, key=lambda s: s.pes)
+    per_pe = np.array([largest.dsp, largest.lut, largest.bram36]) / largest.pes
+    active = designs.core_pes > 0
+    by_menu = menu[np.minimum(np.maximum(designs.core_size, 0), len(menu) - 1)]  # (P, C, 3)
+    by_pe = designs.core_pes[..., None] * per_pe
+    per_core = np.where((designs.core_size >= 0)[..., None], by_menu, by_pe)
+    return np.where(active[..., None], per_core, 0.0).sum(axis=1).T
+
+
+def static_power_w(table: StaticPower, pes, dsp, lut, bram36, buffer_bytes: float) -> np.ndarray:
+    """Leakage (W) of the PEs (ASIC) or FPGA resources a design uses, of the
+    whole on-chip buffer (it is built whatever share a design uses), and the fixed part."""
+    return (
+        table.w_per_pe * pes
+        + table.w_per_dsp * dsp
+        + table.w_per_lut * lut
+        + table.w_per_bram36 * bram36
+        + table.w_per_buffer_mib * buffer_bytes / MiB
+        + table.w_fixed
+    )
+
+
+def energy_j(dynamic_pj, static_w, makespan_s) -> tuple[np.ndarray, np.ndarray]:
+    """``(dynamic J, static J)``: the layers' dynamic picojoules, and leakage paid
+    for the whole makespan (the chip is on until the last layer ends)."""
+    return dynamic_pj * 1e-12, static_w * makespan_s
+
+
+def area_mm2(table: AreaTable, pes, cores, buffer_bytes: float) -> np.ndarray:
+    """ASIC area: the PEs used, the whole buffer, and a fixed overhead per active core."""
+    return pes * table.mm2_per_pe + buffer_bytes / MiB * table.mm2_per_buffer_mib + cores * table.mm2_per_core
+
+
+def resource_fraction(platform: Platform, pes, dsp, lut, bram36) -> np.ndarray:
+    """The largest fraction of a budget used: PEs on an ASIC, the scarcest FPGA resource."""
+    if platform.kind == "fpga":
+        return np.maximum.reduce([dsp / platform.dsp, lut / platform.lut, bram36 / platform.bram36])
+    return pes / platform.pes
