@@ -37,6 +37,7 @@ import functools
 import itertools
 import math
 
+import numba
 import numpy as np
 
 from objectives.workloads._layers import touched_extent
@@ -317,20 +318,27 @@ def loop_order(operand: int) -> tuple[int, ...]:
     return tuple(int(d) for d in np.argsort(~OPERAND_DIMS[operand], kind="stable"))
 
 
-def _reuse(counts: list[np.ndarray], indexes: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+def _reuse(counts: list[np.ndarray], indexes: list[np.ndarray], shape: tuple[int, ...], above=None):
     """How often one operand crosses a boundary per distinct tile it has.
 
     ``counts`` are the loop trip counts above the boundary, outermost first;
     ``indexes`` whether each loop indexes the operand (per layer).  The
     operand is fetched again for every iteration of a non-indexing loop
     above its innermost indexing loop; trip counts of 1 are not loops.
+    Returns that factor and the product of the non-indexing loops so far,
+    the state ``above`` from which a lower boundary continues: its loops
+    are the same ones plus its own, so the DRAM level's pass is shared.
     """
-    factor = np.ones(shape)
-    running = np.ones(shape)
+    factor, running = (np.ones(shape), np.ones(shape)) if above is None else above
     for count, indexed in zip(counts, indexes):
-        factor = np.where(indexed & (count > 1), running, factor)
-        running = np.where(indexed, running, running * count)
-    return factor
+        if indexed.all():  # the usual case: a dim indexes the operand in every layer or none
+            factor = np.where(count > 1, running, factor)
+        elif not indexed.any():
+            running = running * count
+        else:
+            factor = np.where(indexed & (count > 1), running, factor)
+            running = np.where(indexed, running, running * count)
+    return factor, running
 
 
 def dram_level(core: Core, layers: Layers, u, t, buf_op: int) -> dict:
@@ -363,8 +371,8 @@ def dram_level(core: Core, layers: Layers, u, t, buf_op: int) -> dict:
     order = [d for d in loop_order(buf_op) if (t[..., d] > 1).any()]
     counts = [t[..., d] for d in order]
     indexes = [[opdims[:, o, d] for d in order] for o in range(3)]
-    reuse = [_reuse(counts, indexes[o], shape[:-1]) for o in range(3)]
-    reads, writes, psum_reads, input_reads = _traffic(v_in, v_w, v_out, reuse, w, a)
+    above = [_reuse(counts, indexes[o], shape[:-1]) for o in range(3)]
+    reads, writes, psum_reads, input_reads = _traffic(v_in, v_w, v_out, [r[0] for r in above], w, a)
 
     # Footprint of one DRAM-level tile (outputs at accumulator width), double-buffered.
     f_in = (tile_ext[..., N] * tile_ext[..., G] * tile_ext[..., C]).astype(np.float64) * rows_tile * cols_tile
@@ -372,7 +380,7 @@ def dram_level(core: Core, layers: Layers, u, t, buf_op: int) -> dict:
     f_out = np.prod(np.where(opdims[:, OUTPUT], tile_ext, 1), axis=-1).astype(np.float64)
     return {
         "u": u, "t": t, "b": b, "steps": steps, "shape": shape, "opdims": opdims, "nc": nc, "v_w": v_w,
-        "v_out": v_out, "counts": counts, "indexes": indexes, "reads": reads, "writes": writes,
+        "v_out": v_out, "above": above, "reads": reads, "writes": writes,
         "psum_reads": psum_reads, "input_reads": input_reads, "dram": reads + psum_reads + writes,
         "need": 2.0 * (f_in * w + f_w * w + f_out * a), "edge_in": f_in * w,
         "edge": f_in * w + f_w * w + f_out * w, "buf_op": buf_op,
@@ -420,11 +428,11 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int,
 
     # Buffer-level loops inside a DRAM tile, the RF operand's dims outermost.
     order = [d for d in loop_order(rf_op) if (b[..., d] > 1).any()]
-    counts = level["counts"] + [b[..., d] for d in order]
+    counts = [b[..., d] for d in order]
     r_arr = []
     for o in range(3):
         inner = [opdims[:, o, d] & ~(slide and o == INPUT and d in (R, S)) for d in order]
-        r_arr.append(_reuse(counts, level["indexes"][o] + inner, shape[:-1]))
+        r_arr.append(_reuse(counts, inner, shape[:-1], level["above"][o])[0])
     a_reads, a_writes, a_psum_reads, _ = _traffic(a_in, v_w, v_out, r_arr, w, a)
     # Partial sums leaving the array are accumulated by read-modify-write at
     # the buffer's accumulation port (NVDLA's CACC, a TPU's accumulators):
@@ -541,6 +549,26 @@ def _finest_tiles(steps: np.ndarray) -> np.ndarray:
     return np.arange(len(TILE_LADDER)).reshape(ladder.shape) == first
 
 
+def _ragged_product(masks: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Every combination of each row's allowed ladder entries.
+
+    ``masks``: ``(R, J)`` per dim, which ladder entries a row allows.
+    Returns the row of each combination and, per mask, its ladder index
+    (the combinations of a row in mixed-radix order, the last mask fastest).
+    """
+    counts = [m.sum(axis=1) for m in masks]
+    total = np.prod(counts, axis=0)
+    row = np.repeat(np.arange(len(total)), total)
+    k = np.arange(len(row)) - np.repeat(np.cumsum(total) - total, total)
+    picks = []
+    for m, n in zip(reversed(masks), reversed(counts)):
+        allowed = np.argsort(~m, axis=1, kind="stable")  # a row's allowed entries first, ascending
+        n_row = n[row]
+        picks.append(allowed[row, k % n_row])
+        k = k // n_row
+    return row, picks[::-1]
+
+
 def candidate_mappings(core: Core, layers: Layers, buf_op: int) -> tuple[np.ndarray, ...]:
     """The candidates with buffer operand ``buf_op``, one row per (candidate, layer):
     ``(n,)`` layer index, ``(n, 8)`` spatial factors and DRAM tile counts.
@@ -551,36 +579,33 @@ def candidate_mappings(core: Core, layers: Layers, buf_op: int) -> tuple[np.ndar
     (:data:`COLUMN_SPLIT`), and on the pipelining dims G and N (splitting
     them refetches nothing; smaller tiles shorten the unoverlapped first
     load), keeping only ladder entries that change a tile — so a layer with
-    G = N = 1 gets none of the latter.
+    G = N = 1 gets none of the latter.  Candidates come ordered by (X, G, N,
+    first and second split dim) ladder entries, then spatial fill, then
+    layer, so that ties resolve alike whatever the batch of layers.
     """
     spatial = spatial_candidates(core, layers.dims)  # (Sp, L, 8)
+    Sp, L = spatial.shape[:2]
     steps = -(-layers.dims // spatial)
     d1, d2 = SPLIT_DIMS[buf_op]
-    split = _distinct_tiles(steps[..., d1])[:, None] & _distinct_tiles(steps[..., d2])[None, :]  # (J, J, Sp, L)
-    by_g, by_n = _distinct_tiles(steps[..., G]), _distinct_tiles(steps[..., N])  # (J, Sp, L)
-    ladder = np.array(TILE_LADDER)
-    if buf_op in COLUMN_SPLIT:
-        by_x = _distinct_tiles(steps[..., X])
-        finest = _finest_tiles(steps[..., d1])  # (J, Sp, L)
-    else:
-        by_x = np.ones((1,) + steps.shape[:-1], dtype=bool)
-    layers_, us, ts = [], [], []
-    used = [np.flatnonzero(m.reshape(len(m), -1).any(axis=1)) for m in (by_x, by_g, by_n)]
-    for jx, jg, jn in itertools.product(*used):
-        pipelined = by_x[jx] & by_g[jg] & by_n[jn]
-        if not pipelined.any():
-            continue
-        where = split & pipelined
-        if jx > 0:  # columns split only under single-row tiles
-            where = where & finest[:, None]
-        j1, j2, sp, layer = np.nonzero(where)
-        t = np.ones((len(layer), 8), dtype=np.int64)
-        t[:, d1], t[:, d2], t[:, G], t[:, N] = ladder[j1], ladder[j2], ladder[jg], ladder[jn]
-        t[:, X] = ladder[jx]
-        layers_.append(layer)
-        us.append(spatial[sp, layer])
-        ts.append(t)
-    return np.concatenate(layers_), np.concatenate(us), np.concatenate(ts)
+    J = len(TILE_LADDER)
+    distinct = {d: _distinct_tiles(steps[..., d]).reshape(J, -1).T for d in (d1, d2, G, N, X)}  # (Sp*L, J)
+    whole_x = np.zeros_like(distinct[X])
+    whole_x[:, 0] = True
+    dims = (X, G, N, d1, d2)
+    parts = [_ragged_product([whole_x, distinct[G], distinct[N], distinct[d1], distinct[d2]])]
+    if buf_op in COLUMN_SPLIT:  # columns split only under single-row tiles
+        split_x = distinct[X] & ~whole_x
+        finest = _finest_tiles(steps[..., d1]).reshape(J, -1).T
+        parts.append(_ragged_product([split_x, distinct[G], distinct[N], finest, distinct[d2]]))
+    row = np.concatenate([p[0] for p in parts])
+    j = np.stack([np.concatenate([p[1][i] for p in parts]) for i in range(len(dims))])  # (5, n)
+    key = np.ravel_multi_index((*j, row), (J,) * len(dims) + (Sp * L,))
+    order = np.argsort(key)
+    row, j = row[order], j[:, order]
+    sp, layer = np.divmod(row, L)
+    t = np.ones((len(row), 8), dtype=np.int64)
+    t[:, list(dims)] = np.array(TILE_LADDER)[j].T
+    return layer, spatial[sp, layer], t
 
 
 def map_layers(core: Core, layers: Layers, capacities, objective: str = "edp") -> LayerCosts:
@@ -634,17 +659,39 @@ def map_layers(core: Core, layers: Layers, capacities, objective: str = "edp") -
 def _choose(score, need, layer, num_layers, capacities) -> tuple[np.ndarray, np.ndarray]:
     """``(R, L)`` index of the candidate minimizing ``score`` among each layer's
     candidates with ``need <= capacity``, and whether any fits."""
-    order = np.lexsort((need, layer))
+    order = np.argsort(layer, kind="stable")
     starts = np.searchsorted(layer[order], np.arange(num_layers + 1))
-    chosen = np.zeros((len(capacities), num_layers), dtype=np.int64)
-    fits = np.zeros((len(capacities), num_layers), dtype=bool)
-    for l in range(num_layers):
+    return _choose_sorted(score, need, order, starts, np.asarray(capacities, dtype=np.float64))
+
+
+@numba.njit(cache=True, nogil=True)
+def _choose_sorted(score, need, order, starts, capacities):  # pragma: no cover - compiled
+    """:func:`_choose` over candidates grouped by layer (``order``, ``starts``):
+    a walk up each layer's needs (equal needs in candidate order) keeps the
+    cheapest so far (the later of equals), and each capacity takes the walk
+    where its fitting candidates end; where none fits, the layer's
+    least-need candidate."""
+    chosen = np.zeros((len(capacities), len(starts) - 1), dtype=np.int64)
+    fits = np.zeros((len(capacities), len(starts) - 1), dtype=np.bool_)
+    for l in range(len(starts) - 1):
         rows = order[starts[l] : starts[l + 1]]
-        best = np.minimum.accumulate(score[rows])
-        argbest = np.maximum.accumulate(np.where(score[rows] <= best, np.arange(len(rows)), 0))
+        if len(rows) == 0:
+            continue
+        rows = rows[np.argsort(need[rows], kind="mergesort")]  # stable
+        argbest = np.empty(len(rows), dtype=np.int64)
+        best = score[rows[0]]
+        arg = 0
+        for i in range(len(rows)):
+            s = score[rows[i]]
+            if s < best or s != s:  # as np.minimum: NaN wins
+                best = s
+            if s <= best:
+                arg = i
+            argbest[i] = arg
         count = np.searchsorted(need[rows], capacities, side="right")
-        fits[:, l] = count > 0
-        chosen[:, l] = rows[np.where(count > 0, argbest[np.maximum(count - 1, 0)], 0)]
+        for r in range(len(capacities)):
+            fits[r, l] = count[r] > 0
+            chosen[r, l] = rows[argbest[count[r] - 1] if count[r] > 0 else 0]
     return chosen, fits
 
 
