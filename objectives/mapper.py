@@ -37,9 +37,9 @@ import functools
 import itertools
 import math
 
-import numba
 import numpy as np
 
+from objectives import mapper_kernels
 from objectives.workloads._layers import touched_extent
 from spaces.hardware import ASIC_ENERGY, LOOP_DIMS
 
@@ -190,6 +190,11 @@ class Layers:
 
     def unique(self) -> tuple["Layers", np.ndarray]:
         """Distinct nests and, per layer, its row among them (batch copies map once)."""
+        return self._unique
+
+    @functools.cached_property
+    def _unique(self) -> tuple["Layers", np.ndarray]:
+        # Cached: a workload's table store maps the same layers on every core.
         rows = np.column_stack(
             [self.dims, self.stride, self.dilation, self.transposed, self.weight_is_activation, self.density * 1e6]
         )
@@ -239,12 +244,6 @@ class LayerCosts:
     @property
     def dynamic_pj(self) -> np.ndarray:
         return self.energy_pj.sum(axis=-1)
-
-    def take(self, index) -> "LayerCosts":
-        """The rows of layers ``index`` (expanding unique nests back to layers)."""
-        return dataclasses.replace(
-            self, **{f.name: getattr(self, f.name)[:, index] for f in dataclasses.fields(self) if f.name != "capacities"}
-        )
 
 
 # -- capacity ladder ------------------------------------------------------------
@@ -466,8 +465,7 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int,
 
     latency = latency_cycles(compute, dram, edge, noc, core.dram_bytes_per_cycle, core.noc_bytes_per_cycle)
     bound = bound_of(compute, dram, noc, core.dram_bytes_per_cycle, core.noc_bytes_per_cycle)
-    rf_need = a if rf_op == OUTPUT else w
-    fits_rf = rf_op in core.rf_operands and rf_need <= core.rf_bytes
+    fits_rf = _rf_fits(core, rf_op)
     full = shape[:-1]
     return {
         "spatial": np.broadcast_to(u, shape),
@@ -488,6 +486,36 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int,
         "latency_cycles": np.broadcast_to(latency, full),
         "bound": np.broadcast_to(bound, full),
     }
+
+
+def _rf_fits(core: Core, rf_op: int) -> bool:
+    """Whether the dataflow lets ``rf_op`` stay in a PE and one element fits its register file."""
+    need = core.acc_bytes if rf_op == OUTPUT else core.word_bytes
+    return rf_op in core.rf_operands and need <= core.rf_bytes
+
+
+def candidate_scores(core: Core, layers: Layers, layer, u, t, buf_op: int, objective: str):
+    """``(len(core.rf_operands), n)`` objectives and ``(n,)`` buffer needs of
+    candidates with buffer operand ``buf_op`` (``layer`` indexes ``layers``):
+    :func:`evaluate_mappings`' numbers, by its compiled twin
+    (``objectives/mapper_kernels.py``) — the search's inner loop."""
+    g = np.gcd(layers.stride, layers.dilation)
+    opdims = np.broadcast_to(OPERAND_DIMS, (layers.num_layers, 3, 8)).copy()
+    opdims[layers.weight_is_activation, WEIGHT, N] = True
+    pipeline = sum(ax.extent for ax in core.axes) if core.fill_drain else 0
+    params = np.array([
+        core.word_bytes, core.acc_bytes, core.mac_pj, core.rf_read_pj, core.rf_write_pj, core.noc_pj,
+        core.buffer_read_pj, core.buffer_write_pj, core.dram_pj, core.dram_bytes_per_cycle,
+        core.noc_bytes_per_cycle, pipeline, core.setup_cycles, core.static_pj_per_cycle,
+    ], dtype=np.float64)
+    return mapper_kernels.candidate_scores(
+        np.asarray(layer, dtype=np.int64), np.ascontiguousarray(u, dtype=np.int64),
+        np.ascontiguousarray(t, dtype=np.int64), np.ascontiguousarray(layers.dims, dtype=np.int64), opdims,
+        layers.stride // g, layers.dilation // g, layers.stride.astype(np.int64), layers.transposed.astype(np.bool_),
+        layers.density.astype(np.float64), layers.macs, np.array(loop_order(buf_op), dtype=np.int64),
+        np.array([loop_order(rf) for rf in core.rf_operands], dtype=np.int64).reshape(-1, 8),
+        np.array(core.rf_operands, dtype=np.int64), params, mapper_kernels.OBJECTIVE_CODES[objective],
+    )
 
 
 def latency_cycles(compute, dram_bytes, edge_bytes, noc_bytes, dram_bytes_per_cycle, noc_bytes_per_cycle):
@@ -569,7 +597,7 @@ def _ragged_product(masks: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarra
     return row, picks[::-1]
 
 
-def candidate_mappings(core: Core, layers: Layers, buf_op: int) -> tuple[np.ndarray, ...]:
+def candidate_mappings(core: Core, layers: Layers, buf_op: int, spatial=None) -> tuple[np.ndarray, ...]:
     """The candidates with buffer operand ``buf_op``, one row per (candidate, layer):
     ``(n,)`` layer index, ``(n, 8)`` spatial factors and DRAM tile counts.
 
@@ -583,7 +611,7 @@ def candidate_mappings(core: Core, layers: Layers, buf_op: int) -> tuple[np.ndar
     first and second split dim) ladder entries, then spatial fill, then
     layer, so that ties resolve alike whatever the batch of layers.
     """
-    spatial = spatial_candidates(core, layers.dims)  # (Sp, L, 8)
+    spatial = spatial_candidates(core, layers.dims) if spatial is None else spatial  # (Sp, L, 8)
     Sp, L = spatial.shape[:2]
     steps = -(-layers.dims // spatial)
     d1, d2 = SPLIT_DIMS[buf_op]
@@ -623,37 +651,39 @@ def map_layers(core: Core, layers: Layers, capacities, objective: str = "edp") -
     capacities = np.atleast_1d(np.asarray(capacities, dtype=np.float64))
     unique, inverse = layers.unique()
     parts = []  # (rf_op, buf_op, layer, u, t, score, need)
+    spatial = spatial_candidates(core, unique.dims)
     for buf_op in (INPUT, WEIGHT, OUTPUT):
-        layer, u, t = candidate_mappings(core, unique, buf_op)
-        rows = unique.take(layer)
-        level = dram_level(core, rows, u, t, buf_op)
-        for rf_op in core.rf_operands:
-            costs = evaluate_mappings(core, rows, u, t, rf_op, buf_op, level)
-            fits = costs["fits"]
-            score = np.where(fits, objective_of(costs, objective, core), np.inf)
-            parts.append((rf_op, buf_op, layer, u, t, score, np.where(fits, costs["buffer_need"], np.inf)))
+        layer, u, t = candidate_mappings(core, unique, buf_op, spatial)
+        scores, need = candidate_scores(core, unique, layer, u, t, buf_op, objective)
+        for rf_op, score in zip(core.rf_operands, scores):
+            fits = _rf_fits(core, rf_op)
+            parts.append((rf_op, buf_op, layer, u, t, np.where(fits, score, np.inf), np.where(fits, need, np.inf)))
     layer = np.concatenate([p[2] for p in parts])
     chosen, fits = _choose(
         np.concatenate([p[5] for p in parts]), np.concatenate([p[6] for p in parts]), layer, unique.num_layers,
         capacities,
     )
-    # Cost the chosen candidates again, one (RF, buffer) operand pair at a time.
+    # Cost the chosen candidates again, each once (many rungs choose alike),
+    # one (RF, buffer) operand pair at a time, and spread them over the layers.
+    distinct, back = np.unique(chosen, return_inverse=True)
     sizes = np.cumsum([0] + [len(p[2]) for p in parts])
-    part = np.searchsorted(sizes, chosen, side="right") - 1  # (R, L)
-    picked: dict[str, np.ndarray] = {}
+    part = np.searchsorted(sizes, distinct, side="right") - 1
+    values: dict[str, np.ndarray] = {}
     for i, (rf_op, buf_op, layer_i, u, t, _, _) in enumerate(parts):
-        where = part == i
-        if not where.any():
+        where = np.flatnonzero(part == i)
+        if not len(where):
             continue
-        local = chosen[where] - sizes[i]
+        local = distinct[where] - sizes[i]
         costs = evaluate_mappings(core, unique.take(layer_i[local]), u[local], t[local], rf_op, buf_op)
         costs["objective"] = objective_of(costs, objective, core)
         for name, value in costs.items():
-            if name not in picked:
-                picked[name] = np.zeros(chosen.shape + value.shape[1:], dtype=value.dtype)
-            picked[name][where] = value
-    picked["fits"] &= fits
-    return LayerCosts(capacities=capacities, **picked).take(inverse)
+            if name not in values:
+                values[name] = np.zeros((len(distinct),) + value.shape[1:], dtype=value.dtype)
+            values[name][where] = value
+    index = back.reshape(chosen.shape)[:, inverse]  # (R, L)
+    picked = {name: value[index] for name, value in values.items()}
+    picked["fits"] &= fits[:, inverse]
+    return LayerCosts(capacities=capacities, **picked)
 
 
 def _choose(score, need, layer, num_layers, capacities) -> tuple[np.ndarray, np.ndarray]:
@@ -661,38 +691,7 @@ def _choose(score, need, layer, num_layers, capacities) -> tuple[np.ndarray, np.
     candidates with ``need <= capacity``, and whether any fits."""
     order = np.argsort(layer, kind="stable")
     starts = np.searchsorted(layer[order], np.arange(num_layers + 1))
-    return _choose_sorted(score, need, order, starts, np.asarray(capacities, dtype=np.float64))
-
-
-@numba.njit(cache=True, nogil=True)
-def _choose_sorted(score, need, order, starts, capacities):  # pragma: no cover - compiled
-    """:func:`_choose` over candidates grouped by layer (``order``, ``starts``):
-    a walk up each layer's needs (equal needs in candidate order) keeps the
-    cheapest so far (the later of equals), and each capacity takes the walk
-    where its fitting candidates end; where none fits, the layer's
-    least-need candidate."""
-    chosen = np.zeros((len(capacities), len(starts) - 1), dtype=np.int64)
-    fits = np.zeros((len(capacities), len(starts) - 1), dtype=np.bool_)
-    for l in range(len(starts) - 1):
-        rows = order[starts[l] : starts[l + 1]]
-        if len(rows) == 0:
-            continue
-        rows = rows[np.argsort(need[rows], kind="mergesort")]  # stable
-        argbest = np.empty(len(rows), dtype=np.int64)
-        best = score[rows[0]]
-        arg = 0
-        for i in range(len(rows)):
-            s = score[rows[i]]
-            if s < best or s != s:  # as np.minimum: NaN wins
-                best = s
-            if s <= best:
-                arg = i
-            argbest[i] = arg
-        count = np.searchsorted(need[rows], capacities, side="right")
-        for r in range(len(capacities)):
-            fits[r, l] = count[r] > 0
-            chosen[r, l] = rows[argbest[count[r] - 1] if count[r] > 0 else 0]
-    return chosen, fits
+    return mapper_kernels.choose_sorted(score, need, order, starts, np.asarray(capacities, dtype=np.float64))
 
 
 # -- building a core from a platform ---------------------------------------------------
