@@ -689,7 +689,7 @@ def map_layers(core: Core, layers: Layers, capacities, objective: str = "edp") -
 def _choose(score, need, layer, num_layers, capacities) -> tuple[np.ndarray, np.ndarray]:
     """``(R, L)`` index of the candidate minimizing ``score`` among each layer's
     candidates with ``need <= capacity``, and whether any fits."""
-    order = np.argsort(layer, kind="stable")
+    order = np.lexsort((need, layer))
     starts = np.searchsorted(layer[order], np.arange(num_layers + 1))
     return mapper_kernels.choose_sorted(score, need, order, starts, np.asarray(capacities, dtype=np.float64))
 

@@ -28,7 +28,7 @@ _N, _G, _K, _C, _Y, _X, _R, _S = range(8)
 _INPUT, _WEIGHT, _OUTPUT = range(3)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _touched(extent, taps, stride_g, dilation_g, stride, transposed):
     """``mapper._rows``: input rows touched by ``extent`` output rows and ``taps``
     filter rows (stride and dilation divided by their common factor)."""
@@ -174,30 +174,36 @@ def candidate_scores(layer, u, t, dims, opdims, stride_g, dilation_g, stride, tr
 
 @numba.njit(cache=True, nogil=True)
 def choose_sorted(score, need, order, starts, capacities):  # pragma: no cover - compiled
-    """``mapper._choose`` over candidates grouped by layer (``order``, ``starts``):
-    a walk up each layer's needs (equal needs in candidate order) keeps the
-    cheapest so far (the later of equals), and each capacity takes the walk
-    where its fitting candidates end; where none fits, the layer's
-    least-need candidate."""
+    """``mapper._choose`` over candidates sorted by (layer, need) (``order``;
+    layer ``l``'s are ``order[starts[l]:starts[l + 1]]``): a walk up each
+    layer's needs keeps the cheapest so far (the later of equals), and each
+    capacity takes the walk where its fitting candidates end; where none
+    fits, the layer's least-need candidate."""
     chosen = np.zeros((len(capacities), len(starts) - 1), dtype=np.int64)
     fits = np.zeros((len(capacities), len(starts) - 1), dtype=np.bool_)
+    argbest = np.empty(len(order), dtype=np.int64)
     for l in range(len(starts) - 1):
-        rows = order[starts[l] : starts[l + 1]]
-        if len(rows) == 0:
+        lo, hi = starts[l], starts[l + 1]
+        if lo == hi:
             continue
-        rows = rows[np.argsort(need[rows], kind="mergesort")]  # stable
-        argbest = np.empty(len(rows), dtype=np.int64)
-        best = score[rows[0]]
-        arg = 0
-        for i in range(len(rows)):
-            s = score[rows[i]]
+        best = score[order[lo]]
+        arg = lo
+        for i in range(lo, hi):
+            s = score[order[i]]
             if s < best or s != s:  # as np.minimum: NaN wins
                 best = s
             if s <= best:
                 arg = i
             argbest[i] = arg
-        count = np.searchsorted(need[rows], capacities, side="right")
         for r in range(len(capacities)):
-            fits[r, l] = count[r] > 0
-            chosen[r, l] = rows[argbest[count[r] - 1] if count[r] > 0 else 0]
+            # the first of the layer's candidates needing more than the capacity
+            a, b = lo, hi
+            while a < b:
+                m = (a + b) // 2
+                if need[order[m]] <= capacities[r]:
+                    a = m + 1
+                else:
+                    b = m
+            fits[r, l] = a > lo
+            chosen[r, l] = order[argbest[a - 1] if a > lo else lo]
     return chosen, fits
