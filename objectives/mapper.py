@@ -215,7 +215,8 @@ class LayerCosts:
     first tile loaded and the last written back, not overlapped with
     compute), ``edge_input_bytes``, ``noc_bytes`` (buffer ↔ array),
     ``buffer_bytes`` (read plus written at the buffer: array traffic,
-    partial sums, DRAM fills and write-backs), ``buffer_need`` (bytes the double-buffered tiles occupy), ``fits``,
+    partial sums, DRAM fills and write-backs), ``buffer_need`` (bytes the
+    double-buffered tiles occupy), ``fits``,
     ``energy_pj`` ``(R, L, 5)`` per level of :data:`LEVELS`,
     ``utilization``, ``latency_cycles`` and ``bound`` (index into
     :data:`BOUNDS`) at the core's nominal bandwidths, ``objective``.
@@ -511,7 +512,8 @@ def candidate_scores(core: Core, layers: Layers, layer, u, t, buf_op: int, objec
     return mapper_kernels.candidate_scores(
         np.asarray(layer, dtype=np.int64), np.ascontiguousarray(u, dtype=np.int64),
         np.ascontiguousarray(t, dtype=np.int64), np.ascontiguousarray(layers.dims, dtype=np.int64), opdims,
-        layers.stride // g, layers.dilation // g, layers.stride.astype(np.int64), layers.transposed.astype(np.bool_),
+        layers.stride // g, layers.dilation // g, layers.stride.astype(np.int64),
+        layers.transposed.astype(np.bool_),
         layers.density.astype(np.float64), layers.macs, np.array(loop_order(buf_op), dtype=np.int64),
         np.array([loop_order(rf) for rf in core.rf_operands], dtype=np.int64).reshape(-1, 8),
         np.array(core.rf_operands, dtype=np.int64), params, mapper_kernels.OBJECTIVE_CODES[objective],
