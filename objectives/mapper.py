@@ -611,7 +611,8 @@ def candidate_mappings(core: Core, layers: Layers, buf_op: int, spatial=None) ->
     load), keeping only ladder entries that change a tile — so a layer with
     G = N = 1 gets none of the latter.  Candidates come ordered by (X, G, N,
     first and second split dim) ladder entries, then spatial fill, then
-    layer, so that ties resolve alike whatever the batch of layers.
+    layer: among candidates of equal need and objective the choice takes
+    the later one.
     """
     spatial = spatial_candidates(core, layers.dims) if spatial is None else spatial  # (Sp, L, 8)
     Sp, L = spatial.shape[:2]
