@@ -5,7 +5,11 @@ Sources for the tables below:
 * Budgets of the ASIC classes: Herald (Kwon et al., HPCA'21) Table IV.
 * DPU core granularity B512…B4096: Xilinx PG338 (DPUCZDX8G), high-DSP-usage
   column on ZCU102; "peak ops/cycle" counts 2 ops per MAC, so a core's
-  MACs per cycle is ``PP × ICP × OCP``.
+  MACs per cycle is ``PP × ICP × OCP``.  UltraRAM banks per size: the Vitis
+  AI DPU-TRD's recommended numbers; the DPU clock: the DPU-TRD's 300 MHz.
+* Board budgets: the XCZU9EG's and the Alveo U250's (DS962) resources; the
+  U250's idle card power: an ``xbutil examine`` sample (XRT PR #3697).
+  docs/costmodel.md, "FPGA platforms", tabulates each figure with its source.
 * Dynamic energy (ASIC): Horowitz, "Computing's energy problem", ISSCC'14
   (45 nm: 8-bit multiply 0.2 pJ, 8-bit add 0.03 pJ) for the MAC, and the
   Eyeriss hierarchy (Chen et al., ISCA'16, normalised to one MAC: RF 1×,

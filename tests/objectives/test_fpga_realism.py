@@ -127,3 +127,13 @@ def test_a_slower_core_size_takes_longer_in_the_evaluator():
     workload = compute_bound_workload()
     latency = [evaluate(dpu_design(p, "B512", 1), workload, p).latency_s[0] for p in (fast, slow)]
     assert latency[1] / latency[0] == pytest.approx(2.0, rel=1e-3)
+
+
+def test_the_allocation_rule_agrees_with_the_published_zcu104_build():
+    """Vitis AI's ZCU104 image runs 2 x B4096 with UltraRAM on (DPU-TRD README); XCZU7EV: 1728 DSP,
+    230400 LUT, 312 BRAM36, 96 UltraRAM.  A check of the rule, not a figure it was set from."""
+    zcu104 = {"kind": "fpga", "name": "zcu104", "dsp": 1728, "lut": 230400, "bram36": 312, "bw_gbps": 19.2,
+              "buffer_bytes": "2 MiB", "clock_hz": 300e6, "core_sizes": ["B4096"]}
+    with_uram = load_platform({**zcu104, "uram": 96})
+    assert with_uram.max_cores == 2  # 2 x (65.5 BRAM36, 46 URAM, 642 DSP) fit; a third needs 138 URAM
+    assert load_platform({**zcu104, "uram": 0}).max_cores == 1  # 2 x 249.5 = 499 BRAM36 > 312
