@@ -510,7 +510,7 @@ def candidate_scores(core: Core, layers: Layers, layer, u, t, buf_op: int, objec
     params = np.array([
         core.word_bytes, core.acc_bytes, core.mac_pj, core.rf_read_pj, core.rf_write_pj, core.noc_pj,
         core.buffer_read_pj, core.buffer_write_pj, core.dram_pj, core.dram_bytes_per_cycle,
-        core.noc_bytes_per_cycle, pipeline, core.setup_cycles, core.static_pj_per_cycle,
+        core.noc_bytes_per_cycle, pipeline, core.setup_cycles, core.static_pj_per_cycle, core.cycle_scale,
     ], dtype=np.float64)
     return mapper_kernels.candidate_scores(
         np.asarray(layer, dtype=np.int64), np.ascontiguousarray(u, dtype=np.int64),

@@ -22,7 +22,7 @@ import numpy as np
 
 # Indices into the ``params`` vector of candidate_scores (a Core's scalars).
 (P_WORD, P_ACC, P_MAC, P_RF_READ, P_RF_WRITE, P_NOC, P_BUF_READ, P_BUF_WRITE, P_DRAM, P_DRAM_BPC, P_NOC_BPC,
- P_PIPELINE, P_SETUP, P_STATIC) = range(14)
+ P_PIPELINE, P_SETUP, P_STATIC, P_CYCLE_SCALE) = range(15)
 OBJECTIVE_CODES = {"edp": 0, "latency": 1, "energy": 2}
 _N, _G, _K, _C, _Y, _X, _R, _S = range(8)
 _INPUT, _WEIGHT, _OUTPUT = range(3)
@@ -149,7 +149,7 @@ def candidate_scores(layer, u, t, dims, opdims, stride_g, dilation_g, stride, tr
                 if opdims[l, rf_op, d]:
                     rf_steps *= steps[d]
             rf_tiles = rf_steps * reuse[rf_op]
-            compute = total_steps_f * density[l] + rf_tiles * pipeline + setup
+            compute = (total_steps_f * density[l] + rf_tiles * pipeline + setup) * params[P_CYCLE_SCALE]
 
             rf_pj = macs[l] * ((2 * w + a) * params[P_RF_READ] + a * params[P_RF_WRITE]) + (
                 a_reads + a_psum_reads) * params[P_RF_WRITE]
