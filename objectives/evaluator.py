@@ -74,11 +74,12 @@ def config_core(row, dataflows, platform: Platform) -> mapper.Core:
 class TableStore:
     """Mapper results of one (workload, platform), per core, as one growing table.
 
-    Each core's ``(rungs, layers)`` results are appended once to one column
-    per field of :data:`TABLE_FIELDS`, so a batch gathers every layer's
-    values, whatever its core and rung, with one index per field
-    (``offset[core] + rung * L + layer``): consecutive layers of a core are
-    consecutive in memory, so the gathers stream.
+    Each core's ``(rungs, layers)`` results are appended once as rows of
+    ``rows`` ``(N, 8)``, one field of :data:`TABLE_FIELDS` per column, so a
+    batch reads every layer's values, whatever its core and rung, at one
+    row (``offset[core] + rung * L + layer``): a layer's eight fields share
+    one 64-byte row and consecutive layers of a core are consecutive rows,
+    so the reads stream (eight columns cost eight streams per core).
     """
 
     MAX_ROWS = 1 << 20
@@ -91,10 +92,10 @@ class TableStore:
         self.clock_hz = platform.clock_hz
         self.offsets: dict[mapper.Core, int] = {}
         self.by_config: dict[tuple[int, int, int], tuple[object, int]] = {}
-        self.columns = np.zeros((len(TABLE_FIELDS), 0))
+        self.rows = np.zeros((0, len(TABLE_FIELDS)))
         # The greedy mapper only ranks cores by latency: (compute s, first/last
-        # bytes, steady DRAM bytes, NoC bytes) as float32 columns, a quarter of a row.
-        self.times = np.zeros((4, 0), dtype=np.float32)
+        # bytes, steady DRAM bytes, NoC bytes) as float32, a quarter of a row.
+        self.times = np.zeros((0, 4), dtype=np.float32)
         self.size = 0
         self.recent: collections.OrderedDict[mapper.Core, np.ndarray] = collections.OrderedDict()
 
@@ -147,17 +148,17 @@ class TableStore:
         if core not in self.offsets:
             block = np.stack([getattr(costs, name).ravel() for name in TABLE_FIELDS], axis=-1)
             end = self.size + len(block)
-            if end > self.columns.shape[1]:  # grow geometrically
-                grown = np.zeros((len(TABLE_FIELDS), max(2 * self.columns.shape[1], end)))
-                grown[:, : self.size] = self.columns[:, : self.size]
-                self.columns = grown
-                grown = np.zeros((4, grown.shape[1]), dtype=np.float32)
-                grown[:, : self.size] = self.times[:, : self.size]
+            if end > len(self.rows):  # grow geometrically
+                grown = np.zeros((max(2 * len(self.rows), end), len(TABLE_FIELDS)))
+                grown[: self.size] = self.rows[: self.size]
+                self.rows = grown
+                grown = np.zeros((len(grown), 4), dtype=np.float32)
+                grown[: self.size] = self.times[: self.size]
                 self.times = grown
-            self.columns[:, self.size : end] = block.T
+            self.rows[self.size : end] = block
             compute, dram, edge, noc = (block[:, TABLE_FIELDS.index(f)] for f in
                                         ("compute_cycles", "dram_bytes", "edge_bytes", "noc_bytes"))
-            self.times[:, self.size : end] = np.stack([compute / self.clock_hz, edge, dram - edge, noc])
+            self.times[self.size : end] = np.stack([compute / self.clock_hz, edge, dram - edge, noc], axis=1)
             self.offsets[core] = self.size
             self.size = end
 
@@ -203,7 +204,7 @@ def layer_mappings(designs: DesignBatch, workload: Workload, platform: Platform,
     for l, c in enumerate(int(c) for c in layer_core):
         core = config_core(configs[config[0, c]], designs.dataflows, platform)
         choice = store.choices(core)[rungs[c], l]
-        table = store.columns[:, store.offset(core) + rungs[c] * L + l]
+        table = store.rows[store.offset(core) + rungs[c] * L + l]
         rows.append({
             "layer": workload.layer_names[l],
             "core": c,
@@ -216,8 +217,9 @@ def layer_mappings(designs: DesignBatch, workload: Workload, platform: Platform,
     return rows
 
 
-def design_reasons(designs: DesignBatch, platform: Platform) -> np.ndarray:
-    """``(P,)`` int8 first reason a design cannot be built or run (0 = feasible)."""
+def design_reasons(designs: DesignBatch, platform: Platform, used: np.ndarray | None = None) -> np.ndarray:
+    """``(P,)`` int8 first reason a design cannot be built or run (0 = feasible);
+    ``used``: ``chip.fpga_resources(designs, platform)`` if already computed."""
     active = designs.core_pes > 0
     reason = np.zeros(designs.num_designs, dtype=np.int8)
 
@@ -236,7 +238,8 @@ def design_reasons(designs: DesignBatch, platform: Platform) -> np.ndarray:
     flag(~active.any(axis=1), design_codes.NO_ACTIVE_CORE)
     flag((active & ((designs.bw_share <= 0) | (designs.buffer_share <= 0))).any(axis=1), design_codes.INVALID_SHARES)
     flag(np.where(active, designs.core_pes, 0).sum(axis=1) > platform.pes, design_codes.OVER_COMPUTE_BUDGET)
-    used = chip.fpga_resources(designs, platform)
+    if used is None:
+        used = chip.fpga_resources(designs, platform)
     over = (used[0] > platform.dsp) | (used[1] > platform.lut) | (used[2] > platform.bram36)
     flag(over, design_codes.OVER_FPGA_RESOURCES)
     greedy = (designs.layer_core < 0).all(axis=1)
@@ -334,35 +337,37 @@ def evaluate(
             evaluate(designs.take(slice(b, b + BLOCK_DESIGNS)), workload, platform, with_schedule=with_schedule)
             for b in blocks
         ])  # fmt: skip
-    reason = design_reasons(designs, platform)
-    with np.errstate(all="ignore"):
-        return _evaluate(_sanitized(designs, reason), workload, platform, reason, with_schedule)
+    used = chip.fpga_resources(designs, platform)
+    reason = design_reasons(designs, platform, used)
+    sanitized = _sanitized(designs, reason)
+    with np.errstate(all="ignore"):  # FPGA resources reused unless infeasible rows were replaced
+        return _evaluate(sanitized, workload, platform, reason, with_schedule, used if sanitized is designs else None)
 
 
 def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reason: np.ndarray,
-              with_schedule: bool) -> metrics.Metrics:
+              with_schedule: bool, used: np.ndarray | None) -> metrics.Metrics:
     """The scoring of one block of (sanitized) designs, step by step."""
     cores = _core_resources(designs, workload, platform)
     order = _placement_order(designs, workload)
     layer_core = _place_layers(designs, workload, cores, order)
-    layers = _layer_costs(designs, workload, platform, cores, layer_core)
-    transfer = _transfer_s(workload, platform)
-    timing = schedule.list_schedule(layers.latency_s, layer_core, order, workload.preds, transfer, designs.num_cores)
+    fixed = _workload_arrays(workload, platform)
+    timing = _layer_costs_and_schedule(designs, platform, cores, layer_core, order, fixed)
     makespan = timing.makespan_s
 
-    dsp, lut, bram = chip.fpga_resources(designs, platform)
+    if used is None:
+        used = chip.fpga_resources(designs, platform)
+    dsp, lut, bram = used
     pes_used = cores.pes_total[:, 0].astype(np.float64)
     static_w = chip.static_power_w(platform.static, pes_used, dsp, lut, bram, platform.buffer_bytes)
-    dynamic_j, static_j = chip.energy_j(metrics.row_total(layers.dynamic_pj), static_w, makespan)
+    dynamic_j, static_j = chip.energy_j(timing.dynamic_pj, static_w, makespan)
     energy = dynamic_j + static_j
     resource_fraction = chip.resource_fraction(platform, pes_used, dsp, lut, bram)
     area = chip.area_mm2(platform.area, pes_used, cores.active.sum(1), platform.buffer_bytes)
 
     M = workload.num_models
-    shared, progress, instance_priority = _tenant_progress(workload, layers, timing, layer_core, order, transfer,
-                                                           designs.num_cores)
-    macs = workload.macs.astype(np.float64)
-    utilization = macs.sum() / metrics.row_total(macs / layers.utilization)
+    shared = timing.model_finish_s
+    progress = metrics.normalized_progress(timing.instance_alone_s, timing.instance_shared_s)
+    utilization = fixed.macs_total / timing.mac_slots
 
     reason = reason.copy()
     finite = np.isfinite(makespan) & np.isfinite(energy) & (makespan > 0) & (energy > 0)
@@ -378,10 +383,10 @@ def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reas
     result_schedule = None
     if with_schedule:
         result_schedule = {
-            "start_s": timing.start_s,
+            "start_s": timing.finish_s - timing.latency_s,
             "finish_s": timing.finish_s,
             "core": layer_core,
-            "core_busy_s": schedule.core_busy_s(layers.latency_s, layer_core, designs.num_cores),
+            "core_busy_s": schedule.core_busy_s(timing.latency_s, layer_core, designs.num_cores),
         }
     return metrics.Metrics(
         latency_s=cost(makespan),
@@ -389,7 +394,7 @@ def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reas
         edp=cost(energy * makespan),
         dynamic_energy_j=cost(dynamic_j),
         static_energy_j=cost(static_j),
-        dram_bytes=cost(metrics.row_total(layers.dram_bytes)),
+        dram_bytes=cost(timing.dram_bytes),
         area_mm2=cost(area),
         resource_fraction=cost(resource_fraction),
         pes_used=pes_used,
@@ -403,7 +408,7 @@ def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reas
         progress=np.where(ok[:, None], progress, 0.0),
         stp=score(metrics.system_throughput(progress), 0.0),
         antt=cost(metrics.average_normalized_turnaround(progress)),
-        fairness=score(metrics.prema_fairness(progress, instance_priority), 0.0),
+        fairness=score(metrics.prema_fairness(progress, fixed.instance_priority), 0.0),
         sla_violations=score(metrics.sla_violations(shared, workload.latency_target_s), M),
         feasible=ok,
         reason=reason,
@@ -470,28 +475,68 @@ def _place_layers(designs: DesignBatch, workload: Workload, cores: _Cores, order
 
 
 @dataclasses.dataclass(frozen=True)
-class _LayerCosts:
-    """Per layer ``(P, L)`` on the core it runs on."""
+class _WorkloadArrays:
+    """What the per-layer step reads of a (workload, platform), made once per pair:
+    contiguous, in the kernels' dtypes, so a batch of 16 designs pays no conversion."""
 
-    latency_s: np.ndarray
-    dram_bytes: np.ndarray
-    dynamic_pj: np.ndarray
-    utilization: np.ndarray
+    preds: np.ndarray  # (L, D) int64
+    input_bytes: np.ndarray  # (L,)
+    transfer_s: np.ndarray  # (L, D) NoC delay of each predecessor's output, paid between cores
+    macs: np.ndarray  # (L,) float64
+    macs_total: float
+    model: np.ndarray  # (L,) int64
+    instance: np.ndarray  # (L,) int64 each layer's model instance
+    starts: np.ndarray  # (I,) the first layer of each instance
+    instance_priority: np.ndarray  # (I,) its model's priority
+    num_models: int
 
 
-def _layer_costs(designs: DesignBatch, workload: Workload, platform: Platform, cores: _Cores,
-                 layer_core: np.ndarray) -> _LayerCosts:
-    """Step 4: each layer's mapper results on its core and rung, less the DRAM
-    round trip of an input its only predecessor left in the same core's buffer,
-    and its roofline latency under that core's bandwidth shares."""
-    operand_bytes = workload.operand_bytes(platform.word_bytes)
+_ARRAYS: collections.OrderedDict = collections.OrderedDict()
+
+
+def _workload_arrays(workload: Workload, platform: Platform) -> _WorkloadArrays:
+    """Kept per (workload, platform) object pair, looked up by identity: hashing
+    a ``Platform`` costs more than a batch of 16 designs spends in Python elsewhere."""
+    key = (id(workload), id(platform))
+    hit = _ARRAYS.get(key)
+    if hit is not None and hit[0] is workload and hit[1] is platform:
+        return hit[2]
+    instance, starts, instance_priority = _instances(workload)
+    macs = workload.macs.astype(np.float64)
+    arrays = _WorkloadArrays(
+        preds=np.ascontiguousarray(workload.preds, dtype=np.int64),
+        input_bytes=np.ascontiguousarray(workload.operand_bytes(platform.word_bytes)[INPUT], dtype=np.float64),
+        transfer_s=np.ascontiguousarray(_transfer_s(workload, platform), dtype=np.float64),
+        macs=macs,
+        macs_total=macs.sum(),
+        model=np.ascontiguousarray(workload.model, dtype=np.int64),
+        instance=np.ascontiguousarray(instance, dtype=np.int64),
+        starts=np.ascontiguousarray(starts, dtype=np.int64),
+        instance_priority=instance_priority,
+        num_models=workload.num_models,
+    )
+    _ARRAYS[key] = (workload, platform, arrays)  # both kept alive, so their ids stay theirs
+    if len(_ARRAYS) > MAX_STORES:
+        _ARRAYS.popitem(last=False)
+    return arrays
+
+
+def _layer_costs_and_schedule(designs: DesignBatch, platform: Platform, cores: _Cores, layer_core: np.ndarray,
+                              order: np.ndarray, fixed: _WorkloadArrays) -> roofline.Scored:
+    """Steps 4 to 6, one compiled pass per design (``roofline.score``): each
+    layer's mapper results on its core and rung, less the DRAM round trip of
+    an input its only predecessor left in the same core's buffer, and its
+    roofline latency under that core's bandwidth shares; the list schedule
+    with the NoC transfers between cores; and each model instance's
+    schedule alone — its layers scheduled as in the shared schedule (same
+    cores, order and transfers) with nothing else on the chip — for its
+    normalised progress (``metrics.normalized_progress``)."""
     e = platform.energy
-    # Compiled: one pass per design over its layers (gathers, the on-chip input rule, the roofline).
-    latency, dram, dynamic, util = roofline.layer_roofline(
-        cores.store.columns, cores.block, cores.dram_bw, cores.noc_bw, designs.buffer_share * platform.buffer_bytes,
-        layer_core, workload.preds, operand_bytes[INPUT], e.dram_pj_per_byte + e.buffer_write_pj, platform.clock_hz,
+    return roofline.score(
+        cores.store.rows, cores.block, cores.dram_bw, cores.noc_bw, designs.buffer_share * platform.buffer_bytes,
+        layer_core, order, fixed.preds, fixed.transfer_s, fixed.input_bytes, e.dram_pj_per_byte + e.buffer_write_pj,
+        platform.clock_hz, fixed.macs, fixed.model, fixed.num_models, fixed.instance, fixed.starts,
     )  # fmt: skip
-    return _LayerCosts(latency_s=latency, dram_bytes=dram, dynamic_pj=dynamic, utilization=util)
 
 
 def _transfer_s(workload: Workload, platform: Platform) -> np.ndarray:
@@ -499,19 +544,3 @@ def _transfer_s(workload: Workload, platform: Platform) -> np.ndarray:
     safe_preds = np.where(workload.preds >= 0, workload.preds, 0)
     output_bytes = workload.operand_bytes(platform.word_bytes)[OUTPUT]
     return output_bytes[safe_preds] / (platform.noc_gbps * 1e9)
-
-
-def _tenant_progress(workload: Workload, layers: _LayerCosts, timing: schedule.ScheduleResult,
-                     layer_core: np.ndarray, order: np.ndarray, transfer: np.ndarray,
-                     num_cores: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(P, M)`` when each model finishes in the shared schedule; ``(P, I)`` each
-    model instance's normalised progress: its layers scheduled as in the shared
-    schedule (same cores, order and transfers) with nothing else on the chip,
-    over when it finishes in the shared one; ``(I,)`` each instance's priority."""
-    shared = metrics.per_model_max(timing.finish_s, workload.model, workload.num_models)
-    instance, starts, instance_priority = _instances(workload)
-    alone = schedule.list_schedule(layers.latency_s, instance * num_cores + layer_core, order, workload.preds,
-                                   transfer, num_cores * len(starts))  # each instance on cores of its own
-    progress = metrics.normalized_progress(metrics.per_block_max(alone.finish_s, starts),
-                                           metrics.per_block_max(timing.finish_s, starts))
-    return shared, progress, instance_priority
