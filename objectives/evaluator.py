@@ -168,6 +168,7 @@ class TableStore:
 
 _STORES: collections.OrderedDict = collections.OrderedDict()
 MAX_STORES = 8
+_LAST_STORE: dict = {}  # "pair": (workload, platform, store) asked last
 
 
 @functools.lru_cache(maxsize=32)
@@ -182,7 +183,15 @@ def _layers_key(workload: Workload) -> str:
 def table_store(workload: Workload, platform: Platform) -> TableStore:
     """One store per (layers, platform) per process: an optimizer scores the same
     pair thousands of times, and every run of an experiment rebuilds an equal
-    workload (a Ray worker runs several), so the key is the layers' content."""
+    workload (a Ray worker runs several), so the key is the layers' content.
+
+    The pair asked last is answered by identity first (while its store is
+    still the most recent): hashing a ``Platform`` cost a batch of 16
+    designs more than its feasibility checks."""
+    last = _LAST_STORE.get("pair")
+    if (last is not None and last[0] is workload and last[1] is platform and _STORES
+            and next(reversed(_STORES.values())) is last[2]):  # fmt: skip
+        return last[2]
     key = (_layers_key(workload), platform)
     if key in _STORES:
         _STORES.move_to_end(key)
@@ -190,6 +199,7 @@ def table_store(workload: Workload, platform: Platform) -> TableStore:
         _STORES[key] = TableStore(workload, platform)
         if len(_STORES) > MAX_STORES:
             _STORES.popitem(last=False)
+    _LAST_STORE["pair"] = (workload, platform, _STORES[key])
     return _STORES[key]
 
 

@@ -243,3 +243,18 @@ def test_core_tables_kept_across_calls_change_no_result(monkeypatch):
     for got in (after_first, after_reset):
         for field in ("latency_s", "energy_j", "dram_bytes", "utilization", "layer_core"):
             np.testing.assert_array_equal(getattr(got, field), getattr(fresh, field), field)
+
+
+def test_table_store_lookup_by_identity_follows_the_stores():
+    """The pair asked last is answered without hashing, but never past a cleared
+    or evicted store, and an equal workload still finds the store by content."""
+    from objectives import evaluator
+
+    workload = workload_of(small_cnn(), gemm_model())
+    evaluator._STORES.clear()
+    store = evaluator.table_store(workload, EDGE)
+    assert evaluator.table_store(workload, EDGE) is store
+    assert evaluator.table_store(workload_of(small_cnn(), gemm_model()), EDGE) is store  # same layers
+    evaluator._STORES.clear()
+    fresh = evaluator.table_store(workload, EDGE)
+    assert fresh is not store and evaluator.table_store(workload, EDGE) is fresh
