@@ -68,29 +68,43 @@ def greedy_assign(times, core_block, core_dram_bw, core_noc_bw, core_active, ord
     return assignment
 
 
+@numba.njit(cache=True, inline="always")
+def _only_pred(preds):
+    """``(L,)`` each layer's predecessor if it has exactly one (its first slot), else -1."""
+    only = np.full(preds.shape[0], -1, dtype=np.int64)
+    for layer in range(preds.shape[0]):
+        single = preds[layer, 0] >= 0
+        for d in range(1, preds.shape[1]):
+            single = single and preds[layer, d] < 0
+        if single:
+            only[layer] = preds[layer, 0]
+    return only
+
+
 @numba.njit(cache=True, inline="always", error_model="numpy")
-def _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, preds, input_bytes,
-                     saved_pj_per_byte, clock_hz, p, latency_s, dram, dynamic, utilization):  # fmt: skip
+def _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, only_pred, input_bytes,
+                     saved_pj_per_byte, clock_hz, p, per_cycle, latency_s, dram, dynamic, utilization):  # fmt: skip
     """Fill the ``(L,)`` rows ``latency_s``, ``dram``, ``dynamic`` and
-    ``utilization`` of design ``p``, each layer on its core.  (Called once per
-    design: a call per layer, passing arrays, measured 4x slower than this loop.)"""
+    ``utilization`` of design ``p``, each layer on its core; ``per_cycle`` is
+    ``(2, C)`` scratch.  (Called once per design: a call per layer, passing
+    arrays, measured 4x slower than this loop.)"""
+    # mapper.latency_cycles, with the bandwidths per cycle (the same divisions, once per core).
+    for c in range(core_block.shape[1]):
+        per_cycle[0, c] = dram_bw[p, c] / clock_hz
+        per_cycle[1, c] = noc_bw[p, c] / clock_hz
     for layer in range(layer_core.shape[1]):
         c = layer_core[p, layer]
         i = core_block[p, c] + layer  # rows[i, f], not a row view: a view pays a reference count
         # A layer's input stays in the buffer when its only predecessor ran on
         # the same core and the input fits.
-        first = preds[layer, 0]
-        single = first >= 0
-        for d in range(1, preds.shape[1]):
-            single = single and preds[layer, d] < 0
-        same_core = c == layer_core[p, max(first, 0)]
-        on_chip = 1.0 if single and same_core and input_bytes[layer] <= core_buffer[p, c] else 0.0
+        pred = only_pred[layer]
+        fits = pred >= 0 and layer_core[p, pred] == c and input_bytes[layer] <= core_buffer[p, c]
+        on_chip = 1.0 if fits else 0.0
         d_bytes = rows[i, 1] - on_chip * rows[i, 2]
         edge = rows[i, 3] - on_chip * rows[i, 4]
         dynamic[layer] = rows[i, 6] - on_chip * rows[i, 2] * saved_pj_per_byte
-        # mapper.latency_cycles, with the bandwidths per cycle.
-        dram_per_cycle = dram_bw[p, c] / clock_hz
-        steady = _max(_max(d_bytes - edge, 0.0) / dram_per_cycle, rows[i, 5] / (noc_bw[p, c] / clock_hz))
+        dram_per_cycle = per_cycle[0, c]
+        steady = _max(_max(d_bytes - edge, 0.0) / dram_per_cycle, rows[i, 5] / per_cycle[1, c])
         cycles = edge / dram_per_cycle + _max(rows[i, 0], steady)
         latency_s[layer] = cycles / clock_hz
         dram[layer] = d_bytes
@@ -102,9 +116,11 @@ def _roofline_kernel(
     rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, preds, input_bytes, saved_pj_per_byte, clock_hz,
     latency_s, dram, dynamic, utilization,
 ):  # fmt: skip
+    only_pred, per_cycle = _only_pred(preds), np.empty((2, core_block.shape[1]))
     for p in range(layer_core.shape[0]):
-        _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, preds, input_bytes,
-                         saved_pj_per_byte, clock_hz, p, latency_s[p], dram[p], dynamic[p], utilization[p])  # fmt: skip
+        _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, only_pred, input_bytes,
+                         saved_pj_per_byte, clock_hz, p, per_cycle, latency_s[p], dram[p], dynamic[p],
+                         utilization[p])  # fmt: skip
 
 
 def layer_roofline(rows, core_block, core_dram_bw, core_noc_bw, core_buffer, layer_core, preds, input_bytes,
@@ -167,9 +183,10 @@ def _score_kernel(
     dram, dynamic, utilization = np.empty(L), np.empty(L), np.empty(L)
     I = starts.shape[0]
     most = np.empty(model_finish.shape[1])
+    only_pred, per_cycle = _only_pred(preds), np.empty((2, C))
     for p in range(P):
-        _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, preds, input_bytes,
-                         saved_pj_per_byte, clock_hz, p, latency_s[p], dram, dynamic, utilization)  # fmt: skip
+        _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, only_pred, input_bytes,
+                         saved_pj_per_byte, clock_hz, p, per_cycle, latency_s[p], dram, dynamic, utilization)  # fmt: skip
         # Added left to right from the first value, as metrics.row_total adds.
         dram_sum, dynamic_sum, slot_sum = 0.0, 0.0, 0.0
         if L > 0:
