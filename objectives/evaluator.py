@@ -95,6 +95,8 @@ class TableStore:
         self.clock_hz = platform.clock_hz
         self.offsets: dict[mapper.Core, int] = {}
         self.by_config: dict[tuple[int, int, int], tuple[object, int]] = {}
+        # Per tuple of dataflows (by the ids of its members, kept alive): (dataflow index, pes, size) -> offset.
+        self.by_dataflows: dict[tuple[int, ...], tuple[tuple, dict]] = {}
         self.rows = np.zeros((0, len(TABLE_FIELDS)))
         # The greedy mapper only ranks cores by latency: (compute s, first/last
         # bytes, steady DRAM bytes, NoC bytes) as float32, a quarter of a row.
@@ -135,11 +137,34 @@ class TableStore:
         cores = [config_core(row, dataflows, platform) for row in configs]
         missing = {core for core in cores if core not in self.offsets}
         if missing and self.size + len(missing) * self.rungs * len(self.layers.dims) > self.MAX_ROWS:
-            self.offsets, self.by_config, self.size = {}, {}, 0
+            self.offsets, self.by_config, self.by_dataflows, self.size = {}, {}, {}, 0
         offsets = np.array([self.offset(core) for core in cores], dtype=np.int64)
         for key, row, offset in zip(keys, configs.tolist(), offsets.tolist()):
             self.by_config[key] = (dataflows[row[0]], offset)  # the dataflow kept alive, so its id stays its own
         return offsets
+
+    def core_offsets(self, designs: DesignBatch, platform: Platform) -> np.ndarray:
+        """``(P, C)`` where each core's block of results starts.  Cores of known
+        configurations are plain-int dict lookups; otherwise through
+        ``core_configurations`` and :meth:`config_offsets` (whose unique and
+        checks were a quarter of a 16-design batch's Python time)."""
+        key = tuple(map(id, designs.dataflows))
+        known = self.by_dataflows.get(key)
+        if known is not None and all(a is b for a, b in zip(known[0], designs.dataflows)):
+            rows = zip(designs.core_dataflow.ravel().tolist(), designs.core_pes.ravel().tolist(),
+                       designs.core_size.ravel().tolist())  # fmt: skip
+            try:
+                return np.array([known[1][row] for row in rows], dtype=np.int64).reshape(designs.core_pes.shape)
+            except KeyError:
+                pass
+        config, configs = core_configurations(designs)
+        offsets = self.config_offsets(configs, designs.dataflows, platform)
+        if key not in self.by_dataflows or len(self.by_dataflows) > 64:
+            if len(self.by_dataflows) > 64:
+                self.by_dataflows.clear()
+            self.by_dataflows[key] = (designs.dataflows, {})
+        self.by_dataflows[key][1].update(zip(map(tuple, configs.tolist()), offsets.tolist()))
+        return offsets[config]
 
     def _add(self, core: mapper.Core) -> None:
         costs = self.costs(core)
@@ -188,12 +213,12 @@ def table_store(workload: Workload, platform: Platform) -> TableStore:
     pair thousands of times, and every run of an experiment rebuilds an equal
     workload (a Ray worker runs several), so the key is the layers' content.
 
-    The pair asked last is answered by identity first (while its store is
-    still the most recent): hashing a ``Platform`` cost a batch of 16
-    designs more than its feasibility checks."""
+    The pair asked last is answered by identity first: hashing a
+    ``Platform`` cost a batch of 16 designs more than its feasibility
+    checks.  Only this function adds to ``_STORES``, so the pair asked last
+    still has its store unless ``_STORES`` was emptied since."""
     last = _LAST_STORE.get("pair")
-    if (last is not None and last[0] is workload and last[1] is platform and _STORES
-            and next(reversed(_STORES.values())) is last[2]):  # fmt: skip
+    if last is not None and last[0] is workload and last[1] is platform and _STORES:
         return last[2]
     key = (_layers_key(workload), platform)
     if key in _STORES:
@@ -404,11 +429,13 @@ def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reas
     reason[(reason == 0) & ~finite] = design_codes.NON_FINITE
     ok = reason == 0
 
+    all_ok = bool(ok.all())  # the common case: nothing to replace
+
     def cost(values):
-        return np.where(ok.reshape((-1,) + (1,) * (values.ndim - 1)), values, np.inf)
+        return values if all_ok else np.where(ok.reshape((-1,) + (1,) * (values.ndim - 1)), values, np.inf)
 
     def score(values, bad):
-        return np.where(ok, values, bad)
+        return values if all_ok else np.where(ok, values, bad)
 
     result_schedule = None
     if with_schedule:
@@ -464,16 +491,15 @@ def _core_resources(designs: DesignBatch, workload: Workload, platform: Platform
     """Step 1: each core's mapper results (mapped on first sight of its
     configuration) and its shares of the chip's bandwidths."""
     active = designs.core_pes > 0
-    config, configs = core_configurations(designs)
     store = table_store(workload, platform)
-    config_offset = store.config_offsets(configs, designs.dataflows, platform)
+    core_offset = store.core_offsets(designs, platform)
     core_buffer = designs.buffer_share * platform.buffer_bytes
     pes_total = np.where(active, designs.core_pes, 0).sum(axis=1, keepdims=True)
     return _Cores(
         store=store,
         active=active,
         pes_total=pes_total,
-        block=config_offset[config] + store.rung_index(core_buffer) * workload.num_layers,
+        block=core_offset + store.rung_index(core_buffer) * workload.num_layers,
         dram_bw=designs.bw_share * platform.bw_gbps * 1e9,
         noc_bw=platform.noc_gbps * 1e9 * designs.core_pes / np.maximum(pes_total, 1),
     )

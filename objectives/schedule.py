@@ -143,9 +143,11 @@ def _greedy_design(latency, core_active, order, preds, bias_s, p, core_free, fin
             # An inactive core's latency + inf, as the numpy path blocked it.
             finish_if[c] = _max(core_free[c], ready) + (np.float64(latency[c, layer]) + (0.0 if core_active[c] else np.inf))
             key = finish_if[c] + bias_s[p, layer, c] if biased else finish_if[c]
-            # np.argmin: the first minimum, or the first NaN.
-            if c == 0 or (best_key == best_key and (key < best_key or key != key)):
-                best, best_key = c, key
+            # np.argmin: the first minimum, or the first NaN.  Bitwise & and |,
+            # not short-circuit: selects instead of unpredictable branches.
+            take = (c == 0) | ((best_key == best_key) & ((key < best_key) | (key != key)))
+            best = c if take else best
+            best_key = key if take else best_key
         finish[layer] = finish_if[best]
         core_free[best] = finish_if[best]
         assignment[layer] = best
