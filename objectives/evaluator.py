@@ -191,7 +191,8 @@ class TableStore:
             self.size = end
 
     def rung_index(self, buffer_bytes: np.ndarray) -> np.ndarray:
-        return np.clip(mapper.rung_of(buffer_bytes) - mapper.SMALLEST_RUNG, 0, self.rungs - 1)
+        # minimum(maximum()) rather than np.clip: the same integers, a third of the overhead.
+        return np.minimum(np.maximum(mapper.rung_of(buffer_bytes) - mapper.SMALLEST_RUNG, 0), self.rungs - 1)
 
 
 _STORES: collections.OrderedDict = collections.OrderedDict()
