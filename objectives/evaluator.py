@@ -13,11 +13,12 @@ A block is scored in named steps (``_evaluate`` reads as their list):
 feasibility (``design_reasons``, then infeasible rows made computable),
 core resources (``_core_resources``: each core's mapper tables and
 bandwidth shares), placement order, layer placement (``_place_layers``:
-the design's mapping or the greedy one), per-layer costs
-(``_layer_costs``), the list schedule of :mod:`objectives.schedule`, the
+the design's mapping or the greedy one), per-layer costs and schedules
+(``_layer_costs_and_schedule``: one compiled pass per design through
+:mod:`objectives.roofline` and the list schedule of
+:mod:`objectives.schedule`, with each model instance's schedule alone), the
 chip-level costs of :mod:`objectives.chip` (static power, energy, area,
-resource fraction) and the multi-DNN metrics (``_tenant_progress`` and
-:mod:`objectives.metrics`).
+resource fraction) and the multi-DNN metrics (:mod:`objectives.metrics`).
 """
 
 from __future__ import annotations

@@ -1,20 +1,26 @@
-"""Each layer's latency, DRAM bytes and energy under a design's own shares, compiled.
+"""Each layer's latency, DRAM bytes and energy under a design's own shares, and the schedules, compiled.
 
-The per-layer mapper's results live in the table store as columns (one per
-field, ``offset[core] + rung * L + layer``; see ``objectives.evaluator``).
-What a design adds is its cores' bandwidth shares, which the roofline of
-``mapper.latency_cycles`` turns into a latency, and its mapping, which
-decides whether a layer's input is still on chip.  In numpy that was a
-dozen ``(P, L)`` gathers and temporaries per call, and for the greedy
-mapping a ``(P, C, L)`` latency table of every layer on every core; at the
-batch sizes a search sends they were most of a call once the schedule was
-compiled.  These kernels read the store directly, one (design, layer) at a
-time, so neither the gathers nor the table are ever materialized.
+The per-layer mapper's results live in the table store as rows (one field
+per column, row ``offset[core] + rung * L + layer``; see
+``objectives.evaluator``).  What a design adds is its cores' bandwidth
+shares, which the roofline of ``mapper.latency_cycles`` turns into a
+latency, and its mapping, which decides whether a layer's input is still on
+chip.  In numpy that was a dozen ``(P, L)`` gathers and temporaries per
+call, and for the greedy mapping a ``(P, C, L)`` latency table of every
+layer on every core; at the batch sizes a search sends they were most of a
+call once the schedule was compiled.  These kernels read the store
+directly, one (design, layer) at a time, so neither the gathers nor the
+table are ever materialized.  ``score`` goes on, in the same pass per
+design, to the list schedule of ``objectives.schedule``, each model
+instance's schedule alone, and the totals and maxima the metrics need: a
+batch of 16 designs then pays one compiled call where it paid a dozen
+numpy reductions.
 
 Their arithmetic is the numpy path's, operation for operation and in the
 same precision (the greedy ranking in float32, as the store's ``times``
-columns are), with NaN propagating through max as ``np.maximum`` does, so
-every result is bit-identical to it (tests/objectives/roofline_reference.py).
+are), with NaN propagating through max as ``np.maximum`` does, and sums
+added in layer order as ``metrics.row_total`` adds them, so every result
+is bit-identical to it (tests/objectives/roofline_reference.py).
 ``error_model="numpy"``: a division by a zero bandwidth (an idle core) gives
 inf or NaN, as in numpy, instead of raising.
 """
