@@ -74,20 +74,19 @@ def greedy_assign(times, core_block, core_dram_bw, core_noc_bw, core_active, ord
     return assignment
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _only_pred(preds):
     """``(L,)`` each layer's predecessor if it has exactly one (its first slot), else -1."""
-    only = np.full(preds.shape[0], -1, dtype=np.int64)
+    only = np.empty(preds.shape[0], dtype=np.int64)
     for layer in range(preds.shape[0]):
         single = preds[layer, 0] >= 0
         for d in range(1, preds.shape[1]):
             single = single and preds[layer, d] < 0
-        if single:
-            only[layer] = preds[layer, 0]
+        only[layer] = preds[layer, 0] if single else -1
     return only
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
+@numba.njit(cache=True, error_model="numpy")
 def _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, only_pred, input_bytes,
                      saved_pj_per_byte, clock_hz, p, per_cycle, latency_s, dram, dynamic, utilization):  # fmt: skip
     """Fill the ``(L,)`` rows ``latency_s``, ``dram``, ``dynamic`` and
@@ -209,7 +208,8 @@ def _score_kernel(
                          alone_free)  # fmt: skip
         # Maxima in scalars and a small local array: read-modify-writes
         # through the (P, M) and (P, I) outputs cost as much as a schedule.
-        most[:] = 0.0
+        for m in range(most.shape[0]):
+            most[m] = 0.0
         i, shared, alone_last = -1, 0.0, 0.0
         for layer in range(L):
             done = finish_s[p, layer]
@@ -221,7 +221,8 @@ def _score_kernel(
             else:
                 shared, alone_last = _max(shared, done), _max(alone_last, alone[layer])
             instance_shared[p, i], instance_alone[p, i] = shared, alone_last
-        model_finish[p, :] = most
+        for m in range(most.shape[0]):
+            model_finish[p, m] = most[m]
 
 
 def score(rows, core_block, core_dram_bw, core_noc_bw, core_buffer, layer_core, order, preds, transfer_s, input_bytes,

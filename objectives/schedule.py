@@ -83,7 +83,7 @@ def schedule_order(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
     return np.argsort(topological_priority(priority, preds), axis=1, kind="stable")
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _schedule_design(latency, layer_core, group, stride, order, preds, transfer_s, release_s, p, finish, core_free):
     """List-schedule design ``p``: its ``latency``, ``layer_core``, ``order`` and
     ``finish`` are ``(L,)`` rows; layer ``l`` runs on core ``layer_core[l] +
@@ -91,7 +91,8 @@ def _schedule_design(latency, layer_core, group, stride, order, preds, transfer_
     of its own); ``release_s`` is ``(P, L)`` or ``(0, 0)`` for none.  Returns the makespan."""
     D = preds.shape[1]
     released = release_s.shape[0] > 0
-    core_free[:] = 0.0
+    for c in range(core_free.shape[0]):  # (a loop: slice assignment compiles slowly)
+        core_free[c] = 0.0
     last = 0.0  # as finish.max(axis=1, initial=0.0)
     for t in range(order.shape[0]):
         layer = order[t]
@@ -123,14 +124,15 @@ def _list_schedule_kernel(latency_s, layer_core, order, preds, transfer_s, relea
                                        finish[p], core_free)  # fmt: skip
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _greedy_design(latency, core_active, order, preds, bias_s, p, core_free, finish, finish_if, assignment):
     """Best-fit assignment of design ``p``: ``latency`` ``(C, L)`` (float64 or
     float32), ``core_active`` ``(C,)``, ``order`` and ``assignment`` ``(L,)``;
     ``core_free``, ``finish``, ``finish_if`` are scratch."""
     C = core_free.shape[0]
     biased = bias_s.shape[0] > 0
-    core_free[:] = 0.0
+    for c in range(core_free.shape[0]):  # (a loop: slice assignment compiles slowly)
+        core_free[c] = 0.0
     for t in range(order.shape[0]):
         layer = order[t]
         ready = 0.0
