@@ -71,8 +71,10 @@ def core_configurations(designs: DesignBatch) -> tuple[np.ndarray, np.ndarray]:
 def config_core(row, dataflows, platform: Platform) -> mapper.Core:
     """The mapper's core for one (dataflow, pes, size) configuration row."""
     df_index, pes, size_index = (int(v) for v in row)
-    fixed = platform.core_sizes[size_index].unroll if size_index >= 0 else ()
-    return mapper.core_for(platform, dataflows[df_index], max(pes, 1), fixed)
+    size = platform.core_sizes[size_index] if size_index >= 0 else None
+    fixed = size.unroll if size is not None else ()
+    clock_hz = size.clock_hz if size is not None else None
+    return mapper.core_for(platform, dataflows[df_index], max(pes, 1), fixed, clock_hz)
 
 
 class TableStore:
@@ -280,8 +282,7 @@ def design_reasons(designs: DesignBatch, platform: Platform, used: np.ndarray | 
     flag(np.where(active, designs.core_pes, 0).sum(axis=1) > platform.pes, design_codes.OVER_COMPUTE_BUDGET)
     if used is None:
         used = chip.fpga_resources(designs, platform)
-    over = (used[0] > platform.dsp) | (used[1] > platform.lut) | (used[2] > platform.bram36)
-    flag(over, design_codes.OVER_FPGA_RESOURCES)
+    flag(chip.over_fpga_budget(used, platform), design_codes.OVER_FPGA_RESOURCES)
     flag(_layer_off_active_cores(_i64(designs.layer_core), active), design_codes.LAYER_ON_INACTIVE_CORE)
     return reason
 
@@ -413,12 +414,12 @@ def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reas
 
     if used is None:
         used = chip.fpga_resources(designs, platform)
-    dsp, lut, bram = used
+    dsp, lut, bram, uram = used
     pes_used = cores.pes_total[:, 0].astype(np.float64)
-    static_w = chip.static_power_w(platform.static, pes_used, dsp, lut, bram, platform.buffer_bytes)
+    static_w = chip.static_power_w(platform.static, pes_used, dsp, lut, bram, uram, platform.buffer_bytes)
     dynamic_j, static_j = chip.energy_j(timing.dynamic_pj, static_w, makespan)
     energy = dynamic_j + static_j
-    resource_fraction = chip.resource_fraction(platform, pes_used, dsp, lut, bram)
+    resource_fraction = chip.resource_fraction(platform, pes_used, dsp, lut, bram, uram)
     area = chip.area_mm2(platform.area, pes_used, cores.active.sum(1), platform.buffer_bytes)
 
     M = workload.num_models
@@ -460,6 +461,7 @@ def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reas
         dsp_used=dsp,
         lut_used=lut,
         bram36_used=bram,
+        uram_used=uram,
         average_power_w=cost(energy / makespan),
         utilization=score(utilization, 0.0),
         throughput_ips=score(workload.inferences / makespan, 0.0),
