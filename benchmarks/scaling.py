@@ -23,6 +23,7 @@ evaluation, and the in-process seconds per design.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import sys
@@ -110,22 +111,21 @@ def main_search(args) -> None:
     base = None
     setups = [("1 local worker", 1), ("2 local workers", 2), ("2-node cluster", None)]
     for name, cpus in setups:
-        cluster = None
-        if cpus is None:
-            cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-            cluster.add_node(num_cpus=1)
-            cluster.wait_for_nodes()
-            ray.init(address=cluster.address, logging_level="error")
-        else:
-            ray.init(address="local", num_cpus=cpus, include_dashboard=False, logging_level="error")
-        try:
+        # Ray through the project's session: token authentication for every
+        # local instance (the cluster's nodes inherit the token), shut down after.
+        with contextlib.ExitStack() as stack:
+            if cpus is None:
+                stack.enter_context(distributed.local_token_auth())
+                cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+                stack.callback(cluster.shutdown)
+                cluster.add_node(num_cpus=1)
+                cluster.wait_for_nodes()
+                stack.enter_context(distributed.session(cluster.address))
+            else:
+                stack.enter_context(distributed.session(num_cpus=cpus))
             if cpus == 2:
                 overhead, per_design = split_threshold(args)
             seconds, evaluations = time_search(args)
-        finally:
-            ray.shutdown()
-            if cluster is not None:
-                cluster.shutdown()
         rate = evaluations / seconds
         base = base or rate
         print(f"{name:>22} {evaluations:>11} {seconds:>8.2f} {rate:>9.0f} {rate / base:>7.2f}x")
@@ -137,8 +137,7 @@ def main_search(args) -> None:
 
 
 def measure_runs(workers: int, args) -> tuple[float, int, float]:
-    ray.init(address="local", num_cpus=workers, include_dashboard=False, logging_level="error")
-    try:
+    with distributed.session(num_cpus=workers):
         problem = SpaceProblem(args.workload, args.platform)
         options = {"batch_size": args.batch_size}
 
@@ -155,8 +154,6 @@ def measure_runs(workers: int, args) -> tuple[float, int, float]:
         seconds = time.perf_counter() - start
         total = sum(r.evaluations for r in result.runs.values())
         return total / seconds, total, seconds
-    finally:
-        ray.shutdown()
 
 
 def main_runs(args) -> None:
@@ -184,7 +181,6 @@ def main(argv=None) -> None:
     parser.add_argument("--runs-per-worker", type=int, default=2)
     parser.add_argument("--max-workers", type=int, default=os.cpu_count())
     args = parser.parse_args(argv)
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     (main_runs if args.runs else main_search)(args)
 
 

@@ -16,11 +16,26 @@ from spaces.hardware import FPGA_RESOURCES, AreaTable, Platform, StaticPower
 MiB = float(1 << 20)
 
 
+_TABLES: dict[int, tuple[Platform, np.ndarray, np.ndarray]] = {}
+
+
+def _fpga_tables(platform: Platform) -> tuple[np.ndarray, np.ndarray]:
+    """``(S, 4)`` each menu size's resources (``FPGA_RESOURCES``) and ``(4,)`` the largest's
+    per PE, kept per platform object (looked up by identity: a search asks thousands of times)."""
+    hit = _TABLES.get(id(platform))
+    if hit is None or hit[0] is not platform:
+        menu = np.array([[getattr(s, r) for r in FPGA_RESOURCES] for s in platform.core_sizes])
+        largest = max(platform.core_sizes, key=lambda s: s.pes)
+        per_pe = np.array([getattr(largest, r) for r in FPGA_RESOURCES]) / largest.pes
+        if len(_TABLES) > 16:
+            _TABLES.clear()
+        hit = _TABLES[id(platform)] = (platform, menu, per_pe)  # the platform kept alive, so its id stays its own
+    return hit[1], hit[2]
+
+
 def fpga_resources(designs: DesignBatch, platform: Platform) -> np.ndarray:
     """``(4, P)`` DSP, LUT, BRAM36, UltraRAM used; custom sizes scale the largest menu core per PE."""
-    menu = np.array([[getattr(s, r) for r in FPGA_RESOURCES] for s in platform.core_sizes])  # (S, 4)
-    largest = max(platform.core_sizes, key=lambda s: s.pes)
-    per_pe = np.array([getattr(largest, r) for r in FPGA_RESOURCES]) / largest.pes
+    menu, per_pe = _fpga_tables(platform)
     active = designs.core_pes > 0
     by_menu = menu[np.minimum(np.maximum(designs.core_size, 0), len(menu) - 1)]  # (P, C, 3)
     by_pe = designs.core_pes[..., None] * per_pe

@@ -13,11 +13,12 @@ A block is scored in named steps (``_evaluate`` reads as their list):
 feasibility (``design_reasons``, then infeasible rows made computable),
 core resources (``_core_resources``: each core's mapper tables and
 bandwidth shares), placement order, layer placement (``_place_layers``:
-the design's mapping or the greedy one), per-layer costs
-(``_layer_costs``), the list schedule of :mod:`objectives.schedule`, the
+the design's mapping or the greedy one), per-layer costs and schedules
+(``_layer_costs_and_schedule``: one compiled pass per design through
+:mod:`objectives.roofline` and the list schedule of
+:mod:`objectives.schedule`, with each model instance's schedule alone), the
 chip-level costs of :mod:`objectives.chip` (static power, energy, area,
-resource fraction) and the multi-DNN metrics (``_tenant_progress`` and
-:mod:`objectives.metrics`).
+resource fraction) and the multi-DNN metrics (:mod:`objectives.metrics`).
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ import dataclasses
 import functools
 import hashlib
 
+import numba
 import numpy as np
 
 from objectives import chip, mapper, metrics, roofline, schedule
 from objectives.mapper import INPUT, OUTPUT
+from objectives.schedule import _i64
 from objectives.workloads import Workload
 from objectives.workloads._layers import MAX_LAYER_SIZE
 from spaces import design as design_codes
@@ -45,11 +48,12 @@ TABLE_FIELDS = (
     "dynamic_pj", "utilization",
 )
 
-BLOCK_DESIGNS = 128
-"""Larger batches are scored in blocks of this many designs: each block's
-``(designs, layers)`` temporaries then stay in cache, which made P = 1024
-about 1.5x faster per design than one pass; every design is scored on its
-own, so blocks change no result."""
+BLOCK_DESIGNS = 1024
+"""Larger batches are scored in blocks of this many designs, which bounds the
+``(designs, layers)`` arrays of a call; every design is scored on its own, so
+blocks change no result.  (With numpy temporaries blocks of 128 kept them in
+cache; the compiled kernels make none, and P = 1024 in one block measured
+faster than in blocks of 64 to 256.)"""
 
 
 
@@ -76,11 +80,12 @@ def config_core(row, dataflows, platform: Platform) -> mapper.Core:
 class TableStore:
     """Mapper results of one (workload, platform), per core, as one growing table.
 
-    Each core's ``(rungs, layers)`` results are appended once to one column
-    per field of :data:`TABLE_FIELDS`, so a batch gathers every layer's
-    values, whatever its core and rung, with one index per field
-    (``offset[core] + rung * L + layer``): consecutive layers of a core are
-    consecutive in memory, so the gathers stream.
+    Each core's ``(rungs, layers)`` results are appended once as rows of
+    ``rows`` ``(N, 8)``, one field of :data:`TABLE_FIELDS` per column, so a
+    batch reads every layer's values, whatever its core and rung, at one
+    row (``offset[core] + rung * L + layer``): a layer's eight fields share
+    one 64-byte row and consecutive layers of a core are consecutive rows,
+    so the reads stream (eight columns cost eight streams per core).
     """
 
     MAX_ROWS = 1 << 20
@@ -93,10 +98,12 @@ class TableStore:
         self.clock_hz = platform.clock_hz
         self.offsets: dict[mapper.Core, int] = {}
         self.by_config: dict[tuple[int, int, int], tuple[object, int]] = {}
-        self.columns = np.zeros((len(TABLE_FIELDS), 0))
+        # Per tuple of dataflows (by the ids of its members, kept alive): (dataflow index, pes, size) -> offset.
+        self.by_dataflows: dict[tuple[int, ...], tuple[tuple, dict]] = {}
+        self.rows = np.zeros((0, len(TABLE_FIELDS)))
         # The greedy mapper only ranks cores by latency: (compute s, first/last
-        # bytes, steady DRAM bytes, NoC bytes) as float32 columns, a quarter of a row.
-        self.times = np.zeros((4, 0), dtype=np.float32)
+        # bytes, steady DRAM bytes, NoC bytes) as float32, a quarter of a row.
+        self.times = np.zeros((0, 4), dtype=np.float32)
         self.size = 0
         self.recent: collections.OrderedDict[mapper.Core, np.ndarray] = collections.OrderedDict()
 
@@ -133,11 +140,34 @@ class TableStore:
         cores = [config_core(row, dataflows, platform) for row in configs]
         missing = {core for core in cores if core not in self.offsets}
         if missing and self.size + len(missing) * self.rungs * len(self.layers.dims) > self.MAX_ROWS:
-            self.offsets, self.by_config, self.size = {}, {}, 0
+            self.offsets, self.by_config, self.by_dataflows, self.size = {}, {}, {}, 0
         offsets = np.array([self.offset(core) for core in cores], dtype=np.int64)
         for key, row, offset in zip(keys, configs.tolist(), offsets.tolist()):
             self.by_config[key] = (dataflows[row[0]], offset)  # the dataflow kept alive, so its id stays its own
         return offsets
+
+    def core_offsets(self, designs: DesignBatch, platform: Platform) -> np.ndarray:
+        """``(P, C)`` where each core's block of results starts.  Cores of known
+        configurations are plain-int dict lookups; otherwise through
+        ``core_configurations`` and :meth:`config_offsets` (whose unique and
+        checks were a quarter of a 16-design batch's Python time)."""
+        key = tuple(map(id, designs.dataflows))
+        known = self.by_dataflows.get(key)
+        if known is not None and all(a is b for a, b in zip(known[0], designs.dataflows)):
+            rows = zip(designs.core_dataflow.ravel().tolist(), designs.core_pes.ravel().tolist(),
+                       designs.core_size.ravel().tolist())  # fmt: skip
+            try:
+                return np.array([known[1][row] for row in rows], dtype=np.int64).reshape(designs.core_pes.shape)
+            except KeyError:
+                pass
+        config, configs = core_configurations(designs)
+        offsets = self.config_offsets(configs, designs.dataflows, platform)
+        if key not in self.by_dataflows or len(self.by_dataflows) > 64:
+            if len(self.by_dataflows) > 64:
+                self.by_dataflows.clear()
+            self.by_dataflows[key] = (designs.dataflows, {})
+        self.by_dataflows[key][1].update(zip(map(tuple, configs.tolist()), offsets.tolist()))
+        return offsets[config]
 
     def _add(self, core: mapper.Core) -> None:
         costs = self.costs(core)
@@ -149,26 +179,28 @@ class TableStore:
         if core not in self.offsets:
             block = np.stack([getattr(costs, name).ravel() for name in TABLE_FIELDS], axis=-1)
             end = self.size + len(block)
-            if end > self.columns.shape[1]:  # grow geometrically
-                grown = np.zeros((len(TABLE_FIELDS), max(2 * self.columns.shape[1], end)))
-                grown[:, : self.size] = self.columns[:, : self.size]
-                self.columns = grown
-                grown = np.zeros((4, grown.shape[1]), dtype=np.float32)
-                grown[:, : self.size] = self.times[:, : self.size]
+            if end > len(self.rows):  # grow geometrically
+                grown = np.zeros((max(2 * len(self.rows), end), len(TABLE_FIELDS)))
+                grown[: self.size] = self.rows[: self.size]
+                self.rows = grown
+                grown = np.zeros((len(grown), 4), dtype=np.float32)
+                grown[: self.size] = self.times[: self.size]
                 self.times = grown
-            self.columns[:, self.size : end] = block.T
+            self.rows[self.size : end] = block
             compute, dram, edge, noc = (block[:, TABLE_FIELDS.index(f)] for f in
                                         ("compute_cycles", "dram_bytes", "edge_bytes", "noc_bytes"))
-            self.times[:, self.size : end] = np.stack([compute / self.clock_hz, edge, dram - edge, noc])
+            self.times[self.size : end] = np.stack([compute / self.clock_hz, edge, dram - edge, noc], axis=1)
             self.offsets[core] = self.size
             self.size = end
 
     def rung_index(self, buffer_bytes: np.ndarray) -> np.ndarray:
-        return np.clip(mapper.rung_of(buffer_bytes) - mapper.SMALLEST_RUNG, 0, self.rungs - 1)
+        # minimum(maximum()) rather than np.clip: the same integers, a third of the overhead.
+        return np.minimum(np.maximum(mapper.rung_of(buffer_bytes) - mapper.SMALLEST_RUNG, 0), self.rungs - 1)
 
 
 _STORES: collections.OrderedDict = collections.OrderedDict()
 MAX_STORES = 8
+_LAST_STORE: dict = {}  # "pair": (workload, platform, store) asked last
 
 
 @functools.lru_cache(maxsize=32)
@@ -183,7 +215,15 @@ def _layers_key(workload: Workload) -> str:
 def table_store(workload: Workload, platform: Platform) -> TableStore:
     """One store per (layers, platform) per process: an optimizer scores the same
     pair thousands of times, and every run of an experiment rebuilds an equal
-    workload (a Ray worker runs several), so the key is the layers' content."""
+    workload (a Ray worker runs several), so the key is the layers' content.
+
+    The pair asked last is answered by identity first: hashing a
+    ``Platform`` cost a batch of 16 designs more than its feasibility
+    checks.  Only this function adds to ``_STORES``, so the pair asked last
+    still has its store unless ``_STORES`` was emptied since."""
+    last = _LAST_STORE.get("pair")
+    if last is not None and last[0] is workload and last[1] is platform and _STORES:
+        return last[2]
     key = (_layers_key(workload), platform)
     if key in _STORES:
         _STORES.move_to_end(key)
@@ -191,6 +231,7 @@ def table_store(workload: Workload, platform: Platform) -> TableStore:
         _STORES[key] = TableStore(workload, platform)
         if len(_STORES) > MAX_STORES:
             _STORES.popitem(last=False)
+    _LAST_STORE["pair"] = (workload, platform, _STORES[key])
     return _STORES[key]
 
 
@@ -205,7 +246,7 @@ def layer_mappings(designs: DesignBatch, workload: Workload, platform: Platform,
     for l, c in enumerate(int(c) for c in layer_core):
         core = config_core(configs[config[0, c]], designs.dataflows, platform)
         choice = store.choices(core)[rungs[c], l]
-        table = store.columns[:, store.offset(core) + rungs[c] * L + l]
+        table = store.rows[store.offset(core) + rungs[c] * L + l]
         rows.append({
             "layer": workload.layer_names[l],
             "core": c,
@@ -218,8 +259,9 @@ def layer_mappings(designs: DesignBatch, workload: Workload, platform: Platform,
     return rows
 
 
-def design_reasons(designs: DesignBatch, platform: Platform) -> np.ndarray:
-    """``(P,)`` int8 first reason a design cannot be built or run (0 = feasible)."""
+def design_reasons(designs: DesignBatch, platform: Platform, used: np.ndarray | None = None) -> np.ndarray:
+    """``(P,)`` int8 first reason a design cannot be built or run (0 = feasible);
+    ``used``: ``chip.fpga_resources(designs, platform)`` if already computed."""
     active = designs.core_pes > 0
     reason = np.zeros(designs.num_designs, dtype=np.int8)
 
@@ -238,12 +280,31 @@ def design_reasons(designs: DesignBatch, platform: Platform) -> np.ndarray:
     flag(~active.any(axis=1), design_codes.NO_ACTIVE_CORE)
     flag((active & ((designs.bw_share <= 0) | (designs.buffer_share <= 0))).any(axis=1), design_codes.INVALID_SHARES)
     flag(np.where(active, designs.core_pes, 0).sum(axis=1) > platform.pes, design_codes.OVER_COMPUTE_BUDGET)
-    flag(chip.over_fpga_budget(chip.fpga_resources(designs, platform), platform), design_codes.OVER_FPGA_RESOURCES)
-    greedy = (designs.layer_core < 0).all(axis=1)
-    core_slot = np.arange(designs.num_designs)[:, None] * designs.num_cores  # a flat gather: take_along_axis is slower
-    mapped = active.ravel()[core_slot + np.minimum(np.maximum(designs.layer_core, 0), designs.num_cores - 1)]
-    flag(~greedy & ~(mapped & (designs.layer_core >= 0)).all(axis=1), design_codes.LAYER_ON_INACTIVE_CORE)
+    if used is None:
+        used = chip.fpga_resources(designs, platform)
+    flag(chip.over_fpga_budget(used, platform), design_codes.OVER_FPGA_RESOURCES)
+    flag(_layer_off_active_cores(_i64(designs.layer_core), active), design_codes.LAYER_ON_INACTIVE_CORE)
     return reason
+
+
+@numba.njit(cache=True, nogil=True)
+def _layer_off_active_cores(layer_core, active):
+    """``(P,)`` a design maps its layers (not all -1: greedy) and one of them is
+    on an inactive core or on none (-1).  One compiled pass: as numpy, six
+    ``(P, L)`` temporaries were a tenth of a P = 1024 call."""
+    P, L = layer_core.shape
+    C = active.shape[1]
+    bad = np.zeros(P, dtype=np.bool_)
+    for p in range(P):
+        greedy, off = True, False
+        for layer in range(L):
+            core = layer_core[p, layer]
+            if core >= 0:
+                greedy = False
+            if core < 0 or not active[p, min(core, C - 1)]:
+                off = True
+        bad[p] = off and not greedy
+    return bad
 
 
 def _sanitized(designs: DesignBatch, reason: np.ndarray) -> DesignBatch:
@@ -334,54 +395,58 @@ def evaluate(
             evaluate(designs.take(slice(b, b + BLOCK_DESIGNS)), workload, platform, with_schedule=with_schedule)
             for b in blocks
         ])  # fmt: skip
-    reason = design_reasons(designs, platform)
-    with np.errstate(all="ignore"):
-        return _evaluate(_sanitized(designs, reason), workload, platform, reason, with_schedule)
+    used = chip.fpga_resources(designs, platform)
+    reason = design_reasons(designs, platform, used)
+    sanitized = _sanitized(designs, reason)
+    with np.errstate(all="ignore"):  # FPGA resources reused unless infeasible rows were replaced
+        return _evaluate(sanitized, workload, platform, reason, with_schedule, used if sanitized is designs else None)
 
 
 def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reason: np.ndarray,
-              with_schedule: bool) -> metrics.Metrics:
+              with_schedule: bool, used: np.ndarray | None) -> metrics.Metrics:
     """The scoring of one block of (sanitized) designs, step by step."""
     cores = _core_resources(designs, workload, platform)
     order = _placement_order(designs, workload)
     layer_core = _place_layers(designs, workload, cores, order)
-    layers = _layer_costs(designs, workload, platform, cores, layer_core)
-    transfer = _transfer_s(workload, platform)
-    timing = schedule.list_schedule(layers.latency_s, layer_core, order, workload.preds, transfer, designs.num_cores)
+    fixed = _workload_arrays(workload, platform)
+    timing = _layer_costs_and_schedule(designs, platform, cores, layer_core, order, fixed)
     makespan = timing.makespan_s
 
-    dsp, lut, bram, uram = chip.fpga_resources(designs, platform)
+    if used is None:
+        used = chip.fpga_resources(designs, platform)
+    dsp, lut, bram, uram = used
     pes_used = cores.pes_total[:, 0].astype(np.float64)
     static_w = chip.static_power_w(platform.static, pes_used, dsp, lut, bram, uram, platform.buffer_bytes)
-    dynamic_j, static_j = chip.energy_j(metrics.row_total(layers.dynamic_pj), static_w, makespan)
+    dynamic_j, static_j = chip.energy_j(timing.dynamic_pj, static_w, makespan)
     energy = dynamic_j + static_j
     resource_fraction = chip.resource_fraction(platform, pes_used, dsp, lut, bram, uram)
     area = chip.area_mm2(platform.area, pes_used, cores.active.sum(1), platform.buffer_bytes)
 
     M = workload.num_models
-    shared, progress, instance_priority = _tenant_progress(workload, layers, timing, layer_core, order, transfer,
-                                                           designs.num_cores)
-    macs = workload.macs.astype(np.float64)
-    utilization = macs.sum() / metrics.row_total(macs / layers.utilization)
+    shared = timing.model_finish_s
+    progress = metrics.normalized_progress(timing.instance_alone_s, timing.instance_shared_s)
+    utilization = fixed.macs_total / timing.mac_slots
 
     reason = reason.copy()
     finite = np.isfinite(makespan) & np.isfinite(energy) & (makespan > 0) & (energy > 0)
     reason[(reason == 0) & ~finite] = design_codes.NON_FINITE
     ok = reason == 0
 
+    all_ok = bool(ok.all())  # the common case: nothing to replace
+
     def cost(values):
-        return np.where(ok.reshape((-1,) + (1,) * (values.ndim - 1)), values, np.inf)
+        return values if all_ok else np.where(ok.reshape((-1,) + (1,) * (values.ndim - 1)), values, np.inf)
 
     def score(values, bad):
-        return np.where(ok, values, bad)
+        return values if all_ok else np.where(ok, values, bad)
 
     result_schedule = None
     if with_schedule:
         result_schedule = {
-            "start_s": timing.start_s,
+            "start_s": timing.finish_s - timing.latency_s,
             "finish_s": timing.finish_s,
             "core": layer_core,
-            "core_busy_s": schedule.core_busy_s(layers.latency_s, layer_core, designs.num_cores),
+            "core_busy_s": schedule.core_busy_s(timing.latency_s, layer_core, designs.num_cores),
         }
     return metrics.Metrics(
         latency_s=cost(makespan),
@@ -389,7 +454,7 @@ def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reas
         edp=cost(energy * makespan),
         dynamic_energy_j=cost(dynamic_j),
         static_energy_j=cost(static_j),
-        dram_bytes=cost(metrics.row_total(layers.dram_bytes)),
+        dram_bytes=cost(timing.dram_bytes),
         area_mm2=cost(area),
         resource_fraction=cost(resource_fraction),
         pes_used=pes_used,
@@ -404,7 +469,7 @@ def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reas
         progress=np.where(ok[:, None], progress, 0.0),
         stp=score(metrics.system_throughput(progress), 0.0),
         antt=cost(metrics.average_normalized_turnaround(progress)),
-        fairness=score(metrics.prema_fairness(progress, instance_priority), 0.0),
+        fairness=score(metrics.prema_fairness(progress, fixed.instance_priority), 0.0),
         sla_violations=score(metrics.sla_violations(shared, workload.latency_target_s), M),
         feasible=ok,
         reason=reason,
@@ -430,16 +495,15 @@ def _core_resources(designs: DesignBatch, workload: Workload, platform: Platform
     """Step 1: each core's mapper results (mapped on first sight of its
     configuration) and its shares of the chip's bandwidths."""
     active = designs.core_pes > 0
-    config, configs = core_configurations(designs)
     store = table_store(workload, platform)
-    config_offset = store.config_offsets(configs, designs.dataflows, platform)
+    core_offset = store.core_offsets(designs, platform)
     core_buffer = designs.buffer_share * platform.buffer_bytes
     pes_total = np.where(active, designs.core_pes, 0).sum(axis=1, keepdims=True)
     return _Cores(
         store=store,
         active=active,
         pes_total=pes_total,
-        block=config_offset[config] + store.rung_index(core_buffer) * workload.num_layers,
+        block=core_offset + store.rung_index(core_buffer) * workload.num_layers,
         dram_bw=designs.bw_share * platform.bw_gbps * 1e9,
         noc_bw=platform.noc_gbps * 1e9 * designs.core_pes / np.maximum(pes_total, 1),
     )
@@ -471,28 +535,68 @@ def _place_layers(designs: DesignBatch, workload: Workload, cores: _Cores, order
 
 
 @dataclasses.dataclass(frozen=True)
-class _LayerCosts:
-    """Per layer ``(P, L)`` on the core it runs on."""
+class _WorkloadArrays:
+    """What the per-layer step reads of a (workload, platform), made once per pair:
+    contiguous, in the kernels' dtypes, so a batch of 16 designs pays no conversion."""
 
-    latency_s: np.ndarray
-    dram_bytes: np.ndarray
-    dynamic_pj: np.ndarray
-    utilization: np.ndarray
+    preds: np.ndarray  # (L, D) int64
+    input_bytes: np.ndarray  # (L,)
+    transfer_s: np.ndarray  # (L, D) NoC delay of each predecessor's output, paid between cores
+    macs: np.ndarray  # (L,) float64
+    macs_total: float
+    model: np.ndarray  # (L,) int64
+    instance: np.ndarray  # (L,) int64 each layer's model instance
+    starts: np.ndarray  # (I,) the first layer of each instance
+    instance_priority: np.ndarray  # (I,) its model's priority
+    num_models: int
 
 
-def _layer_costs(designs: DesignBatch, workload: Workload, platform: Platform, cores: _Cores,
-                 layer_core: np.ndarray) -> _LayerCosts:
-    """Step 4: each layer's mapper results on its core and rung, less the DRAM
-    round trip of an input its only predecessor left in the same core's buffer,
-    and its roofline latency under that core's bandwidth shares."""
-    operand_bytes = workload.operand_bytes(platform.word_bytes)
+_ARRAYS: collections.OrderedDict = collections.OrderedDict()
+
+
+def _workload_arrays(workload: Workload, platform: Platform) -> _WorkloadArrays:
+    """Kept per (workload, platform) object pair, looked up by identity: hashing
+    a ``Platform`` costs more than a batch of 16 designs spends in Python elsewhere."""
+    key = (id(workload), id(platform))
+    hit = _ARRAYS.get(key)
+    if hit is not None and hit[0] is workload and hit[1] is platform:
+        return hit[2]
+    instance, starts, instance_priority = _instances(workload)
+    macs = workload.macs.astype(np.float64)
+    arrays = _WorkloadArrays(
+        preds=np.ascontiguousarray(workload.preds, dtype=np.int64),
+        input_bytes=np.ascontiguousarray(workload.operand_bytes(platform.word_bytes)[INPUT], dtype=np.float64),
+        transfer_s=np.ascontiguousarray(_transfer_s(workload, platform), dtype=np.float64),
+        macs=macs,
+        macs_total=macs.sum(),
+        model=np.ascontiguousarray(workload.model, dtype=np.int64),
+        instance=np.ascontiguousarray(instance, dtype=np.int64),
+        starts=np.ascontiguousarray(starts, dtype=np.int64),
+        instance_priority=instance_priority,
+        num_models=workload.num_models,
+    )
+    _ARRAYS[key] = (workload, platform, arrays)  # both kept alive, so their ids stay theirs
+    if len(_ARRAYS) > MAX_STORES:
+        _ARRAYS.popitem(last=False)
+    return arrays
+
+
+def _layer_costs_and_schedule(designs: DesignBatch, platform: Platform, cores: _Cores, layer_core: np.ndarray,
+                              order: np.ndarray, fixed: _WorkloadArrays) -> roofline.Scored:
+    """Steps 4 to 6, one compiled pass per design (``roofline.score``): each
+    layer's mapper results on its core and rung, less the DRAM round trip of
+    an input its only predecessor left in the same core's buffer, and its
+    roofline latency under that core's bandwidth shares; the list schedule
+    with the NoC transfers between cores; and each model instance's
+    schedule alone — its layers scheduled as in the shared schedule (same
+    cores, order and transfers) with nothing else on the chip — for its
+    normalised progress (``metrics.normalized_progress``)."""
     e = platform.energy
-    # Compiled: one pass per design over its layers (gathers, the on-chip input rule, the roofline).
-    latency, dram, dynamic, util = roofline.layer_roofline(
-        cores.store.columns, cores.block, cores.dram_bw, cores.noc_bw, designs.buffer_share * platform.buffer_bytes,
-        layer_core, workload.preds, operand_bytes[INPUT], e.dram_pj_per_byte + e.buffer_write_pj, platform.clock_hz,
+    return roofline.score(
+        cores.store.rows, cores.block, cores.dram_bw, cores.noc_bw, designs.buffer_share * platform.buffer_bytes,
+        layer_core, order, fixed.preds, fixed.transfer_s, fixed.input_bytes, e.dram_pj_per_byte + e.buffer_write_pj,
+        platform.clock_hz, fixed.macs, fixed.model, fixed.num_models, fixed.instance, fixed.starts,
     )  # fmt: skip
-    return _LayerCosts(latency_s=latency, dram_bytes=dram, dynamic_pj=dynamic, utilization=util)
 
 
 def _transfer_s(workload: Workload, platform: Platform) -> np.ndarray:
@@ -500,19 +604,3 @@ def _transfer_s(workload: Workload, platform: Platform) -> np.ndarray:
     safe_preds = np.where(workload.preds >= 0, workload.preds, 0)
     output_bytes = workload.operand_bytes(platform.word_bytes)[OUTPUT]
     return output_bytes[safe_preds] / (platform.noc_gbps * 1e9)
-
-
-def _tenant_progress(workload: Workload, layers: _LayerCosts, timing: schedule.ScheduleResult,
-                     layer_core: np.ndarray, order: np.ndarray, transfer: np.ndarray,
-                     num_cores: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(P, M)`` when each model finishes in the shared schedule; ``(P, I)`` each
-    model instance's normalised progress: its layers scheduled as in the shared
-    schedule (same cores, order and transfers) with nothing else on the chip,
-    over when it finishes in the shared one; ``(I,)`` each instance's priority."""
-    shared = metrics.per_model_max(timing.finish_s, workload.model, workload.num_models)
-    instance, starts, instance_priority = _instances(workload)
-    alone = schedule.list_schedule(layers.latency_s, instance * num_cores + layer_core, order, workload.preds,
-                                   transfer, num_cores * len(starts))  # each instance on cores of its own
-    progress = metrics.normalized_progress(metrics.per_block_max(alone.finish_s, starts),
-                                           metrics.per_block_max(timing.finish_s, starts))
-    return shared, progress, instance_priority

@@ -1,63 +1,68 @@
-"""Each layer's latency, DRAM bytes and energy under a design's own shares, compiled.
+"""Each layer's latency, DRAM bytes and energy under a design's own shares, and the schedules, compiled.
 
-The per-layer mapper's results live in the table store as columns (one per
-field, ``offset[core] + rung * L + layer``; see ``objectives.evaluator``).
-What a design adds is its cores' bandwidth shares, which the roofline of
-``mapper.latency_cycles`` turns into a latency, and its mapping, which
-decides whether a layer's input is still on chip.  In numpy that was a
-dozen ``(P, L)`` gathers and temporaries per call, and for the greedy
-mapping a ``(P, C, L)`` latency table of every layer on every core; at the
-batch sizes a search sends they were most of a call once the schedule was
-compiled.  These kernels read the store directly, one (design, layer) at a
-time, so neither the gathers nor the table are ever materialized.
+The per-layer mapper's results live in the table store as rows (one field
+per column, row ``offset[core] + rung * L + layer``; see
+``objectives.evaluator``).  What a design adds is its cores' bandwidth
+shares, which the roofline of ``mapper.latency_cycles`` turns into a
+latency, and its mapping, which decides whether a layer's input is still on
+chip.  In numpy that was a dozen ``(P, L)`` gathers and temporaries per
+call, and for the greedy mapping a ``(P, C, L)`` latency table of every
+layer on every core; at the batch sizes a search sends they were most of a
+call once the schedule was compiled.  These kernels read the store
+directly, one (design, layer) at a time, so neither the gathers nor the
+table are ever materialized.  ``score`` goes on, in the same pass per
+design, to the list schedule of ``objectives.schedule``, each model
+instance's schedule alone, and the totals and maxima the metrics need: a
+batch of 16 designs then pays one compiled call where it paid a dozen
+numpy reductions.
 
 Their arithmetic is the numpy path's, operation for operation and in the
 same precision (the greedy ranking in float32, as the store's ``times``
-columns are), with NaN propagating through max as ``np.maximum`` does, so
-every result is bit-identical to it (tests/objectives/roofline_reference.py).
+are), with NaN propagating through max as ``np.maximum`` does, and sums
+added in layer order as ``metrics.row_total`` adds them, so every result
+is bit-identical to it (tests/objectives/roofline_reference.py).
 ``error_model="numpy"``: a division by a zero bandwidth (an idle core) gives
 inf or NaN, as in numpy, instead of raising.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import numba
 import numpy as np
 
-from objectives.schedule import _f64, _greedy_design, _i64, _max
+from objectives.schedule import _f64, _greedy_design, _i64, _max, _schedule_design
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _greedy_kernel(times, core_block, dram_bw, noc_bw, core_active, order, preds, bias_s, assignment):
-    """Fill ``assignment`` ``(P, L)``: ``times`` is the store's ``(4, N)`` float32
+    """Fill ``assignment`` ``(P, L)``: ``times`` is the store's ``(N, 4)`` float32
     (compute s, first/last bytes, steady DRAM bytes, NoC bytes), ``dram_bw`` and
     ``noc_bw`` ``(P, C)`` float32, ``bias_s`` ``(P, L, C)`` or ``(0, 0, 0)``."""
     P, C = core_block.shape
     L = order.shape[1]
     core_free, finish, finish_if = np.empty(C), np.empty(L), np.empty(C)
-    # One design's (C, L) latencies at a time: read from the store in layer
-    # order, one field and core at a time (streams the prefetcher follows;
-    # the placement order jumps between layers), then ranked from cache.
+    # One design's (C, L) latencies at a time: each core's rows read in layer
+    # order (one stream the prefetcher follows; the placement order jumps
+    # between layers), then ranked from cache.
     table = np.empty((C, L), dtype=np.float32)
     for p in range(P):
         for c in range(C):
-            block = core_block[p, c]
+            block, dram, noc = core_block[p, c], dram_bw[p, c], noc_bw[p, c]
             for layer in range(L):
-                # Inputs from DRAM, in float32: the ranking needs no more.
-                table[c, layer] = times[2, block + layer] / dram_bw[p, c]
-            for layer in range(L):
-                table[c, layer] = _max(table[c, layer], times[3, block + layer] / noc_bw[p, c])
-            for layer in range(L):
-                table[c, layer] = _max(times[0, block + layer], table[c, layer])
-            for layer in range(L):
-                table[c, layer] = times[1, block + layer] / dram_bw[p, c] + table[c, layer]
+                # Inputs from DRAM, in float32: the ranking needs no more.  (Indexed
+                # element by element: a row view would pay a reference count per layer.)
+                i = block + layer
+                steady = _max(times[i, 2] / dram, times[i, 3] / noc)
+                table[c, layer] = times[i, 1] / dram + _max(times[i, 0], steady)
         _greedy_design(table, core_active[p], order[p], preds, bias_s, p, core_free, finish, finish_if, assignment[p])
 
 
 def greedy_assign(times, core_block, core_dram_bw, core_noc_bw, core_active, order, preds, bias_s) -> np.ndarray:
     """Herald-style best-fit mapping, ``(P, L)`` core per layer (see
     ``schedule.greedy_assign``), each layer's latency on each core taken
-    from the store's ``times`` columns at ``core_block[p, c] + layer``
+    from the store's ``times`` rows at ``core_block[p, c] + layer``
     under the core's bandwidths ``(P, C)`` in bytes/s, inputs from DRAM."""
     bias = np.zeros((0, 0, 0)) if bias_s is None else np.ascontiguousarray(bias_s, dtype=np.float64)
     assignment = np.empty(order.shape, dtype=np.int64)
@@ -69,52 +74,67 @@ def greedy_assign(times, core_block, core_dram_bw, core_noc_bw, core_active, ord
     return assignment
 
 
+@numba.njit(cache=True)
+def _only_pred(preds):
+    """``(L,)`` each layer's predecessor if it has exactly one (its first slot), else -1."""
+    only = np.empty(preds.shape[0], dtype=np.int64)
+    for layer in range(preds.shape[0]):
+        single = preds[layer, 0] >= 0
+        for d in range(1, preds.shape[1]):
+            single = single and preds[layer, d] < 0
+        only[layer] = preds[layer, 0] if single else -1
+    return only
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, only_pred, input_bytes,
+                     saved_pj_per_byte, clock_hz, p, per_cycle, latency_s, dram, dynamic, utilization):  # fmt: skip
+    """Fill the ``(L,)`` rows ``latency_s``, ``dram``, ``dynamic`` and
+    ``utilization`` of design ``p``, each layer on its core; ``per_cycle`` is
+    ``(2, C)`` scratch.  (Called once per design: a call per layer, passing
+    arrays, measured 4x slower than this loop.)"""
+    # mapper.latency_cycles, with the bandwidths per cycle (the same divisions, once per core).
+    for c in range(core_block.shape[1]):
+        per_cycle[0, c] = dram_bw[p, c] / clock_hz
+        per_cycle[1, c] = noc_bw[p, c] / clock_hz
+    for layer in range(layer_core.shape[1]):
+        c = layer_core[p, layer]
+        i = core_block[p, c] + layer  # rows[i, f], not a row view: a view pays a reference count
+        # A layer's input stays in the buffer when its only predecessor ran on
+        # the same core and the input fits.
+        pred = only_pred[layer]
+        fits = pred >= 0 and layer_core[p, pred] == c and input_bytes[layer] <= core_buffer[p, c]
+        on_chip = 1.0 if fits else 0.0
+        d_bytes = rows[i, 1] - on_chip * rows[i, 2]
+        edge = rows[i, 3] - on_chip * rows[i, 4]
+        dynamic[layer] = rows[i, 6] - on_chip * rows[i, 2] * saved_pj_per_byte
+        dram_per_cycle = per_cycle[0, c]
+        steady = _max(_max(d_bytes - edge, 0.0) / dram_per_cycle, rows[i, 5] / per_cycle[1, c])
+        cycles = edge / dram_per_cycle + _max(rows[i, 0], steady)
+        latency_s[layer] = cycles / clock_hz
+        dram[layer] = d_bytes
+        utilization[layer] = rows[i, 7]
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _roofline_kernel(
-    columns, core_block, dram_bw, noc_bw, core_buffer, layer_core, preds, input_bytes, saved_pj_per_byte, clock_hz,
+    rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, preds, input_bytes, saved_pj_per_byte, clock_hz,
     latency_s, dram, dynamic, utilization,
 ):  # fmt: skip
-    P, L = layer_core.shape
-    D = preds.shape[1]
-    # One design at a time, its layers' store rows read field by field in
-    # layer order (a few streams the prefetcher follows, rather than eight
-    # fields at once), then combined from cache.
-    index = np.empty(L, dtype=np.int64)
-    field = np.empty((columns.shape[0], L))
-    for p in range(P):
-        for layer in range(L):
-            index[layer] = core_block[p, layer_core[p, layer]] + layer
-        for f in range(columns.shape[0]):
-            for layer in range(L):
-                field[f, layer] = columns[f, index[layer]]
-        for layer in range(L):
-            c = layer_core[p, layer]
-            # A layer's input stays in the buffer when its only predecessor
-            # ran on the same core and the input fits.
-            first = preds[layer, 0]
-            single = first >= 0
-            for d in range(1, D):
-                single = single and preds[layer, d] < 0
-            same_core = c == layer_core[p, max(first, 0)]
-            on_chip = 1.0 if single and same_core and input_bytes[layer] <= core_buffer[p, c] else 0.0
-            d_bytes = field[1, layer] - on_chip * field[2, layer]
-            edge = field[3, layer] - on_chip * field[4, layer]
-            dynamic[p, layer] = field[6, layer] - on_chip * field[2, layer] * saved_pj_per_byte
-            # mapper.latency_cycles, with the bandwidths per cycle.
-            dram_per_cycle = dram_bw[p, c] / clock_hz
-            steady = _max(_max(d_bytes - edge, 0.0) / dram_per_cycle, field[5, layer] / (noc_bw[p, c] / clock_hz))
-            cycles = edge / dram_per_cycle + _max(field[0, layer], steady)
-            latency_s[p, layer] = cycles / clock_hz
-            dram[p, layer] = d_bytes
-            utilization[p, layer] = field[7, layer]
+    only_pred, per_cycle = _only_pred(preds), np.empty((2, core_block.shape[1]))
+    for p in range(layer_core.shape[0]):
+        _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, only_pred, input_bytes,
+                         saved_pj_per_byte, clock_hz, p, per_cycle, latency_s[p], dram[p], dynamic[p],
+                         utilization[p])  # fmt: skip
 
-def layer_roofline(columns, core_block, core_dram_bw, core_noc_bw, core_buffer, layer_core, preds, input_bytes,
+
+def layer_roofline(rows, core_block, core_dram_bw, core_noc_bw, core_buffer, layer_core, preds, input_bytes,
                    saved_pj_per_byte, clock_hz) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """``(P, L)`` latency (s), DRAM bytes, dynamic energy (pJ) and utilization of
     each layer on its core ``layer_core``.
 
-    ``columns`` are the store's ``(8, N)`` fields in ``evaluator.TABLE_FIELDS``
-    order, read at ``core_block[p, c] + layer``; ``core_dram_bw``,
+    ``rows`` is the store's ``(N, 8)`` table, fields in ``evaluator.TABLE_FIELDS``
+    order, read at row ``core_block[p, c] + layer``; ``core_dram_bw``,
     ``core_noc_bw`` (bytes/s) and ``core_buffer`` (bytes) are ``(P, C)``.
     A layer whose single predecessor ran on the same core, with an input of
     at most its core's buffer, reads no input from DRAM, which saves its
@@ -123,8 +143,107 @@ def layer_roofline(columns, core_block, core_dram_bw, core_noc_bw, core_buffer, 
     P, L = layer_core.shape
     latency, dram, dynamic, utilization = (np.empty((P, L)) for _ in range(4))
     _roofline_kernel(
-        columns, _i64(core_block), _f64(core_dram_bw), _f64(core_noc_bw), _f64(core_buffer), _i64(layer_core),
+        rows, _i64(core_block), _f64(core_dram_bw), _f64(core_noc_bw), _f64(core_buffer), _i64(layer_core),
         _i64(preds), _f64(input_bytes), float(saved_pj_per_byte), float(clock_hz), latency, dram, dynamic, utilization,
     )  # fmt: skip
     return latency, dram, dynamic, utilization
 
+
+@dataclasses.dataclass(frozen=True)
+class Scored:
+    """What the evaluator needs of a batch's layers and schedules.
+
+    Per layer ``(P, L)``: ``latency_s`` and ``finish_s`` in the shared
+    schedule.  Per design ``(P,)``: ``makespan_s`` and the layers' totals,
+    added in layer order as ``metrics.row_total`` adds them: ``dram_bytes``,
+    ``dynamic_pj`` and ``mac_slots`` (Σ MACs / utilization).  ``model_finish_s``
+    ``(P, M)``: each model's last finish (``metrics.per_model_max``);
+    ``instance_shared_s`` and ``instance_alone_s`` ``(P, I)``: each model
+    instance's last finish in the shared schedule and with its layers alone
+    on the chip (``metrics.per_block_max``).
+    """
+
+    latency_s: np.ndarray
+    finish_s: np.ndarray
+    makespan_s: np.ndarray
+    dram_bytes: np.ndarray
+    dynamic_pj: np.ndarray
+    mac_slots: np.ndarray
+    model_finish_s: np.ndarray
+    instance_shared_s: np.ndarray
+    instance_alone_s: np.ndarray
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _score_kernel(
+    rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, order, preds, transfer_s, input_bytes,
+    saved_pj_per_byte, clock_hz, macs, model, instance, starts, latency_s, finish_s, makespan, dram_total,
+    dynamic_total, mac_slots, model_finish, instance_shared, instance_alone,
+):  # fmt: skip
+    P, C = core_block.shape
+    L = layer_core.shape[1]
+    no_release = np.zeros((0, 0))
+    no_group = np.zeros(L, dtype=np.int64)
+    core_free, alone_free, alone = np.empty(C), np.empty(C * starts.shape[0]), np.empty(L)
+    dram, dynamic, utilization = np.empty(L), np.empty(L), np.empty(L)
+    I = starts.shape[0]
+    most = np.empty(model_finish.shape[1])
+    only_pred, per_cycle = _only_pred(preds), np.empty((2, C))
+    for p in range(P):
+        _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, only_pred, input_bytes,
+                         saved_pj_per_byte, clock_hz, p, per_cycle, latency_s[p], dram, dynamic, utilization)  # fmt: skip
+        # Added left to right from the first value, as metrics.row_total adds.
+        dram_sum, dynamic_sum, slot_sum = 0.0, 0.0, 0.0
+        if L > 0:
+            dram_sum, dynamic_sum, slot_sum = dram[0], dynamic[0], macs[0] / utilization[0]
+        for layer in range(1, L):
+            dram_sum += dram[layer]
+            dynamic_sum += dynamic[layer]
+            slot_sum += macs[layer] / utilization[layer]
+        dram_total[p], dynamic_total[p], mac_slots[p] = dram_sum, dynamic_sum, slot_sum
+        makespan[p] = _schedule_design(latency_s[p], layer_core[p], no_group, 0, order[p], preds, transfer_s,
+                                       no_release, p, finish_s[p], core_free)  # fmt: skip
+        # Each instance alone: its layers on cores of its own (instance * C + core).
+        _schedule_design(latency_s[p], layer_core[p], instance, C, order[p], preds, transfer_s, no_release, p, alone,
+                         alone_free)  # fmt: skip
+        # Maxima in scalars and a small local array: read-modify-writes
+        # through the (P, M) and (P, I) outputs cost as much as a schedule.
+        for m in range(most.shape[0]):
+            most[m] = 0.0
+        i, shared, alone_last = -1, 0.0, 0.0
+        for layer in range(L):
+            done = finish_s[p, layer]
+            m = model[layer]
+            most[m] = _max(most[m], done)
+            if i + 1 < I and layer == starts[i + 1]:  # instances are contiguous runs of layers
+                i += 1
+                shared, alone_last = done, alone[layer]
+            else:
+                shared, alone_last = _max(shared, done), _max(alone_last, alone[layer])
+            instance_shared[p, i], instance_alone[p, i] = shared, alone_last
+        for m in range(most.shape[0]):
+            model_finish[p, m] = most[m]
+
+
+def score(rows, core_block, core_dram_bw, core_noc_bw, core_buffer, layer_core, order, preds, transfer_s, input_bytes,
+          saved_pj_per_byte, clock_hz, macs, model, num_models, instance, starts) -> Scored:  # fmt: skip
+    """Each layer's roofline (as ``layer_roofline``), the shared list schedule
+    (as ``schedule.list_schedule``), each model instance's schedule alone
+    (its layers on cores of their own: ``instance`` ``(L,)`` numbers them,
+    ``starts`` ``(I,)`` their first layers, contiguous) and the totals and
+    maxima the metrics need, in one compiled pass per design: the
+    ``(P, L)`` intermediates are never materialized, and a batch of 16
+    designs pays one call instead of a dozen (see ``Scored``)."""
+    P, L = layer_core.shape
+    I = len(starts)
+    latency, finish = np.empty((P, L)), np.empty((P, L))
+    makespan, dram, dynamic, slots = (np.empty(P) for _ in range(4))
+    model_finish, shared, alone = np.empty((P, num_models)), np.empty((P, I)), np.empty((P, I))
+    _score_kernel(
+        rows, _i64(core_block), _f64(core_dram_bw), _f64(core_noc_bw), _f64(core_buffer), _i64(layer_core),
+        _i64(order), _i64(preds), _f64(transfer_s), _f64(input_bytes), float(saved_pj_per_byte), float(clock_hz),
+        _f64(macs), _i64(model), _i64(instance), _i64(starts), latency, finish, makespan, dram, dynamic, slots,
+        model_finish, shared, alone,
+    )  # fmt: skip
+    return Scored(latency_s=latency, finish_s=finish, makespan_s=makespan, dram_bytes=dram, dynamic_pj=dynamic,
+                  mac_slots=slots, model_finish_s=model_finish, instance_shared_s=shared, instance_alone_s=alone)

@@ -39,8 +39,11 @@ from objectives.metrics import row_total
 
 @numba.njit(cache=True, inline="always")
 def _max(a: float, b: float) -> float:
-    """``np.maximum`` for scalars: a NaN on either side wins."""
-    return a if a >= b or a != a else b
+    """``np.maximum`` for scalars: a NaN on either side wins.  Two selects,
+    no short-circuit ``or``: branch-free, as the comparisons in a schedule
+    are unpredictable."""
+    larger = a if a >= b else b
+    return a if a != a else larger
 
 
 @numba.njit(cache=True, nogil=True)
@@ -72,48 +75,64 @@ def topological_priority(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
 
 
 def schedule_order(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
-    """``(P, L)`` int64: each design's layers in the order they are placed."""
+    """``(P, L)`` int64: each design's layers in the order they are placed.
+
+    (A compiled merge sort per design was measured slower than numpy's
+    stable argsort over the batch: the raised keys are a few sorted runs.)
+    """
     return np.argsort(topological_priority(priority, preds), axis=1, kind="stable")
+
+
+@numba.njit(cache=True)
+def _schedule_design(latency, layer_core, group, stride, order, preds, transfer_s, release_s, p, finish, core_free):
+    """List-schedule design ``p``: its ``latency``, ``layer_core``, ``order`` and
+    ``finish`` are ``(L,)`` rows; layer ``l`` runs on core ``layer_core[l] +
+    stride * group[l]`` (stride 0: the design's cores; else each group on cores
+    of its own); ``release_s`` is ``(P, L)`` or ``(0, 0)`` for none.  Returns the makespan."""
+    D = preds.shape[1]
+    released = release_s.shape[0] > 0
+    for c in range(core_free.shape[0]):  # (a loop: slice assignment compiles slowly)
+        core_free[c] = 0.0
+    last = 0.0  # as finish.max(axis=1, initial=0.0)
+    for t in range(order.shape[0]):
+        layer = order[t]
+        core = layer_core[layer] + stride * group[layer]
+        start = core_free[core]
+        if released:
+            start = _max(start, release_s[p, layer])
+        for d in range(D):
+            pred = preds[layer, d]
+            if pred >= 0:
+                arrival = finish[pred]
+                if layer_core[pred] + stride * group[pred] != core:
+                    arrival += transfer_s[layer, d]
+                start = _max(start, arrival)
+        done = start + latency[layer]
+        finish[layer] = done
+        core_free[core] = done
+        last = _max(last, done)
+    return last
 
 
 @numba.njit(cache=True, nogil=True)
 def _list_schedule_kernel(latency_s, layer_core, order, preds, transfer_s, release_s, num_cores, finish, makespan):
     """Fill ``finish`` ``(P, L)`` and ``makespan`` ``(P,)``; ``release_s`` is ``(P, L)`` or ``(0, 0)`` for none."""
     P, L = latency_s.shape
-    D = preds.shape[1]
-    released = release_s.shape[0] > 0
-    core_free = np.empty(num_cores)
+    core_free, group = np.empty(num_cores), np.zeros(L, dtype=np.int64)
     for p in range(P):
-        core_free[:] = 0.0
-        last = 0.0  # as finish.max(axis=1, initial=0.0)
-        for t in range(L):
-            layer = order[p, t]
-            core = layer_core[p, layer]
-            start = core_free[core]
-            if released:
-                start = _max(start, release_s[p, layer])
-            for d in range(D):
-                pred = preds[layer, d]
-                if pred >= 0:
-                    arrival = finish[p, pred]
-                    if layer_core[p, pred] != core:
-                        arrival += transfer_s[layer, d]
-                    start = _max(start, arrival)
-            done = start + latency_s[p, layer]
-            finish[p, layer] = done
-            core_free[core] = done
-            last = _max(last, done)
-        makespan[p] = last
+        makespan[p] = _schedule_design(latency_s[p], layer_core[p], group, 0, order[p], preds, transfer_s, release_s, p,
+                                       finish[p], core_free)  # fmt: skip
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _greedy_design(latency, core_active, order, preds, bias_s, p, core_free, finish, finish_if, assignment):
     """Best-fit assignment of design ``p``: ``latency`` ``(C, L)`` (float64 or
     float32), ``core_active`` ``(C,)``, ``order`` and ``assignment`` ``(L,)``;
     ``core_free``, ``finish``, ``finish_if`` are scratch."""
     C = core_free.shape[0]
     biased = bias_s.shape[0] > 0
-    core_free[:] = 0.0
+    for c in range(core_free.shape[0]):  # (a loop: slice assignment compiles slowly)
+        core_free[c] = 0.0
     for t in range(order.shape[0]):
         layer = order[t]
         ready = 0.0
@@ -126,9 +145,11 @@ def _greedy_design(latency, core_active, order, preds, bias_s, p, core_free, fin
             # An inactive core's latency + inf, as the numpy path blocked it.
             finish_if[c] = _max(core_free[c], ready) + (np.float64(latency[c, layer]) + (0.0 if core_active[c] else np.inf))
             key = finish_if[c] + bias_s[p, layer, c] if biased else finish_if[c]
-            # np.argmin: the first minimum, or the first NaN.
-            if c == 0 or (best_key == best_key and (key < best_key or key != key)):
-                best, best_key = c, key
+            # np.argmin: the first minimum, or the first NaN.  Bitwise & and |,
+            # not short-circuit: selects instead of unpredictable branches.
+            take = (c == 0) | ((best_key == best_key) & ((key < best_key) | (key != key)))
+            best = c if take else best
+            best_key = key if take else best_key
         finish[layer] = finish_if[best]
         core_free[best] = finish_if[best]
         assignment[layer] = best

@@ -243,3 +243,35 @@ def test_core_tables_kept_across_calls_change_no_result(monkeypatch):
     for got in (after_first, after_reset):
         for field in ("latency_s", "energy_j", "dram_bytes", "utilization", "layer_core"):
             np.testing.assert_array_equal(getattr(got, field), getattr(fresh, field), field)
+
+
+def test_table_store_lookup_by_identity_follows_the_stores():
+    """The pair asked last is answered without hashing, but never past a cleared
+    or evicted store, and an equal workload still finds the store by content."""
+    from objectives import evaluator
+
+    workload = workload_of(small_cnn(), gemm_model())
+    evaluator._STORES.clear()
+    store = evaluator.table_store(workload, EDGE)
+    assert evaluator.table_store(workload, EDGE) is store
+    assert evaluator.table_store(workload_of(small_cnn(), gemm_model()), EDGE) is store  # same layers
+    evaluator._STORES.clear()
+    fresh = evaluator.table_store(workload, EDGE)
+    assert fresh is not store and evaluator.table_store(workload, EDGE) is fresh
+
+
+def test_layer_off_active_cores_matches_its_definition():
+    """The compiled feasibility pass against the rule written out in numpy, on
+    random mappings with -1s, all--1 (greedy) rows and inactive cores."""
+    from objectives import evaluator
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        P, L, C = rng.integers(1, 6), rng.integers(1, 7), rng.integers(1, 4)
+        layer_core = rng.integers(-1, C, (P, L))
+        layer_core[rng.random(P) < 0.3] = -1
+        active = rng.random((P, C)) < 0.7
+        greedy = (layer_core < 0).all(axis=1)
+        mapped = np.take_along_axis(active, np.maximum(layer_core, 0), axis=1) & (layer_core >= 0)
+        want = ~greedy & ~mapped.all(axis=1)
+        np.testing.assert_array_equal(evaluator._layer_off_active_cores(layer_core, active), want)

@@ -1,5 +1,5 @@
-"""The compiled roofline and greedy kernels give every metric bit for bit as
-the numpy path they replaced (tests/objectives/roofline_reference.py)."""
+"""The compiled roofline, greedy and scoring kernels give every metric bit for
+bit as the numpy path they replaced (tests/objectives/roofline_reference.py)."""
 
 import dataclasses
 
@@ -27,6 +27,7 @@ def both_paths(monkeypatch, designs, workload, platform):
     with monkeypatch.context() as patch:
         patch.setattr(roofline, "greedy_assign", roofline_reference.greedy_assign)
         patch.setattr(roofline, "layer_roofline", roofline_reference.layer_roofline)
+        patch.setattr(roofline, "score", roofline_reference.score)
         want = evaluate(designs, workload, platform, with_schedule=True)
     return want, got
 
@@ -73,15 +74,15 @@ def test_zoo_workload_matches_numpy_bit_for_bit(monkeypatch, greedy):
 
 def test_input_stays_on_chip_only_after_its_single_predecessor_on_the_same_core():
     """One chain a -> b: b reads no input from DRAM exactly when a ran on its core."""
-    columns = np.zeros((8, 4))
-    columns[1] = 100.0  # DRAM bytes, of which 40 the input
-    columns[2] = 40.0
-    columns[6] = 10.0  # dynamic pJ
+    rows = np.zeros((4, 8))
+    rows[:, 1] = 100.0  # DRAM bytes, of which 40 the input
+    rows[:, 2] = 40.0
+    rows[:, 6] = 10.0  # dynamic pJ
     preds = np.array([[-1], [0]])
     block = np.zeros((1, 2), dtype=np.int64)
     bw = np.ones((1, 2))
     buffer = np.full((1, 2), 1e6)
-    same = roofline.layer_roofline(columns, block, bw, bw, buffer, np.array([[0, 0]]), preds, np.full(2, 8.0), 0.1, 1.0)
-    apart = roofline.layer_roofline(columns, block, bw, bw, buffer, np.array([[0, 1]]), preds, np.full(2, 8.0), 0.1, 1.0)
+    same = roofline.layer_roofline(rows, block, bw, bw, buffer, np.array([[0, 0]]), preds, np.full(2, 8.0), 0.1, 1.0)
+    apart = roofline.layer_roofline(rows, block, bw, bw, buffer, np.array([[0, 1]]), preds, np.full(2, 8.0), 0.1, 1.0)
     assert same[1].tolist() == [[100.0, 60.0]] and same[2].tolist() == [[10.0, 10.0 - 40.0 * 0.1]]
     assert apart[1].tolist() == [[100.0, 100.0]] and same[0][0, 1] == 60.0 and apart[0][0, 1] == 100.0
