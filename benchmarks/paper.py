@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from objectives import evaluate, mapper
+from objectives import chip, evaluate, mapper
 from objectives.workloads import ModelEntry, Op, Workload, get_workload
 from spaces import Dataflow, get_dataflow, get_platform, single_design
 from spaces.design_view import Design
@@ -240,7 +240,8 @@ def herald_section(lines: list[str]) -> None:
             platform = get_platform(plat)
             cores = s["best_design"]["cores"]
             pes = "/".join(str(c["pes"]) for c in cores)
-            bw = "/".join(f"{c['bw_share'] * platform.bw_gbps:.0f}" for c in cores)
+            # Like for like with Table V: the shares split the global NoC on Herald's budgets.
+            bw = "/".join(f"{c['bw_share'] * chip.partitioned_gbps(platform):.0f}" for c in cores)
             (hbw, hpe) = HERALD_TABLE_V[(mix, plat)]
             best = s["best"]["metrics"]["edp"]
             published = herald_published(mix, plat).edp[0]

@@ -434,13 +434,14 @@ def _core_resources(designs: DesignBatch, workload: Workload, platform: Platform
     config_offset = store.config_offsets(configs, designs.dataflows, platform)
     core_buffer = designs.buffer_share * platform.buffer_bytes
     pes_total = np.where(active, designs.core_pes, 0).sum(axis=1, keepdims=True)
+    dram_bw, noc_bw = chip.core_bandwidths(platform, designs.bw_share, designs.core_pes)
     return _Cores(
         store=store,
         active=active,
         pes_total=pes_total,
         block=config_offset[config] + store.rung_index(core_buffer) * workload.num_layers,
-        dram_bw=designs.bw_share * platform.bw_gbps * 1e9,
-        noc_bw=platform.noc_gbps * 1e9 * designs.core_pes / np.maximum(pes_total, 1),
+        dram_bw=dram_bw,
+        noc_bw=noc_bw,
     )
 
 

@@ -36,6 +36,14 @@ STATIONARY = ("weight", "output", "input")
 MAPPING_OBJECTIVES = ("edp", "latency", "energy")
 """What the per-layer mapper minimizes for each layer on each core."""
 
+BW_PARTITIONS = ("dram", "noc")
+"""Which bandwidth a design's per-core bandwidth shares hard-partition (the
+other is shared in proportion to PEs): DRAM channels on an FPGA board, the
+global NoC's wires in Herald (Definition 1, Sec. IV-C)."""
+
+MAX_LOOKAHEAD = 64
+"""Deepest look-ahead of Herald's schedule post-processing (Fig. 9)."""
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Dataflow:
@@ -322,6 +330,12 @@ class Platform:
     ``pes`` is the compute budget of an ASIC (MACs per cycle over all cores);
     FPGA platforms set ``dsp``/``lut``/``bram36`` budgets instead and leave
     ``pes`` as the largest PE total any core mix could reach.
+
+    ``bw_gbps`` is DRAM bandwidth, ``noc_gbps`` the global NoC's (global
+    buffer → cores); ``bw_partition`` says which of the two a design's
+    bandwidth shares split (the other goes to cores in proportion to their
+    PEs).  ``schedule_lookahead`` > 0 runs Herald's post-processing (Fig. 9)
+    on every schedule with that look-ahead depth.
     """
 
     name: str
@@ -341,6 +355,8 @@ class Platform:
     rf_bytes: int = 64
     layer_setup_cycles: int = 64
     mapping_objective: Literal["edp", "latency", "energy"] = "edp"
+    bw_partition: Literal["dram", "noc"] = "dram"
+    schedule_lookahead: int = 0
     dsp: float = float("inf")
     lut: float = float("inf")
     bram36: float = float("inf")
@@ -357,6 +373,11 @@ class Platform:
         if self.mapping_objective not in MAPPING_OBJECTIVES:
             raise ValueError(f"{where}: mapping_objective {self.mapping_objective!r} is not one of "
                              f"{', '.join(MAPPING_OBJECTIVES)}")
+        if self.bw_partition not in BW_PARTITIONS:
+            raise ValueError(f"{where}: bw_partition {self.bw_partition!r} is not one of {', '.join(BW_PARTITIONS)}")
+        if isinstance(self.schedule_lookahead, bool) or not 0 <= self.schedule_lookahead <= MAX_LOOKAHEAD:
+            raise ValueError(f"{where}: schedule_lookahead must be an integer in [0, {MAX_LOOKAHEAD}], "
+                             f"got {self.schedule_lookahead!r}")
         if self.kind not in ("asic", "fpga"):
             raise ValueError(f"{where}: kind {self.kind!r} is not one of asic, fpga")
         if not self.core_sizes:
@@ -404,15 +425,23 @@ FPGA_ENERGY = EnergyTable(
 FPGA_STATIC = StaticPower(w_per_dsp=1.5e-3, w_per_lut=5e-6, w_per_bram36=1e-3, w_fixed=0.5)
 
 
-def _herald(name: str, pes: int, bw_gbps: float, buffer_mib: int) -> Platform:
+def _herald(name: str, pes: int, noc_gbps: float, buffer_mib: int) -> Platform:
+    """A Herald Table IV class.  Table IV's bandwidth is the global NoC's
+    (global buffer → sub-accelerators), which Herald hard-partitions among
+    them (Definition 1; Table V lists the splits), so the designs' bandwidth
+    shares split it.  Herald gives no DRAM bandwidth (DRAM fills the global
+    buffer, double-buffered, Sec. IV-A); DRAM is set to the same figure and
+    shared in proportion to PEs — an assumption, not a source; a platform
+    file may change ``bw_gbps``."""
     return Platform(
         name=name,
         kind="asic",
         pes=pes,
-        bw_gbps=bw_gbps,
+        bw_gbps=noc_gbps,
         buffer_bytes=buffer_mib * MiB,
         clock_hz=1e9,
-        noc_gbps=8 * bw_gbps,
+        noc_gbps=noc_gbps,
+        bw_partition="noc",
         energy=ASIC_ENERGY,
         static=ASIC_STATIC,
         core_sizes=power_of_two_cores(64, pes),

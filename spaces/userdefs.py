@@ -64,6 +64,7 @@ from spaces import userfiles
 from spaces.hardware import (
     ASIC_ENERGY,
     ASIC_STATIC,
+    BW_PARTITIONS,
     DATAFLOWS,
     DPU_CORES,
     FPGA_ENERGY,
@@ -75,6 +76,7 @@ from spaces.hardware import (
     MAX_CLOCK_HZ,
     MAX_CORES,
     MAX_FPGA_RESOURCE,
+    MAX_LOOKAHEAD,
     MAX_MENU,
     MAX_PES,
     MAX_SETUP_CYCLES,
@@ -262,6 +264,8 @@ class PlatformSpec(_Spec):
     rf_bytes: BufferBytes | None = None
     layer_setup_cycles: SetupCycles | None = None
     mapping_objective: Annotated[str, BeforeValidator(_one_of(MAPPING_OBJECTIVES, "a mapping objective"))] | None = None
+    bw_partition: Annotated[str, BeforeValidator(_one_of(BW_PARTITIONS, "a bandwidth partition"))] | None = None
+    schedule_lookahead: Annotated[int, Field(ge=0, le=MAX_LOOKAHEAD)] | None = None
     max_cores: CoreCount | None = None
     energy: EnergySpec | None = None
     static: StaticSpec | None = None

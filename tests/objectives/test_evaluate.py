@@ -13,7 +13,9 @@ from spaces.design import DesignBatch
 from spaces.design import NON_FINITE, OVER_COMPUTE_BUDGET, LAYER_ON_INACTIVE_CORE, NO_ACTIVE_CORE
 from tests.objectives.helpers import gemm_model, small_cnn, workload_of
 
-EDGE = get_platform("edge")
+# The edge budget with its bandwidth shares splitting DRAM and a NoC that never binds: the
+# hand computations below are about DRAM and compute (Herald's preset splits a 16 GB/s NoC).
+EDGE = get_platform("edge").replace(noc_gbps=128.0, bw_partition="dram")
 
 
 def one_core(pes=1024, dataflow="ws_kc", layers=1, **kw):
@@ -65,7 +67,7 @@ def test_compute_bound_layer_scales_with_pes():
 
 
 def test_idle_core_still_leaks():
-    mobile = get_platform("mobile")
+    mobile = get_platform("mobile").replace(noc_gbps=512.0, bw_partition="dram")
     workload = workload_of(gemm_model())
     alone = evaluate(one_core(1024, bw_share=[1.0], buffer_share=[1.0]), workload, mobile)
     with_idle = evaluate(
@@ -243,3 +245,17 @@ def test_core_tables_kept_across_calls_change_no_result(monkeypatch):
     for got in (after_first, after_reset):
         for field in ("latency_s", "energy_j", "dram_bytes", "utilization", "layer_core"):
             np.testing.assert_array_equal(getattr(got, field), getattr(fresh, field), field)
+
+
+def test_on_herald_budgets_the_noc_share_sets_a_noc_bound_layers_latency():
+    """Herald's edge class: 16 GB/s of NoC split by the design's shares.  A 1x1 conv over a 56x56 map
+    moves its whole input and output over the NoC once per output-channel pass, so it is NoC bound,
+    and halving its core's NoC share (same PEs, same DRAM) nearly doubles its latency."""
+    edge = get_platform("edge")
+    builder = ModelBuilder("pw")
+    builder.conv("pw", k=64, c=64, y=56, r=1)
+    workload = workload_of(builder.build())
+    design = lambda share: single_design(core_pes=[512, 512], core_dataflow=["os_yx", "ws_kc"], layer_core=[0],
+                                         bw_share=[share, 1 - share])  # noqa: E731
+    half, quarter = (evaluate(design(s), workload, edge).latency_s[0] for s in (0.5, 0.25))
+    assert 1.6 < quarter / half <= 2.0
