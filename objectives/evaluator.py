@@ -29,7 +29,7 @@ import hashlib
 
 import numpy as np
 
-from objectives import chip, mapper, metrics, roofline, schedule
+from objectives import chip, mapper, metrics, reorder, roofline, schedule
 from objectives.mapper import INPUT, OUTPUT
 from objectives.workloads import Workload
 from objectives.workloads._layers import MAX_LAYER_SIZE
@@ -347,6 +347,7 @@ def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reas
     layer_core = _place_layers(designs, workload, cores, order)
     layers = _layer_costs(designs, workload, platform, cores, layer_core)
     transfer = _transfer_s(workload, platform)
+    order = _post_process(layers, layer_core, order, workload, transfer, designs.num_cores, platform)
     timing = schedule.list_schedule(layers.latency_s, layer_core, order, workload.preds, transfer, designs.num_cores)
     makespan = timing.makespan_s
 
@@ -493,6 +494,16 @@ def _layer_costs(designs: DesignBatch, workload: Workload, platform: Platform, c
         layer_core, workload.preds, operand_bytes[INPUT], e.dram_pj_per_byte + e.buffer_write_pj, platform.clock_hz,
     )  # fmt: skip
     return _LayerCosts(latency_s=latency, dram_bytes=dram, dynamic_pj=dynamic, utilization=util)
+
+
+def _post_process(layers: _LayerCosts, layer_core: np.ndarray, order: np.ndarray, workload: Workload,
+                  transfer: np.ndarray, num_cores: int, platform: Platform) -> np.ndarray:
+    """Step 5b, optional: Herald's look-ahead reordering of each core's layers
+    (``platform.schedule_lookahead``; ``objectives.reorder``), as a new placement order."""
+    if platform.schedule_lookahead < 3:
+        return order
+    return reorder.herald_reorder(layers.latency_s, layer_core, order, workload.preds, transfer, num_cores,
+                                  platform.schedule_lookahead)
 
 
 def _transfer_s(workload: Workload, platform: Platform) -> np.ndarray:
