@@ -1,0 +1,125 @@
+"""Herald checks that need no search: Table V's partitions scored as published, with and without
+Herald's schedule post-processing, and the ShiDianNao core as MAESTRO maps it.
+
+    python benchmarks/herald_checks.py                      # every mix on every budget
+    python benchmarks/herald_checks.py --mixes arvr_a --budgets cloud --lookahead 4 8
+
+Prints, per (mix, budget):
+
+* EDP of Herald's Table V partition (greedy best-fit mapping, even buffer
+  split) in the default breadth-first order and in a depth-first order
+  (each model's layers before the next's, Herald's other initial order),
+  each without and with the look-ahead post-processing (Fig. 9), as
+  ratios with / without (below 1: the pass helped) and the post-processing's
+  CPU time per design;
+* on ``--shi`` budgets, the MAC-weighted utilization of one core of the
+  whole budget per ShiDianNao variant, and Table V's partition re-scored
+  with each variant as its Shi core, over the better FDA.
+
+Timings are per process on a shared machine: read the ratios, not the seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+from objectives import evaluate
+from objectives.workloads import get_workload
+from spaces import get_platform, single_design
+from spaces.userdefs import load_platform
+from spaces.userfiles import read_yaml
+
+# Herald (Kwon et al., HPCA'21) Table V: Maelstrom's partition, NVDLA / ShiDianNao (GB/s of NoC, PEs).
+HERALD_TABLE_V = {
+    ("arvr_a", "edge"): ((4, 12), (128, 896)),
+    ("arvr_a", "mobile"): ((40, 24), (1792, 2304)),
+    ("arvr_a", "cloud"): ((224, 32), (9728, 6656)),
+    ("arvr_b", "edge"): ((4, 12), (128, 896)),
+    ("arvr_b", "mobile"): ((48, 16), (1536, 2560)),
+    ("arvr_b", "cloud"): ((128, 128), (12032, 4352)),
+    ("mlperf", "edge"): ((4, 12), (64, 960)),
+    ("mlperf", "mobile"): ((32, 32), (1280, 2816)),
+    ("mlperf", "cloud"): ((160, 96), (8192, 8192)),
+}
+
+# The ShiDianNao variants (os_yx_maestro: MAESTRO's cluster shape; os_yx16_k:
+# the v1 ablation, not a Herald mapping) are declared once, in this platform file.
+SHI_PLATFORM = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "paper" / "platforms" / "cloud_shi.yaml"
+SHI_VARIANTS = ("os_yx", "os_yx_maestro", "os_yx16_k")
+
+
+def table_v_design(mix: str, budget: str, shi="os_yx", priority=None):
+    (bw_nvdla, bw_shi), (pe_nvdla, pe_shi) = HERALD_TABLE_V[(mix, budget)]
+    layers = get_workload(f"herald_{mix}").num_layers
+    return single_design(core_pes=[pe_nvdla, pe_shi], core_dataflow=["ws_kc", shi], layer_core=[-1] * layers,
+                         bw_share=[bw_nvdla / (bw_nvdla + bw_shi), bw_shi / (bw_nvdla + bw_shi)],
+                         layer_priority=priority)
+
+
+def depth_first(workload) -> list[float]:
+    """Priorities that run each model instance's layers before the next instance's."""
+    return np.arange(workload.num_layers, dtype=float).tolist()
+
+
+def post_processing(mix: str, budget: str, depths: list[int]) -> list[str]:
+    workload, platform = get_workload(f"herald_{mix}"), get_platform(budget)
+    cells = []
+    for order_name, priority in (("breadth", None), ("depth", depth_first(workload))):
+        design = table_v_design(mix, budget, priority=priority)
+        base = evaluate(design, workload, platform)
+        for depth in depths:
+            start = time.perf_counter()
+            after = evaluate(design, workload, platform.replace(schedule_lookahead=depth))
+            seconds = time.perf_counter() - start
+            cells.append(f"{order_name} LA{depth}: EDP x{after.edp[0] / base.edp[0]:.3f} "
+                         f"latency x{after.latency_s[0] / base.latency_s[0]:.3f} ({seconds * 1e3:.0f} ms)")
+    return cells
+
+
+def fda_edp(workload, platform, dataflow) -> float:
+    design = single_design(core_pes=[platform.pes], core_dataflow=[dataflow], layer_core=[0] * workload.num_layers)
+    return float(evaluate(design, workload, platform).edp[0])
+
+
+def utilization(workload, platform, dataflow) -> float:
+    design = single_design(core_pes=[platform.pes], core_dataflow=[dataflow], layer_core=[0] * workload.num_layers)
+    return float(evaluate(design, workload, platform).utilization[0])
+
+
+def shi_variants(mix: str, budget: str) -> list[str]:
+    workload = get_workload(f"herald_{mix}")
+    platform = load_platform({**read_yaml(SHI_PLATFORM), "base": budget, "name": f"{budget}_shi"})
+    nvdla = fda_edp(workload, platform, "ws_kc")
+    cells = [f"util ws_kc {utilization(workload, platform, 'ws_kc'):.0%}"]
+    for name in SHI_VARIANTS:
+        shi = name
+        best_fda = min(nvdla, fda_edp(workload, platform, shi))
+        maelstrom = float(evaluate(table_v_design(mix, budget, shi), workload, platform).edp[0])
+        cells.append(f"{name}: util {utilization(workload, platform, shi):.0%}, "
+                     f"best FDA / Table V HDA {best_fda / maelstrom:.2f}x")
+    return cells
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mixes", nargs="+", default=["arvr_a", "arvr_b", "mlperf"])
+    parser.add_argument("--budgets", nargs="+", default=["edge", "mobile", "cloud"])
+    parser.add_argument("--lookahead", nargs="+", type=int, default=[4, 8])
+    parser.add_argument("--shi", nargs="*", default=["cloud"], help="budgets for the ShiDianNao variants")
+    args = parser.parse_args(argv)
+    for mix in args.mixes:
+        for budget in args.budgets:
+            print(f"{mix:7s} {budget:6s} post-processing: " + "; ".join(post_processing(mix, budget, args.lookahead)),
+                  flush=True)
+            if budget in args.shi:
+                print(f"{mix:7s} {budget:6s} Shi variants: " + "; ".join(shi_variants(mix, budget)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
