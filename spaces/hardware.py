@@ -41,6 +41,11 @@ BW_PARTITIONS = ("dram", "noc")
 other is shared in proportion to PEs): DRAM channels on an FPGA board, the
 global NoC's wires in Herald (Definition 1, Sec. IV-C)."""
 
+INTRA_CORE_MAPPINGS = ("search", "stationary")
+"""How each layer is mapped on a core: the mapper's search over its mapspace,
+or one loop order per dataflow (its stationary operand kept in the buffer and
+the PEs; DRAM tiles still sized to fit), to measure what the search adds."""
+
 MAX_LOOKAHEAD = 64
 """Deepest look-ahead of Herald's schedule post-processing (Fig. 9)."""
 
@@ -335,7 +340,8 @@ class Platform:
     buffer → cores); ``bw_partition`` says which of the two a design's
     bandwidth shares split (the other goes to cores in proportion to their
     PEs).  ``schedule_lookahead`` > 0 runs Herald's post-processing (Fig. 9)
-    on every schedule with that look-ahead depth.
+    on every schedule with that look-ahead depth.  ``intra_core_mapping``:
+    see :data:`INTRA_CORE_MAPPINGS`.
     """
 
     name: str
@@ -357,6 +363,7 @@ class Platform:
     mapping_objective: Literal["edp", "latency", "energy"] = "edp"
     bw_partition: Literal["dram", "noc"] = "dram"
     schedule_lookahead: int = 0
+    intra_core_mapping: Literal["search", "stationary"] = "search"
     dsp: float = float("inf")
     lut: float = float("inf")
     bram36: float = float("inf")
@@ -378,6 +385,9 @@ class Platform:
         if isinstance(self.schedule_lookahead, bool) or not 0 <= self.schedule_lookahead <= MAX_LOOKAHEAD:
             raise ValueError(f"{where}: schedule_lookahead must be an integer in [0, {MAX_LOOKAHEAD}], "
                              f"got {self.schedule_lookahead!r}")
+        if self.intra_core_mapping not in INTRA_CORE_MAPPINGS:
+            raise ValueError(f"{where}: intra_core_mapping {self.intra_core_mapping!r} is not one of "
+                             f"{', '.join(INTRA_CORE_MAPPINGS)}")
         if self.kind not in ("asic", "fpga"):
             raise ValueError(f"{where}: kind {self.kind!r} is not one of asic, fpga")
         if not self.core_sizes:

@@ -69,6 +69,7 @@ from spaces.hardware import (
     DPU_CORES,
     FPGA_ENERGY,
     FPGA_STATIC,
+    INTRA_CORE_MAPPINGS,
     LOOP_DIMS,
     MAPPING_OBJECTIVES,
     MAX_BUFFER_BYTES,
@@ -266,6 +267,7 @@ class PlatformSpec(_Spec):
     mapping_objective: Annotated[str, BeforeValidator(_one_of(MAPPING_OBJECTIVES, "a mapping objective"))] | None = None
     bw_partition: Annotated[str, BeforeValidator(_one_of(BW_PARTITIONS, "a bandwidth partition"))] | None = None
     schedule_lookahead: Annotated[int, Field(ge=0, le=MAX_LOOKAHEAD)] | None = None
+    intra_core_mapping: Annotated[str, BeforeValidator(_one_of(INTRA_CORE_MAPPINGS, "an intra-core mapping"))] | None = None
     max_cores: CoreCount | None = None
     energy: EnergySpec | None = None
     static: StaticSpec | None = None

@@ -259,3 +259,21 @@ def test_on_herald_budgets_the_noc_share_sets_a_noc_bound_layers_latency():
                                          bw_share=[share, 1 - share])  # noqa: E731
     half, quarter = (evaluate(design(s), workload, edge).latency_s[0] for s in (0.5, 0.25))
     assert 1.6 < quarter / half <= 2.0
+
+
+def test_one_loop_order_per_dataflow_is_never_better_than_the_mappers_search():
+    """``intra_core_mapping: stationary`` keeps a ws_kc layer's weights in the buffer and PEs; the
+    search may choose otherwise, and on a 3x3 conv then a pointwise one over 56x56 it does, for less EDP."""
+    builder = ModelBuilder("m")
+    builder.conv("c", k=64, c=64, y=56, r=3)
+    builder.conv("p", k=256, c=64, y=56, r=1)
+    workload = workload_of(builder.build())
+    for dataflow in ("ws_kc", "os_yx", "rs"):
+        design = one_core(1024, dataflow, layers=2, buffer_share=[1.0])
+        search, stationary = (evaluate(design, workload, EDGE.replace(intra_core_mapping=m)).edp[0]
+                              for m in ("search", "stationary"))
+        assert search <= stationary * (1 + 1e-12)
+        if dataflow == "ws_kc":
+            assert search < 0.97 * stationary
+    core = mapper.core_for(EDGE.replace(intra_core_mapping="stationary"), DATAFLOWS["os_yx"], 256)
+    assert (core.rf_operands, core.buffer_operands) == ((mapper.OUTPUT,), (mapper.OUTPUT,))
