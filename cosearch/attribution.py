@@ -9,14 +9,14 @@ searches again:
 ====================  ==================================================
 step                  what it frees
 ====================  ==================================================
-``homogeneous``       (the baseline: core count and the one size searched)
+``homogeneous``       (the start: core count and the one size searched)
+``intra_core``        each layer's mapping on its core (the mapper's search
+                      instead of the stationary loop order)
 ``dataflow``          each core's dataflow
 ``granularity``       each core's size
 ``partition``         each core's bandwidth and buffer share
 ``layer_mapping``     the layer → core mapping (per-layer core genes, the
                       greedy mapper still reachable)
-``intra_core``        each layer's mapping on its core (the mapper's search
-                      instead of the stationary loop order)
 ``schedule``          the layer order (per-layer priorities), plus Herald's
                       post-processing when ``lookahead`` ≥ 3
 ====================  ==================================================
@@ -25,8 +25,11 @@ Each step's space contains the previous one, and its search starts from the
 previous step's best design, so per seed the best EDP never rises along the
 chain; a step's gain is the previous best over its own.  The attribution
 depends on the order the choices are freed in (freeing the dataflow first
-gives it credit that granularity might also have earned); the order above
-follows the poster's search-space list.
+gives it credit that granularity might also have earned).  The default
+order frees the intra-core mapping first, so that its row is the
+experiments' ``homogeneous_multicore`` baseline (which maps every layer
+with the mapper's search) and the rows after it split the gain over that
+baseline; ``order`` takes any other order of the freeable choices.
 """
 
 from __future__ import annotations
@@ -41,16 +44,25 @@ from objectives.workloads import Workload
 from spaces.hardware import Platform
 from spaces.space import Space
 
-STEPS = ("homogeneous", "dataflow", "granularity", "partition", "layer_mapping", "intra_core", "schedule")
+STEPS = ("homogeneous", "intra_core", "dataflow", "granularity", "partition", "layer_mapping", "schedule")
+"""The default chain; every order of ``STEPS[1:]`` is allowed."""
 
 
-def step_problem(step: str, workload: Workload, platform: Platform, stock: str, *, max_cores: int | None = None,
+def check_order(order) -> tuple[str, ...]:
+    order = tuple(order)
+    for step in order:
+        if step not in STEPS[1:]:
+            raise ValueError(f"unknown attribution step {step!r} (allowed: {', '.join(STEPS[1:])})")
+    if len(set(order)) != len(order):
+        raise ValueError(f"attribution order {list(order)} frees a choice twice")
+    return order
+
+
+def step_problem(freed, workload: Workload, platform: Platform, stock: str, *, max_cores: int | None = None,
                  lookahead: int = 0) -> tuple[Space, Platform]:
-    """The space and platform of ``step``: every choice before it (in :data:`STEPS`) and itself free."""
-    if step not in STEPS:
-        raise ValueError(f"unknown attribution step {step!r} (allowed: {', '.join(STEPS)})")
-    k = STEPS.index(step)
-    freed = set(STEPS[1 : k + 1])
+    """The space and platform with the choices in ``freed`` (names of ``STEPS[1:]``) free, the rest as at the start."""
+    freed = set(check_order(freed))
+    step = "_".join(sorted(freed)) or "homogeneous"
     platform = platform.replace(
         intra_core_mapping="search" if "intra_core" in freed else "stationary",
         schedule_lookahead=lookahead if "schedule" in freed else 0,
@@ -94,12 +106,7 @@ def search_step(space: Space, workload: Workload, platform: Platform, *, seed: i
         metrics = evaluate(space.decode(X), workload, platform)
         return np.where(metrics.feasible & (metrics.resource_fraction <= 1.0), metrics.edp, np.inf)
 
-    initial = None
-    if start is not None:
-        try:
-            initial = space.encode(start)
-        except ValueError:
-            initial = None  # not representable (cannot happen along the chain; kept for safety)
+    initial = None if start is None else space.encode(start)  # each step's space contains the one before
     if space.dim == 0:
         X = np.zeros((1, 0))
         return float(score(X)[0]), X[0]
@@ -121,13 +128,15 @@ def search_step(space: Space, workload: Workload, platform: Platform, *, seed: i
 
 def attribute(workload: Workload, platform: Platform, stock: str, *, seeds=(0,), evaluations: int = 1000,
               optimizer: str = "cmaes", options: dict | None = None, max_cores: int | None = None,
-              lookahead: int = 0, steps=STEPS) -> list[StepResult]:
-    """Every step of the chain for every seed, each warm-started from the previous step's best."""
+              lookahead: int = 0, order=STEPS[1:]) -> list[StepResult]:
+    """The chain (the start, then the choices of ``order`` freed one by one) for every seed,
+    each step warm-started from the previous step's best."""
+    order = check_order(order)
     results = []
     for seed in seeds:
         previous = None
-        for step in steps:
-            space, step_platform = step_problem(step, workload, platform, stock, max_cores=max_cores,
+        for k, step in enumerate(("homogeneous", *order)):
+            space, step_platform = step_problem(order[:k], workload, platform, stock, max_cores=max_cores,
                                                 lookahead=lookahead)
             edp, x = search_step(space, workload, step_platform, seed=seed, evaluations=evaluations,
                                  optimizer=optimizer, options=options, start=previous)

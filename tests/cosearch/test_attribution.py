@@ -17,14 +17,15 @@ def tiny():
 
 
 def test_the_homogeneous_step_is_identical_stock_cores_and_each_step_frees_one_more_choice(tiny):
-    spaces = {step: step_problem(step, tiny.workload, tiny.platform, "ws_kc") for step in STEPS}
+    spaces = {step: step_problem(STEPS[1 : k + 1], tiny.workload, tiny.platform, "ws_kc")
+              for k, step in enumerate(STEPS)}
     names = {step: {g.name.split(".")[-1] if "." in g.name else g.name for g in space.genes}
              for step, (space, _) in spaces.items()}
     assert names["homogeneous"] == {"cores", "size"}
     assert names["dataflow"] == {"cores", "size", "dataflow"}
     assert names["partition"] == {"cores", "size", "dataflow", "bw_share", "buffer_share"}
-    assert "priority" not in names["intra_core"] and "priority" in names["schedule"]
-    assert [p.intra_core_mapping for _, p in spaces.values()] == ["stationary"] * 5 + ["search"] * 2
+    assert "priority" not in names["layer_mapping"] and "priority" in names["schedule"]
+    assert [p.intra_core_mapping for _, p in spaces.values()] == ["stationary"] + ["search"] * 6
     space, _ = spaces["homogeneous"]
     designs = space.decode(space.sample(200, 0))
     active = designs.core_pes > 0
@@ -40,7 +41,7 @@ def test_the_chain_starts_at_the_brute_force_baseline_and_never_rises(tiny):
     results = attribute(tiny.workload, tiny.platform, "ws_kc", seeds=(0, 1), evaluations=150, optimizer="random")
     assert [r.step for r in results] == list(STEPS) * 2
     # Brute force over the homogeneous step: 2 core counts x 3 sizes, at the centre of each bin.
-    space, platform = step_problem("homogeneous", tiny.workload, tiny.platform, "ws_kc")
+    space, platform = step_problem((), tiny.workload, tiny.platform, "ws_kc")
     grid = np.array([[(i + 0.5) / 2, (j + 0.5) / 3] for i, j in itertools.product(range(2), range(3))])
     brute = evaluate(space.decode(grid), tiny.workload, platform).edp.min()
     for seed in (0, 1):
@@ -60,6 +61,19 @@ def test_the_chain_starts_at_the_brute_force_baseline_and_never_rises(tiny):
     assert summary["dataflow"][0] > 1.2  # the CNN wants os_yx, the GEMMs ws_kc
 
 
-def test_an_unknown_step_is_refused(tiny):
+def test_an_unknown_or_repeated_step_is_refused(tiny):
     with pytest.raises(ValueError, match="unknown attribution step 'dram'"):
-        step_problem("dram", tiny.workload, tiny.platform, "ws_kc")
+        step_problem(["dram"], tiny.workload, tiny.platform, "ws_kc")
+    with pytest.raises(ValueError, match="frees a choice twice"):
+        attribute(tiny.workload, tiny.platform, "ws_kc", order=["dataflow", "dataflow"])
+
+
+def test_another_order_frees_the_same_choices_and_ends_at_the_same_space(tiny):
+    """Granularity before dataflow: the same start and the same fully free space, credited differently."""
+    order = ("granularity", "dataflow", "partition", "layer_mapping", "intra_core", "schedule")
+    results = attribute(tiny.workload, tiny.platform, "ws_kc", seeds=(0,), evaluations=150, optimizer="random",
+                        order=order)
+    assert [r.step for r in results] == ["homogeneous", *order]
+    chain = [r.edp for r in results]
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(chain, chain[1:]))
+    assert chain[-1] <= 6.43e-10
