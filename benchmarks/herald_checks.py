@@ -22,7 +22,6 @@ Timings are per process on a shared machine: read the ratios, not the seconds.
 from __future__ import annotations
 
 import argparse
-import pathlib
 import sys
 import time
 
@@ -30,26 +29,9 @@ import numpy as np
 
 from objectives import evaluate
 from objectives.workloads import get_workload
+from paper import HERALD_TABLE_V, shi_platform  # benchmarks/ is on the path when run as a script
 from spaces import get_platform, single_design
-from spaces.userdefs import load_platform
-from spaces.userfiles import read_yaml
 
-# Herald (Kwon et al., HPCA'21) Table V: Maelstrom's partition, NVDLA / ShiDianNao (GB/s of NoC, PEs).
-HERALD_TABLE_V = {
-    ("arvr_a", "edge"): ((4, 12), (128, 896)),
-    ("arvr_a", "mobile"): ((40, 24), (1792, 2304)),
-    ("arvr_a", "cloud"): ((224, 32), (9728, 6656)),
-    ("arvr_b", "edge"): ((4, 12), (128, 896)),
-    ("arvr_b", "mobile"): ((48, 16), (1536, 2560)),
-    ("arvr_b", "cloud"): ((128, 128), (12032, 4352)),
-    ("mlperf", "edge"): ((4, 12), (64, 960)),
-    ("mlperf", "mobile"): ((32, 32), (1280, 2816)),
-    ("mlperf", "cloud"): ((160, 96), (8192, 8192)),
-}
-
-# The ShiDianNao variants (os_yx_maestro: MAESTRO's cluster shape; os_yx16_k:
-# the v1 ablation, not a Herald mapping) are declared once, in this platform file.
-SHI_PLATFORM = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "paper" / "platforms" / "cloud_shi.yaml"
 SHI_VARIANTS = ("os_yx", "os_yx_maestro", "os_yx16_k")
 
 
@@ -92,8 +74,7 @@ def utilization(workload, platform, dataflow) -> float:
 
 
 def shi_variants(mix: str, budget: str) -> list[str]:
-    workload = get_workload(f"herald_{mix}")
-    platform = load_platform({**read_yaml(SHI_PLATFORM), "base": budget, "name": f"{budget}_shi"})
+    workload, platform = get_workload(f"herald_{mix}"), shi_platform(budget)
     nvdla = fda_edp(workload, platform, "ws_kc")
     cells = [f"util ws_kc {utilization(workload, platform, 'ws_kc'):.0%}"]
     for name in SHI_VARIANTS:
