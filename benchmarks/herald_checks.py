@@ -14,7 +14,11 @@ Prints, per (mix, budget):
   CPU time per design;
 * on ``--shi`` budgets, the MAC-weighted utilization of one core of the
   whole budget per ShiDianNao variant, and Table V's partition re-scored
-  with each variant as its Shi core, over the better FDA.
+  with each variant as its Shi core, over the better FDA;
+* with ``--search N``, Maelstrom's partition searched (space ``hda``, PE
+  splits in 1/128 steps, CMA-ES, N evaluations per seed over ``--seeds``):
+  our PE and NoC split next to Table V's, like for like (both split the
+  global NoC), and Table V's partition's EDP over ours.
 
 Timings are per process on a shared machine: read the ratios, not the seconds.
 """
@@ -27,10 +31,12 @@ import time
 
 import numpy as np
 
-from objectives import evaluate
+from cosearch.attribution import search_step
+from objectives import chip, evaluate
 from objectives.workloads import get_workload
 from paper import HERALD_TABLE_V, shi_platform  # benchmarks/ is on the path when run as a script
-from spaces import get_platform, single_design
+from spaces import get_platform, make_space, single_design
+from spaces.hardware import budget_menu
 
 SHI_VARIANTS = ("os_yx", "os_yx_maestro", "os_yx16_k")
 
@@ -86,12 +92,32 @@ def shi_variants(mix: str, budget: str) -> list[str]:
     return cells
 
 
+def searched_partition(mix: str, budget: str, evaluations: int, seeds: int) -> str:
+    workload = get_workload(f"herald_{mix}")
+    platform = get_platform(budget)  # PE splits in 1/128 steps, as experiments/paper/herald_*.yaml
+    platform = platform.replace(core_sizes=budget_menu(platform, platform.pes, pe_step=platform.pes // 128))
+    space = make_space("hda", workload, platform, dataflows=["ws_kc", "os_yx"])
+    (hbw, hpe) = HERALD_TABLE_V[(mix, budget)]
+    published = float(evaluate(table_v_design(mix, budget), workload, platform).edp[0])
+    cells = []
+    for seed in range(seeds):
+        edp, x = search_step(space, workload, platform, seed=seed, evaluations=evaluations,
+                             options={"popsize": 16})
+        design = space.decode(x[None])
+        pes = "/".join(str(int(p)) for p in design.core_pes[0])
+        noc = "/".join(f"{b * chip.partitioned_gbps(platform):.0f}" for b in design.bw_share[0])
+        cells.append(f"seed {seed}: PEs {pes}, NoC {noc} GB/s, Table V EDP / ours {published / edp:.2f}x")
+    return f"Table V PEs {hpe[0]}/{hpe[1]}, NoC {hbw[0]}/{hbw[1]} GB/s; " + "; ".join(cells)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mixes", nargs="+", default=["arvr_a", "arvr_b", "mlperf"])
     parser.add_argument("--budgets", nargs="+", default=["edge", "mobile", "cloud"])
     parser.add_argument("--lookahead", nargs="+", type=int, default=[4, 8])
     parser.add_argument("--shi", nargs="*", default=["cloud"], help="budgets for the ShiDianNao variants")
+    parser.add_argument("--search", type=int, default=0, help="evaluations per seed of a partition search (0: none)")
+    parser.add_argument("--seeds", type=int, default=2)
     args = parser.parse_args(argv)
     for mix in args.mixes:
         for budget in args.budgets:
@@ -99,6 +125,9 @@ def main(argv=None) -> int:
                   flush=True)
             if budget in args.shi:
                 print(f"{mix:7s} {budget:6s} Shi variants: " + "; ".join(shi_variants(mix, budget)), flush=True)
+            if args.search:
+                print(f"{mix:7s} {budget:6s} searched partition: "
+                      + searched_partition(mix, budget, args.search, args.seeds), flush=True)
     return 0
 
 
