@@ -12,10 +12,11 @@ name                          restriction
 ``cosearch``                  none (options: max_cores, sizes, dataflows)
 ``homogeneous_multicore``     identical cores: one size and one dataflow for
                               every core, even shares (options: cores, size,
-                              dataflow, max_cores, sizes, dataflows); the
-                              poster's baseline is ``dataflow: dpu_pck``
-                              (stock DPU cores); without ``dataflow`` the one
-                              dataflow is searched (v1's baseline)
+                              dataflow, max_cores, sizes, dataflows); by
+                              default among the platform's stock dataflows
+                              (a DPU board: ``dpu_pck``, the poster's
+                              baseline); ``dataflows`` listing more searches
+                              the one dataflow among them (v1's baseline)
 ``hda_fixed_granularity``     heterogeneous dataflows at one core size: every
                               core the same size (option ``size``, or one size
                               searched for all), the dataflow per core, the
@@ -92,6 +93,8 @@ def homogeneous_multicore(workload: WorkloadShape, platform: Platform, *, cores=
     if cores is not None:
         cores = _count("cores", cores, 1, max_cores or platform.max_cores)
         max_cores = cores
+    # Stock cores run what the board offers (a DPU its own dataflow): the platform's stock menu by default.
+    dataflows = platform.baseline_dataflows if dataflows is None else dataflows
     space = Space(workload, platform, max_cores=max_cores, sizes=sizes, dataflows=dataflows, mapping=mapping,
                   greedy_switch=greedy_switch, bias_scale=bias_scale, name="homogeneous_multicore")
     fixed, tied = {}, {}
