@@ -56,7 +56,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", nargs="+", default=["herald_arvr_a:mobile", "planaria_c:cloud"],
                         help="workload:platform pairs")
-    parser.add_argument("--spaces", nargs="+", default=["cosearch", "hda_fixed_granularity"],
+    parser.add_argument("--spaces", nargs="+", default=["cosearch", "hda_one_core_per_dataflow"],
                         help="named spaces to compare the modes in")
     parser.add_argument("--modes", nargs="+", default=[*MAPPING_MODES, "layer_noswitch", "model_noswitch"],
                         help="mapping modes; a '_noswitch' suffix drops the greedy switch gene")

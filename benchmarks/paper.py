@@ -22,9 +22,11 @@ import sys
 
 import numpy as np
 
-from objectives import evaluate, mapper
+from objectives import chip, evaluate, mapper
 from objectives.workloads import ModelEntry, Op, Workload, get_workload
 from spaces import Dataflow, get_dataflow, get_platform, single_design
+from spaces.userdefs import load_platform
+from spaces.userfiles import read_yaml
 from spaces.design_view import Design
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -51,7 +53,8 @@ POSTER_INSIGHT = {
     "nlp": "a large core plus small ones (B3136 + B800)",
     "mixed": "large cores (B4096, B3136)",
 }
-FPGA_BASELINES = ("homogeneous_multicore", "hda_fixed_granularity", "fda")
+FPGA_BASELINES = ("homogeneous_multicore", "hda_fixed_granularity", "homogeneous_any_dataflow",
+                  "hda_one_core_per_dataflow", "fda")
 HERALD_BASELINES = ("fda_nvdla", "fda_shidiannao", "sm_fda", "cosearch")
 
 
@@ -107,10 +110,15 @@ def mac_share_text(workload) -> str:
     return ", ".join(f"{op} {share:.0%}" for op, share in shares if share >= 0.01)
 
 
-# An ablation, not a built-in: ShiDianNao's 2-D output array kept at 16 x 16 and
-# replicated over output channels, as a scaled-up output-stationary design would.
-OS_REPLICATED = Dataflow(name="os_yx16_k", unrolled=("Y", "X", "K"), stationary="output",
-                         max_extents=(("Y", 16), ("X", 16)))
+# The ShiDianNao variants of the ablations (os_yx_maestro: MAESTRO's cluster
+# shape; os_yx16_k: replicated over K, not a Herald or MAESTRO mapping), declared
+# once in a platform file whose base is swapped per budget.
+SHI_PLATFORM = CONFIGS / "platforms" / "cloud_shi.yaml"
+
+
+def shi_platform(budget: str):
+    """Herald's ``budget`` with the ShiDianNao variants of ``SHI_PLATFORM`` (registers them)."""
+    return load_platform({**read_yaml(SHI_PLATFORM), "base": budget, "name": f"{budget}_shi"})
 
 
 def dataflow_utilization(workload, platform, pes: int, dataflow: str | Dataflow, fixed=()) -> float:
@@ -164,10 +172,14 @@ def fpga_section(lines: list[str]) -> None:
         "population, budget and seeds (`experiments/paper/fpga_*.yaml`); a cell is the best of 3 seeds, the",
         "spread is min–max over seeds. Ratio = baseline EDP / co-search EDP (higher: co-search better).",
         "Published (poster): 3.0–7.5× over homogeneous multi-core, 1.8–3.6× over heterogeneous dataflow with",
-        "fixed core granularity.",
+        "fixed core granularity. The poster's baselines: homogeneous multi-core = identical stock DPU cores",
+        "(`dpu_pck`; count and size searched); HDA with fixed granularity = every core one size, the dataflow",
+        "per core searched. v1's definitions, for comparison: identical cores of any one dataflow",
+        "(`homogeneous_any_dataflow`) and one core per dataflow on an even split (`hda_one_core_per_dataflow`).",
         "",
-        "| workload | co-search EDP (J·s) | seeds spread | × homogeneous multi-core | × HDA fixed granularity | × FDA |",
-        "|---|---|---|---|---|---|",
+        "| workload | co-search EDP (J·s) | seeds spread | × homogeneous multi-core (DPU) | × HDA fixed granularity "
+        "| × v1 homogeneous (any dataflow) | × v1 one core per dataflow | × FDA |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     mixes = []
     for mix in ("vision", "nlp", "mixed"):
@@ -178,7 +190,7 @@ def fpga_section(lines: list[str]) -> None:
         mixes.append((mix, s))
         best = s["best"]["metrics"]["edp"]
         spread = seeds_of(s, "cmaes-")
-        cells = [fmt_ratio(ratio(s["baselines"][b], best)) for b in FPGA_BASELINES]
+        cells = [fmt_ratio(ratio(s["baselines"][b], best)) if b in s["baselines"] else "—" for b in FPGA_BASELINES]
         lines.append(f"| {mix} | {best:.4g} | {min(spread):.4g}–{max(spread):.4g} | " + " | ".join(cells) + " |")
     lines += ["", "Core mix of the best design per workload, next to the poster's insight:", "",
               "| workload | co-search found | poster | homogeneous multi-core found |", "|---|---|---|---|"]
@@ -240,7 +252,8 @@ def herald_section(lines: list[str]) -> None:
             platform = get_platform(plat)
             cores = s["best_design"]["cores"]
             pes = "/".join(str(c["pes"]) for c in cores)
-            bw = "/".join(f"{c['bw_share'] * platform.bw_gbps:.0f}" for c in cores)
+            # Like for like with Table V: the shares split the global NoC on Herald's budgets.
+            bw = "/".join(f"{c['bw_share'] * chip.partitioned_gbps(platform):.0f}" for c in cores)
             (hbw, hpe) = HERALD_TABLE_V[(mix, plat)]
             best = s["best"]["metrics"]["edp"]
             published = herald_published(mix, plat).edp[0]
@@ -259,12 +272,14 @@ def herald_section(lines: list[str]) -> None:
         "",
         "Utilization of one core per dataflow at the cloud budget (MAC-weighted, from the cost model):",
         "",
-        "| workload | MAC share by op | util ws_kc | util os_yx | ablation: os 16×16 × K |",
-        "|---|---|---|---|---|",
+        "| workload | MAC share by op | util ws_kc | util os_yx | Shi as MAESTRO maps it (`os_yx_maestro`) "
+        "| ablation, not Herald's: os 16×16 × K |",
+        "|---|---|---|---|---|---|",
     ]
+    cloud = shi_platform("cloud")
     for mix in ("arvr_a", "arvr_b", "mlperf"):
         w = get_workload(f"herald_{mix}")
-        utils = [dataflow_utilization(w, get_platform("cloud"), 16384, df) for df in ("ws_kc", "os_yx", OS_REPLICATED)]
+        utils = [dataflow_utilization(w, cloud, 16384, df) for df in ("ws_kc", "os_yx", "os_yx_maestro", "os_yx16_k")]
         lines.append(f"| herald_{mix} | {mac_share_text(w)} | " + " | ".join(f"{u:.0%}" for u in utils) + " |")
     lines.append("")
 
@@ -277,9 +292,10 @@ def ablation_section(lines: list[str]) -> None:
         "## Ablation: a ShiDianNao core replicated over output channels",
         "",
         "The same AR/VR-A cloud experiment with the ShiDianNao-style core as a 16×16 output array replicated",
-        "over output channels (`os_yx16_k`, declared in `experiments/paper/platforms/cloud_os16k.yaml`)",
-        "instead of one Y×X array of all its PEs (`os_yx`). EDP in J·s, best of 3 seeds; ratio = design / the",
-        "experiment's Maelstrom.",
+        "over output channels (`os_yx16_k`, declared in `experiments/paper/platforms/cloud_shi.yaml`)",
+        "instead of one Y×X array of all its PEs (`os_yx`). This is not how Herald (Fig. 4(b): pfor y0, x0) or",
+        "MAESTRO (K and C temporal, Y over clusters, X inside one) map ShiDianNao: it unrolls K. EDP in J·s,",
+        "best of 3 seeds; ratio = design / the experiment's Maelstrom.",
         "",
         "| design | with os_yx | ratio | with os_yx16_k | ratio |",
         "|---|---|---|---|---|",
@@ -293,7 +309,8 @@ def ablation_section(lines: list[str]) -> None:
                      f"{replicated / maelstrom[1]:.2f}× |")
     cores = runs[1]["best_design"]["cores"]
     lines += ["", f"Maelstrom's partition with the replicated core: {core_mix(runs[1]['best_design'])}, bandwidth "
-              + "/".join(f"{c['bw_share'] * 256:.0f}" for c in cores) + " GB/s.", ""]
+              + "/".join(f"{c['bw_share'] * chip.partitioned_gbps(get_platform('cloud')):.0f}" for c in cores)
+              + " GB/s.", ""]
 
 
 def plots_section(lines: list[str]) -> None:

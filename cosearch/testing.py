@@ -48,7 +48,7 @@ def tiny_workload() -> Workload:
 def tiny_platform() -> Platform:
     return get_platform("edge").replace(
         name="tiny", pes=384, bw_gbps=16.0, noc_gbps=128.0, buffer_bytes=256 << 10,
-        core_sizes=power_of_two_cores(64, 256), dataflows=("ws_kc", "os_yx"), max_cores=2,
+        core_sizes=power_of_two_cores(64, 256), dataflows=("ws_kc", "os_yx"), max_cores=2, bw_partition="dram",
     )
 
 

@@ -43,6 +43,25 @@ def fpga_resources(designs: DesignBatch, platform: Platform) -> np.ndarray:
     return np.where(active[..., None], per_core, 0.0).sum(axis=1).T
 
 
+def core_bandwidths(platform: Platform, bw_share: np.ndarray, core_pes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(P, C)`` DRAM and NoC bandwidth (bytes/s) of each core.
+
+    The design's bandwidth shares split the bandwidth the platform
+    partitions (``bw_partition``: DRAM channels, or Herald's global NoC
+    wires); the other bandwidth is shared in proportion to the cores' PEs.
+    """
+    pe_share = core_pes / np.maximum(np.where(core_pes > 0, core_pes, 0).sum(axis=1, keepdims=True), 1)
+    dram, noc = platform.bw_gbps * 1e9, platform.noc_gbps * 1e9
+    if platform.bw_partition == "noc":
+        return dram * pe_share, noc * bw_share
+    return dram * bw_share, noc * pe_share
+
+
+def partitioned_gbps(platform: Platform) -> float:
+    """The chip bandwidth (GB/s) a design's bandwidth shares split."""
+    return platform.noc_gbps if platform.bw_partition == "noc" else platform.bw_gbps
+
+
 def over_fpga_budget(used: np.ndarray, platform: Platform) -> np.ndarray:
     """``(P,)`` bool: any of the ``(4, P)`` resources :func:`fpga_resources` counts exceeds its budget."""
     return (used > np.array([getattr(platform, r) for r in FPGA_RESOURCES])[:, None]).any(axis=0)

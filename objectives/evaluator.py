@@ -31,7 +31,7 @@ import hashlib
 import numba
 import numpy as np
 
-from objectives import chip, mapper, metrics, roofline, schedule
+from objectives import chip, mapper, metrics, reorder, roofline, schedule
 from objectives.mapper import INPUT, OUTPUT
 from objectives.schedule import _i64
 from objectives.workloads import Workload
@@ -410,6 +410,10 @@ def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reas
     layer_core = _place_layers(designs, workload, cores, order)
     fixed = _workload_arrays(workload, platform)
     timing = _layer_costs_and_schedule(designs, platform, cores, layer_core, order, fixed)
+    if platform.schedule_lookahead >= 3:
+        # A layer's cost does not depend on the order, so the reordered schedule is one more fused pass.
+        order = _post_process(timing.latency_s, layer_core, order, fixed, designs.num_cores, platform)
+        timing = _layer_costs_and_schedule(designs, platform, cores, layer_core, order, fixed)
     makespan = timing.makespan_s
 
     if used is None:
@@ -499,13 +503,14 @@ def _core_resources(designs: DesignBatch, workload: Workload, platform: Platform
     core_offset = store.core_offsets(designs, platform)
     core_buffer = designs.buffer_share * platform.buffer_bytes
     pes_total = np.where(active, designs.core_pes, 0).sum(axis=1, keepdims=True)
+    dram_bw, noc_bw = chip.core_bandwidths(platform, designs.bw_share, designs.core_pes)
     return _Cores(
         store=store,
         active=active,
         pes_total=pes_total,
         block=core_offset + store.rung_index(core_buffer) * workload.num_layers,
-        dram_bw=designs.bw_share * platform.bw_gbps * 1e9,
-        noc_bw=platform.noc_gbps * 1e9 * designs.core_pes / np.maximum(pes_total, 1),
+        dram_bw=dram_bw,
+        noc_bw=noc_bw,
     )
 
 
@@ -597,6 +602,14 @@ def _layer_costs_and_schedule(designs: DesignBatch, platform: Platform, cores: _
         layer_core, order, fixed.preds, fixed.transfer_s, fixed.input_bytes, e.dram_pj_per_byte + e.buffer_write_pj,
         platform.clock_hz, fixed.macs, fixed.model, fixed.num_models, fixed.instance, fixed.starts,
     )  # fmt: skip
+
+
+def _post_process(latency_s: np.ndarray, layer_core: np.ndarray, order: np.ndarray, fixed: _WorkloadArrays,
+                  num_cores: int, platform: Platform) -> np.ndarray:
+    """Step 5b, optional: Herald's look-ahead reordering of each core's layers
+    (``platform.schedule_lookahead`` >= 3; ``objectives.reorder``), as a new placement order."""
+    return reorder.herald_reorder(latency_s, layer_core, order, fixed.preds, fixed.transfer_s, num_cores,
+                                  platform.schedule_lookahead)
 
 
 def _transfer_s(workload: Workload, platform: Platform) -> np.ndarray:

@@ -116,6 +116,7 @@ class Core:
 
     axes: tuple[Axis, ...]
     rf_operands: tuple[int, ...] = (INPUT, WEIGHT, OUTPUT)
+    buffer_operands: tuple[int, ...] = (INPUT, WEIGHT, OUTPUT)
     rf_bytes: int = 64
     word_bytes: int = 1
     acc_bytes: int = 4
@@ -658,7 +659,7 @@ def map_layers(core: Core, layers: Layers, capacities, objective: str = "edp") -
     unique, inverse = layers.unique()
     parts = []  # (rf_op, buf_op, layer, u, t, score, need)
     spatial = spatial_candidates(core, unique.dims)
-    for buf_op in (INPUT, WEIGHT, OUTPUT):
+    for buf_op in core.buffer_operands:
         layer, u, t = candidate_mappings(core, unique, buf_op, spatial)
         scores, need = candidate_scores(core, unique, layer, u, t, buf_op, objective)
         for rf_op, score in zip(core.rf_operands, scores):
@@ -730,10 +731,19 @@ def core_for(platform, dataflow, pes: int, fixed: tuple[tuple[str, int], ...] = 
         extents = derived_extents(max(int(pes), 1), axes_dims, dict(dataflow.max_extents))
     e, s = platform.energy, platform.static
     extents_product = math.prod(extents)
+    rf_operands = tuple(OPERANDS.index(o) for o in dataflow.rf_operands)
+    buffer_operands = (INPUT, WEIGHT, OUTPUT)
+    if platform.intra_core_mapping == "stationary":
+        # One loop order per dataflow (the v1 model's): its stationary operand
+        # stays in the buffer and, where the dataflow allows it, in the PEs.
+        stationary = OPERANDS.index(dataflow.stationary)
+        buffer_operands = (stationary,)
+        rf_operands = (stationary,) if stationary in rf_operands else rf_operands[:1]
     share = extents_product / platform.pes  # nominal: bandwidth in proportion to PEs
     return Core(
         axes=tuple(Axis(dims[0], int(x), dims) for dims, x in zip(axes_dims, extents)),
-        rf_operands=tuple(OPERANDS.index(o) for o in dataflow.rf_operands),
+        rf_operands=rf_operands,
+        buffer_operands=buffer_operands,
         rf_bytes=platform.rf_bytes,
         word_bytes=platform.word_bytes,
         acc_bytes=platform.acc_bytes,

@@ -40,6 +40,19 @@ STATIONARY = ("weight", "output", "input")
 MAPPING_OBJECTIVES = ("edp", "latency", "energy")
 """What the per-layer mapper minimizes for each layer on each core."""
 
+BW_PARTITIONS = ("dram", "noc")
+"""Which bandwidth a design's per-core bandwidth shares hard-partition (the
+other is shared in proportion to PEs): DRAM channels on an FPGA board, the
+global NoC's wires in Herald (Definition 1, Sec. IV-C)."""
+
+INTRA_CORE_MAPPINGS = ("search", "stationary")
+"""How each layer is mapped on a core: the mapper's search over its mapspace,
+or one loop order per dataflow (its stationary operand kept in the buffer and
+the PEs; DRAM tiles still sized to fit), to measure what the search adds."""
+
+MAX_LOOKAHEAD = 64
+"""Deepest look-ahead of Herald's schedule post-processing (Fig. 9)."""
+
 # Bounds far beyond any chip built (a wafer-scale engine has under a million
 # cores and 44 GB of SRAM; HBM3e stacks give a few TB/s), so that a typo such
 # as ``pes: 1e29`` is refused instead of overflowing the cost model's int64
@@ -383,6 +396,13 @@ class Platform:
     ``stock_dataflows`` what the board's stock cores run (a DPU runs its own
     dataflow only), the menu of the homogeneous baseline (empty: all of
     ``dataflows``).
+
+    ``bw_gbps`` is DRAM bandwidth, ``noc_gbps`` the global NoC's (global
+    buffer → cores); ``bw_partition`` says which of the two a design's
+    bandwidth shares split (the other goes to cores in proportion to their
+    PEs).  ``schedule_lookahead`` > 0 runs Herald's post-processing (Fig. 9)
+    on every schedule with that look-ahead depth.  ``intra_core_mapping``:
+    see :data:`INTRA_CORE_MAPPINGS`.
     """
 
     name: str
@@ -403,6 +423,9 @@ class Platform:
     rf_bytes: int = 64
     layer_setup_cycles: int = 64
     mapping_objective: Literal["edp", "latency", "energy"] = "edp"
+    bw_partition: Literal["dram", "noc"] = "dram"
+    schedule_lookahead: int = 0
+    intra_core_mapping: Literal["search", "stationary"] = "search"
     dsp: float = float("inf")
     lut: float = float("inf")
     bram36: float = float("inf")
@@ -420,6 +443,14 @@ class Platform:
         if self.mapping_objective not in MAPPING_OBJECTIVES:
             raise ValueError(f"{where}: mapping_objective {self.mapping_objective!r} is not one of "
                              f"{', '.join(MAPPING_OBJECTIVES)}")
+        if self.bw_partition not in BW_PARTITIONS:
+            raise ValueError(f"{where}: bw_partition {self.bw_partition!r} is not one of {', '.join(BW_PARTITIONS)}")
+        if isinstance(self.schedule_lookahead, bool) or not 0 <= self.schedule_lookahead <= MAX_LOOKAHEAD:
+            raise ValueError(f"{where}: schedule_lookahead must be an integer in [0, {MAX_LOOKAHEAD}], "
+                             f"got {self.schedule_lookahead!r}")
+        if self.intra_core_mapping not in INTRA_CORE_MAPPINGS:
+            raise ValueError(f"{where}: intra_core_mapping {self.intra_core_mapping!r} is not one of "
+                             f"{', '.join(INTRA_CORE_MAPPINGS)}")
         if self.kind not in ("asic", "fpga"):
             raise ValueError(f"{where}: kind {self.kind!r} is not one of asic, fpga")
         if not self.core_sizes:
@@ -480,15 +511,23 @@ sample in XRT pull request #3697 (17.42 W; rails DDR Vpp Top/Bottom, 12 V AUX, a
 fixed draw (shell, DDR4, regulators, fan) that a design's leakage adds to."""
 
 
-def _herald(name: str, pes: int, bw_gbps: float, buffer_mib: int) -> Platform:
+def _herald(name: str, pes: int, noc_gbps: float, buffer_mib: int) -> Platform:
+    """A Herald Table IV class.  Table IV's bandwidth is the global NoC's
+    (global buffer → sub-accelerators), which Herald hard-partitions among
+    them (Definition 1; Table V lists the splits), so the designs' bandwidth
+    shares split it.  Herald gives no DRAM bandwidth (DRAM fills the global
+    buffer, double-buffered, Sec. IV-A); DRAM is set to the same figure and
+    shared in proportion to PEs — an assumption, not a source; a platform
+    file may change ``bw_gbps``."""
     return Platform(
         name=name,
         kind="asic",
         pes=pes,
-        bw_gbps=bw_gbps,
+        bw_gbps=noc_gbps,
         buffer_bytes=buffer_mib * MiB,
         clock_hz=1e9,
-        noc_gbps=8 * bw_gbps,
+        noc_gbps=noc_gbps,
+        bw_partition="noc",
         energy=ASIC_ENERGY,
         static=ASIC_STATIC,
         core_sizes=power_of_two_cores(64, pes),

@@ -10,12 +10,22 @@ are listed per space below.  An unknown option, size, dataflow or mode is a
 name                          restriction
 ============================  ================================================
 ``cosearch``                  none (options: max_cores, sizes, dataflows)
-``homogeneous_multicore``     every core one size and dataflow, even shares
-                              (options: cores, size, dataflow, max_cores, sizes,
-                              dataflows)
-``hda_fixed_granularity``     one core per dataflow, sizes from a fixed split
-                              of the budget; shares and mapping searched
-                              (options: dataflows, split)
+``homogeneous_multicore``     identical cores: one size and one dataflow for
+                              every core, even shares (options: cores, size,
+                              dataflow, max_cores, sizes, dataflows); by
+                              default among the platform's stock dataflows
+                              (a DPU board: ``dpu_pck``, the poster's
+                              baseline); ``dataflows`` listing more searches
+                              the one dataflow among them (v1's baseline)
+``hda_fixed_granularity``     heterogeneous dataflows at one core size: every
+                              core the same size (option ``size``, or one size
+                              searched for all), the dataflow per core, the
+                              count, shares and mapping searched (options: size,
+                              cores, max_cores, dataflows)
+``hda_one_core_per_dataflow`` v1's "fixed granularity" baseline: one core per
+                              dataflow, sizes from a fixed split of the budget;
+                              shares and mapping searched (options: dataflows,
+                              split)
 ``hda``                       Herald-style: one core per dataflow; the PE,
                               bandwidth and buffer partition and the mapping
                               searched (options: dataflows — default
@@ -116,14 +126,40 @@ def _one_core_per_dataflow(workload: WorkloadShape, platform: Platform, dataflow
 
 
 @register_space("hda_fixed_granularity")
-def hda_fixed_granularity(workload: WorkloadShape, platform: Platform, *, dataflows=None, split=None,
+def hda_fixed_granularity(workload: WorkloadShape, platform: Platform, *, size=None, cores=None, max_cores=None,
+                          dataflows=None, mapping=DEFAULT_MAPPING, greedy_switch=True, bias_scale=2.0) -> Space:
+    """Heterogeneous dataflows at one core granularity (the poster's "HDA with fixed core granularity").
+
+    Every core has the same size — ``size``, or, without it, one size chosen
+    by the search for all cores (the best single granularity); each core's
+    dataflow, the core count (or ``cores``), the shares and the mapping are
+    searched.  Against ``cosearch`` it isolates what free core sizes add.
+    """
+    if cores is not None:
+        cores = _count("cores", cores, 1, max_cores or platform.max_cores)
+        max_cores = cores
+    space = Space(workload, platform, max_cores=max_cores, dataflows=dataflows, mapping=mapping,
+                  greedy_switch=greedy_switch, bias_scale=bias_scale, name="hda_fixed_granularity")
+    fixed = {} if cores is None else {"cores": cores}
+    tied = {f"core{c}.size": "core0.size" for c in range(1, space.max_cores)}
+    if size is not None:
+        fixed["core0.size"] = _choice("size", "core size", size, space.menu.names)
+    return space.restrict(fixed=fixed, tied=tied)
+
+
+@register_space("hda_one_core_per_dataflow")
+def hda_one_core_per_dataflow(workload: WorkloadShape, platform: Platform, *, dataflows=None, split=None,
                           mapping=DEFAULT_MAPPING, greedy_switch=True, bias_scale=2.0) -> Space:
     """One core per dataflow; core c gets the largest size within ``split[c]`` of every budget.
 
     ``split`` is a list of weights (normalised; default even) or of size names.
+    This was v1's "HDA with fixed granularity"; it forces every dataflow onto
+    the chip (one core each, even on a dataflow the mix runs badly), so it
+    measures more than granularity and is kept under this name for the v1
+    comparisons only.
     """
     space, fixed = _one_core_per_dataflow(
-        workload, platform, platform.dataflows if dataflows is None else dataflows, "hda_fixed_granularity",
+        workload, platform, platform.dataflows if dataflows is None else dataflows, "hda_one_core_per_dataflow",
         mapping=mapping, greedy_switch=greedy_switch, bias_scale=bias_scale)
     sizes = _split_sizes(space, platform, [1.0] * space.max_cores if split is None else split)
     fixed.update({f"core{c}.size": size for c, size in enumerate(sizes)})

@@ -70,12 +70,14 @@ from spaces import userfiles
 from spaces.hardware import (
     ASIC_ENERGY,
     ASIC_STATIC,
+    BW_PARTITIONS,
     DATAFLOWS,
     DPU_CORES,
     DPU_CORES_URAM,
     FPGA_ENERGY,
     FPGA_RESOURCES,
     FPGA_STATIC,
+    INTRA_CORE_MAPPINGS,
     LOOP_DIMS,
     MAPPING_OBJECTIVES,
     MAX_BUFFER_BYTES,
@@ -83,6 +85,7 @@ from spaces.hardware import (
     MAX_CLOCK_HZ,
     MAX_CORES,
     MAX_FPGA_RESOURCE,
+    MAX_LOOKAHEAD,
     MAX_MENU,
     MAX_PES,
     MAX_SETUP_CYCLES,
@@ -274,6 +277,9 @@ class PlatformSpec(_Spec):
     rf_bytes: BufferBytes | None = None
     layer_setup_cycles: SetupCycles | None = None
     mapping_objective: Annotated[str, BeforeValidator(_one_of(MAPPING_OBJECTIVES, "a mapping objective"))] | None = None
+    bw_partition: Annotated[str, BeforeValidator(_one_of(BW_PARTITIONS, "a bandwidth partition"))] | None = None
+    schedule_lookahead: Annotated[int, Field(ge=0, le=MAX_LOOKAHEAD)] | None = None
+    intra_core_mapping: Annotated[str, BeforeValidator(_one_of(INTRA_CORE_MAPPINGS, "an intra-core mapping"))] | None = None
     max_cores: CoreCount | None = None
     energy: EnergySpec | None = None
     static: StaticSpec | None = None

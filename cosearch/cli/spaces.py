@@ -6,9 +6,9 @@ from cosearch.cli.console import UsageError, console, make_table
 
 SPACE_NOTES = {
     "cosearch": "everything free: core count, sizes, dataflows, shares, mapping",
-    "homogeneous_multicore": "all cores one size and dataflow, even shares",
-    "hda_fixed_granularity": "heterogeneous dataflow, fixed core granularity: one core per dataflow, sizes on a "
-                             "fixed split",
+    "homogeneous_multicore": "identical cores: one size and dataflow, even shares (the poster's: dataflow dpu_pck)",
+    "hda_fixed_granularity": "heterogeneous dataflow at one core size: the dataflow per core searched, sizes equal",
+    "hda_one_core_per_dataflow": "v1's fixed-granularity baseline: one core per dataflow, sizes on a fixed split",
     "hda": "Herald/Maelstrom-like: one core per dataflow (default ws_kc + os_yx); PE, bandwidth and buffer "
            "partition searched",
     "fda": "one monolithic core",

@@ -66,3 +66,23 @@ def test_a_design_is_over_the_fpga_budget_when_any_resource_is():
     used = np.array([[12288.0, 12289.0, 0, 0, 0], [0, 0, 1728001.0, 0, 0], [0, 0, 0, 2688.5, 0],
                      [1280.0, 0, 0, 0, 1281.0]])
     assert chip.over_fpga_budget(used, u250).tolist() == [False, True, True, True, True]
+
+
+def test_herald_budgets_split_the_noc_and_share_dram_by_pes():
+    """Herald Table IV cloud: 256 GB/s of global NoC, hard-partitioned as Table V does (AR/VR-A cloud:
+    NVDLA 224 / Shi 32 GB/s on 9728 / 6656 PEs); DRAM follows the PEs."""
+    cloud = get_platform("cloud")
+    assert (cloud.noc_gbps, cloud.bw_partition) == (256, "noc")
+    share = np.array([[224 / 256, 32 / 256]])
+    dram, noc = chip.core_bandwidths(cloud, share, np.array([[9728, 6656]]))
+    assert (noc[0] / 1e9).tolist() == pytest.approx([224.0, 32.0], rel=1e-15)
+    assert (dram[0] / 1e9).tolist() == pytest.approx([256 * 9728 / 16384, 256 * 6656 / 16384], rel=1e-15)
+    assert chip.partitioned_gbps(cloud) == 256
+
+
+def test_an_fpga_board_splits_dram_and_shares_the_noc_by_pes():
+    u250 = get_platform("u250")
+    assert u250.bw_partition == "dram"
+    dram, noc = chip.core_bandwidths(u250, np.array([[0.75, 0.25, 0.0]]), np.array([[2048, 512, 0]]))
+    assert (dram[0] / 1e9).tolist() == pytest.approx([77 * 0.75, 77 * 0.25, 0.0], rel=1e-15)
+    assert (noc[0] / 1e9).tolist() == pytest.approx([u250.noc_gbps * 0.8, u250.noc_gbps * 0.2, 0.0], rel=1e-15)

@@ -13,7 +13,9 @@ from spaces.design import DesignBatch
 from spaces.design import NON_FINITE, OVER_COMPUTE_BUDGET, LAYER_ON_INACTIVE_CORE, NO_ACTIVE_CORE
 from tests.objectives.helpers import gemm_model, small_cnn, workload_of
 
-EDGE = get_platform("edge")
+# The edge budget with its bandwidth shares splitting DRAM and a NoC that never binds: the
+# hand computations below are about DRAM and compute (Herald's preset splits a 16 GB/s NoC).
+EDGE = get_platform("edge").replace(noc_gbps=128.0, bw_partition="dram")
 
 
 def one_core(pes=1024, dataflow="ws_kc", layers=1, **kw):
@@ -65,7 +67,7 @@ def test_compute_bound_layer_scales_with_pes():
 
 
 def test_idle_core_still_leaks():
-    mobile = get_platform("mobile")
+    mobile = get_platform("mobile").replace(noc_gbps=512.0, bw_partition="dram")
     workload = workload_of(gemm_model())
     alone = evaluate(one_core(1024, bw_share=[1.0], buffer_share=[1.0]), workload, mobile)
     with_idle = evaluate(
@@ -275,3 +277,40 @@ def test_layer_off_active_cores_matches_its_definition():
         mapped = np.take_along_axis(active, np.maximum(layer_core, 0), axis=1) & (layer_core >= 0)
         want = ~greedy & ~mapped.all(axis=1)
         np.testing.assert_array_equal(evaluator._layer_off_active_cores(layer_core, active), want)
+
+
+def test_on_herald_budgets_the_noc_share_sets_a_noc_bound_layers_latency():
+    """Herald's edge class: 16 GB/s of NoC split by the design's shares.  A 1x1 conv over a 56x56 map
+    moves its whole input and output over the NoC once per output-channel pass, so it is NoC bound,
+    and halving its core's NoC share (same PEs, same DRAM) nearly doubles its latency."""
+    edge = get_platform("edge")
+    builder = ModelBuilder("pw")
+    builder.conv("pw", k=64, c=64, y=56, r=1)
+    workload = workload_of(builder.build())
+    design = lambda share: single_design(core_pes=[512, 512], core_dataflow=["os_yx", "ws_kc"], layer_core=[0],
+                                         bw_share=[share, 1 - share])  # noqa: E731
+    half, quarter = (evaluate(design(s), workload, edge).latency_s[0] for s in (0.5, 0.25))
+    assert 1.6 < quarter / half <= 2.0
+
+
+def test_one_loop_order_per_dataflow_is_a_subset_of_the_mappers_search():
+    """``intra_core_mapping: stationary`` keeps the dataflow's stationary operand in the buffer and PEs.
+    Per layer, under the bandwidth the mapper chooses with, the search (a superset) is never worse on its
+    objective; on a 3x3 conv then a pointwise one over 56x56 it picks otherwise on ws_kc, for less EDP.
+    (The whole design can differ either way: the evaluator charges each design's own bandwidth shares.)"""
+    builder = ModelBuilder("m")
+    builder.conv("c", k=64, c=64, y=56, r=3)
+    builder.conv("p", k=256, c=64, y=56, r=1)
+    workload = workload_of(builder.build())
+    layers = mapper.Layers.from_workload(workload)
+    for dataflow in ("ws_kc", "os_yx", "rs"):
+        search, stationary = (
+            mapper.map_layers(mapper.core_for(EDGE.replace(intra_core_mapping=m), DATAFLOWS[dataflow], 1024),
+                              layers, [1 << 20]).objective for m in ("search", "stationary"))
+        assert (search <= stationary * (1 + 1e-12)).all()
+    design = one_core(1024, "ws_kc", layers=2, buffer_share=[1.0])
+    search, stationary = (evaluate(design, workload, EDGE.replace(intra_core_mapping=m)).edp[0]
+                          for m in ("search", "stationary"))
+    assert search < 0.97 * stationary
+    core = mapper.core_for(EDGE.replace(intra_core_mapping="stationary"), DATAFLOWS["os_yx"], 256)
+    assert (core.rf_operands, core.buffer_operands) == ((mapper.OUTPUT,), (mapper.OUTPUT,))

@@ -124,14 +124,55 @@ def test_homogeneous_with_a_fixed_count_keeps_it_and_restricts_choices(workload)
 
 def test_hda_has_one_core_per_dataflow_on_a_fixed_split(workload):
     platform = get_platform("mobile")
-    space = make_space("hda_fixed_granularity", workload, platform, dataflows=["ws_kc", "os_yx"], split=[3, 1])
+    space = make_space("hda_one_core_per_dataflow", workload, platform, dataflows=["ws_kc", "os_yx"], split=[3, 1])
     designs = space.decode(space.sample(500, 2))
     assert (designs.core_pes == [2048, 1024]).all()
     assert [space.dataflow_names[i] for i in designs.core_dataflow[0]] == ["ws_kc", "os_yx"]
     assert {g.name.split(".")[-1] for g in space.genes} >= {"bw_share", "buffer_share"}
-    named = make_space("hda_fixed_granularity", workload, platform, dataflows=["ws_kc", "os_yx"],
+    named = make_space("hda_one_core_per_dataflow", workload, platform, dataflows=["ws_kc", "os_yx"],
                        split=["PE1024", "PE2048"])
     assert (named.decode(named.sample(3, 0)).core_pes == [1024, 2048]).all()
+
+
+def test_the_posters_homogeneous_baseline_is_identical_stock_dpu_cores(workload):
+    """The poster's homogeneous multi-core: DPU cores only, one size, even shares; count and size searched."""
+    platform = get_platform("u250")
+    for space in (make_space("homogeneous_multicore", workload, platform),
+                  make_space("homogeneous_multicore", workload, platform, dataflow="dpu_pck")):
+        assert [g.name for g in space.genes][:2] == ["cores", "core0.size"]  # (+ a one-choice dataflow gene)
+        designs = space.decode(space.sample(400, 3))
+        active = designs.core_pes > 0
+        assert {space.dataflow_names[i] for i in designs.core_dataflow[active]} == {"dpu_pck"}
+        assert (np.where(active, designs.core_size == designs.core_size[:, :1], True)).all()
+        assert len(np.unique(active.sum(axis=1))) > 1 and len(np.unique(designs.core_size[:, 0])) > 1
+    # Hand-checked: 8 cores at the top of the size gene are 8 B4096 (8 x 16 x 16 = 2048 MACs each; 8 fit
+    # the U250: 5136 DSP, 327 k LUT), each with 1/8 of the shares.
+    eight = make_space("homogeneous_multicore", workload, platform, cores=8)
+    top = eight.decode(np.ones((1, eight.dim)))
+    assert top.core_pes.tolist() == [[2048] * 8]
+    assert [eight.menu.names[i] for i in top.core_size[0]] == ["B4096"] * 8
+    assert np.allclose(top.bw_share, 1 / 8) and np.allclose(top.buffer_share, 1 / 8)
+    # v1's baseline: the one dataflow searched among more than the stock one.
+    v1 = make_space("homogeneous_multicore", workload, platform, dataflows=["dpu_pck", "ws_kc", "os_yx"])
+    assert "core0.dataflow" in [g.name for g in v1.genes]
+
+
+def test_hda_fixed_granularity_is_one_core_size_with_dataflows_searched(workload):
+    """The poster's fixed-granularity HDA: every core the same size, each its own dataflow."""
+    platform = get_platform("u250")
+    space = make_space("hda_fixed_granularity", workload, platform, size="B1024", cores=3)
+    assert {g.name for g in space.genes} >= {"core0.dataflow", "core1.dataflow", "core2.dataflow"}
+    assert not any(g.name.endswith(".size") or g.name == "cores" for g in space.genes)
+    designs = space.decode(space.sample(400, 4))
+    assert designs.core_pes.tolist() == [[512] * 3] * 400  # B1024: 8 x 8 x 8 MACs
+    mixes = {tuple(row) for row in designs.core_dataflow.tolist()}
+    assert any(len(set(mix)) > 1 for mix in mixes)  # heterogeneous dataflows are reachable
+    # Without a size, one size is searched for all cores.
+    free = make_space("hda_fixed_granularity", workload, platform)
+    designs = free.decode(free.sample(400, 5))
+    active = designs.core_pes > 0
+    assert (np.where(active, designs.core_pes == designs.core_pes[:, :1], True)).all()
+    assert len(np.unique(designs.core_pes[:, 0])) > 1
 
 
 @pytest.mark.parametrize("platform_name", PLATFORMS)

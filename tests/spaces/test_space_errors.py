@@ -33,11 +33,11 @@ def workload():
         ("homogeneous_multicore", {"cores": 4, "size": "PE512"},
          "space 'homogeneous_multicore': the smallest design (PE512, PE512, PE512, PE512) does not fit platform "
          "'edge'"),
-        ("hda_fixed_granularity", {"split": [100, 1, 1, 1]},
+        ("hda_one_core_per_dataflow", {"split": [100, 1, 1, 1]},
          "option split: a 0.00971 share of platform 'edge' fits no core size (smallest is PE64)"),
-        ("hda_fixed_granularity", {"split": [1, 1]}, "option split: expected 4 entries (one per dataflow), got [1, 1]"),
-        ("hda_fixed_granularity", {"dataflows": ["ws_kc", "ws_kc"]}, "option dataflows: each dataflow once"),
-        ("hda_fixed_granularity", {"split": ["PE1024", "PE64", "PE64", "PE64"]},
+        ("hda_one_core_per_dataflow", {"split": [1, 1]}, "option split: expected 4 entries (one per dataflow), got [1, 1]"),
+        ("hda_one_core_per_dataflow", {"dataflows": ["ws_kc", "ws_kc"]}, "option dataflows: each dataflow once"),
+        ("hda_one_core_per_dataflow", {"split": ["PE1024", "PE64", "PE64", "PE64"]},
          "option split: sizes ['PE1024', 'PE64', 'PE64', 'PE64'] exceed the budget of platform 'edge'"),
         ("fda", {"size": "B4096"}, f"option size: unknown core size 'B4096' (allowed: {EDGE_SIZES})"),
         ("fda", {"cores": 2}, "space 'fda': unknown option 'cores' (allowed: size, dataflow, mapping, greedy_switch, "
@@ -54,7 +54,7 @@ def workload():
                                           {"size": "PE64", "dataflow": "rs", "bw_share": 0.99}]},
          "option cores: bw_share values [0.01, 0.99] differ by more than 16x"),
         ("systolic_only", {}, "unknown space 'systolic_only' (allowed: cosearch, fda, fixed_architecture, hda, "
-                              "hda_fixed_granularity, homogeneous_multicore)"),
+                              "hda_fixed_granularity, hda_one_core_per_dataflow, homogeneous_multicore)"),
     ],
 )
 def test_bad_options_name_option_value_and_allowed(workload, name, options, message):
