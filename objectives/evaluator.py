@@ -199,19 +199,24 @@ def layer_mappings(designs: DesignBatch, workload: Workload, platform: Platform,
     store = table_store(workload, platform)
     rungs = store.rung_index(designs.buffer_share[0] * platform.buffer_bytes)
     L = workload.num_layers
+    cores = {}  # core index → its rung's choices and table offset, looked up once (hashing a core is not free)
+    for c in sorted({int(c) for c in layer_core}):
+        core = config_core(configs[config[0, c]], designs.dataflows, platform)
+        cores[c] = (store.choices(core)[rungs[c]], store.offset(core) + rungs[c] * L)
+    fields = [TABLE_FIELDS.index(name) for name in ("utilization", "compute_cycles", "dram_bytes")]
     rows = []
     for l, c in enumerate(int(c) for c in layer_core):
-        core = config_core(configs[config[0, c]], designs.dataflows, platform)
-        choice = store.choices(core)[rungs[c], l]
-        table = store.columns[:, store.offset(core) + rungs[c] * L + l]
+        choices, offset = cores[c]
+        choice = choices[l]
+        utilization, cycles, dram_bytes = store.columns[fields, offset + l].tolist()
         rows.append({
             "layer": workload.layer_names[l],
             "core": c,
             "buffer_rung_bytes": int(store.capacities[rungs[c]]),
             **mapper.describe_mapping(choice[:8], choice[8:16], int(choice[16]), int(choice[17])),
-            "utilization": float(table[TABLE_FIELDS.index("utilization")]),
-            "compute_cycles": float(table[TABLE_FIELDS.index("compute_cycles")]),
-            "dram_bytes": float(table[TABLE_FIELDS.index("dram_bytes")]),
+            "utilization": utilization,
+            "compute_cycles": cycles,
+            "dram_bytes": dram_bytes,
         })
     return rows
 
