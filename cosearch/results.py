@@ -185,10 +185,23 @@ def history_from_columns(columns: dict[str, list]) -> dict[str, list]:
 
 
 class ResultsDir:
-    """Paths of one experiment's results, and the reads and writes of its files."""
+    """Paths of one experiment's results, and the reads and writes of its files.
 
-    def __init__(self, root: str | os.PathLike):
+    ``elsewhere``: how a refused writer is told to write somewhere else (the
+    CLI says "pass --out …", or "choose another --out" when one was given).
+    """
+
+    def __init__(self, root: str | os.PathLike, *, elsewhere: str = "pass --out to write elsewhere"):
         self.root = pathlib.Path(root)
+        self.elsewhere = elsewhere
+
+    def check_readable(self) -> None:
+        """Refuse a results directory that is not there, before reading any file of it."""
+        if not self.root.exists():
+            raise ResultsError(f"{self.root}: does not exist (a results directory: `cosearch run CONFIG` writes one)")
+        if not self.root.is_dir():
+            raise ResultsError(f"{self.root}: is not a directory (a results directory: `cosearch run CONFIG` "
+                               "writes one)")
 
     # -- paths --------------------------------------------------------------
 
@@ -242,7 +255,7 @@ class ResultsDir:
         cosearch's marker; resuming needs the marker.
         """
         if self.root.exists() and not self.root.is_dir():
-            raise ResultsError(f"{self.root}: exists and is not a directory; pass --out to write elsewhere")
+            raise ResultsError(f"{self.root}: exists and is not a directory; {self.elsewhere}")
         if self.is_results_dir():
             return
         if resume:
@@ -250,7 +263,7 @@ class ResultsDir:
                                f"no {MARKER}); run without --resume")
         if self.root.is_dir() and any(p.name != LOCK for p in self.root.iterdir()):
             raise ResultsError(f"{self.root}: is not empty and is not a cosearch results directory (no {MARKER}); "
-                               "nothing was changed. Pass --out to write elsewhere")
+                               f"nothing was changed; {self.elsewhere}")
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -268,7 +281,7 @@ class ResultsDir:
             holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
             os.close(fd)
             raise ResultsError(f"{self.root}: another cosearch run (PID {holder}) is writing here; "
-                               "wait for it to finish, or pass --out to write elsewhere") from None
+                               f"wait for it to finish, or {self.elsewhere}") from None
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
@@ -294,7 +307,7 @@ class ResultsDir:
             if changed:
                 raise ResultsError(
                     f"{self.root}: holds an experiment whose {', '.join(changed)} differ from this config; "
-                    "resume with the same config, or pass --out to start elsewhere")
+                    f"resume with the same config, or {self.elsewhere}")
             finished = self.finished_runs()
             if run_hashes is not None:
                 self._check_hashes(finished, run_hashes)
@@ -336,6 +349,9 @@ class ResultsDir:
         return atomic_write_json(self.summary_path, summary)
 
     def read_summary(self) -> dict:
+        self.check_readable()
+        if not self.summary_path.exists() and not (self.is_results_dir() or self.config_path.exists()):
+            raise ResultsError(f"{self.root}: not a cosearch results directory (no summary.json, no {MARKER})")
         if not self.summary_path.exists():
             raise ResultsError(f"{self.root}: no summary.json (the experiment has not finished; "
                                "`cosearch run CONFIG --resume` completes it)")

@@ -88,7 +88,8 @@ def command(args) -> int:
     executor = make_executor("ray" if ray.enabled else "local", address=ray.address, num_cpus=ray.num_cpus,
                              max_in_flight=ray.num_cpus if ray.address else None)  # on a cluster, --workers caps it
     where = (ray.address or f"local Ray ({ray.num_cpus or 'all'} CPUs)") if ray.enabled else "this process"
-    results = ResultsDir(config.output_dir)
+    results = ResultsDir(config.output_dir, elsewhere="give another --out" if args.out else
+                         "pass --out DIR to write elsewhere")
     results.check_target(resume=args.resume)  # refused before anything is created
     resolved = config.resolved()
     resolved["storage"] = redact_url(resolved.get("storage"))
