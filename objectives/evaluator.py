@@ -97,10 +97,16 @@ class TableStore:
         self.times = np.zeros((4, 0), dtype=np.float32)
         self.size = 0
         self.recent: collections.OrderedDict[mapper.Core, np.ndarray] = collections.OrderedDict()
+        self.carrier = None  # a weak reference to the one object that ships this store to other processes
 
     @property
     def rungs(self) -> int:
         return len(self.capacities)
+
+    def __getstate__(self) -> dict:
+        """What another process can reuse: the tables and their offsets by core (``by_config`` keys
+        hold this process's object ids, ``recent`` only serves design files)."""
+        return {**self.__dict__, "by_config": {}, "recent": collections.OrderedDict(), "carrier": None}
 
     def costs(self, core: mapper.Core) -> mapper.LayerCosts:
         return mapper.map_layers(core, self.layers, self.capacities, self.objective)
@@ -190,6 +196,23 @@ def table_store(workload: Workload, platform: Platform) -> TableStore:
         if len(_STORES) > MAX_STORES:
             _STORES.popitem(last=False)
     return _STORES[key]
+
+
+def known_tables(workload: Workload, platform: Platform) -> TableStore | None:
+    """This process's store for (workload, platform), if it has one (nothing is mapped)."""
+    return _STORES.get((_layers_key(workload), platform))
+
+
+def adopt_tables(store: TableStore, workload: Workload, platform: Platform) -> None:
+    """Use ``store`` (mapped in another process, e.g. a Ray driver) for (workload, platform) unless
+    this process's own holds more: a mapping is the same wherever it is computed, so this skips
+    the mapper's cold cost for every core ``store`` has seen."""
+    key = (_layers_key(workload), platform)
+    own = _STORES.get(key)
+    if own is None or own.size < store.size:
+        _STORES[key] = store
+        if len(_STORES) > MAX_STORES:
+            _STORES.popitem(last=False)
 
 
 def layer_mappings(designs: DesignBatch, workload: Workload, platform: Platform, layer_core: np.ndarray) -> list[dict]:
