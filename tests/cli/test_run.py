@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import matplotlib.image
 import numpy as np
@@ -184,6 +185,8 @@ def test_multi_objective_run_with_constraints(tmp_path):
     with open(tmp_path / "out" / "pareto.csv") as f:
         front = list(csv.DictReader(f))
     assert min(float(r["edp_j_s"]) for r in front) == pytest.approx(summary["best"]["metrics"]["edp"], rel=1e-12)
+    finished = [line for line in result.stdout.splitlines() if line.startswith("run nsga2-0 finished")]
+    assert finished and re.search(r"best latency [0-9.]+ [µm]?s$", finished[0]), finished  # with its unit
     assert matplotlib.image.imread(tmp_path / "out" / "plots" / "convergence.png").shape[0] > 200
 
 
