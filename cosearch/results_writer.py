@@ -67,7 +67,9 @@ def platform_numbers(platform) -> dict:
         "core_sizes": [size.name for size in platform.core_sizes], "mapping_objective": platform.mapping_objective,
     }  # fmt: skip
     if platform.kind == "fpga":
-        numbers.update(dsp=platform.dsp, lut=platform.lut, bram36=platform.bram36)
+        from spaces.hardware import FPGA_RESOURCES
+
+        numbers.update({name: getattr(platform, name) for name in FPGA_RESOURCES})
     return numbers
 
 
@@ -80,12 +82,14 @@ def core_numbers(batch, platform, layer_core=None, workload=None) -> list[dict]:
     cores = []
     for c in np.flatnonzero(batch.core_pes[0] > 0).tolist():
         size = int(batch.core_size[0, c])
+        own_clock = platform.core_sizes[size].clock_hz if size >= 0 else None
         array = config_core((batch.core_dataflow[0, c], batch.core_pes[0, c], size), batch.dataflows, platform)
         entry = {
             "core": len(cores), "size": platform.core_sizes[size].name if size >= 0 else None,
             "pes": int(batch.core_pes[0, c]),
             "array": " × ".join(f"{axis.extent} ({'·'.join(axis.dims)})" for axis in array.axes),
             "dataflow": batch.dataflows[batch.core_dataflow[0, c]].name,
+            "clock_mhz": (own_clock or platform.clock_hz) / 1e6,  # a core size may run at its own clock
             "bw_gbps": float(batch.bw_share[0, c] * platform.bw_gbps),
             "buffer_mib": float(batch.buffer_share[0, c] * platform.buffer_bytes / MIB),
         }  # fmt: skip
