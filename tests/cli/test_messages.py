@@ -72,28 +72,29 @@ def test_compare_cuts_no_name(tiny_results, tmp_path):
     assert "fda" in result.stdout and str(tiny_results) in result.stdout  # same names: told apart by path
 
 
-def _progress(ray: bool):
+def _started(ray: bool):
+    """A progress display (no terminal) told one run is planned and has started; its text so far."""
     from rich.console import Console
 
     from cosearch.cli.run import Progress
 
     config = types.SimpleNamespace(name="demo", objective=types.SimpleNamespace(keys=("edp",)))
     text = io.StringIO()
-    out = Console(file=text, width=200)
     progress = Progress(config, "local Ray (2 CPUs)" if ray else "this process", types.SimpleNamespace(root="r"),
-                        out, ray=ray)
+                        Console(file=text, width=200), ray=ray)
+    spec = types.SimpleNamespace(label="a", run_id="cmaes-0", max_evaluations=10)
+    progress.__enter__()
+    progress.event({"type": "planned", "label": None, "runs": [spec], "todo": [spec]})
+    progress.event({"type": "started", "label": "a", "node": "n", "pid": 1, "attempt": 1})
     return progress, text
 
 
 def test_progress_says_what_starts_before_any_run_reports():
-    progress, text = _progress(ray=True)
-    spec = types.SimpleNamespace(label="a", run_id="cmaes-0", max_evaluations=10)
-    with progress:
-        progress.event({"type": "planned", "label": None, "runs": [spec], "todo": [spec]})
-        progress.event({"type": "started", "label": "a", "node": "n", "pid": 1, "attempt": 1})
-        progress.event({"type": "progress", "label": "a", "evaluations": 5, "best": 2e-5})
-        result = types.SimpleNamespace(evaluations=10, seconds=0.5, best_objectives=[1.5e-5])
-        progress.event({"type": "finished", "label": "a", "result": result})
+    progress, text = _started(ray=True)
+    progress.event({"type": "progress", "label": "a", "evaluations": 5, "best": 2e-5})
+    result = types.SimpleNamespace(evaluations=10, seconds=0.5, best_objectives=[1.5e-5])
+    progress.event({"type": "finished", "label": "a", "result": result})
+    progress.__exit__(None, None, None)
     lines = text.getvalue().splitlines()
     assert lines[0] == "demo: 1 run on local Ray (2 CPUs); results in r"
     assert lines[1] == "starting local Ray (2 CPUs)…"
@@ -103,9 +104,6 @@ def test_progress_says_what_starts_before_any_run_reports():
 
 
 def test_progress_in_process_says_nothing_of_ray():
-    progress, text = _progress(ray=False)
-    spec = types.SimpleNamespace(label="a", run_id="random-0", max_evaluations=10)
-    with progress:
-        progress.event({"type": "planned", "label": None, "runs": [spec], "todo": [spec]})
-        progress.event({"type": "started", "label": "a", "node": "local", "pid": 1, "attempt": 1})
+    progress, text = _started(ray=False)
+    progress.__exit__(None, None, None)
     assert "Ray" not in text.getvalue() and "starting" not in text.getvalue()
