@@ -156,7 +156,8 @@ def test_compare_writes_table_and_overlay(tiny_results, tmp_path):
     out = tmp_path / "compare.png"
     result = cosearch("compare", tiny_results, tiny_results, "--out", out)
     assert result.returncode == 0, result.stderr
-    assert "best EDP" in result.stdout and "fda EDP / best" in result.stdout
+    assert "best EDP" in result.stdout and "baselines: their EDP over each experiment's best" in result.stdout
+    assert any(line.startswith("│ fda ") for line in result.stdout.splitlines())
     assert matplotlib.image.imread(out).shape[0] > 200
 
 
