@@ -35,8 +35,7 @@ def parse_config(data: Any, source: str = "<config>", *, default_name: str = "ex
 
     Relative ``file:`` paths start at ``base_dir`` (the config file's directory).
     """
-    if not isinstance(data, dict):
-        raise ConfigError(source, [("", f"expected a mapping of sections, got {type(data).__name__}")])
+    check_is_config(data, source)
     data = {"name": default_name, **data}
     try:
         return ExperimentConfig.model_validate(data, context={"base_dir": base_dir})
@@ -44,10 +43,45 @@ def parse_config(data: Any, source: str = "<config>", *, default_name: str = "ex
         raise ConfigError(source, [describe_error(err) for err in e.errors()]) from None
 
 
+KIND_USE = {
+    "platform": "name it in a config as `platform: {file: PATH}` (docs/custom.md)",
+    "dataflow": "declare it in a platform's `dataflows:` list (docs/custom.md)",
+}
+
+
+def file_kind(data: Any) -> str | None:
+    """``platform`` or ``dataflow`` when ``data`` (a YAML file's content) has no ``workload`` and
+    only the keys of a platform or a dataflow file, which are not a config's sections; else None."""
+    from spaces.userdefs import DataflowSpec, PlatformSpec
+
+    if not isinstance(data, dict) or "workload" in data or set(data) <= set(ExperimentConfig.model_fields):
+        return None
+    if "unrolled" in data and set(data) <= set(DataflowSpec.model_fields):
+        return "dataflow"
+    if set(data) <= set(PlatformSpec.model_fields):
+        return "platform"
+    return None
+
+
+def check_is_config(data: Any, source: str) -> None:
+    """The ``ConfigError`` of a file that is not an experiment config at all: empty, not a
+    mapping, or a platform or dataflow file."""
+    if data is None:
+        raise ConfigError(source, [("", "the config file is empty (an experiment needs at least `workload:`; "
+                                        "see docs/cli.md)")])
+    if not isinstance(data, dict):
+        raise ConfigError(source, [("", f"expected a mapping of sections, got {type(data).__name__}")])
+    kind = file_kind(data)
+    if kind is not None:
+        raise ConfigError(source, [("", f"this is a {kind} file, not an experiment config: {KIND_USE[kind]} "
+                                        f"(`cosearch validate {source}` checks it)")])
+
+
 def load_config(path: str | pathlib.Path, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
     """Read and validate a config file; ``overrides`` maps dotted keys to values set first."""
     path = pathlib.Path(path)
     data = read_yaml(path)
+    check_is_config(data, str(path))  # before the overrides add sections to it
     if isinstance(data, dict):
         for dotted, value in (overrides or {}).items():
             set_dotted(data, dotted, value)

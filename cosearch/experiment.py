@@ -62,6 +62,31 @@ class BuiltProblem:
     def metrics_row(metrics, p: int) -> dict:
         return metrics.row(p)
 
+    def __getstate__(self) -> dict:
+        """Pickled (to a Ray worker) with the mapper tables this process has for it: the driver maps
+        every core its hypervolume reference sample met, and a worker need not map them again.
+        One problem per (workload, platform) carries them, so the object store holds them once
+        (tens of MB); the baselines' problems share them in the worker that received them."""
+        from objectives.evaluator import known_tables
+
+        import weakref
+
+        tables = known_tables(self.workload, self.platform)
+        carrier = tables.carrier() if tables is not None and tables.carrier is not None else None
+        if carrier is not None and carrier is not self:
+            tables = None
+        elif tables is not None:
+            tables.carrier = weakref.ref(self)
+        return {**self.__dict__, "_tables": tables}
+
+    def __setstate__(self, state: dict) -> None:
+        from objectives.evaluator import adopt_tables
+
+        tables = state.pop("_tables", None)
+        self.__dict__.update(state)
+        if tables is not None:
+            adopt_tables(tables, self.workload, self.platform)
+
 
 @dataclasses.dataclass(frozen=True)
 class SpaceProblem:

@@ -7,8 +7,9 @@
       .cosearch.lock                    the PID of the run writing here; locked while it runs
       config.yaml                       the resolved config (every default filled in)
       summary.json                      best design, baselines, runs, where everything is
-      pareto.csv                        the global front: objective values, run, evaluation, x0…
-      runs/<optimizer>-<seed>/history.csv   best-so-far vs evaluations and seconds
+      pareto.csv                        the global front: metrics (unit in each name), run, evaluation, design
+                                        file, the decoded design (core0_pes, core0_bw_gbps…), the genes (x.core0.size…)
+      runs/<optimizer>-<seed>/history.csv   best-so-far and hypervolume vs evaluations and seconds
       runs/<optimizer>-<seed>/run.json  the run's summary, front and spec hash (written last: the run is done)
       runs/<optimizer>-<seed>/error.txt the whole traceback of a run that failed
       designs/*.json                    decoded designs with metrics and schedule
@@ -40,7 +41,7 @@ import yaml
 DESIGN_FORMAT = "cosearch.design/1"
 RESULTS_FORMAT = "cosearch.results/1"
 MARKER, LOCK = ".cosearch-results", ".cosearch.lock"
-HISTORY_COLUMNS = ("evaluations", "seconds", "best", "hypervolume")
+HISTORY_COLUMNS = ("evaluations", "seconds", "best", "hypervolume")  # a run's history in memory (run.RunResult)
 # What a fresh run replaces: the files cosearch writes (optuna.db from older versions), and
 # temporary files an interrupted write left. Nothing else in the directory is touched.
 OWNED = ("config.yaml", "summary.json", "pareto.csv", "optuna.db", "runs/*/history.csv", "runs/*/run.json",
@@ -145,11 +146,62 @@ def read_csv(path) -> dict[str, list]:
     return columns
 
 
-class ResultsDir:
-    """Paths of one experiment's results, and the reads and writes of its files."""
+def metric_column(key: str) -> str:
+    """A metric's column name in results files, its unit in it (``edp`` → ``edp_j_s``; see ``Metric.column``)."""
+    from objectives.metrics import METRICS
 
-    def __init__(self, root: str | os.PathLike):
+    return METRICS[key].column if key in METRICS else key
+
+
+def _metric_of_column(column: str):
+    from objectives.metrics import METRICS
+
+    return next((m for m in METRICS.values() if m.column == column), None)
+
+
+def history_header(objective: str, keys: Sequence[str]) -> list[str]:
+    """``history.csv``'s columns: ``best_<first objective's column>`` (its value, maximised ones
+    not negated) and ``hypervolume_<key>_x_<key>…``, the volume the run's front dominates over
+    those keys, up to the reference point its ``run.json`` records (``archive.reference``)."""
+    return ["evaluations", "seconds", f"best_{metric_column(objective)}",
+            "hypervolume_" + "_x_".join(metric_column(k) for k in keys)]
+
+
+def history_from_columns(columns: dict[str, list]) -> dict[str, list]:
+    """A ``history.csv`` read back as the in-memory history (``HISTORY_COLUMNS``), whichever
+    cosearch wrote it: ``best``/``hypervolume`` as such (before units were named), or
+    ``best_<column>`` (maximised metrics negated back, as runs minimise) and ``hypervolume_…``."""
+    history = {"evaluations": columns.get("evaluations", []), "seconds": columns.get("seconds", [])}
+    for name, values in columns.items():
+        if name == "best" or name.startswith("best_"):
+            metric = _metric_of_column(name[len("best_"):])
+            history["best"] = [metric.sign * v for v in values] if metric else values
+        elif name.startswith("hypervolume"):
+            history["hypervolume"] = values
+    missing = [c for c in HISTORY_COLUMNS if c not in history]
+    if missing:
+        raise ResultsError(f"history.csv has no {', '.join(missing)} column (columns: {', '.join(columns)})")
+    return history
+
+
+class ResultsDir:
+    """Paths of one experiment's results, and the reads and writes of its files.
+
+    ``elsewhere``: how a refused writer is told to write somewhere else (the
+    CLI says "pass --out …", or "choose another --out" when one was given).
+    """
+
+    def __init__(self, root: str | os.PathLike, *, elsewhere: str = "pass --out to write elsewhere"):
         self.root = pathlib.Path(root)
+        self.elsewhere = elsewhere
+
+    def check_readable(self) -> None:
+        """Refuse a results directory that is not there, before reading any file of it."""
+        if not self.root.exists():
+            raise ResultsError(f"{self.root}: does not exist (a results directory: `cosearch run CONFIG` writes one)")
+        if not self.root.is_dir():
+            raise ResultsError(f"{self.root}: is not a directory (a results directory: `cosearch run CONFIG` "
+                               "writes one)")
 
     # -- paths --------------------------------------------------------------
 
@@ -203,7 +255,7 @@ class ResultsDir:
         cosearch's marker; resuming needs the marker.
         """
         if self.root.exists() and not self.root.is_dir():
-            raise ResultsError(f"{self.root}: exists and is not a directory; pass --out to write elsewhere")
+            raise ResultsError(f"{self.root}: exists and is not a directory; {self.elsewhere}")
         if self.is_results_dir():
             return
         if resume:
@@ -211,7 +263,7 @@ class ResultsDir:
                                f"no {MARKER}); run without --resume")
         if self.root.is_dir() and any(p.name != LOCK for p in self.root.iterdir()):
             raise ResultsError(f"{self.root}: is not empty and is not a cosearch results directory (no {MARKER}); "
-                               "nothing was changed. Pass --out to write elsewhere")
+                               f"nothing was changed; {self.elsewhere}")
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -229,7 +281,7 @@ class ResultsDir:
             holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
             os.close(fd)
             raise ResultsError(f"{self.root}: another cosearch run (PID {holder}) is writing here; "
-                               "wait for it to finish, or pass --out to write elsewhere") from None
+                               f"wait for it to finish, or {self.elsewhere}") from None
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
@@ -255,7 +307,7 @@ class ResultsDir:
             if changed:
                 raise ResultsError(
                     f"{self.root}: holds an experiment whose {', '.join(changed)} differ from this config; "
-                    "resume with the same config, or pass --out to start elsewhere")
+                    f"resume with the same config, or {self.elsewhere}")
             finished = self.finished_runs()
             if run_hashes is not None:
                 self._check_hashes(finished, run_hashes)
@@ -297,6 +349,9 @@ class ResultsDir:
         return atomic_write_json(self.summary_path, summary)
 
     def read_summary(self) -> dict:
+        self.check_readable()
+        if not self.summary_path.exists() and not (self.is_results_dir() or self.config_path.exists()):
+            raise ResultsError(f"{self.root}: not a cosearch results directory (no summary.json, no {MARKER})")
         if not self.summary_path.exists():
             raise ResultsError(f"{self.root}: no summary.json (the experiment has not finished; "
                                "`cosearch run CONFIG --resume` completes it)")
@@ -311,9 +366,22 @@ class ResultsDir:
         return {d.name for d in runs.iterdir() if (d / "run.json").is_file()}
 
     def write_run(self, run_id: str, history: Mapping[str, Sequence[float]], record: dict) -> None:
-        """``history.csv`` first, then ``run.json`` — whose presence marks the run finished."""
-        rows = zip(*(history[c] for c in HISTORY_COLUMNS))
-        atomic_write_csv(self.run_dir(run_id) / "history.csv", HISTORY_COLUMNS, rows)
+        """``history.csv`` first, then ``run.json`` — whose presence marks the run finished.
+
+        The columns are named from the run's first objective and archive keys
+        (``record["summary"]["objectives"]``, ``record["archive"]["keys"]``; see
+        ``history_header``), plain ``best`` and ``hypervolume`` for a record without them.
+        """
+        objectives = record.get("summary", {}).get("objectives")
+        keys = record.get("archive", {}).get("keys")
+        header, sign = list(HISTORY_COLUMNS), 1.0
+        if objectives and keys:
+            header = history_header(objectives[0], keys)
+            metric = _metric_of_column(metric_column(objectives[0]))
+            sign = metric.sign if metric is not None else 1.0
+        best = [sign * v for v in history["best"]]  # the metric's own value: a maximised one is not shown negated
+        rows = zip(history["evaluations"], history["seconds"], best, history["hypervolume"])
+        atomic_write_csv(self.run_dir(run_id) / "history.csv", header, rows)
         atomic_write_json(self.run_dir(run_id) / "run.json", record)
         (self.run_dir(run_id) / "error.txt").unlink(missing_ok=True)  # of an earlier attempt
 
@@ -325,28 +393,41 @@ class ResultsDir:
         return read_json(self.run_dir(run_id) / "run.json")
 
     def read_history(self, run_id: str) -> dict[str, list[float]]:
-        return read_csv(self.run_dir(run_id) / "history.csv")
+        """The run's history as ``run.RunResult`` holds it (``HISTORY_COLUMNS``), from either file format."""
+        return history_from_columns(read_csv(self.run_dir(run_id) / "history.csv"))
 
     # -- front and designs --------------------------------------------------
 
-    def write_pareto(self, keys: Sequence[str], values, source, evaluation, X, designs: Sequence[str] = ()) -> None:
-        """One row per front member: objective values over ``keys``, EDP, origin, design file, x0…"""
+    def write_pareto(self, keys: Sequence[str], values, source, evaluation, X, designs: Sequence[str] = (), *,
+                     gene_names: Sequence[str] | None = None, design_columns: Mapping[str, Sequence] | None = None
+                     ) -> None:  # fmt: skip
+        """One row per front member: its metrics over ``keys`` (and EDP), each column named with its
+        unit; the run and evaluation that found it; its design file (empty where none was written);
+        ``design_columns`` (the decoded design, readable); and its point, one ``x.<gene>`` column
+        per gene (``gene_names``; ``x.0``, ``x.1``… when not given), which the space decodes back
+        to the design."""
         values = [list(map(float, row)) for row in values]
-        dim = len(X[0]) if len(X) else 0
+        dim = len(X[0]) if len(X) else len(gene_names or ())
+        gene_names = list(gene_names) if gene_names is not None else [str(i) for i in range(dim)]
         extra = [] if "edp" in keys else ["edp"]
-        header = [*keys, *extra, "run", "evaluation", "design", *(f"x{i}" for i in range(dim))]
+        design_columns = dict(design_columns or {})
+        header = [*(metric_column(k) for k in (*keys, *extra)), "run", "evaluation", "design", *design_columns,
+                  *(f"x.{name}" for name in gene_names)]
         k = {key: i for i, key in enumerate(keys)}
         rows = []
         for i, row in enumerate(values):
             edp = row[k["latency_s"]] * row[k["energy_j"]] if {"latency_s", "energy_j"} <= set(k) else float("nan")
             name = designs[i] if i < len(designs) else ""
-            rows.append([*row, *([edp] if extra else []), str(source[i]), int(evaluation[i]), name, *map(float, X[i])])
+            rows.append([*row, *([edp] if extra else []), str(source[i]), int(evaluation[i]), name,
+                         *(column[i] for column in design_columns.values()), *map(float, X[i])])
         atomic_write_csv(self.pareto_path, header, rows)
 
     def read_pareto(self) -> dict[str, list]:
+        """``pareto.csv``'s columns by name (an older file's ``edp`` read as ``edp_j_s``)."""
         if not self.pareto_path.exists():
             raise ResultsError(f"{self.root}: no pareto.csv")
-        return read_csv(self.pareto_path)
+        columns = read_csv(self.pareto_path)
+        return {metric_column(name) if name == "edp" else name: values for name, values in columns.items()}
 
     def write_design(self, name: str, payload: dict) -> pathlib.Path:
         return atomic_write_json(self.design_path(name), {"format": DESIGN_FORMAT, **payload})

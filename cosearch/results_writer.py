@@ -53,18 +53,106 @@ def spec_hash(spec) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
+MIB = 2**20
+
+
+def platform_numbers(platform) -> dict:
+    """The platform a design was scored on, as numbers with their units in their names (a
+    config's ``platform:`` section names a preset and what it changes; this says what that is)."""
+    numbers = {
+        "name": platform.name, "kind": platform.kind, "pes": int(platform.pes), "bw_gbps": platform.bw_gbps,
+        "buffer_bytes": int(platform.buffer_bytes), "buffer_mib": platform.buffer_bytes / MIB,
+        "clock_mhz": platform.clock_hz / 1e6, "noc_gbps": platform.noc_gbps, "max_cores": platform.max_cores,
+        "word_bytes": platform.word_bytes, "dataflows": list(platform.dataflows),
+        "core_sizes": [size.name for size in platform.core_sizes], "mapping_objective": platform.mapping_objective,
+    }  # fmt: skip
+    if platform.kind == "fpga":
+        from spaces.hardware import FPGA_RESOURCES
+
+        numbers.update({name: getattr(platform, name) for name in FPGA_RESOURCES})
+    return numbers
+
+
+def core_numbers(batch, platform, layer_core=None, workload=None) -> list[dict]:
+    """Each active core of the first design of ``batch`` in absolute terms: PEs and the array
+    shape the mapper gives them, dataflow, GB/s and MiB; with ``layer_core`` (each layer's core as
+    evaluated), its layers and the models they belong to."""
+    from objectives.evaluator import config_core
+
+    cores = []
+    for c in np.flatnonzero(batch.core_pes[0] > 0).tolist():
+        size = int(batch.core_size[0, c])
+        own_clock = platform.core_sizes[size].clock_hz if size >= 0 else None
+        array = config_core((batch.core_dataflow[0, c], batch.core_pes[0, c], size), batch.dataflows, platform)
+        entry = {
+            "core": len(cores), "size": platform.core_sizes[size].name if size >= 0 else None,
+            "pes": int(batch.core_pes[0, c]),
+            "array": " × ".join(f"{axis.extent} ({'·'.join(axis.dims)})" for axis in array.axes),
+            "dataflow": batch.dataflows[batch.core_dataflow[0, c]].name,
+            "clock_mhz": (own_clock or platform.clock_hz) / 1e6,  # a core size may run at its own clock
+            "bw_gbps": float(batch.bw_share[0, c] * platform.bw_gbps),
+            "buffer_mib": float(batch.buffer_share[0, c] * platform.buffer_bytes / MIB),
+        }  # fmt: skip
+        if layer_core is not None and workload is not None:
+            mine = np.asarray(layer_core) == len(cores)
+            entry["layers"] = int(mine.sum())
+            entry["models"] = sorted({workload.model_names[m] for m in np.asarray(workload.model)[mine].tolist()})
+        cores.append(entry)
+    return cores
+
+
+def design_columns(designs, platform) -> dict[str, list]:
+    """``pareto.csv``'s readable design columns, one list per column over ``designs``: the core
+    count, the mapping mode, and per core slot its size, PEs, dataflow, GB/s and MiB (empty where
+    a design has fewer cores)."""
+    width = max((len(d.cores) for d in designs), default=0)
+    columns: dict[str, list] = {"cores": [len(d.cores) for d in designs],
+                                "mapping": ["greedy" if d.is_greedy else "searched" for d in designs]}
+    for k in range(width):
+        present = [d.cores[k] if k < len(d.cores) else None for d in designs]
+        columns[f"core{k}_size"] = [("" if c is None else c.size or "custom") for c in present]
+        columns[f"core{k}_pes"] = [("" if c is None else c.pes) for c in present]
+        columns[f"core{k}_dataflow"] = [("" if c is None else c.dataflow) for c in present]
+        columns[f"core{k}_bw_gbps"] = [("" if c is None else c.bw_share * platform.bw_gbps) for c in present]
+        columns[f"core{k}_buffer_mib"] = [("" if c is None else c.buffer_share * platform.buffer_bytes / MIB)
+                                          for c in present]
+    return columns
+
+
+def _given(section: dict) -> dict:
+    """A config section without the keys left at None (what the user did not set)."""
+    return {k: v for k, v in section.items() if v is not None} if isinstance(section, dict) else section
+
+
 def design_payload(design, metrics, workload, *, workload_config: dict, platform_config: dict, space: str,
-                   origin: dict, layer_mappings: list[dict] | None = None) -> dict:  # fmt: skip
+                   origin: dict, layer_mappings: list[dict] | None = None, batch=None, platform=None) -> dict:  # fmt: skip
     """A design file's content: the ``Design``, its metrics (batch of one, with schedule), each
-    layer's chosen mapping on its core, and how to rebuild it."""
+    layer's chosen mapping on its core, and how to rebuild it.
+
+    ``workload``/``platform`` are the config sections that rebuild the problem
+    (``cosearch evaluate``); ``chip`` and ``cores`` say in numbers what they
+    resolved to (with ``batch`` and ``platform``); ``layer_core`` is each
+    layer's core as evaluated — the design's own ``layer_core`` is −1 for
+    every layer when it asks for greedy mapping, which is decided per
+    evaluation; ``mapping`` says which.
+    """
     row = metrics.row(0)
     schedule = metrics.schedule
-    return {
+    feasible = bool(metrics.feasible[0])
+    resolved = metrics.layer_core[0].tolist() if feasible else None
+    payload = {
         "origin": origin,
-        "workload": workload_config,
-        "platform": platform_config,
+        "workload": _given(workload_config),
+        "platform": _given(platform_config),
         "space": space,
         "design": design.to_dict(),
+        "mapping": "greedy" if design.is_greedy else "searched",
+        "layer_core": resolved,
+    }
+    if batch is not None and platform is not None:
+        payload["chip"] = platform_numbers(platform)
+        payload["cores"] = core_numbers(batch, platform, resolved, workload)
+    payload.update({
         "metrics": row,
         "model_names": list(workload.model_names),
         "schedule": None if schedule is None else {
@@ -75,7 +163,8 @@ def design_payload(design, metrics, workload, *, workload_config: dict, platform
             "layer_names": list(workload.layer_names),
         },
         "layer_mappings": layer_mappings,
-    }
+    })
+    return payload
 
 
 def _better(result, other) -> bool:
@@ -154,7 +243,7 @@ class ResultsWriter:
                     if metrics.feasible[0] else None)
         payload = design_payload(design, metrics, problem.workload, workload_config=workload_config,
                                  platform_config=platform_config, space=space_name, origin=origin,
-                                 layer_mappings=mappings)
+                                 layer_mappings=mappings, batch=batch, platform=problem.platform)
         path = self.results.write_design(name, payload)
         return str(path.relative_to(self.results.root)), payload["metrics"]
 
@@ -209,7 +298,10 @@ class ResultsWriter:
             origin = {"run": ids.get(archive.source[i], str(archive.source[i])), "evaluation": int(archive.evaluation[i])}
             names[int(i)], _ = self._design_file(f"pareto-{rank}", main, archive.X[i], origin, space_name, **sections)
         results.write_pareto(archive.keys, archive.values, [ids.get(s, s) for s in archive.source],
-                             archive.evaluation, archive.X, [names.get(i, "") for i in range(len(archive))])
+                             archive.evaluation, archive.X, [names.get(i, "") for i in range(len(archive))],
+                             gene_names=[gene.name for gene in main.genes],
+                             design_columns=design_columns(main.space.designs(archive.X), main.platform)
+                             if len(archive) else None)
         best_baseline = {}  # label → its best run so far, over the baseline's seeds
         for spec, result in zip(specs, runs):
             run_id = ids[spec.label]

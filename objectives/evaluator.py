@@ -106,10 +106,17 @@ class TableStore:
         self.times = np.zeros((0, 4), dtype=np.float32)
         self.size = 0
         self.recent: collections.OrderedDict[mapper.Core, np.ndarray] = collections.OrderedDict()
+        self.carrier = None  # a weak reference to the one object that ships this store to other processes
 
     @property
     def rungs(self) -> int:
         return len(self.capacities)
+
+    def __getstate__(self) -> dict:
+        """What another process can reuse: the tables and their offsets by core (``by_config`` keys
+        and ``by_dataflows`` keys hold this process's object ids, ``recent`` only serves design files)."""
+        return {**self.__dict__, "by_config": {}, "by_dataflows": {}, "recent": collections.OrderedDict(),
+                "carrier": None}
 
     def costs(self, core: mapper.Core) -> mapper.LayerCosts:
         return mapper.map_layers(core, self.layers, self.capacities, self.objective)
@@ -235,6 +242,24 @@ def table_store(workload: Workload, platform: Platform) -> TableStore:
     return _STORES[key]
 
 
+def known_tables(workload: Workload, platform: Platform) -> TableStore | None:
+    """This process's store for (workload, platform), if it has one (nothing is mapped)."""
+    return _STORES.get((_layers_key(workload), platform))
+
+
+def adopt_tables(store: TableStore, workload: Workload, platform: Platform) -> None:
+    """Use ``store`` (mapped in another process, e.g. a Ray driver) for (workload, platform) unless
+    this process's own holds more: a mapping is the same wherever it is computed, so this skips
+    the mapper's cold cost for every core ``store`` has seen."""
+    key = (_layers_key(workload), platform)
+    own = _STORES.get(key)
+    if own is None or own.size < store.size:
+        _STORES[key] = store
+        _LAST_STORE.pop("pair", None)  # table_store's identity shortcut may hold the store replaced here
+        if len(_STORES) > MAX_STORES:
+            _STORES.popitem(last=False)
+
+
 def layer_mappings(designs: DesignBatch, workload: Workload, platform: Platform, layer_core: np.ndarray) -> list[dict]:
     """Each layer's chosen mapping in the first design of ``designs``, on the core
     ``layer_core[l]`` runs it on (``Metrics.layer_core[0]``): plain data for design files."""
@@ -242,19 +267,24 @@ def layer_mappings(designs: DesignBatch, workload: Workload, platform: Platform,
     store = table_store(workload, platform)
     rungs = store.rung_index(designs.buffer_share[0] * platform.buffer_bytes)
     L = workload.num_layers
+    cores = {}  # core index → its rung's choices and table offset, looked up once (hashing a core is not free)
+    for c in sorted({int(c) for c in layer_core}):
+        core = config_core(configs[config[0, c]], designs.dataflows, platform)
+        cores[c] = (store.choices(core)[rungs[c]], store.offset(core) + rungs[c] * L)
+    fields = [TABLE_FIELDS.index(name) for name in ("utilization", "compute_cycles", "dram_bytes")]
     rows = []
     for l, c in enumerate(int(c) for c in layer_core):
-        core = config_core(configs[config[0, c]], designs.dataflows, platform)
-        choice = store.choices(core)[rungs[c], l]
-        table = store.rows[store.offset(core) + rungs[c] * L + l]
+        choices, offset = cores[c]
+        choice = choices[l]
+        utilization, cycles, dram_bytes = store.rows[offset + l, fields].tolist()
         rows.append({
             "layer": workload.layer_names[l],
             "core": c,
             "buffer_rung_bytes": int(store.capacities[rungs[c]]),
             **mapper.describe_mapping(choice[:8], choice[8:16], int(choice[16]), int(choice[17])),
-            "utilization": float(table[TABLE_FIELDS.index("utilization")]),
-            "compute_cycles": float(table[TABLE_FIELDS.index("compute_cycles")]),
-            "dram_bytes": float(table[TABLE_FIELDS.index("dram_bytes")]),
+            "utilization": utilization,
+            "compute_cycles": cycles,
+            "dram_bytes": dram_bytes,
         })
     return rows
 

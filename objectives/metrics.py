@@ -56,7 +56,9 @@ class Metric:
     in ``display_unit`` (the stored unit unless given).  ``front``: a key of
     every Pareto front (``pareto.csv``), whatever the objectives.  ``derive``: for a
     metric that follows from others, its values from the record's other
-    metrics by name; the evaluator then need not compute it.
+    metrics by name; the evaluator then need not compute it.  ``column_name``:
+    the name of its column in results files when ``name`` does not end in its
+    unit (``edp`` is ``edp_j_s``), so a CSV read without this table still says it.
     """
 
     name: str
@@ -70,6 +72,7 @@ class Metric:
     display_scale: float = 1.0
     front: bool = False
     derive: Callable[[Mapping[str, np.ndarray]], np.ndarray] | None = None
+    column_name: str | None = None
 
     def __post_init__(self):
         if not self.name.isidentifier():
@@ -88,6 +91,11 @@ class Metric:
     def is_objective(self) -> bool:
         """Whether it can be minimised or maximised: a per-design value with a direction."""
         return self.shape == "design" and self.direction != "neither"
+
+    @property
+    def column(self) -> str:
+        """Its column in results files (``pareto.csv``, ``history.csv``): the name, with its unit."""
+        return self.column_name or self.name
 
     @property
     def shown_unit(self) -> str:
@@ -116,7 +124,8 @@ METRICS: dict[str, Metric] = _table(
     Metric("energy_j", "J", "energy", "minimize", "design",
            "dynamic plus static energy of one pass of the mix", shown=True, display_unit="mJ", display_scale=1e3,
            front=True),
-    Metric("edp", "J·s", "EDP", "minimize", "design", "energy-delay product: energy × latency", shown=True),
+    Metric("edp", "J·s", "EDP", "minimize", "design", "energy-delay product: energy × latency", shown=True,
+           column_name="edp_j_s"),
     Metric("dynamic_energy_j", "J", "dynamic energy", "minimize", "design",
            "energy of the MACs, buffer and DRAM accesses and transfers"),
     Metric("static_energy_j", "J", "static energy", "minimize", "design",

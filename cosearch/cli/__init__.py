@@ -29,10 +29,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="Co-design multi-DNN accelerators: search cores, dataflows, shares and mapping together.",
         epilog="Start with: cosearch run experiments/quickstart.yaml   (COSEARCH_DEBUG=1 shows tracebacks)",
     )
+    parser.add_argument("--version", action="version", version=f"cosearch {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMANDS:
         module.add_parser(sub)
     return parser
+
+
+def version() -> str:
+    """The installed distribution's version (pyproject.toml), or where this checkout was imported from."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("cosearch")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
 
 
 def _terminated(signum, frame):

@@ -26,7 +26,7 @@ def compare_results(dirs, *, out_path=None, fmt="png", out) -> int:
     from cosearch.results import ResultsDir
 
     rows, fronts = [], {}
-    baseline_names = []
+    baseline_names: list[str] = []
     loaded = []
     for d in dirs:
         results = ResultsDir(d)
@@ -37,22 +37,24 @@ def compare_results(dirs, *, out_path=None, fmt="png", out) -> int:
                 baseline_names.append(name)
     names = [summary["experiment"] for _, summary in loaded]
     unique = len(set(names)) == len(names)
+    ratios = {b: [] for b in baseline_names}  # baseline → its EDP over each experiment's best
     for results, summary in loaded:
         best = (summary.get("best") or {}).get("metrics") or {}
         name = summary["experiment"] if unique else str(results.root)
         edp = best.get("edp", math.inf)
-        ratios = []
         for b in baseline_names:
             base = summary.get("baselines", {}).get(b, {}).get("metrics")
-            ratios.append(f"{base['edp'] / edp:.2f}×" if base and edp and math.isfinite(edp) else "—")
+            ratios[b].append(f"{base['edp'] / edp:.2f}×" if base and edp and math.isfinite(edp) else "—")
         rows.append([name, summary["workload"], summary["platform"], summary["space"], summary["evaluations"],
                      plots.si(edp, "J·s", 4), plots.si(best.get("latency_s", math.nan), "s", 4),
-                     plots.si(best.get("energy_j", math.nan), "J", 4), *ratios])
+                     plots.si(best.get("energy_j", math.nan), "J", 4)])
         pareto = results.read_pareto()
         fronts[name] = (pareto.get("latency_s", []), pareto.get("energy_j", []))
-    columns = ["experiment", "workload", "platform", "space", "evaluations", "best EDP", "latency", "energy",
-               *(f"{b} EDP / best" for b in baseline_names)]
+    columns = ["experiment", "workload", "platform", "space", "evaluations", "best EDP", "latency", "energy"]
     out.print(make_table("experiments compared", columns, rows, right=set(range(4, len(columns)))))
+    if baseline_names:  # one row per baseline, one column per experiment: long names stay whole
+        out.print(make_table("baselines: their EDP over each experiment's best", ["baseline", *(r[0] for r in rows)],
+                             [[b, *ratios[b]] for b in baseline_names], right=set(range(1, len(rows) + 1))))
     path = pathlib.Path(out_path or f"compare.{fmt}")
     plots.compare_fronts(path, fronts, title="Pareto fronts compared")
     out.print(f"wrote {path}")

@@ -30,8 +30,9 @@ def make_table(title: str, columns: list[str], rows: list[list], right: set[int]
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", header_style="bold")
-    for i, column in enumerate(columns):
-        table.add_column(column, justify="right" if i in right else "left")
+    for i, column in enumerate(columns):  # a narrow console wraps headers between words and folds cells: nothing is cut
+        table.add_column(column, justify="right" if i in right else "left", overflow="fold",
+                         min_width=max(map(len, column.split()), default=0))
     for row in rows:
         table.add_row(*(str(v) for v in row))
     return table

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import shlex
 import sys
+import time
 
 from cosearch.cli.console import best_text, console, debugging, make_table
 
@@ -88,7 +89,8 @@ def command(args) -> int:
     executor = make_executor("ray" if ray.enabled else "local", address=ray.address, num_cpus=ray.num_cpus,
                              max_in_flight=ray.num_cpus if ray.address else None)  # on a cluster, --workers caps it
     where = (ray.address or f"local Ray ({ray.num_cpus or 'all'} CPUs)") if ray.enabled else "this process"
-    results = ResultsDir(config.output_dir)
+    results = ResultsDir(config.output_dir, elsewhere="give another --out" if args.out else
+                         "pass --out DIR to write elsewhere")
     results.check_target(resume=args.resume)  # refused before anything is created
     resolved = config.resolved()
     resolved["storage"] = redact_url(resolved.get("storage"))
@@ -100,7 +102,7 @@ def command(args) -> int:
     with results.locked():
         if not args.resume and results.config_path.exists():
             out.print(f"replacing the previous results in {results.root} (--resume continues them instead)")
-        progress = Progress(config, where, results, out)
+        progress = Progress(config, where, results, out, ray=ray.enabled)
         with progress:
             outcome = run_experiment(specs, executor=executor, writer=writer, on_event=progress.event,
                                      problems=config_problems(config, built), name=config.name)
@@ -123,20 +125,49 @@ def command(args) -> int:
 
 class Progress:
     """What the console shows while runs go: the plan, then a rich progress bar on a terminal
-    (best objective so far) or one line per finished run."""
+    (best objective so far) or one line per finished run.
 
-    def __init__(self, config, where: str, results, out):
-        self.name, self.where, self.results, self.out = config.name, where, results, out
+    Before the first batch and after the last run the bar says what is
+    happening instead (preparing the runs, starting Ray, writing the
+    results), with a spinner, so it never sits at 0 saying nothing; without
+    a terminal, starting Ray and writing the results are a line each.
+    """
+
+    def __init__(self, config, where: str, results, out, *, ray: bool = False):
+        self.name, self.where, self.results, self.out, self.ray = config.name, where, results, out, ray
         self.metric = config.objective.keys[0]
         self.ids: dict[str, str] = {}
         self.done: dict[str, int] = {}
         self.best = math.inf
         self.bar = None
+        self.phase: str | None = None  # what happens while no run reports progress
+        self.todo = 0
+        self.finished = 0
+        self.clock = time.perf_counter()
 
     def _description(self) -> str:
-        return best_text(self.best, self.metric)
+        return f"{self.phase}…" if self.phase else best_text(self.best, self.metric)
+
+    def _set_phase(self, phase: str | None, line: bool = False) -> None:
+        """Show ``phase`` on the bar; without one, print it as a line when ``line``."""
+        self.phase = phase
+        if self.bar is not None:
+            self.bar.update(self.task, description=self._description())
+        elif line and phase:
+            self.out.print(f"{phase}…")
 
     def __enter__(self):
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar, SpinnerColumn, TextColumn,
+                                       TimeElapsedColumn)  # fmt: skip
+
+            self.bar = Bar(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                           TextColumn("evaluations"), TimeElapsedColumn(), transient=False,
+                           console=Console(stderr=True, highlight=False))
+            self.task = self.bar.add_task("", total=None)
+            self.bar.start()
+            self._set_phase("preparing the runs")
         return self
 
     def __exit__(self, *exc):
@@ -145,28 +176,30 @@ class Progress:
 
     def _start(self, specs, todo) -> None:
         self.ids = {s.label: s.run_id for s in specs}
+        self.todo = len(todo)
+        console = self.bar.console if self.bar is not None else self.out
         if len(todo) < len(specs):
-            self.out.print(f"resuming {self.results.root}: {len(specs) - len(todo)} of {len(specs)} runs already finished")
-        self.out.print(f"{self.name}: {len(todo)} run{'s' if len(todo) != 1 else ''} on {self.where}; "
-                       f"results in {self.results.root}")
+            console.print(f"resuming {self.results.root}: {len(specs) - len(todo)} of {len(specs)} runs already finished")
+        console.print(f"{self.name}: {len(todo)} run{'s' if len(todo) != 1 else ''} on {self.where}; "
+                      f"results in {self.results.root}")
         total = sum(s.max_evaluations or 0 for s in todo) if all(s.max_evaluations for s in todo) else None
-        if sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
-
-            self.bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("evaluations"), TimeElapsedColumn(), transient=False,
-                           console=Console(stderr=True, highlight=False))
-            self.task = self.bar.add_task(self._description(), total=total)
-            self.bar.start()
+        if self.bar is not None:
+            self.bar.update(self.task, total=total, completed=0)
+        self.clock = time.perf_counter()
+        self._set_phase(f"starting {self.where}" if self.ray and todo else None, line=True)
 
     def event(self, event: dict) -> None:
         label = event["label"]
         console = self.bar.console if self.bar is not None else self.out
         if event["type"] == "planned":
             self._start(event["runs"], event["todo"])
+        elif event["type"] == "started" and self.phase and self.phase.startswith("starting"):
+            if self.bar is None:
+                console.print(f"{self.where} started in {time.perf_counter() - self.clock:.1f} s; runs going")
+            self._set_phase(None)
         elif event["type"] == "progress":
             self.best = min(self.best, event["best"])
+            self.phase = None if self.finished < self.todo else self.phase
             if self.bar is not None:
                 self.done[label] = event["evaluations"]
                 self.bar.update(self.task, completed=sum(self.done.values()), description=self._description())
@@ -175,6 +208,9 @@ class Progress:
             best = result.best_objectives[0] if result.best_objectives is not None else math.inf
             console.print(f"run {self.ids[label]} finished: {result.evaluations} evaluations in "
                           f"{result.seconds:.1f} s, {best_text(best, self.metric)}")
+            self.finished += 1
+            if self.finished == self.todo:
+                self._set_phase("writing the designs, the front and the plots", line=True)
         elif event["type"] == "failed":
             console.print(f"run {self.ids[label]} failed: {event['line']} "
                           f"(the whole error: runs/{self.ids[label]}/error.txt)", markup=False)

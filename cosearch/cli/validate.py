@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cosearch.cli.console import console
+from cosearch.cli.console import UsageError, console
 
 
 def add_parser(sub) -> None:
@@ -14,8 +14,11 @@ def add_parser(sub) -> None:
 def command(args) -> int:
     """Check a config file without running it."""
     from cosearch.config import BUDGET_CONSTRAINT
-    from cosearch.config_loader import build, load_config, run_specs
+    from cosearch.config_loader import build, file_kind, load_config, read_yaml, run_specs
 
+    kind = file_kind(read_yaml(args.file))
+    if kind is not None:
+        return _validate_definition(args.file, kind)
     config = load_config(args.file)
     built = build(config, args.file)
     budget = " and ".join(f"{v:g} {k}" for k, v in config.budget.model_dump().items() if v is not None)
@@ -31,4 +34,26 @@ def command(args) -> int:
         f"{args.file}: ok — {built.workload.name} ({built.workload.num_layers} layers) on {built.platform.name}, "
         f"space {config.space.name} ({built.space.dim} genes), objective {', '.join(config.objective.keys)}{constraints}; "
         f"{plan}; results in {config.output_dir}")
+    return 0
+
+
+def _validate_definition(path: str, kind: str) -> int:
+    """A platform or dataflow file: checked as what it is, and said so."""
+    from cosearch.config_loader import KIND_USE, read_yaml
+    from spaces.userdefs import DefinitionError, load_dataflow, load_platform
+
+    try:
+        if kind == "platform":
+            p = load_platform(path)
+            budget = f"{p.pes:,} PEs" if p.kind == "asic" else f"{p.dsp:,.0f} DSP, {p.lut:,.0f} LUT, {p.bram36:,.0f} BRAM36"
+            what = (f"{p.name}, {p.kind}, {budget}, {p.bw_gbps:g} GB/s, {p.buffer_bytes / 2**20:g} MiB buffer, "
+                    f"{p.clock_hz / 1e6:g} MHz, up to {p.max_cores} cores, dataflows {', '.join(p.dataflows)}")
+        else:
+            d = load_dataflow(read_yaml(path), path)
+            caps = ", ".join(f"{dim} ≤ {n}" for dim, n in d.max_extents)
+            what = f"{d.name}, unrolls {' × '.join(d.unrolled)}, {d.stationary} stationary" + (f", {caps}" if caps else "")
+    except DefinitionError as e:
+        raise UsageError(f"{kind} file: {e}") from None
+    console().print(f"{path}: a {kind} file, not an experiment config; ok — {what}. To use it, {KIND_USE[kind]}",
+                    markup=False)
     return 0

@@ -37,13 +37,15 @@ class GeneTable:
 
     ``cardinality`` ``(d,)`` int: number of values of a discrete gene, 0 for a
     continuous one; ``low`` ``(d,)`` int: the first integer value (0 for
-    categorical genes, whose values are choice indices).
+    categorical genes, whose values are choice indices); ``choices``: each
+    gene's choices (``()`` unless categorical), for optimizers that show them.
     """
 
     names: tuple[str, ...]
     kinds: tuple[str, ...]
     cardinality: np.ndarray
     low: np.ndarray
+    choices: tuple[tuple, ...] = ()
 
     @property
     def dim(self) -> int:
@@ -85,6 +87,7 @@ def gene_table(genes: Sequence[Gene] | None, dim: int) -> GeneTable:
         kinds=tuple(g.kind for g in genes),
         cardinality=np.array([g.num_choices or 0 for g in genes], dtype=np.int64).reshape(dim),
         low=np.array([int(g.low) if g.kind == "integer" else 0 for g in genes], dtype=np.int64).reshape(dim),
+        choices=tuple(tuple(g.choices) for g in genes),
     )
 
 

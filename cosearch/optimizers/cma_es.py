@@ -29,6 +29,33 @@ import numpy as np
 
 from cosearch.optimizers._base import Optimizer, finite_objectives
 
+OPTIONAL_CMA_IMPORTS = ("matplotlib.pyplot", "scipy.stats")
+"""What ``import cma`` loads only for its plots and surrogate models (``cma.s``,
+``cma.fitness_models``), inside ``try`` blocks that fall back when missing:
+about 2 s of CPU at every start, in every Ray worker, for nothing the
+ask-and-tell strategy uses."""
+
+
+def import_cma():
+    """``cma`` imported without ``OPTIONAL_CMA_IMPORTS`` (not yet imported ones are hidden while it
+    loads and importable again afterwards); the strategy itself is the same code."""
+    import sys
+
+    if "cma" in sys.modules:
+        return sys.modules["cma"]
+    hidden = [name for name in OPTIONAL_CMA_IMPORTS if name not in sys.modules]
+    try:
+        for name in hidden:
+            sys.modules[name] = None  # an import of it raises ImportError, which cma catches
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "could not import matplotlib.pyplot": we never plot with cma
+            import cma
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+    return cma
+
 RESTART_STRATEGIES = ("none", "ipop", "bipop")
 DIAGONAL_FROM_DIM = 200
 
@@ -138,8 +165,7 @@ class CMAES(Optimizer):
         return np.where(self.genes.discrete, self.genes.centre(index), np.clip(z, 0.0, 1.0))
 
     def _start(self, x0: np.ndarray, sigma: float, popsize: int, inject=()) -> None:
-        import cma
-
+        cma = import_cma()
         discrete = np.flatnonzero(self.genes.discrete).tolist()
         scale, offset = (np.append(self._scale, 1.0), np.append(self._offset, 0.0)) if self._padded else (
             self._scale, self._offset)

@@ -1,10 +1,13 @@
 """Every Optuna sampler behind the optimizer interface (all Optuna code lives here).
 
 A study with in-memory storage is driven by ask-and-tell: ``ask(n)`` opens n
-trials and declares the space's genes on each (categorical genes with
-``suggest_categorical`` over choice indices, integer genes with
+trials and declares the space's genes on each, by their names (categorical
+genes with ``suggest_categorical`` over their choices' labels, so
+optuna-dashboard shows ``core0.size = PE1024``; integer genes with
 ``suggest_int``, continuous and priority genes with ``suggest_float`` on
 [0, 1]); the values become unit coordinates (cell centres for discrete genes).
+Optuna samples a categorical parameter by its choice's index, so labels
+instead of indices ask the same points for a seed.
 ``tell`` closes the trials with their objective values; infeasible (inf/NaN)
 values become a large finite penalty, since samplers rank or model them. A
 point told that was not asked (an evaluated baseline) is added as a finished
@@ -84,8 +87,24 @@ def make_sampler(sampler: str, seed: int, population_size: int | None, n_startup
 def declared_kinds(genes, categorical_as_integer: bool) -> list[str]:
     """The kinds genes are declared with. Optuna's CmaEsSampler samples
     categorical parameters at random, outside its search distribution, so for
-    it categorical genes are declared as integers over their choice index."""
+    it categorical genes are declared as integers over their choice index
+    (each trial then carries the choice's label as a user attribute)."""
     return ["integer" if k == "categorical" and categorical_as_integer else k for k in genes.kinds]
+
+
+OPTUNA_CHOICE_TYPES = (type(None), bool, int, float, str)  # what a CategoricalDistribution may hold
+
+
+def choice_labels(genes) -> list[list]:
+    """Each gene's choices as Optuna may store them (other types as text), ``[]`` where it has none;
+    indices where labels would collide, so every choice stays its own."""
+    labels = []
+    for j, k in enumerate(genes.cardinality):
+        given = genes.choices[j] if j < len(genes.choices) else ()
+        shown = [c if isinstance(c, OPTUNA_CHOICE_TYPES) else str(c) for c in given]
+        unique = len(shown) == int(k) and len(set(shown)) == len(shown)  # 1 and True would collide
+        labels.append(shown if unique else list(range(int(k))))
+    return labels
 
 
 def distributions(genes, kinds) -> dict:
@@ -93,9 +112,9 @@ def distributions(genes, kinds) -> dict:
     import optuna.distributions as od
 
     out = {}
-    for name, kind, k, low in zip(genes.names, kinds, genes.cardinality, genes.low):
+    for name, kind, k, low, labels in zip(genes.names, kinds, genes.cardinality, genes.low, choice_labels(genes)):
         if kind == "categorical":
-            out[name] = od.CategoricalDistribution(list(range(int(k))))
+            out[name] = od.CategoricalDistribution(labels)
         elif kind == "integer":
             out[name] = od.IntDistribution(int(low), int(low + k - 1))
         else:
@@ -106,11 +125,15 @@ def distributions(genes, kinds) -> dict:
 def declare(trial, genes, kinds) -> np.ndarray:
     """Declare every gene on ``trial``; returns the ``(d,)`` point it stands for."""
     x = np.empty(genes.dim)
-    for j, (name, kind, k, low) in enumerate(zip(genes.names, kinds, genes.cardinality, genes.low)):
+    for j, (name, kind, k, low, labels) in enumerate(
+            zip(genes.names, kinds, genes.cardinality, genes.low, choice_labels(genes))):  # fmt: skip
         if kind == "categorical":
-            x[j] = bin_centre(trial.suggest_categorical(name, list(range(int(k)))), k)
+            x[j] = bin_centre(labels.index(trial.suggest_categorical(name, labels)), k)
         elif kind == "integer":
-            x[j] = bin_centre(trial.suggest_int(name, int(low), int(low + k - 1)) - low, k)
+            index = trial.suggest_int(name, int(low), int(low + k - 1)) - low
+            x[j] = bin_centre(index, k)
+            if genes.kinds[j] == "categorical":  # declared by index (CmaEsSampler): its label beside it
+                trial.set_user_attr(name, labels[index])
         else:
             x[j] = trial.suggest_float(name, 0.0, 1.0)
     return x
@@ -120,9 +143,9 @@ def params_of(x: np.ndarray, genes, kinds) -> dict:
     """The Optuna parameters a point ``(d,)`` decodes to (inverse of ``declare``)."""
     index = genes.to_index(x[None])[0]
     params = {}
-    for j, (name, kind, low) in enumerate(zip(genes.names, kinds, genes.low)):
+    for j, (name, kind, low, labels) in enumerate(zip(genes.names, kinds, genes.low, choice_labels(genes))):
         if kind == "categorical":
-            params[name] = int(index[j])
+            params[name] = labels[int(index[j])]
         elif kind == "integer":
             params[name] = int(low + index[j])
         else:

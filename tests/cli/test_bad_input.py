@@ -57,7 +57,7 @@ PLATFORM = "name: p\nbase: edge\n"
     (b"workload: vision\nseeds: 1000000000\n", "seeds: a number of seeds must be between 1 and 1000"),
     (b"workload: {models: [{model: resnet50, batch: 100000000}]}\n", "input should be less than or equal to 1024"),
     (b"workload: vision\ndescription: 2024-13-45\n", "2024-13-45 is not a date"),
-    (b"", "expected a mapping of sections, got NoneType"),
+    (b"", "the config file is empty"),
 ])
 def test_bad_config_files_exit_2(tmp_path, capsys, data, message):
     path = tmp_path / "bad.yaml"

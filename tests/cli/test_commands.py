@@ -73,4 +73,8 @@ def test_out_dir_that_is_not_a_results_dir_is_refused(tmp_path):
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     result = cosearch("run", config, "--out", tmp_path / "mine", cwd=tmp_path)
     assert result.returncode == 2 and "not a cosearch results directory" in result.stderr
+    assert "give another --out" in result.stderr and "pass --out" not in result.stderr  # --out was given
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    config.write_text(config.read_text() + f"output: {tmp_path / 'mine'}\n")  # the config's output: instead
+    result = cosearch("run", config, cwd=tmp_path)
+    assert result.returncode == 2 and "pass --out DIR to write elsewhere" in result.stderr

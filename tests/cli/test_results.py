@@ -43,6 +43,35 @@ def test_a_run_is_finished_once_its_record_is_written(tmp_path):
         results.prepare({"seeds": [1]}, resume=True, compare_keys=("seeds",))
 
 
+def test_history_columns_name_the_objective_and_hypervolume_with_units(tmp_path):
+    """A maximised objective is written as its value and read back negated, as runs minimise it."""
+    import csv
+
+    results = ResultsDir(tmp_path)
+    history = {"evaluations": [8, 16], "seconds": [0.1, 0.2], "best": [-1.5, -2.0], "hypervolume": [0.5, 0.7]}
+    record = {"summary": {"objectives": ["stp", "edp"]}, "archive": {"keys": ["latency_s", "energy_j", "edp"]}}
+    results.write_run("nsga2-0", history, record)
+    with open(results.run_dir("nsga2-0") / "history.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["evaluations", "seconds", "best_stp", "hypervolume_latency_s_x_energy_j_x_edp_j_s"]
+    assert [float(r[2]) for r in rows[1:]] == [1.5, 2.0]
+    assert results.read_history("nsga2-0") == history
+
+
+def test_results_written_before_units_were_named_still_read(tmp_path):
+    results = ResultsDir(tmp_path)
+    (results.run_dir("cmaes-0")).mkdir(parents=True)
+    (results.run_dir("cmaes-0") / "history.csv").write_text("evaluations,seconds,best,hypervolume\n8,0.5,2.0,0.1\n")
+    assert results.read_history("cmaes-0") == {"evaluations": [8.0], "seconds": [0.5], "best": [2.0],
+                                               "hypervolume": [0.1]}
+    results.pareto_path.write_text("latency_s,energy_j,edp,run,evaluation,design,x0\n0.5,2.0,1.0,cmaes-0,3,,0.25\n")
+    front = results.read_pareto()
+    assert front["edp_j_s"] == [1.0] and front["x0"] == [0.25] and "edp" not in front
+    (results.run_dir("cmaes-0") / "history.csv").write_text("evaluations,seconds\n8,0.5\n")
+    with pytest.raises(ResultsError, match="no best, hypervolume column"):
+        results.read_history("cmaes-0")
+
+
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary_one(tmp_path):
     path = atomic_write_text(tmp_path / "run.json", "old\n")
     with pytest.raises(UnicodeEncodeError):

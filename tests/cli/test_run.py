@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import matplotlib.image
+import numpy as np
 import pytest
 import yaml
 
@@ -48,9 +50,10 @@ def test_summary_names_best_design_and_runs(tiny_results):
 def test_history_is_best_so_far(tiny_results):
     with open(tiny_results / "runs" / "cmaes-0" / "history.csv") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["evaluations", "seconds", "best", "hypervolume"]
+    assert list(rows[0]) == ["evaluations", "seconds", "best_edp_j_s",
+                             "hypervolume_latency_s_x_energy_j_x_resource_fraction"]
     evaluations = [int(r["evaluations"]) for r in rows]
-    best = [float(r["best"]) for r in rows]
+    best = [float(r["best_edp_j_s"]) for r in rows]
     assert evaluations[-1] == 48 and evaluations == sorted(evaluations)
     assert all(b >= a for a, b in zip(best[1:], best[:-1]))
 
@@ -59,10 +62,55 @@ def test_pareto_csv_lists_front_with_origin(tiny_results):
     with open(tiny_results / "pareto.csv") as f:
         rows = list(csv.DictReader(f))
     assert rows
-    assert {"latency_s", "energy_j", "resource_fraction", "edp", "run", "evaluation", "design", "x0"} <= set(rows[0])
+    assert {"latency_s", "energy_j", "resource_fraction", "edp_j_s", "run", "evaluation", "design"} <= set(rows[0])
     assert {r["run"] for r in rows} <= set(RUNS)
     named = [r["design"] for r in rows if r["design"]]
     assert named and all((tiny_results / n).is_file() for n in named)
+
+
+def test_pareto_csv_names_genes_and_reads_as_the_design_files(tiny_results):
+    """Gene columns carry the space's gene names; the readable columns say what the design file says."""
+    with open(tiny_results / "pareto.csv") as f:
+        rows = list(csv.DictReader(f))
+    header = list(rows[0])
+    assert "x.cores" in header and "x.core0.size" in header and "x.core0.dataflow" in header
+    assert not any(name.startswith("x") and name[1:].isdigit() for name in header)
+    for row in rows:
+        if not row["design"]:
+            continue
+        data = json.loads((tiny_results / row["design"]).read_text())
+        cores = data["cores"]
+        assert int(row["cores"]) == len(cores) == len(data["design"]["cores"])
+        assert row["mapping"] == data["mapping"]
+        for k, core in enumerate(cores):
+            assert row[f"core{k}_size"] == core["size"] and int(row[f"core{k}_pes"]) == core["pes"]
+            assert row[f"core{k}_dataflow"] == core["dataflow"]
+            assert float(row[f"core{k}_bw_gbps"]) == pytest.approx(core["bw_gbps"], rel=1e-12)
+            assert float(row[f"core{k}_buffer_mib"]) == pytest.approx(core["buffer_mib"], rel=1e-12)
+        assert float(row["edp_j_s"]) == pytest.approx(data["metrics"]["edp"], rel=1e-12)
+
+
+def test_design_file_states_platform_numbers_and_each_layers_core(tiny_results):
+    """The edge preset with max_cores 3, in numbers; greedy layers on the cores they ran on."""
+    from spaces import get_platform
+
+    edge = get_platform("edge")
+    data = json.loads((tiny_results / "designs" / "best.json").read_text())
+    chip = data["chip"]
+    assert data["platform"] == {"preset": "edge", "max_cores": 3}  # what rebuilds it, without unset keys
+    assert (chip["pes"], chip["bw_gbps"], chip["clock_mhz"]) == (edge.pes, edge.bw_gbps, edge.clock_hz / 1e6)
+    assert chip["buffer_mib"] == edge.buffer_bytes / 2**20 and chip["max_cores"] == 3
+    assert data["mapping"] == "greedy" and set(data["design"]["layer_core"]) == {-1}
+    cores = data["cores"]
+    assert data["layer_core"] == data["schedule"]["core"] == [m["core"] for m in data["layer_mappings"]]
+    assert set(data["layer_core"]) <= set(range(len(cores)))
+    assert sum(core["layers"] for core in cores) == len(data["layer_core"])
+    assert sum(core["pes"] for core in cores) == data["metrics"]["pes_used"]
+    assert sum(core["bw_gbps"] for core in cores) == pytest.approx(edge.bw_gbps)
+    assert sum(core["buffer_mib"] for core in cores) == pytest.approx(edge.buffer_bytes / 2**20)
+    for core in cores:  # the array fits in the core's PEs (a row-stationary array of 1024 is 3 × 16 × 21)
+        extents = [int(part.split(" ")[0]) for part in core["array"].split(" × ")]
+        assert 0.9 * core["pes"] <= np.prod(extents) <= core["pes"], core
 
 
 def test_plots_open_as_images(tiny_results):
@@ -108,7 +156,8 @@ def test_compare_writes_table_and_overlay(tiny_results, tmp_path):
     out = tmp_path / "compare.png"
     result = cosearch("compare", tiny_results, tiny_results, "--out", out)
     assert result.returncode == 0, result.stderr
-    assert "best EDP" in result.stdout and "fda EDP / best" in result.stdout
+    assert "best EDP" in result.stdout and "baselines: their EDP over each experiment's best" in result.stdout
+    assert any(line.startswith("│ fda ") for line in result.stdout.splitlines())
     assert matplotlib.image.imread(out).shape[0] > 200
 
 
@@ -136,7 +185,9 @@ def test_multi_objective_run_with_constraints(tmp_path):
     assert summary["best"]["metrics"]["resource_fraction"] <= 0.8
     with open(tmp_path / "out" / "pareto.csv") as f:
         front = list(csv.DictReader(f))
-    assert min(float(r["edp"]) for r in front) == pytest.approx(summary["best"]["metrics"]["edp"], rel=1e-12)
+    assert min(float(r["edp_j_s"]) for r in front) == pytest.approx(summary["best"]["metrics"]["edp"], rel=1e-12)
+    finished = [line for line in result.stdout.splitlines() if line.startswith("run nsga2-0 finished")]
+    assert finished and re.search(r"best latency [0-9.]+ [µm]?s$", finished[0]), finished  # with its unit
     assert matplotlib.image.imread(tmp_path / "out" / "plots" / "convergence.png").shape[0] > 200
 
 

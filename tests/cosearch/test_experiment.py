@@ -140,3 +140,26 @@ def test_spec_hash_follows_what_decides_a_result_not_where_the_run_sits():
     assert spec_hash(renamed) == spec_hash(spec)  # where it sits and where its study lives
     assert spec_hash(dataclasses.replace(spec, seed=1)) != spec_hash(spec)
     assert spec_hash(dataclasses.replace(spec, optimizer_options={"n_startup_trials": 2})) != spec_hash(spec)
+
+
+def test_a_pickled_problem_carries_the_mapper_tables_once_and_scores_the_same(monkeypatch):
+    """A Ray worker receiving the driver's problem maps nothing the driver mapped; a second problem
+    of the same workload and platform does not ship them again."""
+    import pickle
+
+    from objectives import evaluator, mapper
+
+    problem = SpaceProblem("mobilenet_v1", "edge", "fda").build()
+    X = np.random.default_rng(0).random((16, problem.dim))
+    expected = problem.evaluate(X)  # maps the cores of these designs in this process
+    shipped = pickle.dumps(problem)
+    other = SpaceProblem("mobilenet_v1", "edge", "homogeneous_multicore").build()
+    assert len(pickle.dumps(other)) < len(shipped) / 10  # the tables went once, with the first problem
+    monkeypatch.setattr(evaluator, "_STORES", type(evaluator._STORES)())  # a fresh process: no tables
+    calls = []
+    monkeypatch.setattr(mapper, "map_layers", lambda *a, **k: calls.append(a) or pytest.fail("mapped again"))
+    received = pickle.loads(shipped)
+    again = received.evaluate(X)
+    assert not calls
+    for name in ("latency_s", "energy_j", "edp", "feasible"):
+        assert np.array_equal(getattr(again, name), getattr(expected, name)), name

@@ -230,3 +230,29 @@ def test_gene_table_refuses_other_gene_records():
     Stand_in = type("Stand_in", (), {"name": "x", "kind": "continuous"})
     with pytest.raises(TypeError, match="not a spaces.genes.Gene"):
         gene_table([Stand_in()], 1)
+
+
+@pytest.mark.parametrize("name", ["tpe", "nsga2", "optuna_random", "qmc", "optuna_cmaes"])
+def test_optuna_studies_show_choices_by_label_and_search_as_with_indices(name):
+    """optuna-dashboard reads ``dataflow = rs``, not ``2``; the labels change no asked point for a seed
+    (Optuna samples a categorical parameter by its choice's index)."""
+    by_index = [Gene(name="dataflow", kind="categorical", choices=(0, 1, 2)), *GENES[1:]]
+    labelled = make_optimizer(name, dim=len(GENES), genes=GENES, seed=5)
+    indexed = make_optimizer(name, dim=len(GENES), genes=by_index, seed=5)
+    for _ in range(3):
+        X = labelled.ask(4)
+        assert np.array_equal(X, indexed.ask(4))
+        labelled.tell(X, objective(X))
+        indexed.tell(X, objective(X))
+    for trial in labelled._study.trials:
+        shown = trial.user_attrs["dataflow"] if name == "optuna_cmaes" else trial.params["dataflow"]
+        assert shown in ("ws_kc", "os_yx", "rs")
+        assert isinstance(trial.params["cores"], int) and 1 <= trial.params["cores"] <= 4
+
+
+def test_optuna_told_points_it_did_not_ask_are_stored_by_label():
+    optimizer = make_optimizer("tpe", dim=len(GENES), genes=GENES, seed=0)
+    X = np.array([[GENES[0].from_value("rs"), GENES[1].from_value(3), 0.25, 0.75]])
+    optimizer.tell(X, objective(X))  # a baseline's point: added as a finished trial
+    trial = optimizer._study.trials[-1]
+    assert trial.params == {"dataflow": "rs", "cores": 3, "bw_share": 0.25, "priority": 0.75}
