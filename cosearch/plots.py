@@ -272,9 +272,11 @@ def median_curves(runs: Sequence[Mapping[str, Sequence[float]]]):
         at = np.searchsorted(x, grid, side="right") - 1  # the last batch at or before each count
         values[r] = np.asarray(run["best"], float)[at]
         seconds[r] = np.asarray(run["seconds"], float)[at]
-    huge = 1e300  # inf − inf is NaN inside the percentile's interpolation; a huge finite stand-in is not
+    # inf − inf is NaN inside the percentile's interpolation; a huge finite stand-in is not, and any
+    # quantile it takes part in stays far above every real value.
+    huge = 1e300
     q = np.percentile(np.clip(values, -huge, huge), [25, 50, 75], axis=0)
-    q[np.abs(q) >= huge / 2] = np.nan
+    q[np.abs(q) >= huge * 1e-20] = np.nan
     return grid, np.median(seconds, axis=0), q
 
 
