@@ -146,6 +146,19 @@ def _finish(fig, ax, title: str, ncol: int) -> None:
     fig.legend(fontsize=8, loc="outside lower center", ncol=ncol, frameon=False)
 
 
+def _far(latency, energy, cloud, front, marked: np.ndarray) -> np.ndarray:
+    """Points of the single runs' fronts so far off that showing them would squash the front into a corner:
+    beyond the front's, best's and baselines' range and beyond the cloud's 95th percentile on some axis."""
+    far = np.zeros_like(cloud)
+    if not cloud.any():
+        return far
+    for values, mine in ((latency, marked[:, 0]), (energy, marked[:, 1])):
+        kept = np.concatenate([values[front], mine])
+        limit = max(np.percentile(values[cloud], 95), kept.max() if kept.size else -np.inf)
+        far |= cloud & (values > limit)
+    return far
+
+
 def pareto_figure(
     *,
     latency_s: Sequence[float],
@@ -173,7 +186,12 @@ def pareto_figure(
     fig, ax = _figure(6.6, 6.2)
     on_front = np.zeros_like(ok) if front is None else np.asarray(front, bool) & ok
     cloud = ok & ~on_front
-    ax.scatter(latency[cloud], energy[cloud], s=6, color="0.72", lw=0, zorder=1, label=f"{cloud_label} ({cloud.sum()})")
+    marked = [(b[0], b[1]) for b in [best, *(baselines or {}).values()] if b is not None and np.isfinite(b).all()]
+    far = _far(latency, energy, cloud, on_front, np.array(marked).reshape(-1, 2))
+    ok &= ~far
+    cloud &= ~far
+    ax.scatter(latency[cloud], energy[cloud], s=6, color="0.72", lw=0, zorder=1,
+               label=f"{cloud_label} ({cloud.sum()}" + (f"; {far.sum()} far off, not shown)" if far.any() else ")"))
     if on_front.any():
         lat, en = latency[on_front], energy[on_front]
         flat = front_2d(lat, en)
@@ -340,13 +358,18 @@ def convergence(path, curves, **kwargs) -> pathlib.Path:
     return save_figure(convergence_figure(curves, **kwargs), path)
 
 
-def _in_segments(ax, r, rows: Sequence[tuple[float, float, float, str]], fontsize: float = 8) -> None:
-    """Write each ``(y, left, width, text)`` centred in its bar segment, where it fits."""
+def _in_segments(ax, r, rows: Sequence[tuple[float, float, float, Sequence[str]]], fontsize: float = 8) -> None:
+    """Write in each ``(y, left, width, texts)`` bar segment the first of ``texts`` that fits, centred."""
     to_px = ax.transData.transform
-    for y, left, width, text in rows:
+    for y, left, width, texts in rows:
         px = to_px((left + width, y))[0] - to_px((left, y))[0]
-        if text and text_width(r, text, fontsize) + 6 < px:
+        text = next((t for t in texts if t and text_width(r, t, fontsize) + 6 < px), None)
+        if text:
             ax.text(left + width / 2, y, text, ha="center", va="center", fontsize=fontsize, in_layout=False)
+
+
+def _amount(value: float | None, unit: str) -> str:
+    return "" if value is None else f"{value:.3g} {unit}"
 
 
 def design_figure(
@@ -374,9 +397,9 @@ def design_figure(
     label, share, texts = compute or ("compute (PEs)", pes / pes.sum(), [f"{int(p):,} PEs" for p in pes])
     rows = [(label, np.asarray(share, float), list(texts)),
             ("off-chip bandwidth", np.array([c["bw_share"] for c in cores], float),
-             [f"{c['bw_gbps']:.4g} GB/s" if c.get("bw_gbps") is not None else "" for c in cores]),
+             [_amount(c.get("bw_gbps"), "GB/s") for c in cores]),
             ("on-chip buffer", np.array([c["buffer_share"] for c in cores], float),
-             [f"{c['buffer_mib']:.3g} MiB" if c.get("buffer_mib") is not None else "" for c in cores])]
+             [_amount(c.get("buffer_mib"), "MiB") for c in cores])]
     has_work = work is not None and np.asarray(work).size and np.asarray(work).sum() > 0
     height = 2.2 + 0.45 * len(rows) + 0.2 * len(notes) + (0.8 * n + 0.6 if has_work else 0.3 * n)
     fig, axes = _figure(9.0, height, nrows=2 if has_work else 1, squeeze=False,
@@ -388,11 +411,13 @@ def design_figure(
         left = 0.0
         for c, s in enumerate(shares):
             top.barh(r, s, left=left, color=colors[c], edgecolor="white", height=0.7)
-            segments.append((r, left, s, texts[c] if texts[c] else f"{s:.0%}"))
+            # the amount, or its number alone where the unit does not fit (the row names the resource)
+            segments.append((r, left, s, (texts[c], texts[c].split(" ")[-2] if " " in texts[c] else "")
+                             if texts[c] else (f"{s:.0%}",)))
             left += s
         if r == 0 and left < 0.999:
             top.barh(r, 1 - left, left=left, color="0.92", edgecolor="white", height=0.7, hatch="//")
-            segments.append((r, left, 1 - left, "unused"))
+            segments.append((r, left, 1 - left, ("unused",)))
     top.set_yticks(range(len(rows)), [row[0] for row in rows])
     top.invert_yaxis()
     top.set_xlim(0, 1)
@@ -403,10 +428,9 @@ def design_figure(
     from matplotlib.patches import Patch
 
     describe = ["\n".join(filter(None, [
-        f"core {c}: {k['dataflow']}",
+        f"core {c}: " + ", ".join(filter(None, [k.get("size"), k["dataflow"]])),
         f"{int(k['pes']):,} PEs" + (f" ({k['array']})" if k.get("array") else ""),
-        " · ".join(filter(None, [f"{k['bw_gbps']:.4g} GB/s" if k.get("bw_gbps") is not None else "",
-                                 f"{k['buffer_mib']:.3g} MiB" if k.get("buffer_mib") is not None else ""]))]))
+        " · ".join(filter(None, [_amount(k.get("bw_gbps"), "GB/s"), _amount(k.get("buffer_mib"), "MiB")]))]))
         for c, k in enumerate(cores)]
     if not has_work:  # no work panel to name the cores on: a legend does
         handles = [Patch(color=colors[c], label=text.replace("\n", ", ")) for c, text in enumerate(describe)]
@@ -499,10 +523,11 @@ def gantt_figure(
             met = "met" if not np.isfinite(done[m]) or done[m] <= deadline[m] else "MISSED"
             text += f", deadline {si(deadline[m], 's')} ({met})"
             if drawn[m]:
-                ax.axvline(deadline[m], color=colors[m], ls="--", lw=1.4, zorder=4)
+                shared = (deadline == deadline[m]).sum() > 1
+                ax.axvline(deadline[m], color="0.3" if shared else colors[m], ls="--", lw=1.4, zorder=4)
         ax.plot([], [], color=colors[m], lw=6, label=text)
     if drawn.any():
-        ax.plot([], [], color="0.3", ls="--", lw=1.4, label="deadline (dashed, in the DNN's colour)")
+        ax.plot([], [], color="0.3", ls="--", lw=1.4, label="deadline (dashed: the DNN's colour, grey if shared)")
     ax.set_yticks(range(len(labels)), labels)
     ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.set_xlim(0, x_hi)

@@ -217,7 +217,7 @@ def test_design_diagram_gives_absolute_numbers_per_core_and_the_work_of_each_dnn
     fig = plots.design_figure(CORES, work=work, model_names=["resnet50", "unet"], notes=["EDP 1 J·s"])
     top, bottom = fig.axes
     ticks = [t.get_text() for t in bottom.get_yticklabels()]
-    assert ticks[0] == "core 0: ws_kc\n512 PEs (K16 × C32)\n22.4 GB/s · 0.8 MiB"
+    assert ticks[0] == "core 0: PE512, ws_kc\n512 PEs (K16 × C32)\n22.4 GB/s · 0.8 MiB"
     assert ticks[1] == "core 1: os_yx\n256 PEs (Y16 × X16)\n9.6 GB/s · 1.2 MiB"
     in_bars = {t.get_text() for t in top.texts}
     assert {"512 PEs", "22.4 GB/s", "1.2 MiB"} <= in_bars
