@@ -42,7 +42,7 @@ def unit_axis(axis, label: str, unit: str, lo: float, hi: float, *, log: bool = 
     """Label ``axis`` ``label (prefix·unit)`` and tick it in that unit, the prefix fitting ``hi``.
 
     Log axes get ticks at 1, 2, 5 or 1 per decade by the decades shown, or
-    at most five evenly spaced ones within a decade: never the nine labelled
+    at most six evenly spaced ones within a decade: never the nine labelled
     minor ticks that run into each other (``9 ms10 ms``).  ``scale``: a fixed
     scale instead of the prefix (``100`` with unit ``%`` for fractions).
     """
@@ -65,7 +65,7 @@ def unit_axis(axis, label: str, unit: str, lo: float, hi: float, *, log: bool = 
         axis.set_major_locator(LogLocator(base=10.0, subs=subs, numticks=12))
         axis.set_minor_locator(LogLocator(base=10.0, subs=np.arange(2, 10), numticks=12))
     else:
-        axis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+        axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
         axis.set_minor_locator(NullLocator())
 
 

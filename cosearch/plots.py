@@ -169,6 +169,7 @@ def pareto_figure(
     baselines: Mapping[str, tuple[float, float]] | None = None,
     title: str = "",
     cloud_label: str = "found by single runs",
+    best_label: str = "best design",
 ):
     """Designs in the latency–energy plane (finite ones).
 
@@ -205,7 +206,7 @@ def pareto_figure(
     points = [(latency[ok], energy[ok])]
     if best is not None and np.isfinite(best).all():
         ax.scatter([best[0]], [best[1]], marker="*", s=300, color="C3", edgecolor="k", lw=0.6, zorder=5,
-                   label=f"best design ({EDP.label} {si(best[0] * best[1], EDP.unit)})")
+                   label=f"{best_label} ({EDP.label} {si(best[0] * best[1], EDP.unit)})")
         points.append((np.array([best[0]]), np.array([best[1]])))
     for i, (name, (lat, en)) in enumerate((baselines or {}).items()):
         if np.isfinite(lat) and np.isfinite(en) and lat > 0 and en > 0:

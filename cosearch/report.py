@@ -107,6 +107,9 @@ def core_facts(data: dict, platform) -> list[dict]:
                 size = sizes.get(core.get("size"))
                 axes = core_for(platform, get_dataflow(core["dataflow"]), core["pes"], size.unroll if size else ()).axes
                 fact["array"] = " × ".join(f"{a.name}{a.extent}" for a in axes)
+                used = math.prod(a.extent for a in axes)
+                if used != core["pes"]:  # extents that do not tile the PE count leave some PEs idle
+                    fact["array"] += f" = {used:,}"
             except (KeyError, ValueError):  # a dataflow this process does not know: no shape, the rest stands
                 pass
         facts.append(fact)
@@ -149,6 +152,17 @@ def _key_labels(keys) -> str:
     return ", ".join(labels[:-1]) + f" and {labels[-1]}" if len(labels) > 1 else "".join(labels)
 
 
+def _best_label(objectives) -> str:
+    """What the star is: with several objectives, the best by the first (runs compare lexicographically)."""
+    from objectives.metrics import METRICS
+
+    if len(objectives) == 1:
+        return "best design"
+    first = METRICS.get(objectives[0])
+    word = "most" if first is not None and first.direction == "maximize" else "least"
+    return f"best design ({word} {_key_labels(objectives[:1])})"
+
+
 def _convergence(results: ResultsDir, summary: dict, fmt: str, title: str) -> pathlib.Path:
     from cosearch import plots
     from objectives.metrics import METRICS
@@ -167,9 +181,9 @@ def _convergence(results: ResultsDir, summary: dict, fmt: str, title: str) -> pa
             curves.setdefault(run["optimizer"], []).append(history)
     if several:
         keys = _key_labels(summary["pareto"]["keys"])
-        options = {"label": "hypervolume of the front so far (higher is better)", "unit": "% of the reference box",
-                   "scale": 100.0, "log": False}
-        title = f"Convergence — {title}: hypervolume over {keys}, median and IQR over seeds"
+        options = {"label": "hypervolume so far", "unit": "% of the reference box", "scale": 100.0, "log": False}
+        title = (f"Convergence — {title}\nhypervolume of each run's front over {keys} (higher is better); "
+                 "median and IQR over seeds")
     else:
         name, unit = (objective.label, objective.unit) if objective else (summary["objective"][0], "")
         options = {"label": f"best {name} so far" + (" (higher is better)" if higher else ""), "unit": unit,
@@ -228,7 +242,8 @@ def plot_results(results: ResultsDir, fmt: str = "png", summary: dict | None = N
         energy_j=cloud_en + pareto.get("energy_j", []), front=[False] * len(cloud_lat) + [True] * n_front,
         front_keys=summary["pareto"]["keys"],
         best=None if not best else (best["metrics"]["latency_s"], best["metrics"]["energy_j"]),
-        baselines=baselines, title=f"Pareto front — {title}", cloud_label="on single runs' fronts only")]
+        baselines=baselines, title=f"Pareto front — {title}", cloud_label="on single runs' fronts only",
+        best_label=_best_label(summary["objective"]))]
     written.append(_convergence(results, summary, fmt, title))
     if best and best.get("design"):
         written.extend(_best_design_plots(results, best, fmt, title))
