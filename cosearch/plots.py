@@ -507,7 +507,7 @@ def gantt_figure(
     makespan = float(finish.max()) if finish.size else 1.0
     drawn = np.isfinite(deadline) & (deadline <= 1.6 * makespan)
     x_hi = max([makespan, *deadline[drawn]]) * 1.03
-    fig, ax = _figure(11.0, 2.2 + 0.6 * len(labels) + 0.22 * ((M + 1) // 2))
+    fig, ax = _figure(11.0, 2.2 + 0.8 * len(labels) + 0.22 * ((M + 1) // 2))
     colors = _colors(M)
     for m in range(M):
         for c in range(len(labels)):
@@ -526,6 +526,9 @@ def gantt_figure(
             if drawn[m]:
                 shared = (deadline == deadline[m]).sum() > 1
                 ax.axvline(deadline[m], color="0.3" if shared else colors[m], ls="--", lw=1.4, zorder=4)
+                if deadline[m] not in deadline[:m]:  # its value above the axes, once per value
+                    ax.annotate(si(deadline[m], "s"), (deadline[m], 1.0), xycoords=("data", "axes fraction"),
+                                xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=7)
         ax.plot([], [], color=colors[m], lw=6, label=text)
     if drawn.any():
         ax.plot([], [], color="0.3", ls="--", lw=1.4, label="deadline (dashed: the DNN's colour, grey if shared)")
@@ -535,18 +538,26 @@ def gantt_figure(
     unit_axis(ax.xaxis, "time since the DNNs arrive", "s", 0.0, x_hi)
     ax.grid(True, axis="x", alpha=0.3)
     fig.legend(fontsize=8, loc="outside lower center", ncol=min(M + drawn.any(), 2), frameon=False)
-    ax.set_title(title or "Schedule per core, coloured by DNN")
+    ax.set_title(title or "Schedule per core, coloured by DNN", pad=16)  # room for the finish and deadline marks
     if layer_names is not None and len(layer_names):
-        r = renderer(fig)
-        px_per_s = (ax.transData.transform((1.0, 0))[0] - ax.transData.transform((0.0, 0))[0])
-        wide = np.flatnonzero((finish - start) * px_per_s > 18)  # measure text only where it could fit
-        for i in wide:
-            name = _short(layer_names[i])
-            if text_width(r, name, 6.5) + 4 < (finish[i] - start[i]) * px_per_s:
-                rgb = np.asarray(colors[model[i]][:3])
-                ax.text((start[i] + finish[i]) / 2, core[i], name, ha="center", va="center", fontsize=6.5,
-                        color="white" if rgb @ (0.299, 0.587, 0.114) < 0.55 else "black", in_layout=False)
+        _layer_names(ax, start, finish, core, [_short(n) for n in layer_names], [colors[m] for m in model])
     return fig
+
+
+def _layer_names(ax, start, finish, row, names: Sequence[str], colors: Sequence, fontsize: float = 6.5) -> None:
+    """Write each layer's name in its bar: across it where it fits, else along it (rotated) where that fits."""
+    r = renderer(ax.figure)
+    to_px = ax.transData.transform
+    px_per_s = to_px((1.0, 0))[0] - to_px((0.0, 0))[0]
+    bar_px = abs(to_px((0, 0.38))[1] - to_px((0, -0.38))[1])
+    line_px = fontsize * ax.figure.dpi / 72 * 1.3
+    for i in np.flatnonzero((finish - start) * px_per_s > line_px):  # measure text only where it could fit
+        width_px, text_px = (finish[i] - start[i]) * px_per_s, text_width(r, names[i], fontsize) + 4
+        rotation = 0 if text_px < width_px else 90 if text_px < bar_px else None
+        if rotation is not None:
+            dark = np.asarray(colors[i][:3]) @ (0.299, 0.587, 0.114) < 0.55
+            ax.text((start[i] + finish[i]) / 2, row[i], names[i], ha="center", va="center", fontsize=fontsize,
+                    rotation=rotation, color="white" if dark else "black", in_layout=False)
 
 
 def gantt(path, **kwargs) -> pathlib.Path:
