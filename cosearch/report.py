@@ -92,10 +92,18 @@ def core_work(data: dict, workload) -> list[list[float]] | None:
 
 
 def core_facts(data: dict, platform) -> list[dict]:
-    """Each core of a design file with its absolute resources: PE array shape, GB/s and MiB of the platform."""
+    """Each core of a design file with its absolute resources: PE array shape, GB/s and MiB.
+
+    A design file that records them (its ``cores``) is read as it is; for
+    one that does not, they follow from its shares and the platform it names.
+    """
     from objectives.mapper import core_for
     from spaces.hardware import MiB, get_dataflow
 
+    recorded = data.get("cores") or []
+    if len(recorded) == len(data["design"]["cores"]):
+        return [{**core, **{k: r[k] for k in ("array", "bw_gbps", "buffer_mib") if k in r}}
+                for core, r in zip(data["design"]["cores"], recorded)]
     sizes = {} if platform is None else {s.name: s for s in platform.core_sizes}
     facts = []
     for core in data["design"]["cores"]:

@@ -265,3 +265,32 @@ def test_pareto_front_with_infeasible_points_and_nothing_feasible_renders(tmp_pa
                                              (1234.5, "1.23 kJ·s"), (0.0, "0 J·s")])
 def test_si_prefixes(value, text):
     assert plots.si(value, "J·s") == text
+
+
+def test_report_gives_each_core_absolute_numbers_and_each_dnns_macs():
+    """From a design file: GB/s and MiB from the shares and the platform, the array the mapper builds
+    (extents multiplying to the PEs), or the file's own numbers when it records them; MACs per core and DNN."""
+    from cosearch.report import core_facts, core_work
+    from objectives.workloads import get_workload
+    from spaces.hardware import MiB, PLATFORMS
+
+    edge = PLATFORMS["edge"]
+    cores = [{"size": "PE512", "pes": 512, "dataflow": "ws_kc", "bw_share": 0.25, "buffer_share": 0.5},
+             {"size": "PE256", "pes": 256, "dataflow": "os_yx", "bw_share": 0.75, "buffer_share": 0.5}]
+    data = {"design": {"cores": cores}}
+    facts = core_facts(data, edge)
+    assert [f["bw_gbps"] for f in facts] == [0.25 * edge.bw_gbps, 0.75 * edge.bw_gbps]
+    assert [f["buffer_mib"] for f in facts] == [0.5 * edge.buffer_bytes / MiB] * 2
+    shapes = [re.fullmatch(r"([A-Z])(\d+) × ([A-Z])(\d+)", f["array"]).groups() for f in facts]
+    assert [(a, c) for a, _, c, _ in shapes] == [("K", "C"), ("Y", "X")]
+    assert [int(b) * int(d) for _, b, _, d in shapes] == [512, 256]
+    recorded = {**data, "cores": [{"array": "as recorded", "bw_gbps": 1.0, "buffer_mib": 2.0}, {"bw_gbps": 3.0}]}
+    assert [(f.get("array"), f["bw_gbps"]) for f in core_facts(recorded, None)] == [("as recorded", 1.0), (None, 3.0)]
+
+    workload = get_workload("planaria_b")
+    model = np.asarray(workload.model)
+    on = np.where(model == 0, 1, 0)  # the first DNN alone on core 1
+    work = np.array(core_work({"design": {"cores": cores}, "schedule": {"core": on.tolist()}}, workload))
+    macs = np.asarray(workload.macs, float)
+    assert work[1].tolist() == [macs[model == 0].sum(), 0.0, 0.0, 0.0]
+    assert work[0, 0] == 0 and work.sum() == macs.sum()
