@@ -41,9 +41,10 @@ def plain(value: float) -> str:
 def unit_axis(axis, label: str, unit: str, lo: float, hi: float, *, log: bool = False, scale: float | None = None):
     """Label ``axis`` ``label (prefix·unit)`` and tick it in that unit, the prefix fitting ``hi``.
 
-    Log axes get ticks at 1, 2, 5 or 1 per decade by the decades shown, or
-    at most six evenly spaced ones within a decade: never the nine labelled
-    minor ticks that run into each other (``9 ms10 ms``).  ``scale``: a fixed
+    Log axes get ticks at 1, 1.5, 2, 3, 5, 7, at 1, 2, 5 or at 1 per decade
+    by the decades shown, or at most seven evenly spaced ones within a
+    decade: never the nine labelled minor ticks that run into each other
+    (``9 ms10 ms``).  ``scale``: a fixed
     scale instead of the prefix (``100`` with unit ``%`` for fractions).
     """
     from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator
@@ -61,11 +62,11 @@ def unit_axis(axis, label: str, unit: str, lo: float, hi: float, *, log: bool = 
         return
     decades = np.log10(hi / lo) if lo > 0 and hi > lo else 0.0
     if decades > 0.8:
-        subs = (1.0,) if decades > 2.6 else (1.0, 2.0, 5.0)
+        subs = (1.0,) if decades > 2.6 else (1.0, 2.0, 5.0) if decades > 1.4 else (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
         axis.set_major_locator(LogLocator(base=10.0, subs=subs, numticks=12))
         axis.set_minor_locator(LogLocator(base=10.0, subs=np.arange(2, 10), numticks=12))
     else:
-        axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+        axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
         axis.set_minor_locator(NullLocator())
 
 
