@@ -1,16 +1,25 @@
-"""Every figure cosearch draws (all matplotlib lives here; Agg backend, no display needed).
+"""Every figure cosearch draws (all matplotlib lives here and in ``plot_layout``; Agg backend, no display).
 
-Each function takes plain arrays or dicts, writes one image to ``path`` (the
-suffix picks the format: ``.png`` or ``.svg``) and returns the path.
+Each ``*_figure`` function takes plain arrays or dicts and returns the
+matplotlib ``Figure`` (tests inspect it); the function of the same name
+without ``_figure`` writes it to ``path`` (the suffix picks the format:
+``.png`` or ``.svg``) and returns the path.
 
-* ``pareto_front`` — latency vs energy of evaluated designs, the front, the
-  best design and baselines, with EDP iso-lines;
+* ``pareto_front`` — latency vs energy: the latency–energy front, the rest
+  of a higher-dimensional front drawn apart, the best design and the
+  baselines, with labelled EDP iso-lines;
 * ``compare_fronts`` — several experiments' fronts on one pair of axes;
-* ``convergence`` — best-so-far per optimizer: median and inter-quartile band
-  over seeds, against evaluations and against seconds;
-* ``design_diagram`` — the cores of one design: sizes, dataflows, bandwidth,
-  buffer and work shares;
-* ``gantt`` — a schedule, one row per core, bars coloured by DNN.
+* ``convergence`` — best-so-far (or the hypervolume of the front so far)
+  per optimizer: median and inter-quartile band over seeds, against
+  evaluations and against wall-clock time, the same values in both panels;
+* ``design_diagram`` — the cores of one design: absolute PEs and array
+  shape, dataflow, GB/s, MiB, their shares of the chip, and each DNN's MACs
+  on each core;
+* ``gantt`` — a schedule, one row per core, one bar per layer coloured by
+  DNN, with each DNN's finish and deadline.
+
+Axis labels name the quantity and its unit from the metrics table
+(``objectives.metrics``); ticks are plain numbers in that unit.
 """
 
 from __future__ import annotations
@@ -20,14 +29,18 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from cosearch.plot_layout import place_labels, prefix_for, renderer, text_width, unit_axis
 from objectives.metrics import METRICS
 
 # The latency–energy plane every front is drawn in, and the iso-EDP lines across it.
 LATENCY, ENERGY, EDP = METRICS["latency_s"], METRICS["energy_j"], METRICS["edp"]
+LATENCY_AXIS = f"{LATENCY.label}: makespan of the mix"
+ENERGY_AXIS = f"{ENERGY.label} of one pass of the mix"
 
 DPI = 130
-MARKERS = ("s", "^", "D", "v", "P", "X", "*", "h")
-_PREFIXES = ((1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, ""), (1e3, "k"), (1e6, "M"))
+MARKERS = ("s", "^", "D", "v", "P", "X", "h", "p")
+# Baselines take colours apart from the front's (C0) and the best design's (C3).
+BASELINE_COLORS = ("C2", "C1", "C4", "C6", "C8", "C9", "C5", "C7")
 
 
 def si(value: float, unit: str, digits: int = 3) -> str:
@@ -37,31 +50,21 @@ def si(value: float, unit: str, digits: int = 3) -> str:
     if value == 0:
         return f"0 {unit}"
     value = round(value, digits - 1 - int(np.floor(np.log10(abs(value)))))  # significant digits
-    scale, prefix = _PREFIXES[0]
-    for s, p in _PREFIXES:
-        if abs(value) >= s:
-            scale, prefix = s, p
+    scale, prefix = prefix_for(value)
     x = value / scale
     return f"{x:.{max(digits, int(np.floor(np.log10(abs(x)))) + 1)}g} {prefix}{unit}"
 
 
-def _si_axes(ax, x_unit: str, y_unit: str) -> None:
-    """SI-prefixed tick labels on log axes; minor ticks labelled only when the axis spans under a decade."""
-    from matplotlib.ticker import EngFormatter, NullFormatter
-
-    for axis, unit, (lo, hi) in ((ax.xaxis, x_unit, ax.get_xlim()), (ax.yaxis, y_unit, ax.get_ylim())):
-        axis.set_major_formatter(EngFormatter(unit=unit))
-        axis.set_minor_formatter(EngFormatter(unit=unit) if hi / lo < 10 else NullFormatter())
-
-
-def _figure(width: float, height: float, ncols: int = 1):
+def _figure(width: float, height: float, ncols: int = 1, **subplots):
     import matplotlib
 
     matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), layout="constrained")
-    axes = fig.subplots(1, ncols)
+    fig = Figure(figsize=(width, height), layout="constrained", dpi=DPI)
+    FigureCanvasAgg(fig)  # a renderer to measure text with before saving
+    axes = fig.subplots(subplots.pop("nrows", 1), ncols, **subplots)
     return fig, axes
 
 
@@ -79,106 +82,162 @@ def save_figure(fig, path) -> pathlib.Path:
     return path
 
 
-def _colors(n: int) -> list:
+def _colors(n: int, palette: str | None = None) -> list:
     import matplotlib
 
-    cmap = matplotlib.colormaps["tab10" if n <= 10 else "tab20"]
+    cmap = matplotlib.colormaps[palette or ("tab10" if n <= 10 else "tab20")]
     return [cmap(i % cmap.N) for i in range(n)]
 
 
-def _edp_isolines(ax, anchor_edp: float, lines: int = 6) -> None:
-    """Dotted lines of constant EDP (energy = EDP / latency) through ``anchor_edp``, evenly spaced in log."""
+def _edp_isolines(ax, anchor_edp: float, avoid: np.ndarray, lines: int = 6) -> None:
+    """Dotted lines of constant EDP (energy = EDP / latency) through ``anchor_edp``, evenly spaced in log,
+    each labelled where it is farthest from the points ``avoid`` ``(N, 2)``, inside the axes."""
     x_lo, x_hi = ax.get_xlim()
     y_lo, y_hi = ax.get_ylim()
     lowest, highest = x_lo * y_lo, x_hi * y_hi
     ratio = max((highest / lowest) ** (1.0 / lines), 1.05)
     k_lo = int(np.floor(np.log(lowest / anchor_edp) / np.log(ratio)))
     k_hi = int(np.ceil(np.log(highest / anchor_edp) / np.log(ratio)))
-    xs = np.geomspace(x_lo, x_hi, 100)
+    xs = np.geomspace(x_lo, x_hi, 200)
+    curves = []
     for k in range(k_lo, k_hi + 1):
         edp = anchor_edp * ratio**k
         ys = edp / xs
         inside = (ys >= y_lo) & (ys <= y_hi)
         if inside.sum() < 2:
             continue
-        ax.plot(xs, ys, ":", color="0.65", lw=0.8, zorder=0)
-        i = np.flatnonzero(inside)[-1]
-        ax.annotate(si(edp, EDP.unit, 2), (xs[i], ys[i]), fontsize=7, color="0.45", ha="right", va="bottom")
+        ax.plot(xs, ys, ":", color="0.6", lw=0.8, zorder=0)
+        curves.append((si(edp, EDP.unit, 2), xs[inside], ys[inside]))
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
+    place_labels(ax, curves, avoid, fontsize=7, color="0.35", zorder=0.5,
+                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
 
 
-def _front_2d(latency: np.ndarray, energy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The latency–energy non-dominated points, by rising latency (for a step line)."""
+def front_2d(latency: np.ndarray, energy: np.ndarray) -> np.ndarray:
+    """``(n,)`` bool: the points no other point beats in both latency and energy (ties: the first)."""
     order = np.lexsort((energy, latency))
-    lat, en = latency[order], energy[order]
-    keep = en < np.minimum.accumulate(np.concatenate([[np.inf], en[:-1]]))
-    return lat[keep], en[keep]
+    en = energy[order]
+    keep = np.zeros(len(order), bool)
+    keep[order] = en < np.minimum.accumulate(np.concatenate([[np.inf], en[:-1]]))
+    return keep
 
 
-def pareto_front(
-    path,
+def _step(ax, lat, en, **style) -> None:
+    """The 2-D front as a staircase, by rising latency."""
+    order = np.argsort(lat)
+    ax.step(lat[order], en[order], where="post", **style)
+
+
+def _latency_energy_axes(ax, xs: np.ndarray, ys: np.ndarray, margin: float = 1.35) -> None:
+    """Log axes around the points with a margin, labelled from the metrics table, ticks in prefixed units."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    x_lo, x_hi, y_lo, y_hi = xs.min() / margin, xs.max() * margin, ys.min() / margin, ys.max() * margin
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
+    unit_axis(ax.xaxis, LATENCY_AXIS, LATENCY.unit, x_lo, x_hi, log=True)
+    unit_axis(ax.yaxis, ENERGY_AXIS, ENERGY.unit, y_lo, y_hi, log=True)
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def _finish(fig, ax, title: str, ncol: int) -> None:
+    ax.set_title(title)
+    fig.legend(fontsize=8, loc="outside lower center", ncol=ncol, frameon=False)
+
+
+def _far(latency, energy, cloud, front, marked: np.ndarray) -> np.ndarray:
+    """Points of the single runs' fronts so far off that showing them would squash the front into a corner:
+    beyond the front's, best's and baselines' range and beyond the cloud's 95th percentile on some axis."""
+    far = np.zeros_like(cloud)
+    if not cloud.any():
+        return far
+    for values, mine in ((latency, marked[:, 0]), (energy, marked[:, 1])):
+        kept = np.concatenate([values[front], mine])
+        limit = max(np.percentile(values[cloud], 95), kept.max() if kept.size else -np.inf)
+        far |= cloud & (values > limit)
+    return far
+
+
+def pareto_figure(
     *,
     latency_s: Sequence[float],
     energy_j: Sequence[float],
     front: Sequence[bool] | None = None,
+    front_keys: Sequence[str] = ("latency_s", "energy_j"),
     best: tuple[float, float] | None = None,
     baselines: Mapping[str, tuple[float, float]] | None = None,
     title: str = "",
-    front_label: str = "Pareto front",
-    cloud_label: str = "evaluated",
-) -> pathlib.Path:
-    """Scatter of designs (finite ones); ``front`` marks the Pareto set, whose 2-D
-    non-dominated members are joined by a step line.
+    cloud_label: str = "found by single runs",
+    best_label: str = "best design",
+):
+    """Designs in the latency–energy plane (finite ones).
 
-    ``best`` is (latency, energy) of the best design; ``baselines`` maps a
-    name to its (latency, energy).  Axes are logarithmic; dotted lines are
-    iso-EDP curves, labelled in J·s.
+    ``front`` marks the experiment's Pareto set over ``front_keys``.  Its
+    members that no other member beats in latency and energy alone are the
+    latency–energy front: filled, joined by a black staircase.  The others
+    are optimal only through a further key (resources, area…): drawn hollow,
+    so they do not read as dominated front points.  ``best`` is (latency,
+    energy) of the best design (a star); ``baselines`` maps a name to its
+    (latency, energy), drawn above the star, each a little smaller than the
+    one before, so none hides another.  Dotted lines are iso-EDP curves.
     """
     latency, energy = np.asarray(latency_s, float), np.asarray(energy_j, float)
     ok = np.isfinite(latency) & np.isfinite(energy) & (latency > 0) & (energy > 0)
-    fig, ax = _figure(6.4, 5.6)
-    mask = np.zeros_like(ok) if front is None else np.asarray(front, bool) & ok
-    ax.scatter(latency[ok & ~mask], energy[ok & ~mask], s=6, color="0.7", alpha=0.6, lw=0,
-               label=f"{cloud_label} ({(ok & ~mask).sum()})")
-    if mask.any():
-        ax.scatter(latency[mask], energy[mask], s=14, color="C0", label=f"{front_label} ({mask.sum()})", zorder=3)
-        lat, en = _front_2d(latency[mask], energy[mask])
-        ax.step(lat, en, where="post", color="C0", lw=1.2, label="latency–energy front")
+    fig, ax = _figure(6.6, 6.2)
+    on_front = np.zeros_like(ok) if front is None else np.asarray(front, bool) & ok
+    cloud = ok & ~on_front
+    marked = [(b[0], b[1]) for b in [best, *(baselines or {}).values()] if b is not None and np.isfinite(b).all()]
+    far = _far(latency, energy, cloud, on_front, np.array(marked).reshape(-1, 2))
+    ok &= ~far
+    cloud &= ~far
+    ax.scatter(latency[cloud], energy[cloud], s=6, color="0.72", lw=0, zorder=1,
+               label=f"{cloud_label} ({cloud.sum()}" + (f"; {far.sum()} far off, not shown)" if far.any() else ")"))
+    if on_front.any():
+        lat, en = latency[on_front], energy[on_front]
+        flat = front_2d(lat, en)
+        if (~flat).any():
+            others = [METRICS[k].label if k in METRICS else k for k in front_keys if k not in ("latency_s", "energy_j")]
+            ax.scatter(lat[~flat], en[~flat], s=20, facecolor="none", edgecolor="C0", lw=0.8, alpha=0.8, zorder=2,
+                       label=f"Pareto-optimal only counting {' and '.join(others) or 'ties'} ({(~flat).sum()})")
+        ax.scatter(lat[flat], en[flat], s=24, color="C0", edgecolor="white", lw=0.4, zorder=3,
+                   label=f"latency–energy front ({flat.sum()})")
+        _step(ax, lat[flat], en[flat], color="k", lw=1.2, zorder=3.5)
     points = [(latency[ok], energy[ok])]
-    for i, (name, (lat, en)) in enumerate((baselines or {}).items()):
-        if np.isfinite(lat) and np.isfinite(en):
-            ax.scatter([lat], [en], marker=MARKERS[i % len(MARKERS)], s=55, color=f"C{i + 2}", edgecolor="k",
-                       lw=0.6, label=f"{name} ({EDP.label} {si(lat * en, EDP.unit)})", zorder=4)
-            points.append((np.array([lat]), np.array([en])))
     if best is not None and np.isfinite(best).all():
-        ax.scatter([best[0]], [best[1]], marker="*", s=180, color="C3", edgecolor="k", lw=0.6,
-                   label=f"best ({EDP.label} {si(best[0] * best[1], EDP.unit)})", zorder=5)
+        ax.scatter([best[0]], [best[1]], marker="*", s=300, color="C3", edgecolor="k", lw=0.6, zorder=5,
+                   label=f"{best_label} ({EDP.label} {si(best[0] * best[1], EDP.unit)})")
         points.append((np.array([best[0]]), np.array([best[1]])))
+    for i, (name, (lat, en)) in enumerate((baselines or {}).items()):
+        if np.isfinite(lat) and np.isfinite(en) and lat > 0 and en > 0:
+            ax.scatter([lat], [en], marker=MARKERS[i % len(MARKERS)], s=max(120 - 14 * i, 40),
+                       color=BASELINE_COLORS[i % len(BASELINE_COLORS)], edgecolor="k", lw=0.8, zorder=6 + i,
+                       label=f"baseline {name} ({EDP.label} {si(lat * en, EDP.unit)})")
+            points.append((np.array([lat]), np.array([en])))
     xs = np.concatenate([p[0] for p in points])
     ys = np.concatenate([p[1] for p in points])
+    _finish(fig, ax, title or "Pareto front: latency vs energy", ncol=1)
     if xs.size:
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlim(xs.min() / 1.3, xs.max() * 1.3)
-        ax.set_ylim(ys.min() / 1.3, ys.max() * 1.3)
+        _latency_energy_axes(ax, xs, ys)
         anchor = best[0] * best[1] if best is not None and np.isfinite(best).all() else float((xs * ys).min())
-        _edp_isolines(ax, anchor)
-        _si_axes(ax, LATENCY.unit, ENERGY.unit)
+        _edp_isolines(ax, anchor, np.column_stack([xs, ys]))
     else:
         ax.text(0.5, 0.5, "no feasible design to show", ha="center", va="center", transform=ax.transAxes)
         ax.set_xticks([])
         ax.set_yticks([])
-    return _save_latency_energy(fig, ax, path, title or "Pareto front: latency vs energy")
+    return fig
 
 
-def compare_fronts(
-    path, fronts: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, title: str = ""
-) -> pathlib.Path:
-    """One step line per experiment (name → (latency_s, energy_j) of its front); the best EDP starred."""
-    fig, ax = _figure(6.4, 5.2 + 0.12 * len(fronts))
+def pareto_front(path, **kwargs) -> pathlib.Path:
+    """``pareto_figure(**kwargs)`` written to ``path``."""
+    return save_figure(pareto_figure(**kwargs), path)
+
+
+def compare_figure(fronts: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, title: str = ""):
+    """One staircase per experiment (name → (latency_s, energy_j) of its front); each one's best EDP starred."""
+    fig, ax = _figure(6.6, 5.4 + 0.16 * len(fronts))
     colors = _colors(len(fronts))
-    anchor = np.inf
+    xs, ys, anchor = [], [], np.inf
     for color, (name, (lat, en)) in zip(colors, fronts.items()):
         lat, en = np.asarray(lat, float), np.asarray(en, float)
         ok = np.isfinite(lat) & np.isfinite(en) & (lat > 0) & (en > 0)
@@ -187,144 +246,235 @@ def compare_fronts(
             continue
         i = int(np.argmin(lat * en))
         anchor = min(anchor, lat[i] * en[i])
-        ax.step(*_front_2d(lat, en), where="post", color=color, lw=1.4)
-        ax.scatter(lat, en, s=8, color=color, alpha=0.45, lw=0, label=f"{name} (best {EDP.label} {si(lat[i] * en[i], EDP.unit)})")
-        ax.scatter([lat[i]], [en[i]], marker="*", s=150, color=color, edgecolor="k", lw=0.6, zorder=4)
+        flat = front_2d(lat, en)
+        _step(ax, lat[flat], en[flat], color=color, lw=1.4, zorder=3)
+        ax.scatter(lat, en, s=10, color=color, alpha=0.5, lw=0, zorder=2,
+                   label=f"{name} (best {EDP.label} {si(lat[i] * en[i], EDP.unit)})")
+        ax.scatter([lat[i]], [en[i]], marker="*", s=160, color=color, edgecolor="k", lw=0.6, zorder=4)
+        xs.append(lat)
+        ys.append(en)
+    long_names = max((len(n) for n in fronts), default=0) > 24
+    _finish(fig, ax, title or "Pareto fronts compared", ncol=1 if long_names else 2)
     if np.isfinite(anchor):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.margins(0.1)
-        _edp_isolines(ax, anchor)
-        _si_axes(ax, LATENCY.unit, ENERGY.unit)
-    return _save_latency_energy(fig, ax, path, title or "Pareto fronts compared")
+        xs, ys = np.concatenate(xs), np.concatenate(ys)
+        _latency_energy_axes(ax, xs, ys, margin=1.25)
+        _edp_isolines(ax, anchor, np.column_stack([xs, ys]))
+    return fig
 
 
-def _save_latency_energy(fig, ax, path, title: str) -> pathlib.Path:
-    """Axis labels, title, grid and legend shared by the latency-energy plots, then save."""
-    ax.set_xlabel(f"{LATENCY.label}: makespan of the mix")
-    ax.set_ylabel(ENERGY.label)
-    ax.set_title(title)
-    ax.grid(True, which="major", alpha=0.3)
-    fig.legend(fontsize=8, loc="outside lower center", ncol=2, frameon=False)
-    return save_figure(fig, path)
+def compare_fronts(path, fronts, *, title: str = "") -> pathlib.Path:
+    """``compare_figure`` written to ``path``."""
+    return save_figure(compare_figure(fronts, title=title), path)
 
 
-def _quartiles(runs: Sequence[tuple[np.ndarray, np.ndarray]], grid: np.ndarray) -> np.ndarray:
-    """``(3, G)`` 25th, 50th, 75th percentile over runs of best-so-far at each grid x (step-wise)."""
-    values = np.full((len(runs), grid.size), np.nan)
-    for r, (x, best) in enumerate(runs):
-        x, best = np.asarray(x, float), np.asarray(best, float)
-        idx = np.searchsorted(x, grid, side="right") - 1
-        values[r] = np.where(idx >= 0, best[np.maximum(idx, 0)], np.nan)
-    values[~np.isfinite(values)] = np.nan
-    out = np.full((3, grid.size), np.nan)
-    some = ~np.isnan(values).all(axis=0)
-    if some.any():
-        out[:, some] = np.nanpercentile(values[:, some], [25, 50, 75], axis=0)
-    return out
+def median_curves(runs: Sequence[Mapping[str, Sequence[float]]]):
+    """``(evaluations (G,), seconds (G,), quartiles (3, G))`` of one optimizer's seeds.
+
+    The grid is every evaluation count a seed reported, from the first count
+    every seed has reached: each column then holds every seed, so the
+    median never jumps as a late seed joins.  A seed that stopped early
+    keeps its last value.  ``seconds`` is the median over seeds of when they
+    had that value: the wall-clock panel draws the same quartiles against
+    it, so the two panels agree point for point.  ``inf`` (no feasible
+    design yet) stays ``inf`` through the percentiles and comes out NaN
+    (not drawn).  Percentiles of step functions that never decrease (or
+    never increase) keep that property.
+    """
+    runs = [r for r in runs if len(r["evaluations"])]
+    if not runs:
+        return np.zeros(0), np.zeros(0), np.zeros((3, 0))
+    evals = [np.asarray(r["evaluations"], float) for r in runs]
+    grid = np.unique(np.concatenate(evals))
+    grid = grid[grid >= max(x[0] for x in evals)]
+    values, seconds = np.empty((len(runs), grid.size)), np.empty((len(runs), grid.size))
+    for r, (x, run) in enumerate(zip(evals, runs)):
+        at = np.searchsorted(x, grid, side="right") - 1  # the last batch at or before each count
+        values[r] = np.asarray(run["best"], float)[at]
+        seconds[r] = np.asarray(run["seconds"], float)[at]
+    # inf − inf is NaN inside the percentile's interpolation; a huge finite stand-in is not, and any
+    # quantile it takes part in stays far above every real value.
+    huge = 1e300
+    q = np.percentile(np.clip(values, -huge, huge), [25, 50, 75], axis=0)
+    q[np.abs(q) >= huge * 1e-20] = np.nan
+    return grid, np.median(seconds, axis=0), q
 
 
-def convergence(
-    path,
+def convergence_figure(
     curves: Mapping[str, Sequence[Mapping[str, Sequence[float]]]],
     *,
-    ylabel: str = "best EDP so far",
-    unit: str = "J·s",
+    label: str = f"best {EDP.label} so far",
+    unit: str = EDP.unit,
+    log: bool = True,
+    scale: float | None = None,
     title: str = "",
-) -> pathlib.Path:
+):
     """Best-so-far per optimizer (name → one dict per seed with ``evaluations``, ``seconds``, ``best``).
 
-    Left: against evaluations; right: against wall-clock seconds.  Lines are
-    the median over seeds, bands the inter-quartile range.
+    Left: against evaluations; right: the same values against wall-clock
+    time (``median_curves``).  Lines are the median over seeds, bands the
+    inter-quartile range.  ``label``/``unit`` name the value (the axis shows
+    it with an SI prefix; ``scale`` fixes the factor instead, e.g. 100 for
+    ``%``); ``log``: a log scale.
     """
-    fig, (left, right) = _figure(10.5, 4.2, ncols=2)
+    fig, (left, right) = _figure(10.5, 4.4, ncols=2, sharey=True)
     colors = _colors(len(curves))
+    shown, t_max = [], 0.0
     for color, (name, runs) in zip(colors, curves.items()):
-        for ax, key in ((left, "evaluations"), (right, "seconds")):
-            pairs = [(np.asarray(r[key], float), np.asarray(r["best"], float)) for r in runs if len(r[key])]
-            if not pairs:
-                continue
-            lo = min(x[0] for x, _ in pairs)
-            hi = max(x[-1] for x, _ in pairs)
-            grid = np.unique(np.concatenate([np.linspace(lo, hi, 200), *[x for x, _ in pairs]]))
-            q25, q50, q75 = _quartiles(pairs, grid)
-            label = f"{name} ({len(pairs)} seed{'s' if len(pairs) != 1 else ''})"
-            ax.step(grid, q50, where="post", color=color, lw=1.5, label=label)
-            if len(pairs) > 1:
-                ax.fill_between(grid, q25, q75, step="post", color=color, alpha=0.2, lw=0)
-    from matplotlib.ticker import EngFormatter
-
-    for ax, xlabel in ((left, "evaluations"), (right, "wall-clock time (s)")):
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(EngFormatter(unit=unit))
-        ax.yaxis.set_minor_formatter(EngFormatter(unit=unit))
+        evaluations, seconds, (q25, q50, q75) = median_curves(runs)
+        if not evaluations.size:
+            continue
+        seeds = sum(1 for r in runs if len(r["evaluations"]))
+        for ax, x in ((left, evaluations), (right, seconds)):
+            ax.step(x, q50, where="post", color=color, lw=1.5, label=f"{name} ({seeds} seed{'s' * (seeds != 1)})")
+            if seeds > 1:
+                ax.fill_between(x, q25, q75, step="post", color=color, alpha=0.2, lw=0)
+        shown.extend(q[np.isfinite(q)] for q in (q25, q75))
+        t_max = max(t_max, float(seconds.max()))
+    values = np.concatenate(shown) if shown else np.zeros(0)
+    values = values[values > 0] if log else values
+    if values.size:
+        lo, hi = float(values.min()), float(values.max())
+        pad = (hi / lo) ** 0.05 if log and hi > lo else 1.0
+        if log:
+            left.set_yscale("log")
+            left.set_ylim(lo / max(pad, 1.05), hi * max(pad, 1.05))
+        else:
+            span = (hi - lo) or abs(hi) or 1.0
+            left.set_ylim(lo - 0.05 * span, hi + 0.05 * span)
+        y_lo, y_hi = left.get_ylim()
+        unit_axis(left.yaxis, label, unit, y_lo, max(abs(y_lo), abs(y_hi)), log=log, scale=scale)
+    left.set_xlabel("evaluations (designs scored)")
+    unit_axis(right.xaxis, "wall-clock time, median over seeds", "s", 0.0, t_max or 1.0)
+    right.set_ylabel("")
+    for ax in (left, right):
         ax.grid(True, alpha=0.3)
-    left.legend(fontsize=8, loc="best")
+    if curves:
+        left.legend(fontsize=8, loc="best")
     fig.suptitle(title or "Convergence: median and inter-quartile range over seeds")
-    return save_figure(fig, path)
+    return fig
 
 
-def design_diagram(
-    path,
+def convergence(path, curves, **kwargs) -> pathlib.Path:
+    """``convergence_figure(curves, **kwargs)`` written to ``path``."""
+    return save_figure(convergence_figure(curves, **kwargs), path)
+
+
+def _in_segments(ax, r, rows: Sequence[tuple[float, float, float, Sequence[str]]], fontsize: float = 8) -> None:
+    """Write in each ``(y, left, width, texts)`` bar segment the first of ``texts`` that fits, centred."""
+    to_px = ax.transData.transform
+    for y, left, width, texts in rows:
+        px = to_px((left + width, y))[0] - to_px((left, y))[0]
+        text = next((t for t in texts if t and text_width(r, t, fontsize) + 6 < px), None)
+        if text:
+            ax.text(left + width / 2, y, text, ha="center", va="center", fontsize=fontsize, in_layout=False)
+
+
+def _amount(value: float | None, unit: str) -> str:
+    return "" if value is None else f"{value:.3g} {unit}"
+
+
+def design_figure(
     cores: Sequence[Mapping],
     *,
     compute: tuple[str, Sequence[float], Sequence[str]] | None = None,
-    work_share: Sequence[float] | None = None,
+    work: np.ndarray | None = None,
+    model_names: Sequence[str] = (),
     title: str = "",
     notes: Sequence[str] = (),
-) -> pathlib.Path:
-    """The cores of one design as stacked shares of the chip's budgets.
+):
+    """The cores of one design: what each has in absolute numbers, its shares of the chip, the work on it.
 
-    ``cores``: dicts with ``size`` (name or None), ``pes``, ``dataflow``,
-    ``bw_share``, ``buffer_share``.  ``compute``: the first row as (label,
-    each core's fraction of the compute budget, text in each bar), e.g.
-    ``("compute (DSP)", [0.05, 0.05], ["642 DSP", "642 DSP"])``; what the
-    fractions leave is drawn as unused.  Default: shares of the cores' PEs.
-    ``work_share``: each core's fraction of the workload's MACs.  ``notes``:
-    lines printed above the bars.
+    ``cores``: dicts with ``pes``, ``dataflow``, ``bw_share``,
+    ``buffer_share`` and, where known, ``size``, ``array`` (the PE array's
+    shape, ``K128 × C64``), ``bw_gbps`` and ``buffer_mib``.  ``compute``:
+    the first share row as (label, each core's fraction of the compute
+    budget, text in each bar), e.g. ``("compute (DSP)", [0.05], ["642 DSP"])``;
+    what the fractions leave is drawn as unused.  Default: shares of the
+    cores' PEs.  ``work`` ``(C, M)``: each DNN's MACs on each core, named by
+    ``model_names``.  ``notes``: lines above the bars.
     """
+    n = len(cores)
     pes = np.array([c["pes"] for c in cores], float)
-    if compute is None:
-        compute = ("compute (PEs)", pes / pes.sum(), [f"{int(p)} PEs" for p in pes])
-    compute_label, compute_share, compute_text = compute
-    rows = [(compute_label, np.asarray(compute_share, float)),
-            ("off-chip bandwidth", np.array([c["bw_share"] for c in cores], float)),
-            ("on-chip buffer", np.array([c["buffer_share"] for c in cores], float))]
-    if work_share is not None:
-        rows.append(("MACs mapped", np.asarray(work_share, float)))
-    fig, ax = _figure(8.0, 1.9 + 0.6 * len(rows) + 0.2 * len(notes) + 0.2 * ((len(cores) + 1) // 2))
-    colors = _colors(len(cores))
-    for r, (label, shares) in enumerate(rows):
+    label, share, texts = compute or ("compute (PEs)", pes / pes.sum(), [f"{int(p):,} PEs" for p in pes])
+    rows = [(label, np.asarray(share, float), list(texts)),
+            ("off-chip bandwidth", np.array([c["bw_share"] for c in cores], float),
+             [_amount(c.get("bw_gbps"), "GB/s") for c in cores]),
+            ("on-chip buffer", np.array([c["buffer_share"] for c in cores], float),
+             [_amount(c.get("buffer_mib"), "MiB") for c in cores])]
+    has_work = work is not None and np.asarray(work).size and np.asarray(work).sum() > 0
+    height = 2.2 + 0.45 * len(rows) + 0.2 * len(notes) + (0.8 * n + 0.6 if has_work else 0.3 * n)
+    fig, axes = _figure(9.0, height, nrows=2 if has_work else 1, squeeze=False,
+                        height_ratios=[len(rows), 1.35 * n] if has_work else None)
+    top = axes[0][0]
+    colors = _colors(n, "Set2" if n <= 8 else None)
+    segments = []
+    for r, (_, shares, texts) in enumerate(rows):
         left = 0.0
-        for c, share in enumerate(shares):
-            ax.barh(r, share, left=left, color=colors[c], edgecolor="white", height=0.7)
-            if share > 0.07:
-                text = compute_text[c] if r == 0 else f"{share:.0%}"
-                ax.text(left + share / 2, r, text, ha="center", va="center", fontsize=8)
-            left += share
+        for c, s in enumerate(shares):
+            top.barh(r, s, left=left, color=colors[c], edgecolor="white", height=0.7)
+            # the amount, or its number alone where the unit does not fit (the row names the resource)
+            segments.append((r, left, s, (texts[c], texts[c].split(" ")[-2] if " " in texts[c] else "")
+                             if texts[c] else (f"{s:.0%}",)))
+            left += s
         if r == 0 and left < 0.999:
-            ax.barh(r, 1 - left, left=left, color="0.9", edgecolor="white", height=0.7, hatch="//")
-            ax.text((1 + left) / 2, r, "unused", ha="center", va="center", fontsize=8, color="0.4")
-    ax.set_yticks(range(len(rows)), [label for label, _ in rows])
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
-    ax.set_xlabel("share of the chip's budget")
+            top.barh(r, 1 - left, left=left, color="0.92", edgecolor="white", height=0.7, hatch="//")
+            segments.append((r, left, 1 - left, ("unused",)))
+    top.set_yticks(range(len(rows)), [row[0] for row in rows])
+    top.invert_yaxis()
+    top.set_xlim(0, 1)
+    top.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
+    top.set_xlabel("share of the chip's budget")
+    if notes:
+        top.set_title("\n".join(notes), fontsize=8, loc="left")
     from matplotlib.patches import Patch
 
-    handles = [Patch(color=colors[c], label=f"core {c}: {core.get('size') or 'custom'}, {core['dataflow']}")
-               for c, core in enumerate(cores)]
-    fig.legend(handles=handles, fontsize=8, loc="outside lower center", ncol=min(len(cores), 2), frameon=False)
-    if notes:
-        ax.set_title("\n".join(notes), fontsize=8, loc="left")
-    fig.suptitle(title or f"Best design: {len(cores)} core{'s' if len(cores) != 1 else ''}")
-    return save_figure(fig, path)
+    describe = ["\n".join(filter(None, [
+        f"core {c}: " + ", ".join(filter(None, [k.get("size"), k["dataflow"]])),
+        f"{int(k['pes']):,} PEs" + (f" ({k['array']})" if k.get("array") else ""),
+        " · ".join(filter(None, [_amount(k.get("bw_gbps"), "GB/s"), _amount(k.get("buffer_mib"), "MiB")]))]))
+        for c, k in enumerate(cores)]
+    if not has_work:  # no work panel to name the cores on: a legend does
+        handles = [Patch(color=colors[c], label=text.replace("\n", ", ")) for c, text in enumerate(describe)]
+        fig.legend(handles=handles, fontsize=8, loc="outside lower center", ncol=1, frameon=False)
+    if has_work:
+        bottom = axes[1][0]
+        work = np.asarray(work, float)
+        dnn_colors = _colors(len(model_names))
+        left = np.zeros(n)
+        for m, name in enumerate(model_names):
+            bottom.barh(range(n), work[:, m], left=left, color=dnn_colors[m], edgecolor="white", lw=0.5,
+                        height=0.6, label=name)
+            left += work[:, m]
+        total = max(work.sum(), 1.0)
+        bottom.set_yticks(range(n), describe, fontsize=8)
+        for tick, color in zip(bottom.get_yticklabels(), colors):  # the core's colour in the share bars above
+            tick.set_bbox({"fc": color, "ec": "none", "boxstyle": "round,pad=0.3"})
+        bottom.invert_yaxis()
+        bottom.set_xlim(0, left.max() * 1.22)
+        unit_axis(bottom.xaxis, "work on each core: MACs per pass of the mix", "MAC", 0.0, left.max())
+        bottom.grid(True, axis="x", alpha=0.3)
+        fig.legend(*bottom.get_legend_handles_labels(), fontsize=8, loc="outside lower center",
+                   ncol=min(len(model_names), 4), frameon=False, title="DNN", title_fontsize=8)
+    fig.suptitle(title or f"Best design: {n} core{'s' * (n != 1)}")
+    r = renderer(fig)
+    _in_segments(top, r, segments)
+    if has_work:
+        for c in range(n):
+            bottom.text(left[c], c, f" {left[c] / total:.0%} of the MACs", va="center", fontsize=8, in_layout=False)
+    return fig
 
 
-def gantt(
-    path,
+def design_diagram(path, cores, **kwargs) -> pathlib.Path:
+    """``design_figure(cores, **kwargs)`` written to ``path``."""
+    return save_figure(design_figure(cores, **kwargs), path)
+
+
+def _short(layer: str) -> str:
+    """``resnet50#1/layer1.0.conv1`` → ``layer1.0.conv1``: the model is the bar's colour."""
+    return layer.rsplit("/", 1)[-1]
+
+
+def gantt_figure(
     *,
     start_s: Sequence[float],
     finish_s: Sequence[float],
@@ -332,32 +482,84 @@ def gantt(
     layer_model: Sequence[int],
     model_names: Sequence[str],
     core_labels: Sequence[str] | None = None,
+    layer_names: Sequence[str] | None = None,
+    model_finish_s: Sequence[float] | None = None,
+    deadline_s: Sequence[float] | None = None,
     title: str = "",
-) -> pathlib.Path:
-    """A schedule of L layers: one row per core, a bar per layer from start to finish, coloured by DNN.
+):
+    """A schedule of L layers: one row per core, one bar per layer from start to finish, coloured by DNN.
 
-    ``layer_model`` ``(L,)`` indexes ``model_names``; times in seconds (drawn in ms).
+    White edges mark where one layer ends and the next begins; a layer's
+    name is written in its bar where it fits.  ``layer_model`` ``(L,)``
+    indexes ``model_names``.  ``model_finish_s`` ``(M,)``: when each DNN's
+    last layer ends (a triangle above the rows); ``deadline_s`` ``(M,)``:
+    each DNN's latency target (NaN: none), a dashed line where it falls
+    inside the shown time (a deadline far past the schedule would squash
+    it: the legend gives every one).
     """
-    start, finish = np.asarray(start_s, float) * 1e3, np.asarray(finish_s, float) * 1e3
+    start, finish = np.asarray(start_s, float), np.asarray(finish_s, float)
     core, model = np.asarray(core, int), np.asarray(layer_model, int)
     cores = int(core.max()) + 1 if core.size else 1
     labels = list(core_labels) if core_labels is not None else [f"core {c}" for c in range(cores)]
-    fig, ax = _figure(10.0, 2.0 + 0.55 * len(labels) + 0.2 * ((len(model_names) + 4) // 5))
-    colors = _colors(len(model_names))
-    for m, name in enumerate(model_names):
+    M = len(model_names)
+    deadline = np.full(M, np.nan) if deadline_s is None else np.asarray(deadline_s, float)
+    done = np.full(M, np.nan) if model_finish_s is None else np.asarray(model_finish_s, float)
+    makespan = float(finish.max()) if finish.size else 1.0
+    drawn = np.isfinite(deadline) & (deadline <= 1.6 * makespan)
+    x_hi = max([makespan, *deadline[drawn]]) * 1.03
+    fig, ax = _figure(11.0, 2.2 + 0.8 * len(labels) + 0.22 * ((M + 1) // 2))
+    colors = _colors(M)
+    for m in range(M):
         for c in range(len(labels)):
             pick = (model == m) & (core == c)
             if pick.any():
-                spans = list(zip(start[pick], finish[pick] - start[pick]))
-                ax.broken_barh(spans, (c - 0.38, 0.76), facecolors=colors[m], lw=0)
+                ax.broken_barh(list(zip(start[pick], finish[pick] - start[pick])), (c - 0.38, 0.76),
+                               facecolors=colors[m], edgecolors="white", lw=0.6)
+    for m in range(M):
+        text = model_names[m]
+        if np.isfinite(done[m]):
+            text += f": done at {si(done[m], 's')}"
+            ax.plot([done[m]], [-0.5], marker="v", ms=8, color=colors[m], mec="k", mew=0.5, clip_on=False, zorder=5)
+        if np.isfinite(deadline[m]):
+            met = "met" if not np.isfinite(done[m]) or done[m] <= deadline[m] else "MISSED"
+            text += f", deadline {si(deadline[m], 's')} ({met})"
+            if drawn[m]:
+                shared = (deadline == deadline[m]).sum() > 1
+                ax.axvline(deadline[m], color="0.3" if shared else colors[m], ls="--", lw=1.4, zorder=4)
+                if deadline[m] not in deadline[:m]:  # its value above the axes, once per value
+                    ax.annotate(si(deadline[m], "s"), (deadline[m], 1.0), xycoords=("data", "axes fraction"),
+                                xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=7)
+        ax.plot([], [], color=colors[m], lw=6, label=text)
+    if drawn.any():
+        ax.plot([], [], color="0.3", ls="--", lw=1.4, label="deadline (dashed: the DNN's colour, grey if shared)")
     ax.set_yticks(range(len(labels)), labels)
-    ax.invert_yaxis()
-    ax.set_xlim(0, finish.max() * 1.01 if finish.size else 1)
-    ax.set_xlabel("time (ms)")
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    ax.set_xlim(0, x_hi)
+    unit_axis(ax.xaxis, "time since the DNNs arrive", "s", 0.0, x_hi)
     ax.grid(True, axis="x", alpha=0.3)
-    from matplotlib.patches import Patch
+    fig.legend(fontsize=8, loc="outside lower center", ncol=min(M + drawn.any(), 2), frameon=False)
+    ax.set_title(title or "Schedule per core, coloured by DNN", pad=16)  # room for the finish and deadline marks
+    if layer_names is not None and len(layer_names):
+        _layer_names(ax, start, finish, core, [_short(n) for n in layer_names], [colors[m] for m in model])
+    return fig
 
-    fig.legend(handles=[Patch(color=colors[m], label=n) for m, n in enumerate(model_names)], fontsize=8,
-               loc="outside lower center", ncol=min(len(model_names), 5), frameon=False)
-    ax.set_title(title or "Schedule per core, coloured by DNN")
-    return save_figure(fig, path)
+
+def _layer_names(ax, start, finish, row, names: Sequence[str], colors: Sequence, fontsize: float = 6.5) -> None:
+    """Write each layer's name in its bar: across it where it fits, else along it (rotated) where that fits."""
+    r = renderer(ax.figure)
+    to_px = ax.transData.transform
+    px_per_s = to_px((1.0, 0))[0] - to_px((0.0, 0))[0]
+    bar_px = abs(to_px((0, 0.38))[1] - to_px((0, -0.38))[1])
+    line_px = fontsize * ax.figure.dpi / 72 * 1.3
+    for i in np.flatnonzero((finish - start) * px_per_s > line_px):  # measure text only where it could fit
+        width_px, text_px = (finish[i] - start[i]) * px_per_s, text_width(r, names[i], fontsize) + 4
+        rotation = 0 if text_px < width_px else 90 if text_px < bar_px else None
+        if rotation is not None:
+            dark = np.asarray(colors[i][:3]) @ (0.299, 0.587, 0.114) < 0.55
+            ax.text((start[i] + finish[i]) / 2, row[i], names[i], ha="center", va="center", fontsize=fontsize,
+                    rotation=rotation, color="white" if dark else "black", in_layout=False)
+
+
+def gantt(path, **kwargs) -> pathlib.Path:
+    """``gantt_figure(**kwargs)`` written to ``path``."""
+    return save_figure(gantt_figure(**kwargs), path)

@@ -64,35 +64,75 @@ def _same(a, b) -> bool:
 # -- plots ------------------------------------------------------------------
 
 
-def core_work_share(data: dict) -> list[float] | None:
-    """Fraction of the workload's MACs each core runs, from a design file's schedule."""
-    schedule = data.get("schedule")
-    if not schedule:
-        return None
-    from cosearch.config import WorkloadConfig
+def _built(data: dict):
+    """The design file's workload and platform, built; ``(None, None)`` where the file cannot say."""
+    from cosearch.config import PlatformConfig, WorkloadConfig
 
     try:
-        macs = WorkloadConfig.model_validate(data["workload"]).build().macs
-    except (ValueError, KeyError):
-        return None
-    cores = len(data["design"]["cores"])
-    totals = [0.0] * cores
-    for c, m in zip(schedule["core"], macs.tolist()):
-        totals[c] += m
-    return [t / max(sum(totals), 1.0) for t in totals]
-
-
-def compute_row(data: dict):
-    """The design diagram's compute row: PEs of an ASIC's budget, or the scarcest FPGA resource's share."""
-    from cosearch.config import PlatformConfig
-
+        workload = WorkloadConfig.model_validate(data["workload"]).build()
+    except (ValueError, KeyError, TypeError):
+        workload = None
     try:
         platform = PlatformConfig.model_validate(data["platform"]).build()
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, TypeError):
+        platform = None
+    return workload, platform
+
+
+def core_work(data: dict, workload) -> list[list[float]] | None:
+    """``(C, M)`` MACs of each DNN on each core, from a design file's schedule."""
+    schedule = data.get("schedule")
+    if not schedule or workload is None or len(schedule["core"]) != workload.num_layers:
         return None
+    cores = len(data["design"]["cores"])
+    work = [[0.0] * workload.num_models for _ in range(cores)]
+    for c, m, macs in zip(schedule["core"], workload.model.tolist(), workload.macs.tolist()):
+        work[c][m] += macs
+    return work
+
+
+def core_facts(data: dict, platform) -> list[dict]:
+    """Each core of a design file with its absolute resources: PE array shape, GB/s and MiB.
+
+    A design file that records them (its ``cores``) is read as it is; for
+    one that does not, they follow from its shares and the platform it names.
+    """
+    from objectives.mapper import core_for
+    from spaces.hardware import MiB, get_dataflow
+
+    recorded = data.get("cores") or []
+    if len(recorded) == len(data["design"]["cores"]):
+        return [{**core, **{k: r[k] for k in ("array", "bw_gbps", "buffer_mib") if k in r}}
+                for core, r in zip(data["design"]["cores"], recorded)]
+    sizes = {} if platform is None else {s.name: s for s in platform.core_sizes}
+    facts = []
+    for core in data["design"]["cores"]:
+        fact = dict(core)
+        if platform is not None:
+            fact["bw_gbps"] = core["bw_share"] * platform.bw_gbps
+            fact["buffer_mib"] = core["buffer_share"] * platform.buffer_bytes / MiB
+            try:
+                size = sizes.get(core.get("size"))
+                axes = core_for(platform, get_dataflow(core["dataflow"]), core["pes"], size.unroll if size else ()).axes
+                fact["array"] = " × ".join(f"{a.name}{a.extent}" for a in axes)
+                used = math.prod(a.extent for a in axes)
+                if used != core["pes"]:  # extents that do not tile the PE count leave some PEs idle
+                    fact["array"] += f" = {used:,}"
+            except (KeyError, ValueError):  # a dataflow this process does not know: no shape, the rest stands
+                pass
+        facts.append(fact)
+    return facts
+
+
+def compute_row(data: dict, platform=None):
+    """The design diagram's compute row: PEs of an ASIC's budget, or the scarcest FPGA resource's share."""
+    if platform is None:
+        platform = _built(data)[1]
+        if platform is None:
+            return None
     cores = data["design"]["cores"]
     if platform.kind == "asic":
-        return "compute (PEs)", [c["pes"] / platform.pes for c in cores], [f"{c['pes']} PEs" for c in cores]
+        return "compute (PEs)", [c["pes"] / platform.pes for c in cores], [f"{c['pes']:,} PEs" for c in cores]
     sizes = {s.name: s for s in platform.core_sizes}
     if not all(c["size"] in sizes for c in cores):
         return None
@@ -101,7 +141,88 @@ def compute_row(data: dict):
     scarce = max(used, key=used.get)
     label = {"dsp": "DSP", "lut": "LUT", "bram36": "BRAM36", "uram": "UltraRAM"}[scarce]
     amounts = [getattr(sizes[c["size"]], scarce) for c in cores]
-    return f"compute ({label})", [a / getattr(platform, scarce) for a in amounts], [f"{a:,.0f}" for a in amounts]
+    return (f"compute ({label})", [a / getattr(platform, scarce) for a in amounts],
+            [f"{c['size']}: {a:,.0f} {label}" for c, a in zip(cores, amounts)])
+
+
+def _hypervolume_share(history: dict, reference) -> dict:
+    """The run's hypervolume as a fraction of the box from the origin to the reference point (costs are
+    non-negative), so runs and experiments read on one scale; raw when the box is not that."""
+    box = math.prod(reference) if reference and all(r > 0 for r in reference) else None
+    if box is None:
+        return {**history, "best": history["hypervolume"]}
+    return {**history, "best": [h / box for h in history["hypervolume"]]}
+
+
+def _key_labels(keys) -> str:
+    from objectives.metrics import METRICS
+
+    labels = [METRICS[k].label if k in METRICS else k for k in keys]
+    return ", ".join(labels[:-1]) + f" and {labels[-1]}" if len(labels) > 1 else "".join(labels)
+
+
+def _best_label(objectives) -> str:
+    """What the star is: with several objectives, the best by the first (runs compare lexicographically)."""
+    from objectives.metrics import METRICS
+
+    if len(objectives) == 1:
+        return "best design"
+    first = METRICS.get(objectives[0])
+    word = "most" if first is not None and first.direction == "maximize" else "least"
+    return f"best design ({word} {_key_labels(objectives[:1])})"
+
+
+def _convergence(results: ResultsDir, summary: dict, fmt: str, title: str) -> pathlib.Path:
+    from cosearch import plots
+    from objectives.metrics import METRICS
+
+    several = len(summary["objective"]) > 1  # then runs are compared by the hypervolume of their fronts
+    objective = METRICS.get(summary["objective"][0])
+    higher = not several and objective is not None and objective.direction == "maximize"  # runs record −value
+    curves: dict[str, list] = {}
+    for run in summary["runs"]:
+        if run["kind"] == "search":
+            history = results.read_history(run["run_id"])
+            if several:
+                history = _hypervolume_share(history, results.read_run(run["run_id"])["archive"].get("reference"))
+            elif higher:
+                history = {**history, "best": [-b for b in history["best"]]}
+            curves.setdefault(run["optimizer"], []).append(history)
+    if several:
+        keys = _key_labels(summary["pareto"]["keys"])
+        options = {"label": "hypervolume so far", "unit": "% of the reference box", "scale": 100.0, "log": False}
+        title = (f"Convergence — {title}\nhypervolume of each run's front over {keys} (higher is better); "
+                 "median and IQR over seeds")
+    else:
+        name, unit = (objective.label, objective.unit) if objective else (summary["objective"][0], "")
+        options = {"label": f"best {name} so far" + (" (higher is better)" if higher else ""), "unit": unit,
+                   "log": True}
+        title = f"Convergence — {title} (median and IQR over seeds)"
+    return plots.convergence(results.plots_dir / f"convergence.{fmt}", curves, title=title, **options)
+
+
+def _best_design_plots(results: ResultsDir, best: dict, fmt: str, title: str) -> list[pathlib.Path]:
+    from cosearch import plots
+
+    data = read_design(results.root / best["design"])
+    workload, platform = _built(data)
+    m = data["metrics"]
+    notes = [f"EDP {plots.si(m['edp'], 'J·s', 4)}   latency {plots.si(m['latency_s'], 's', 4)}   "
+             f"energy {plots.si(m['energy_j'], 'J', 4)}   resources {m['resource_fraction']:.0%} of the budget"]
+    written = [plots.design_diagram(
+        results.plots_dir / f"design.{fmt}", core_facts(data, platform), compute=compute_row(data, platform),
+        work=core_work(data, workload), model_names=data["model_names"], title=f"Best design — {title}",
+        notes=notes)]
+    schedule = data.get("schedule")
+    if schedule:
+        labels = [f"core {c}: {k['size'] or k['pes']} {k['dataflow']}" for c, k in enumerate(data["design"]["cores"])]
+        deadlines = None if workload is None else workload.latency_target_s.tolist()
+        written.append(plots.gantt(
+            results.plots_dir / f"schedule.{fmt}", start_s=schedule["start_s"], finish_s=schedule["finish_s"],
+            core=schedule["core"], layer_model=schedule["layer_model"], model_names=data["model_names"],
+            layer_names=schedule.get("layer_names"), model_finish_s=m.get("model_latency_s"), deadline_s=deadlines,
+            core_labels=labels, title=f"Schedule of the best design — {title}"))
+    return written
 
 
 def plot_results(results: ResultsDir, fmt: str = "png", summary: dict | None = None) -> list[pathlib.Path]:
@@ -112,7 +233,6 @@ def plot_results(results: ResultsDir, fmt: str = "png", summary: dict | None = N
     from cosearch import plots
 
     summary = results.read_summary() if summary is None else from_plain(to_plain(summary))  # as read back
-    written = []
     title = f"{summary['workload']} on {summary['platform']}"
     pareto = results.read_pareto()
     cloud_lat, cloud_en = [], []
@@ -126,47 +246,14 @@ def plot_results(results: ResultsDir, fmt: str = "png", summary: dict | None = N
     baselines = {name: (b["metrics"]["latency_s"], b["metrics"]["energy_j"])
                  for name, b in summary.get("baselines", {}).items() if b.get("metrics")}
     n_front = len(pareto.get("latency_s", []))
-    written.append(plots.pareto_front(
+    written = [plots.pareto_front(
         results.plots_dir / f"pareto.{fmt}", latency_s=cloud_lat + pareto.get("latency_s", []),
         energy_j=cloud_en + pareto.get("energy_j", []), front=[False] * len(cloud_lat) + [True] * n_front,
+        front_keys=summary["pareto"]["keys"],
         best=None if not best else (best["metrics"]["latency_s"], best["metrics"]["energy_j"]),
-        baselines=baselines, title=f"Pareto front — {title}", cloud_label="found by single runs",
-        front_label=f"Pareto set over {', '.join(summary['pareto']['keys'])}"))
-    from objectives.metrics import METRICS
-
-    curves: dict[str, list] = {}
-    several = len(summary["objective"]) > 1  # then runs are compared by the hypervolume of their fronts
-    objective = METRICS.get(summary["objective"][0])
-    higher = not several and objective is not None and objective.direction == "maximize"  # runs record −value
-    for run in summary["runs"]:
-        if run["kind"] == "search":
-            history = results.read_history(run["run_id"])
-            if several:
-                history = {**history, "best": history["hypervolume"]}
-            elif higher:
-                history = {**history, "best": [-b for b in history["best"]]}
-            curves.setdefault(run["optimizer"], []).append(history)
-    if several:
-        metric, unit = f"hypervolume over {', '.join(summary['pareto']['keys'])}", ""
-        label = "hypervolume so far (higher is better)"
-    else:
-        metric, unit = (objective.label, objective.unit) if objective else (summary["objective"][0], "")
-        label = f"best {metric} so far" + (" (higher is better)" if higher else "")
-    written.append(plots.convergence(results.plots_dir / f"convergence.{fmt}", curves, ylabel=label, unit=unit,
-                                     title=f"Convergence — {title} (median and IQR over seeds)"))
+        baselines=baselines, title=f"Pareto front — {title}", cloud_label="on single runs' fronts only",
+        best_label=_best_label(summary["objective"]))]
+    written.append(_convergence(results, summary, fmt, title))
     if best and best.get("design"):
-        data = read_design(results.root / best["design"])
-        m = data["metrics"]
-        notes = [f"EDP {plots.si(m['edp'], 'J·s', 4)}   latency {plots.si(m['latency_s'], 's', 4)}   "
-                 f"energy {plots.si(m['energy_j'], 'J', 4)}   resources {m['resource_fraction']:.0%} of the budget"]
-        written.append(plots.design_diagram(
-            results.plots_dir / f"design.{fmt}", data["design"]["cores"], compute=compute_row(data),
-            work_share=core_work_share(data), title=f"Best design — {title}", notes=notes))
-        schedule = data.get("schedule")
-        if schedule:
-            labels = [f"core {c}: {k['size'] or k['pes']} {k['dataflow']}" for c, k in enumerate(data["design"]["cores"])]
-            written.append(plots.gantt(
-                results.plots_dir / f"schedule.{fmt}", start_s=schedule["start_s"], finish_s=schedule["finish_s"],
-                core=schedule["core"], layer_model=schedule["layer_model"], model_names=data["model_names"],
-                core_labels=labels, title=f"Schedule of the best design — {title}"))
+        written.extend(_best_design_plots(results, best, fmt, title))
     return written

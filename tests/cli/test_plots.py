@@ -1,12 +1,17 @@
-"""plots.py from plain arrays: every figure renders headless, to PNG or SVG, edge cases included."""
+"""plots.py from plain arrays: what each figure shows, asserted on the figure's artists (not pixels),
+and that every figure renders headless to PNG or SVG, edge cases included."""
 
 from __future__ import annotations
+
+import re
 
 import matplotlib.image
 import numpy as np
 import pytest
+from matplotlib.collections import PolyCollection, PathCollection
 
 from cosearch import plots
+from cosearch.plot_layout import renderer
 
 
 def _png(path):
@@ -15,49 +20,280 @@ def _png(path):
     return image
 
 
-def test_pareto_front_with_baselines_and_infeasible_points(tmp_path):
-    rng = np.random.default_rng(0)
-    latency, energy = rng.lognormal(-6, 1, 200), rng.lognormal(-4, 0.3, 200)
-    latency[:5] = np.inf  # infeasible designs are skipped, not plotted at infinity
-    front = np.zeros(200, bool)
-    front[::7] = True
-    path = plots.pareto_front(tmp_path / "p.png", latency_s=latency, energy_j=energy, front=front,
-                              best=(latency[7], energy[7]), baselines={"fda": (1e-3, 2e-2), "none": (np.inf, 1.0)})
-    _png(path)
+def _box(artist, r):
+    b = artist.get_window_extent(r)
+    return np.array([b.x0, b.y0, b.x1, b.y1])
 
 
-def test_pareto_front_of_nothing_feasible_still_renders(tmp_path):
-    _png(plots.pareto_front(tmp_path / "p.png", latency_s=[np.inf], energy_j=[np.inf]))
+def _marker_box(collection):
+    """Window box of a one-point scatter's marker: its path, scaled to its size, at its position."""
+    from matplotlib.transforms import Affine2D
+
+    fig = collection.figure
+    size = Affine2D(collection.get_transforms()[0]).scale(fig.dpi / 72.0)
+    extent = collection.get_paths()[0].get_extents(size)
+    x, y = collection.axes.transData.transform(collection.get_offsets()[0])
+    return np.array([x + extent.x0, y + extent.y0, x + extent.x1, y + extent.y1])
 
 
-def test_convergence_median_and_band(tmp_path):
-    runs = [{"evaluations": [16, 32, 48], "seconds": [0.1, 0.2, 0.3], "best": [3.0, 2.0, 1.0]},
-            {"evaluations": [16, 32, 48], "seconds": [0.1, 0.3, 0.4], "best": [4.0, np.inf, 2.0]}]
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _inside(a, outer, slack=0.5) -> bool:
+    return a[0] >= outer[0] - slack and a[1] >= outer[1] - slack and a[2] <= outer[2] + slack and a[3] <= outer[3] + slack
+
+
+def _tick_boxes(axis, r):
+    """Window boxes of the tick labels drawn (visible, non-empty, within the view)."""
+    lo, hi = sorted(axis.get_view_interval())
+    boxes = []
+    for tick in axis.get_major_ticks():
+        if tick.label1.get_visible() and tick.label1.get_text() and lo <= tick.get_loc() <= hi:
+            boxes.append(_box(tick.label1, r))
+    return boxes
+
+
+def _assert_apart(boxes):
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not _overlap(a, b), (a, b)
+
+
+def _assert_texts_inside_and_apart(ax):
+    """Texts written in the data (not the marks annotated above the axes) lie inside the axes, apart."""
+    from matplotlib.text import Annotation
+
+    r = renderer(ax.figure)
+    frame = _box(ax, r)
+    boxes = [_box(t, r) for t in ax.texts if t.get_visible() and not isinstance(t, Annotation)]
+    for b in boxes:
+        assert _inside(b, frame), (b, frame)
+    _assert_apart(boxes)
+    return boxes
+
+
+def _front_case(rng):
+    """Designs on a 3-D front (latency, energy, resources): many look dominated in latency–energy alone."""
+    latency, energy = rng.lognormal(-6, 1, 300), rng.lognormal(-4, 0.3, 300)
+    resources = rng.random(300)
+    from cosearch.pareto import nondominated_mask
+
+    front = nondominated_mask(np.column_stack([latency, energy, resources]))
+    return latency, energy, front
+
+
+def test_pareto_labels_carry_units_and_no_field_names():
+    latency, energy, front = _front_case(np.random.default_rng(0))
+    fig = plots.pareto_figure(latency_s=latency, energy_j=energy, front=front,
+                              front_keys=("latency_s", "energy_j", "resource_fraction"),
+                              best=(latency[front][0], energy[front][0]), baselines={"fda": (1e-3, 2e-2)})
+    (ax,) = fig.axes
+    assert ax.get_xlabel().startswith("latency") and re.search(r"\((m|µ)?s\)$", ax.get_xlabel())
+    assert ax.get_ylabel().startswith("energy") and re.search(r"\((m|µ)?J\)$", ax.get_ylabel())
+    legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert not re.search(r"latency_s|energy_j|resource_fraction", legend)
+    assert "resources used" in legend and "J·s" in legend  # the third key by its label; EDPs with their unit
+
+
+def test_pareto_draws_the_2d_front_apart_from_the_projected_set():
+    latency, energy, front = _front_case(np.random.default_rng(1))
+    fig = plots.pareto_figure(latency_s=latency, energy_j=energy, front=front,
+                              front_keys=("latency_s", "energy_j", "resource_fraction"))
+    (ax,) = fig.axes
+    lat, en = latency[front], energy[front]
+    flat = np.array([not ((lat <= a) & (en <= b) & ((lat < a) | (en < b))).any() for a, b in zip(lat, en)])
+    assert 0 < flat.sum() < len(flat)  # brute force: the case has both kinds
+    by_label = {c.get_label(): c for c in ax.collections if isinstance(c, PathCollection)}
+    filled = next(c for k, c in by_label.items() if k.startswith("latency–energy front"))
+    hollow = next(c for k, c in by_label.items() if k.startswith("Pareto-optimal only counting resources used"))
+    assert len(filled.get_offsets()) == flat.sum() and len(hollow.get_offsets()) == (~flat).sum()
+    assert (hollow.get_facecolor()[:, 3] == 0).all()  # hollow: no face, unlike the front
+    (step,) = [line for line in ax.lines if line.get_color() == "k"]
+    assert sorted(step.get_xdata()) == sorted(lat[flat]) and step.get_zorder() > filled.get_zorder()
+
+
+def test_every_baseline_stays_visible_over_the_best_star():
+    latency, energy, front = _front_case(np.random.default_rng(2))
+    best = (float(latency[front][0]), float(energy[front][0]))
+    baselines = {"same_as_best": best, "also_same": best, "elsewhere": (2e-3, 3e-2)}
+    fig = plots.pareto_figure(latency_s=latency, energy_j=energy, front=front, best=best, baselines=baselines)
+    (ax,) = fig.axes
+    renderer(fig)
+    points = [c for c in ax.collections if isinstance(c, PathCollection) and len(c.get_offsets()) == 1]
+    for name in baselines:
+        (mine,) = [c for c in points if c.get_label().startswith(f"baseline {name} ")]
+        above = [c for c in points if c is not mine and c.get_zorder() >= mine.get_zorder()]
+        for other in above:  # nothing drawn later covers the whole marker
+            assert not _inside(_marker_box(mine), _marker_box(other), slack=0.0), (name, other.get_label())
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert sum(t.startswith("baseline ") for t in legend) == 3
+
+
+@pytest.mark.parametrize("decades", [0.12, 0.3, 0.9, 1.2, 1.5, 3.0, 6.0])
+def test_tick_labels_never_collide(decades):
+    latency = np.geomspace(2e-3, 2e-3 * 10**decades, 40)
+    energy = np.geomspace(5e-2, 5e-2 * 10 ** (decades / 2), 40)[::-1]
+    fig = plots.pareto_figure(latency_s=latency, energy_j=energy, front=np.ones(40, bool))
+    (ax,) = fig.axes
+    r = renderer(fig)
+    for axis in (ax.xaxis, ax.yaxis):
+        boxes = _tick_boxes(axis, r)
+        assert len(boxes) >= 2
+        _assert_apart(boxes)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_isoline_labels_sit_inside_the_axes_apart_and_off_the_points(seed):
+    latency, energy, front = _front_case(np.random.default_rng(seed))
+    fig = plots.pareto_figure(latency_s=latency, energy_j=energy, front=front, best=(latency[0], energy[0]))
+    (ax,) = fig.axes
+    boxes = _assert_texts_inside_and_apart(ax)
+    assert len(boxes) >= 3 and all("J·s" in t.get_text() for t in ax.texts)
+    centres = ax.transData.transform(np.column_stack([latency, energy]))
+    for b in boxes:
+        inside = (centres[:, 0] > b[0]) & (centres[:, 0] < b[2]) & (centres[:, 1] > b[1]) & (centres[:, 1] < b[3])
+        assert not inside.any()
+
+
+def test_compare_fronts_keeps_labels_and_legend_inside_the_figure(tmp_path):
+    fronts = {"homogeneous_multicore_on_a_long_experiment_name": ([1e-3, 2e-3, 5e-3], [2.0, 1.0, 0.8]),
+              "two": ([1.5e-3, 4e-3], [1.5, 0.9]), "none": ([], [])}
+    fig = plots.compare_figure(fronts)
+    (ax,) = fig.axes
+    _assert_texts_inside_and_apart(ax)
+    r = renderer(fig)
+    page = np.array([0, 0, fig.bbox.width, fig.bbox.height])
+    for text in fig.legends[0].get_texts():
+        assert _inside(_box(text, r), page)
+    assert "homogeneous_multicore_on_a_long_experiment_name" in fig.legends[0].get_texts()[0].get_text()
+    path = plots.compare_fronts(tmp_path / "x.svg", fronts)
+    assert path.read_text().lstrip().startswith("<?xml")
+
+
+def test_median_curves_start_where_every_seed_reported_and_map_to_median_time():
+    runs = [{"evaluations": [10, 20, 30], "seconds": [1.0, 2.0, 3.0], "best": [5.0, 3.0, 1.0]},
+            {"evaluations": [20, 30], "seconds": [4.0, 8.0], "best": [np.inf, 2.0]}]
+    evaluations, seconds, (q25, q50, q75) = plots.median_curves(runs)
+    assert evaluations.tolist() == [20, 30]
+    assert seconds.tolist() == [3.0, 5.5]  # medians of (2, 4) and (3, 8)
+    assert np.isnan(q50[0]) and q50[1] == 1.5 and q25[1] == 1.25 and q75[1] == 1.75  # inf: nothing yet
+
+
+def test_hypervolume_curves_never_decrease_and_both_panels_agree():
+    """The issue's case: a seed reporting late and lower made the median drop (30.4 → 29.7)."""
+    runs = [{"evaluations": [16, 32, 48, 64], "seconds": [0.1, 0.2, 0.3, 0.4], "best": [0.300, 0.304, 0.31, 0.33]},
+            {"evaluations": [16, 32, 48, 64], "seconds": [0.5, 0.6, 0.7, 0.8], "best": [0.250, 0.297, 0.30, 0.30]},
+            {"evaluations": [32, 64], "seconds": [0.9, 1.9], "best": [0.20, 0.35]}]
+    fig = plots.convergence_figure({"nsga2": runs, "random": runs[:1]}, label="hypervolume of the front so far",
+                                   unit="% of the reference box", scale=100.0, log=False)
+    left, right = fig.axes
+    assert left.get_ylabel() == "hypervolume of the front so far (% of the reference box)"
+    assert re.search(r"\((m)?s\)$", right.get_xlabel())
+    for a, b in zip(left.lines, right.lines):
+        assert np.diff(a.get_ydata()).min() >= 0  # the median of never-decreasing curves never decreases
+        assert np.array_equal(a.get_ydata(), b.get_ydata())  # the same values, against time
+    assert [t.get_text() for t in left.get_legend().get_texts()] == ["nsga2 (3 seeds)", "random (1 seed)"]
+
+
+def test_convergence_edp_ticks_carry_the_unit_in_the_label(tmp_path):
+    runs = [{"evaluations": [16, 32, 48], "seconds": [0.1, 0.2, 0.3], "best": [35e-6, 30e-6, 29e-6]},
+            {"evaluations": [16, 32, 48], "seconds": [0.1, 0.3, 0.4], "best": [40e-6, np.inf, 31e-6]}]
+    fig = plots.convergence_figure({"cmaes": runs})
+    left = fig.axes[0]
+    assert left.get_ylabel() == "best EDP so far (µJ·s)"
+    r = renderer(fig)
+    labels = [t.get_text() for t in left.yaxis.get_majorticklabels() if t.get_text()]
+    assert labels and all(re.fullmatch(r"[0-9.]+", t) for t in labels)  # "35", not "35 µ"
+    _assert_apart(_tick_boxes(left.yaxis, r))
     _png(plots.convergence(tmp_path / "c.png", {"cmaes": runs, "random": runs[:1]}))
 
 
-def test_quartiles_are_stepwise_best_so_far():
-    runs = [(np.array([10, 20]), np.array([5.0, 3.0])), (np.array([10, 20]), np.array([7.0, 1.0]))]
-    q25, q50, q75 = plots._quartiles(runs, np.array([5, 10, 15, 20]))
-    assert np.isnan(q50[0]) and q50[1] == 6.0 and q50[2] == 6.0 and q50[3] == 2.0
-    assert q25[3] == 1.5 and q75[3] == 2.5
+CORES = [{"size": "PE512", "pes": 512, "dataflow": "ws_kc", "bw_share": 0.7, "buffer_share": 0.4,
+          "array": "K16 × C32", "bw_gbps": 22.4, "buffer_mib": 0.8},
+         {"size": None, "pes": 256, "dataflow": "os_yx", "bw_share": 0.3, "buffer_share": 0.6,
+          "array": "Y16 × X16", "bw_gbps": 9.6, "buffer_mib": 1.2}]
 
 
-def test_design_diagram_and_gantt(tmp_path):
-    cores = [{"size": "PE512", "pes": 512, "dataflow": "ws_kc", "bw_share": 0.7, "buffer_share": 0.4},
-             {"size": None, "pes": 256, "dataflow": "os_yx", "bw_share": 0.3, "buffer_share": 0.6}]
-    _png(plots.design_diagram(tmp_path / "d.png", cores, compute=("compute (DSP)", [0.5, 0.1], ["642", "98"]), work_share=[0.8, 0.2], notes=["EDP 1 J·s"]))
-    start = np.arange(10) * 1e-3
-    _png(plots.gantt(tmp_path / "g.png", start_s=start, finish_s=start + 8e-4, core=np.arange(10) % 2,
-                     layer_model=np.arange(10) // 5, model_names=["a", "b"]))
+def test_design_diagram_gives_absolute_numbers_per_core_and_the_work_of_each_dnn(tmp_path):
+    work = np.array([[3e9, 1e9], [0.0, 2e9]])
+    fig = plots.design_figure(CORES, work=work, model_names=["resnet50", "unet"], notes=["EDP 1 J·s"])
+    top, bottom = fig.axes
+    ticks = [t.get_text() for t in bottom.get_yticklabels()]
+    assert ticks[0] == "core 0: PE512, ws_kc\n512 PEs (K16 × C32)\n22.4 GB/s · 0.8 MiB"
+    assert ticks[1] == "core 1: os_yx\n256 PEs (Y16 × X16)\n9.6 GB/s · 1.2 MiB"
+    in_bars = {t.get_text() for t in top.texts}
+    assert {"512 PEs", "22.4 GB/s", "1.2 MiB"} <= in_bars
+    assert re.search(r"\(GMAC\)$", bottom.get_xlabel())
+    dnn = [c for c in bottom.containers]  # one bar per core for each DNN, its MACs
+    assert [list(map(lambda p: p.get_width(), c)) for c in dnn] == [[3e9, 0.0], [1e9, 2e9]]
+    assert [t.get_text() for t in bottom.texts] == [" 67% of the MACs", " 33% of the MACs"]  # 4 and 2 of 6 GMAC
+    _assert_texts_inside_and_apart(top)
+    _png(plots.design_diagram(tmp_path / "d.png", CORES, compute=("compute (DSP)", [0.5, 0.1], ["642", "98"])))
 
 
-def test_compare_fronts_and_svg(tmp_path):
-    path = plots.compare_fronts(tmp_path / "x.svg", {"one": ([1e-3, 2e-3], [2.0, 1.0]), "two": ([], [])})
-    assert path.read_text().lstrip().startswith("<?xml")
+def test_gantt_bars_per_layer_names_where_they_fit_and_deadlines(tmp_path):
+    start = np.array([0.0, 1.0, 1.5, 4.0, 0.0, 2.0]) * 1e-3
+    finish = np.array([1.0, 1.5, 4.0, 4.05, 2.0, 3.0]) * 1e-3
+    names = ["a#0/conv1", "a#0/conv2", "a#0/a_long_layer_name", "a#0/fc", "b#0/stem", "b#0/head"]
+    fig = plots.gantt_figure(start_s=start, finish_s=finish, core=[0, 0, 0, 0, 1, 1], layer_model=[0, 0, 0, 0, 1, 1],
+                             model_names=["a", "b"], layer_names=names, model_finish_s=[4.05e-3, 3e-3],
+                             deadline_s=[5e-3, 1.0])
+    (ax,) = fig.axes
+    bars = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert sum(len(c.get_paths()) for c in bars) == 6  # one bar per layer, not one per DNN
+    assert all((c.get_edgecolor()[:, :3] == 1).all() for c in bars)  # white edges: the layer boundaries
+    written = {t.get_text() for t in ax.texts}
+    assert "fc" not in written and {"conv1", "a_long_layer_name", "stem", "5 ms"} <= written  # 5 ms: the deadline
+    _assert_texts_inside_and_apart(ax)
+    assert [x for line in ax.lines if line.get_linestyle() == "--" for x in line.get_xdata()][:1] == [5e-3]
+    assert ax.get_xlim()[1] > 5e-3  # the drawn deadline is inside the axis; 1 s would squash the schedule
+    assert re.search(r"\(ms\)$", ax.get_xlabel())
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[:2] == ["a: done at 4.05 ms, deadline 5 ms (met)", "b: done at 3 ms, deadline 1 s (met)"]
+    _png(plots.gantt(tmp_path / "g.png", start_s=start, finish_s=finish, core=[0, 0, 0, 0, 1, 1],
+                     layer_model=[0, 0, 0, 0, 1, 1], model_names=["a", "b"]))
+
+
+def test_pareto_front_with_infeasible_points_and_nothing_feasible_renders(tmp_path):
+    rng = np.random.default_rng(0)
+    latency, energy = rng.lognormal(-6, 1, 200), rng.lognormal(-4, 0.3, 200)
+    latency[:5] = np.inf  # infeasible designs are skipped, not plotted at infinity
+    _png(plots.pareto_front(tmp_path / "p.png", latency_s=latency, energy_j=energy, front=np.arange(200) % 7 == 0,
+                            baselines={"fda": (1e-3, 2e-2), "none": (np.inf, 1.0)}))
+    _png(plots.pareto_front(tmp_path / "q.png", latency_s=[np.inf], energy_j=[np.inf]))
 
 
 @pytest.mark.parametrize(("value", "text"), [(7.081e-6, "7.08 µJ·s"), (2.1e-4, "210 µJ·s"), (0.5207, "521 mJ·s"),
                                              (1234.5, "1.23 kJ·s"), (0.0, "0 J·s")])
 def test_si_prefixes(value, text):
     assert plots.si(value, "J·s") == text
+
+
+def test_report_gives_each_core_absolute_numbers_and_each_dnns_macs():
+    """From a design file: GB/s and MiB from the shares and the platform, the array the mapper builds
+    (extents multiplying to the PEs), or the file's own numbers when it records them; MACs per core and DNN."""
+    from cosearch.report import core_facts, core_work
+    from objectives.workloads import get_workload
+    from spaces.hardware import MiB, PLATFORMS
+
+    edge = PLATFORMS["edge"]
+    cores = [{"size": "PE512", "pes": 512, "dataflow": "ws_kc", "bw_share": 0.25, "buffer_share": 0.5},
+             {"size": "PE256", "pes": 256, "dataflow": "os_yx", "bw_share": 0.75, "buffer_share": 0.5}]
+    data = {"design": {"cores": cores}}
+    facts = core_facts(data, edge)
+    assert [f["bw_gbps"] for f in facts] == [0.25 * edge.bw_gbps, 0.75 * edge.bw_gbps]
+    assert [f["buffer_mib"] for f in facts] == [0.5 * edge.buffer_bytes / MiB] * 2
+    shapes = [re.fullmatch(r"([A-Z])(\d+) × ([A-Z])(\d+)", f["array"]).groups() for f in facts]
+    assert [(a, c) for a, _, c, _ in shapes] == [("K", "C"), ("Y", "X")]
+    assert [int(b) * int(d) for _, b, _, d in shapes] == [512, 256]
+    recorded = {**data, "cores": [{"array": "as recorded", "bw_gbps": 1.0, "buffer_mib": 2.0}, {"bw_gbps": 3.0}]}
+    assert [(f.get("array"), f["bw_gbps"]) for f in core_facts(recorded, None)] == [("as recorded", 1.0), (None, 3.0)]
+
+    workload = get_workload("planaria_b")
+    model = np.asarray(workload.model)
+    on = np.where(model == 0, 1, 0)  # the first DNN alone on core 1
+    work = np.array(core_work({"design": {"cores": cores}, "schedule": {"core": on.tolist()}}, workload))
+    macs = np.asarray(workload.macs, float)
+    assert work[1].tolist() == [macs[model == 0].sum(), 0.0, 0.0, 0.0]
+    assert work[0, 0] == 0 and work.sum() == macs.sum()

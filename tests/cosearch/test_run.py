@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cosearch.experiment import SyntheticProblem
-from cosearch.pareto import nondominated_mask
+from cosearch.pareto import hypervolume, nondominated_mask
 from cosearch.run import Constraint, RunSpec, objective_matrix, run
 
 PROBLEM = SyntheticProblem(dim=6)
@@ -74,6 +74,19 @@ def test_constraints_and_maximised_objectives():
 def test_multi_objective_run():
     result = run(spec(optimizer="nsga2", objectives=("latency_s", "energy_j"), max_evaluations=100))
     assert result.best_objectives.shape == (2,)
+
+
+def test_hypervolume_history_is_the_archive_so_far_and_never_decreases():
+    """Each batch's hypervolume is that of every design kept so far (not of the batch's population):
+    recomputed from the points the run reported entering its front, it matches and never drops."""
+    kept = []
+    result = run(spec(optimizer="nsga2", objectives=("latency_s", "energy_j"), max_evaluations=240),
+                 on_batch=lambda event: kept.append(event["front_values"]))
+    fronts = [np.concatenate(kept[: b + 1]) for b in range(len(kept))]
+    expected = [hypervolume(f[nondominated_mask(f)], result.archive.reference) if len(f) else 0.0 for f in fronts]
+    hv = np.array(result.history["hypervolume"])
+    assert len(hv) == len(kept) >= 4 and (np.diff(hv) >= 0).all() and hv[-1] > hv[0]
+    np.testing.assert_allclose(hv, expected, rtol=1e-12)
 
 
 @pytest.mark.parametrize(
