@@ -22,10 +22,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from cosearch.config_base import ConfigError, Section, allowed, short_form
+from cosearch.config_serving import ServingConfig
 from cosearch.config_targets import ModelConfig, PlatformConfig, WorkloadConfig
 from objectives import metrics as metric_table
 
-__all__ = ["ConfigError", "ExperimentConfig", "ModelConfig", "PlatformConfig", "WorkloadConfig"]
+__all__ = ["ConfigError", "ExperimentConfig", "ModelConfig", "PlatformConfig", "ServingConfig", "WorkloadConfig"]
 
 # Keys of the mapping form ``constraints: {max_latency_s: 0.05, …}`` (deprecated):
 # each stands for ``metric <= bound``; ``no_sla_violations: true`` for ``sla_violations <= 0``.
@@ -289,6 +290,7 @@ class ExperimentConfig(Section):
     output: str | None = None
     storage: str | None = None
     plots: PlotsConfig = PlotsConfig()
+    serving: ServingConfig | None = None
 
     @field_validator("seeds", mode="before")
     @classmethod

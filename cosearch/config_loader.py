@@ -178,12 +178,26 @@ def build(config: ExperimentConfig, source: str = "<config>") -> Built:
                 baselines.append(baseline_space)
                 problems += _optimizer_problems("baselines.optimizer_options", config.baselines.optimizer,
                                                 config.baselines.optimizer_options, baseline_space, n_obj)
+    if workload is not None and config.serving is not None:
+        problems += _serving_problems(config, workload)
     if space is not None:
         for i, opt in enumerate(config.optimizers):
             problems += _optimizer_problems(f"optimizers[{i}].options", opt.name, opt.options, space, n_obj)
     if problems:
         raise ConfigError(source, problems)
     return Built(workload, platform, space, tuple(baselines))
+
+
+def _serving_problems(config: ExperimentConfig, workload) -> list[tuple[str, str]]:
+    """The serving section against the workload (tenants' models), and its metrics against the objective."""
+    from cosearch.scenarios import resolve_cases
+
+    try:
+        resolve_cases(config.serving, workload)
+    except ValueError as e:
+        key, _, message = str(e).partition(": ")
+        return [(key, message)]
+    return []
 
 
 def _optimizer_problems(key: str, name: str, options: dict, space, n_obj: int) -> list[tuple[str, str]]:
@@ -222,14 +236,19 @@ class ConfigProblem(typing.NamedTuple):
     space_options: dict
 
     @classmethod
-    def from_config(cls, config: ExperimentConfig, baseline=None) -> "ConfigProblem":
-        """The main space's problem, or the one of a ``BaselineSpaceConfig``."""
+    def from_config(cls, config: ExperimentConfig, baseline=None):
+        """The main space's problem, or the one of a ``BaselineSpaceConfig``; with a ``serving``
+        section, a ``scenarios.ServingSpec`` (designs judged on its request streams)."""
         name = config.space.name if baseline is None else baseline.name
         options = config.space.options if baseline is None else baseline.options
         label = name if baseline is None else baseline.key
         workload = config.workload.model_dump(mode="json")
         platform = config.platform.model_dump(mode="json")
         key = f"{label}:{config.workload.mix or config.workload.name or 'custom'}@{config.platform.label}"
+        if config.serving is not None:
+            from cosearch.scenarios import ServingSpec
+
+            return ServingSpec(key, workload, platform, name, dict(options), config.serving.model_dump(mode="json"))
         return cls(key, workload, platform, name, dict(options))
 
     def build(self):
@@ -299,7 +318,15 @@ def config_problems(config: ExperimentConfig, built: Built) -> dict:
     objects ``build`` made while checking the config (so nothing is built twice)."""
     from cosearch.experiment import BuiltProblem
 
-    problems = {ConfigProblem.from_config(config).key: BuiltProblem(built.space, built.workload, built.platform)}
+    def problem(space):
+        plain = BuiltProblem(space, built.workload, built.platform)
+        if config.serving is None:
+            return plain
+        from cosearch.scenarios import ServingProblem
+
+        return ServingProblem(plain, config.serving)
+
+    problems = {ConfigProblem.from_config(config).key: problem(built.space)}
     for baseline, space in zip(config.baselines.spaces, built.baselines):
-        problems[ConfigProblem.from_config(config, baseline).key] = BuiltProblem(space, built.workload, built.platform)
+        problems[ConfigProblem.from_config(config, baseline).key] = problem(space)
     return problems

@@ -149,12 +149,17 @@ class ResultsWriter:
         X = np.asarray(X, dtype=np.float64).reshape(1, -1)
         design = problem.space.designs(X)[0]
         batch = design.to_batch(problem.platform)
-        metrics = evaluate(batch, problem.workload, problem.platform, with_schedule=True)
+        if hasattr(problem, "score"):  # scored on request streams too (cosearch.scenarios.ServingProblem)
+            metrics = problem.score(batch, with_schedule=True)
+        else:
+            metrics = evaluate(batch, problem.workload, problem.platform, with_schedule=True)
         mappings = (layer_mappings(batch, problem.workload, problem.platform, metrics.layer_core[0])
                     if metrics.feasible[0] else None)
         payload = design_payload(design, metrics, problem.workload, workload_config=workload_config,
                                  platform_config=platform_config, space=space_name, origin=origin,
                                  layer_mappings=mappings)
+        if hasattr(problem, "serving"):  # so `cosearch evaluate` scores it on the same request streams
+            payload["serving"] = problem.serving.model_dump(mode="json")
         path = self.results.write_design(name, payload)
         return str(path.relative_to(self.results.root)), payload["metrics"]
 
