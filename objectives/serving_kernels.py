@@ -1,0 +1,179 @@
+"""The serving simulations, compiled: one loop per design over a stream of requests.
+
+Every kernel takes the same description of the stream (see
+``objectives.serving.RequestStream``): requests numbered tenant by tenant
+(tenant t owns ``first[t] .. first[t] + count[t] - 1``), each open-loop
+request's arrival at load 1 (``arrival_s``, divided by the design's load
+multiplier, so every design and load sees the same requests), and per
+tenant its closed-loop population (``outstanding``, 0 for open loop) and
+think time.  A closed-loop tenant's k-th request arrives ``think_s`` after
+its (k − outstanding)-th finishes; its first ``outstanding`` arrive at 0.
+Requests enter in arrival order, ties to the lower tenant.
+
+Each tenant's model is its layers in topological order (``layer`` ``(T, J)``
+global layer index, −1 padded; ``preds`` ``(T, J, D)`` local predecessor
+index; ``transfer_s`` ``(T, J, D)`` the NoC delay of that predecessor's
+output when it ran on another core; ``single`` ``(T, J)`` whether the layer
+has exactly one predecessor, so its input stays on chip when that
+predecessor ran on the same core).  Costs are per design, layer and core
+``(P, L, C)``: with the input from DRAM (``latency_s``, ``dynamic_j``) and
+chained on the same core (``chained_latency_s``, ``chained_dynamic_j``).
+
+Outputs, filled in place: ``finish`` ``(P, R)`` and ``arrival`` ``(P, R)``
+(closed-loop arrivals depend on the design), ``dynamic`` ``(P,)`` joules,
+``busy`` ``(P, C)`` seconds, ``peak`` ``(P, C)`` the largest power (W) of a
+layer each core ran.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from objectives.schedule import _max
+
+
+@numba.njit(cache=True, inline="always")
+def _next_request(next_k, first, count, arrival_s, outstanding, think_s, load, finish_row, arrival_row):
+    """The tenant whose next request arrives first and that arrival (−1 when all have entered).
+
+    A closed-loop request whose predecessor has not finished yet (its finish
+    is still NaN) is not due."""
+    best, best_a = -1, np.inf
+    for t in range(first.shape[0]):
+        k = next_k[t]
+        if k >= count[t]:
+            continue
+        if outstanding[t] > 0:
+            if k < outstanding[t]:
+                a = 0.0
+            else:
+                done = finish_row[first[t] + k - outstanding[t]]
+                if done != done:
+                    continue
+                a = done + think_s[t]
+        else:
+            a = arrival_s[first[t] + k] / load
+        if best < 0 or a < best_a:
+            best, best_a = t, a
+    if best >= 0:
+        arrival_row[first[best] + next_k[best]] = best_a
+    return best, best_a
+
+
+@numba.njit(cache=True, nogil=True)
+def greedy_stream_kernel(
+    latency_s, dynamic_j, chained_latency_s, chained_dynamic_j, allowed, layer, preds, transfer_s, single,
+    first, count, arrival_s, outstanding, think_s, load, feasible, finish, arrival, dynamic, busy, peak,
+):  # fmt: skip
+    """Shared and pinned: each request's layers, in arrival order, each on the
+    allowed core (``allowed`` ``(P, T, C)``) where it would finish first —
+    Herald's best fit over the stream, pricing the NoC transfer of inputs
+    from other cores and the on-chip input of a chained layer.  Cores run
+    layers in the order they were given (no back-filling of idle gaps), each
+    layer to completion."""
+    P, L, C = latency_s.shape
+    T, J, D = preds.shape
+    core_free = np.empty(C)
+    done_at = np.empty(J)
+    core_of = np.empty(J, dtype=np.int64)
+    local_at, remote_at, pred_core = np.empty(D), np.empty(D), np.empty(D, dtype=np.int64)
+    next_k = np.empty(T, dtype=np.int64)
+    for p in range(P):
+        finish[p, :] = np.nan
+        if not feasible[p]:
+            finish[p, :] = np.inf
+            arrival[p, :] = np.inf
+            dynamic[p] = np.inf
+            continue
+        core_free[:] = 0.0
+        next_k[:] = 0
+        energy = 0.0
+        while True:
+            t, release = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p], finish[p],
+                                       arrival[p])  # fmt: skip
+            if t < 0:
+                break
+            r = first[t] + next_k[t]
+            next_k[t] += 1
+            last = release
+            for j in range(J):
+                g = layer[t, j]
+                if g < 0:
+                    break
+                # The predecessors' outputs: when each is ready on its own core and elsewhere.
+                n = 0
+                for d in range(D):
+                    q = preds[t, j, d]
+                    if q >= 0:
+                        local_at[n], remote_at[n], pred_core[n] = done_at[q], done_at[q] + transfer_s[t, j, d], core_of[q]
+                        n += 1
+                chain_core = pred_core[0] if single[t, j] else -1
+                best, best_finish, best_latency, best_energy = -1, np.inf, 0.0, 0.0
+                for c in range(C):
+                    if not allowed[p, t, c]:
+                        continue
+                    ready = release
+                    for k in range(n):
+                        ready = _max(ready, local_at[k] if pred_core[k] == c else remote_at[k])
+                    if c == chain_core:
+                        lat, joules = chained_latency_s[p, g, c], chained_dynamic_j[p, g, c]
+                    else:
+                        lat, joules = latency_s[p, g, c], dynamic_j[p, g, c]
+                    done = _max(core_free[c], ready) + lat
+                    if best < 0 or done < best_finish:
+                        best, best_finish, best_latency, best_energy = c, done, lat, joules
+                done_at[j] = best_finish
+                core_of[j] = best
+                core_free[best] = best_finish
+                busy[p, best] += best_latency
+                energy += best_energy
+                if best_latency > 0:
+                    peak[p, best] = _max(peak[p, best], best_energy / best_latency)
+                last = _max(last, best_finish)
+            finish[p, r] = last
+        dynamic[p] = energy
+
+
+@numba.njit(cache=True, nogil=True)
+def whole_request_kernel(
+    work_s, work_j, power_w, allowed, first, count, arrival_s, outstanding, think_s, load, feasible,
+    finish, arrival, dynamic, busy, peak,
+):  # fmt: skip
+    """Whole request per core (DPU style): each request, in arrival order, runs
+    all its layers on the one allowed core where it would finish first
+    (``work_s`` ``(P, T, C)``: the tenant's layers chained on that core;
+    ``work_j`` their energy; ``power_w`` their largest layer power); each core
+    serves its requests first come, first served."""
+    P, T, C = work_s.shape
+    core_free = np.empty(C)
+    next_k = np.empty(T, dtype=np.int64)
+    for p in range(P):
+        finish[p, :] = np.nan
+        if not feasible[p]:
+            finish[p, :] = np.inf
+            arrival[p, :] = np.inf
+            dynamic[p] = np.inf
+            continue
+        core_free[:] = 0.0
+        next_k[:] = 0
+        energy = 0.0
+        while True:
+            t, release = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p], finish[p],
+                                       arrival[p])  # fmt: skip
+            if t < 0:
+                break
+            r = first[t] + next_k[t]
+            next_k[t] += 1
+            best, best_finish = -1, np.inf
+            for c in range(C):
+                if allowed[p, t, c]:
+                    done = _max(core_free[c], release) + work_s[p, t, c]
+                    if best < 0 or done < best_finish:
+                        best, best_finish = c, done
+            core_free[best] = best_finish
+            busy[p, best] += work_s[p, t, best]
+            energy += work_j[p, t, best]
+            peak[p, best] = _max(peak[p, best], power_w[p, t, best])
+            finish[p, r] = best_finish
+        dynamic[p] = energy
