@@ -19,7 +19,8 @@ import pathlib
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import (AfterValidator, Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator,
+                      model_serializer, model_validator)
 
 from cosearch.config_base import ConfigError, Section, allowed, short_form
 from cosearch.config_serving import ServingConfig
@@ -231,9 +232,23 @@ class RayConfig(Section):
 
 
 class BaselineSpaceConfig(SpaceConfig):
-    """One baseline: a named space, its options, and the label it is reported under."""
+    """One baseline: a named space, its options, and the label it is reported under; with a ``serving``
+    section, ``policy`` serves its designs under another dispatch policy (Planaria's ``prema`` baseline)."""
 
     label: str | None = None
+    policy: str | None = None
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, name: str | None) -> str | None:
+        from objectives.serving import POLICIES
+
+        return None if name is None else POLICIES.check(name)
+
+    @model_serializer(mode="wrap")
+    def _record(self, dump):
+        data = dump(self)  # without a policy, recorded as before baselines could carry one
+        return data if self.policy is not None else {k: v for k, v in data.items() if k != "policy"}
 
     @property
     def key(self) -> str:

@@ -178,7 +178,7 @@ def build(config: ExperimentConfig, source: str = "<config>") -> Built:
                 baselines.append(baseline_space)
                 problems += _optimizer_problems("baselines.optimizer_options", config.baselines.optimizer,
                                                 config.baselines.optimizer_options, baseline_space, n_obj)
-    if workload is not None and config.serving is not None:
+    if workload is not None:
         problems += _serving_problems(config, workload)
     if space is not None:
         for i, opt in enumerate(config.optimizers):
@@ -189,9 +189,19 @@ def build(config: ExperimentConfig, source: str = "<config>") -> Built:
 
 
 def _serving_problems(config: ExperimentConfig, workload) -> list[tuple[str, str]]:
-    """The serving section against the workload (tenants' models), and its metrics against the objective."""
-    from cosearch.scenarios import resolve_cases
+    """The serving section against the workload (tenants' models); serving metrics and baseline policies
+    without one."""
+    from cosearch.scenarios import resolve_cases, serving_metric_names
 
+    if config.serving is None:
+        problems = [(f"baselines.spaces[{i}].policy", "a dispatch policy needs a serving section")
+                    for i, b in enumerate(config.baselines.spaces) if b.policy is not None]
+        serving_names = set(serving_metric_names())
+        for key, names in (("objective", config.objective.keys),
+                           ("objective.constraints", [c.metric for c in config.objective.constraint_list()])):
+            problems += [(key, f"{name!r} is a serving metric: add a serving section (docs/serving.md)")
+                         for name in names if name in serving_names]
+        return problems
     try:
         resolve_cases(config.serving, workload)
     except ValueError as e:
@@ -248,7 +258,11 @@ class ConfigProblem(typing.NamedTuple):
         if config.serving is not None:
             from cosearch.scenarios import ServingSpec
 
-            return ServingSpec(key, workload, platform, name, dict(options), config.serving.model_dump(mode="json"))
+            serving = config.serving.model_dump(mode="json")
+            if baseline is not None and baseline.policy is not None:
+                serving["policy"] = baseline.policy
+            needs = (*config.objective.keys, *(c.metric for c in config.objective.constraint_list()))
+            return ServingSpec(key, workload, platform, name, dict(options), serving, needs)
         return cls(key, workload, platform, name, dict(options))
 
     def build(self):
@@ -318,15 +332,17 @@ def config_problems(config: ExperimentConfig, built: Built) -> dict:
     objects ``build`` made while checking the config (so nothing is built twice)."""
     from cosearch.experiment import BuiltProblem
 
-    def problem(space):
+    def problem(space, baseline=None):
         plain = BuiltProblem(space, built.workload, built.platform)
         if config.serving is None:
             return plain
         from cosearch.scenarios import ServingProblem
 
-        return ServingProblem(plain, config.serving)
+        policy = None if baseline is None else baseline.policy
+        serving = config.serving if policy is None else config.serving.model_copy(update={"policy": policy})
+        return ServingProblem(plain, serving, ConfigProblem.from_config(config, baseline).needs)
 
     problems = {ConfigProblem.from_config(config).key: problem(built.space)}
     for baseline, space in zip(config.baselines.spaces, built.baselines):
-        problems[ConfigProblem.from_config(config, baseline).key] = problem(space)
+        problems[ConfigProblem.from_config(config, baseline).key] = problem(space, baseline)
     return problems

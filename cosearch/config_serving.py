@@ -17,7 +17,8 @@ Forms (docs/serving.md):
 * ``qos``: ``QoS-S``/``QoS-M``/``QoS-H`` (the model's MLPerf server bound × 1,
   1/4, 1/16), ``15 ms`` or ``0.015 s`` (a bare number is milliseconds), or
   ``4x isolated`` (a multiple of the model's latency alone on the design scored);
-* ``priority``: a number ≥ 1, or ``uniform`` (Planaria: drawn from 1–11).
+* ``priority``: an integer ≥ 1, ``uniform`` (Planaria: each request's drawn from 1–11) or
+  ``[low, high]`` (drawn from that range).
 """
 
 from __future__ import annotations
@@ -38,9 +39,31 @@ MAX_REQUESTS = 100_000
 MAX_TRACE = 100_000
 QOS_LEVELS = {"QoS-S": 1.0, "QoS-M": 1 / 4, "QoS-H": 1 / 16}
 """Planaria §VI-A: soft, medium and hard QoS as fractions of the MLPerf server latency bound."""
-PLANARIA_PRIORITIES = (1, 11)
-"""Planaria §VI-A draws each request's priority uniformly from 1–11."""
 AGGREGATES = ("mean", "worst", "cvar")
+SLA_QUANTILE = 0.99
+"""Planaria §VI-A after MLPerf: a tenant meets its SLA when 99 % of its requests meet the bound ..."""
+SLA_QUANTILE_BY_MODEL = {"gnmt": 0.97}
+"""... 97 % for a translation task (GNMT)."""
+
+
+def sla_quantile(model: str) -> float:
+    """The share of a tenant's requests that must meet its bound for its SLA (MLPerf's server rule)."""
+    return SLA_QUANTILE_BY_MODEL.get(model, SLA_QUANTILE)
+
+
+def _register_qps_per_watt():
+    """``qps_per_watt``: throughput at SLA per watt of peak power, computed with ``qps_at_sla``
+    (``cosearch.scenarios.serve_case``); the table lists it so configs can name it."""
+    from objectives import serving as _engine  # noqa: F401  (the engine's metrics first, in table order)
+    from objectives.metrics import METRICS, Metric, register
+
+    if "qps_per_watt" not in METRICS:
+        register(Metric("qps_per_watt", "queries/s/W", "throughput at SLA per watt", "maximize", "design",
+                        "qps_at_sla over peak power: what a watt of provisioned power serves within the SLA",
+                        source="serving"))
+
+
+_register_qps_per_watt()
 
 
 # -- QoS bounds ----------------------------------------------------------------
@@ -193,12 +216,28 @@ def read_trace(path: str) -> list[float]:
 # -- tenants and scenarios -----------------------------------------------------------
 
 
-Priority = Annotated[float, Field(ge=1)] | Literal["uniform"]
+def _priority(value: Any) -> Any:
+    """An integer ≥ 1, ``uniform`` (Planaria's 1–11 per request) or a ``[low, high]`` pair drawn per request."""
+    if isinstance(value, str) and value.strip().lower() == "uniform":
+        return "uniform"
+    if isinstance(value, bool) or not (isinstance(value, int) or (
+            isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) and not isinstance(v, bool)
+                                                                for v in value))):
+        raise ValueError(f"expected a priority: an integer ≥ 1, 'uniform' (1–11 per request, Planaria) or "
+                         f"[low, high], got {shown(value)}")
+    low, high = (value, value) if isinstance(value, int) else value
+    if not 1 <= low <= high:
+        raise ValueError(f"priority {shown(value)} must be ≥ 1 (a pair: 1 ≤ low ≤ high)")
+    return value
+
+
+Priority = Annotated[Any, AfterValidator(_priority)]
 
 
 class TenantConfig(Section):
     """One tenant: a model of the workload (a zoo ``model`` name, or the layer-table ``file`` the workload
-    lists) with its own arrival, QoS, priority and request count (each defaults to the section's)."""
+    lists) with its own arrival, QoS, priority and request count (each defaults to the section's), and the
+    share of its requests that must meet the bound (default: MLPerf's, ``sla_quantile(model)``)."""
 
     model: str | None = None
     file: str | None = None
@@ -207,6 +246,7 @@ class TenantConfig(Section):
     qos: QosText | None = None
     priority: Priority | None = None
     requests: Annotated[int, Field(gt=0, le=MAX_REQUESTS)] | None = None
+    sla_quantile: Annotated[float, Field(gt=0, le=1)] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -268,7 +308,7 @@ class ServingConfig(MixConfig):
     def _known_policy(cls, name: str) -> str:
         from objectives.serving import POLICIES
 
-        return POLICIES.check(name) if hasattr(POLICIES, "check") else _check_in(name, POLICIES, "policy")
+        return POLICIES.check(name)
 
     @model_validator(mode="after")
     def _warmup_below_requests(self):
@@ -287,8 +327,3 @@ class ServingConfig(MixConfig):
         """The scenarios, or the section itself as the one scenario."""
         return list(self.scenarios) if self.scenarios else [self]
 
-
-def _check_in(name: str, table, what: str) -> str:
-    if name not in table:
-        raise ValueError(f"unknown {what} {shown(name)} (allowed: {', '.join(sorted(table))})")
-    return name

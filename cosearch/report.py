@@ -199,4 +199,56 @@ def plot_results(results: ResultsDir, fmt: str = "png", summary: dict | None = N
                 results.plots_dir / f"schedule.{fmt}", start_s=schedule["start_s"], finish_s=schedule["finish_s"],
                 core=schedule["core"], layer_model=schedule["layer_model"], model_names=data["model_names"],
                 core_labels=labels, title=f"Schedule of the best design — {title}"))
+    if summary.get("serving"):
+        written += plot_serving(results, summary, fmt, title)
+    return written
+
+
+def core_label(core: dict) -> str:
+    """A core as the core-mix figure counts it: its size (or PEs) and dataflow."""
+    return f"{core.get('size') or str(core['pes']) + ' PEs'} {core['dataflow']}"
+
+
+def plot_serving(results: ResultsDir, summary: dict, fmt: str, title: str) -> list[pathlib.Path]:
+    """The serving figures: the best design's latency CDF per tenant, SLA rate against load per design,
+    throughput at SLA of the best design and each baseline per case, and their core mixes."""
+    from cosearch import plots
+
+    serving, written = summary["serving"], []
+    latency = serving.get("latency")
+    if latency:
+        tenants = latency["tenants"]
+        written.append(plots.latency_cdf(
+            results.plots_dir / f"latency_cdf.{fmt}", {t: v["latency_s"] for t, v in tenants.items()},
+            qos_s={t: v["qos_s"] for t, v in tenants.items()},
+            title=f"Latency per tenant, {latency['design']} at {plots.si(latency['offered_qps'], 'queries/s')} "
+                  f"({latency['case']}) — {title}"))
+    sweep = serving.get("sla_vs_load")
+    if sweep:
+        written.append(plots.sla_vs_load(
+            results.plots_dir / f"sla_load.{fmt}",
+            {label: (sweep["offered_qps"], rates) for label, rates in sweep["sla_rate"].items()},
+            xlabel=f"offered load, every tenant's rate scaled alike (queries/s; {serving['cases'][0]})",
+            title=f"SLA satisfaction vs load — {title}"))
+    designs = {f"best ({summary['space']})": summary["best"]}
+    designs.update({label: entry for label, entry in summary["baselines"].items() if entry.get("metrics")})
+    per_case: dict[str, dict[str, float]] = {}
+    for label, entry in designs.items():
+        cases = entry["metrics"].get("scenarios") or []
+        for case in cases:
+            per_case.setdefault(case["case"], {})[label] = case.get("qps_at_sla", float("nan"))
+        if len(cases) > 1:
+            per_case.setdefault(f"{serving['aggregate']} over cases", {})[label] = entry["metrics"].get(
+                "qps_at_sla", float("nan"))
+    if per_case:
+        written.append(plots.grouped_bars(
+            results.plots_dir / f"qps.{fmt}", per_case, ylabel="throughput at SLA (queries/s)",
+            title=f"Throughput at SLA, relative to the best design — {title}"))
+    mixes = {}
+    for label, entry in designs.items():
+        if entry.get("design"):
+            mixes[label] = [core_label(c) for c in read_design(results.root / entry["design"])["design"]["cores"]]
+    if mixes:
+        written.append(plots.core_mix(results.plots_dir / f"core_mix.{fmt}", mixes,
+                                      title=f"Core mix of each design — {title}"))
     return written

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from cosearch.config_serving import PLANARIA_PRIORITIES, QosBound, ServingConfig, parse_qos
+from cosearch.config_serving import ServingConfig, parse_qos, sla_quantile
 
 # -- aggregation over cases -----------------------------------------------------------
 
@@ -64,20 +64,23 @@ def aggregate(values: np.ndarray, direction: str, how: str = "mean", alpha: floa
 
 
 class Case(NamedTuple):
-    """One (scenario, load) case: the engine's ``Scenario``, its load multiplier, and per tenant the
-    multiple of its isolated latency that is its QoS bound (None: ``scenario`` holds the bound)."""
+    """One (scenario, load) case: the engine's ``Scenario`` and its load multiplier; per tenant the
+    SLA quantile (MLPerf: 99 %, 97 % for translation) and the multiple of its isolated latency that is
+    its QoS bound (None: the scenario's ``qos_s`` is the bound)."""
 
     label: str
     scenario: Any
     load: float
+    quantile: tuple[float, ...]
     isolated: tuple[float | None, ...]
 
 
 def resolve_cases(serving: ServingConfig, workload) -> list[Case]:
     """The section's cases, scenario by scenario then load by load.
 
-    Raises ``ValueError`` naming the tenant whose model the workload lacks (its message starts with the
-    config key, ``serving.tenants[i]`` or ``serving.scenarios[s].tenants[i]``).
+    Raises ``ValueError`` whose message starts with the config key it is about
+    (``serving.tenants[i]``, ``serving.scenarios[s].tenants[i]``), e.g. a tenant
+    whose model the workload lacks.
     """
     from objectives import serving as engine
 
@@ -86,38 +89,54 @@ def resolve_cases(serving: ServingConfig, workload) -> list[Case]:
     for s, mix in enumerate(mixes):
         key = "serving" if mix is serving else f"serving.scenarios[{s}]"
         name = getattr(mix, "name", None) or (f"scenario{s}" if len(mixes) > 1 else "serving")
-        tenants, isolated = [], []
-        rng = np.random.default_rng([serving.seed, s])
         configs = mix.tenants if mix.tenants is not None else serving.tenants
         if configs is None:
             configs = [None] * workload.num_models
+        tenants, quantiles, isolated = [], [], []
         seen: dict[str, int] = {}
         for i, tenant in enumerate(configs):
+            at = f"{key}.tenants[{i}]"
             model = workload.model_names[i] if tenant is None else tenant.model_name()
             if model not in workload.model_names:
-                raise ValueError(f"{key}.tenants[{i}]: model {model!r} is not a model of workload "
-                                 f"{workload.name!r} (allowed: {', '.join(workload.model_names)})")
-            pick = lambda field: _first(tenant and getattr(tenant, field), getattr(mix, field), getattr(serving, field))  # noqa: E731
+                raise ValueError(f"{at}: model {model!r} is not a model of workload {workload.name!r} "
+                                 f"(allowed: {', '.join(workload.model_names)})")
+
+            def pick(field, tenant=tenant):
+                return _first(tenant and getattr(tenant, field), getattr(mix, field), getattr(serving, field))
+
             arrival = pick("arrival")
             if arrival is None:
-                raise ValueError(f"{key}.tenants[{i}]: no arrival process: give arrival here or in the serving "
-                                 "section ({poisson: QPS}, {trace: FILE} or {closed_loop: N})")
+                raise ValueError(f"{at}: no arrival process: give arrival here or in the serving section "
+                                 "({poisson: QPS}, {trace: FILE} or {closed_loop: N})")
             bound = parse_qos(pick("qos"))
+            try:
+                qos_s = bound.seconds(model)
+            except ValueError as e:
+                raise ValueError(f"{at}.qos: {e}") from None
             priority = pick("priority")
-            if priority == "uniform":  # Planaria §VI-A: priorities drawn uniformly from 1–11
-                priority = float(rng.integers(PLANARIA_PRIORITIES[0], PLANARIA_PRIORITIES[1] + 1))
+            priority = engine.PLANARIA_PRIORITIES if priority == "uniform" else (
+                tuple(priority) if isinstance(priority, list) else priority)
             seen[model] = seen.get(model, 0) + 1
             label = (tenant.name if tenant is not None and tenant.name else model)
             label += f"#{seen[model]}" if seen[model] > 1 else ""
-            qos_s = _bound_seconds(bound, model, f"{key}.tenants[{i}].qos")
-            tenants.append(engine.Tenant(name=label, model=model, arrival=arrival.build(), qos_s=qos_s,
-                                         priority=float(priority), requests=int(pick("requests"))))
+            try:  # "Nx isolated": a placeholder bound, set per design when scored
+                tenants.append(engine.Tenant(name=label, model=model, arrival=arrival.build(),
+                                             qos_s=1.0 if qos_s is None else qos_s, priority=priority,
+                                             requests=int(pick("requests"))))
+            except ValueError as e:
+                raise ValueError(f"{at}: {e}") from None
+            quantiles.append(tenant.sla_quantile if tenant is not None and tenant.sla_quantile
+                             else sla_quantile(model))
             isolated.append(bound.value if bound.kind == "isolated" else None)
-        scenario = engine.Scenario(tenants=tuple(tenants), policy=serving.policy, warmup=serving.warmup,
-                                   seed=serving.seed + s, policy_options=dict(serving.policy_options))
-        for load in mix.loads or serving.loads:
-            suffix = f"@{load:g}x" if len(mix.loads or serving.loads) > 1 else ""
-            cases.append(Case(name + suffix, scenario, float(load), tuple(isolated)))
+        try:
+            scenario = engine.Scenario(tenants=tuple(tenants), policy=serving.policy, warmup=serving.warmup,
+                                       seed=serving.seed, policy_options=dict(serving.policy_options))
+        except ValueError as e:
+            raise ValueError(f"{key}: {e}") from None
+        loads = mix.loads or serving.loads
+        for load in loads:
+            suffix = f"@{load:g}x" if len(loads) > 1 else ""
+            cases.append(Case(name + suffix, scenario, float(load), tuple(quantiles), tuple(isolated)))
     return cases
 
 
@@ -125,33 +144,26 @@ def _first(*values):
     return next((v for v in values if v is not None), None)
 
 
-def _bound_seconds(bound: QosBound, model: str, key: str) -> float:
-    try:
-        seconds = bound.seconds(model)
-    except ValueError as e:
-        raise ValueError(f"{key}: {e}") from None
-    return math.inf if seconds is None else seconds  # "Nx isolated": set per design when scored
-
-
 # -- scoring designs on the cases ---------------------------------------------------------
 
 
-def serving_metric_names() -> tuple[str, ...]:
-    """The per-design serving metrics of the table (the engine registers them)."""
-    from objectives import serving as engine
+def serving_metric_names(shape: str = "design") -> tuple[str, ...]:
+    """The serving metrics of the table of one shape (``design``: one value per design)."""
+    from objectives import serving as _engine  # noqa: F401  (the engine's metrics are in the table)
     from objectives.metrics import METRICS
 
-    return tuple(name for name in engine.SERVING_METRICS if METRICS[name].shape == "design")
+    return tuple(m.name for m in METRICS.values() if m.source == "serving" and m.shape == shape)
 
 
 class ServingMetrics:
     """A batch's ``objectives.Metrics`` with the serving metrics aggregated over the cases added.
 
     Reads like ``Metrics`` (``m.qps_at_sla``, ``m.edp``, ``m.feasible``, ``m.row(p)``);
-    ``cases``: each case's label and its ``(P,)`` serving metrics, for the per-scenario table.
+    ``cases``: each case's label, tenants and metrics (``(P,)`` per design, ``(P, T)`` per tenant),
+    for the per-scenario table.
     """
 
-    def __init__(self, base, values: Mapping[str, np.ndarray], cases: list[tuple[str, dict]]):
+    def __init__(self, base, values: Mapping[str, np.ndarray], cases: list[tuple[str, tuple, dict]]):
         self.base, self.values, self.cases = base, dict(values), cases
 
     def __getattr__(self, name: str):
@@ -166,107 +178,149 @@ class ServingMetrics:
         return self.base.num_designs
 
     def row(self, p: int) -> dict:
-        """Design p as plain data: the multi-DNN metrics, the aggregated serving metrics, and
-        ``scenarios``: one entry per case with its serving metrics (the per-scenario table)."""
+        """Design p as plain data: the multi-DNN metrics, the serving metrics aggregated over the
+        cases, and ``scenarios``: per case its serving metrics and, by tenant, the per-tenant ones."""
+        from objectives.metrics import METRICS
+
         out = self.base.row(p)
         out.update({name: v[p].item() for name, v in self.values.items()})
-        out["scenarios"] = [{"case": label, **{name: v[p].item() for name, v in values.items()}}
-                            for label, values in self.cases]
+        table = []
+        for label, tenants, values in self.cases:
+            entry = {"case": label}
+            entry.update({n: v[p].item() for n, v in values.items() if METRICS[n].shape == "design"})
+            entry["tenants"] = {t: {n: v[p, i].item() for n, v in values.items() if METRICS[n].shape == "tenant"}
+                                for i, t in enumerate(tenants)}
+            table.append(entry)
+        out["scenarios"] = table
         return out
 
 
-def _unserved(direction: str) -> float:
+def _unserved(name: str) -> float:
     """What an infeasible design scores: the worst value (inf when lower is better, 0 when higher)."""
-    return 0.0 if direction == "maximize" else math.inf
+    from objectives.metrics import METRICS
+
+    return 0.0 if METRICS[name].direction == "maximize" else math.inf
 
 
 class Judge:
-    """Scores design batches of one workload and platform on a serving section's cases."""
+    """Scores design batches of one workload and platform on a serving section's cases.
 
-    def __init__(self, workload, platform, serving: ServingConfig):
+    ``needs``: the metrics a search reads (objectives, constraints); ``qps_at_sla``
+    (a bisection: about twenty simulations) is computed only when they name it
+    or ``qps_per_watt``, or when a design is scored in full (design files).
+    """
+
+    def __init__(self, workload, platform, serving: ServingConfig, needs=None):
         self.workload, self.platform, self.serving = workload, platform, serving
         self.cases = resolve_cases(serving, workload)
         self.names = serving_metric_names()
+        self.qps = needs is None or bool({"qps_at_sla", "qps_per_watt"} & set(needs))
 
-    def score(self, batch, *, with_schedule: bool = False) -> ServingMetrics:
-        """Score a ``DesignBatch``: the evaluator, then the serving engine on every case (feasible designs)."""
+    def score(self, batch, *, with_schedule: bool = False, full: bool = False) -> ServingMetrics:
+        """Score a ``DesignBatch``: the evaluator, then the serving engine on every case (feasible designs).
+
+        ``full``: every serving metric (``qps_at_sla`` too, whatever the search reads)."""
         from objectives import evaluate
         from objectives.metrics import METRICS
 
         base = evaluate(batch, self.workload, self.platform, with_schedule=with_schedule)
         rows = np.flatnonzero(base.feasible)
         P = base.num_designs
+        qps = self.qps or full
         per_case = []
         for case in self.cases:
-            values = {name: np.full(P, _unserved(METRICS[name].direction)) for name in self.names}
+            T = len(case.scenario.tenants)
+            values = {}
+            for name in serving_metric_names("design") + serving_metric_names("tenant"):
+                if name in ("qps_at_sla", "qps_per_watt") and not qps:
+                    continue
+                shape = (P,) if METRICS[name].shape == "design" else (P, T)
+                values[name] = np.full(shape, _unserved(name))
             if rows.size:
-                served = serve_case(batch.take(rows) if rows.size < P else batch, self.workload, self.platform, case)
-                for name in self.names:
-                    values[name][rows] = served[name]
-            per_case.append((case.label, values))
+                served = serve_case(batch.take(rows) if rows.size < P else batch, self.workload, self.platform,
+                                    case, qps=qps)
+                for name, v in values.items():
+                    v[rows] = served[name]
+            per_case.append((case.label, tuple(t.name for t in case.scenario.tenants), values))
         how, alpha = self.serving.aggregate, self.serving.cvar_alpha
-        totals = {name: aggregate(np.stack([values[name] for _, values in per_case]), METRICS[name].direction,
-                                  how, alpha) for name in self.names}
-        return ServingMetrics(base, totals, per_case if len(per_case) > 1 else [])
+        totals = {name: aggregate(np.stack([values[name] for _, _, values in per_case]), METRICS[name].direction,
+                                  how, alpha) for name in self.names if name in per_case[0][2]}
+        return ServingMetrics(base, totals, per_case)
 
 
 class ServingProblem:
     """A built problem (``experiment.BuiltProblem``'s interface) whose designs a ``Judge`` scores:
     the multi-DNN metrics plus the serving metrics aggregated over the section's cases."""
 
-    def __init__(self, built, serving: ServingConfig):
+    def __init__(self, built, serving: ServingConfig, needs=None):
         self.space, self.workload, self.platform = built.space, built.workload, built.platform
         self.dim, self.genes = built.dim, built.genes
         self.serving = serving
-        self.judge = Judge(built.workload, built.platform, serving)
+        self.judge = Judge(built.workload, built.platform, serving, needs)
         self.metric_names = (*built.metric_names, *self.judge.names)
 
     def evaluate(self, X: np.ndarray) -> ServingMetrics:
         return self.judge.score(self.space.decode(X))
 
     def score(self, batch, *, with_schedule: bool = False) -> ServingMetrics:
-        return self.judge.score(batch, with_schedule=with_schedule)
+        """Every metric of a batch (for design files)."""
+        return self.judge.score(batch, with_schedule=with_schedule, full=True)
 
     @staticmethod
     def metrics_row(metrics, p: int) -> dict:
         return metrics.row(p)
 
 
-def serve_case(designs, workload, platform, case: Case) -> dict[str, np.ndarray]:
-    """``(P,)`` serving metrics of the designs on one case (QoS bounds given as multiples of the
-    isolated latency resolved per design first)."""
+def serve_case(designs, workload, platform, case: Case, *, qps: bool = True) -> dict[str, np.ndarray]:
+    """The serving metrics of the designs on one case: ``(P,)`` per design, ``(P, T)`` per tenant.
+
+    With "Nx isolated" bounds each design is judged against its own bounds
+    (N × each tenant's latency alone on it), one design at a time.
+    """
     from objectives import serving as engine
 
-    scenario = with_isolated_bounds(designs, workload, platform, case)
-    result = engine.simulate(designs, workload, platform, scenario, load=case.load)
-    return engine.serving_metrics(result, scenario)
-
-
-def with_isolated_bounds(designs, workload, platform, case: Case):
-    """The case's scenario with every "Nx isolated" bound set to N × the tenant's model latency alone on
-    each design (``qos_s`` then a ``(P,)`` array)."""
+    tables = engine.prepare(designs, workload, platform, case.scenario)
+    result = engine.simulate(designs, workload, platform, case.scenario, load=case.load, tables=tables)
+    quantile = np.array(case.quantile)
     if all(f is None for f in case.isolated):
-        return case.scenario
-    alone = isolated_latency_s(designs, workload, platform)
-    tenants = tuple(
-        t if f is None else dataclasses.replace(t, qos_s=f * alone[:, workload.model_names.index(t.model)])
-        for t, f in zip(case.scenario.tenants, case.isolated))
+        values = engine.serving_metrics(result, case.scenario)
+        if qps:
+            values["qps_at_sla"] = engine.qps_at_sla(designs, workload, platform, case.scenario,
+                                                     sla_quantile=quantile, tables=tables)
+    else:
+        rows = []
+        for p in range(designs.num_designs):
+            scenario = own_bounds(case, result.isolated_s[p])
+            one = design_result(result, p, scenario)
+            row = engine.serving_metrics(one, scenario)
+            if qps:
+                row["qps_at_sla"] = engine.qps_at_sla(designs.take(np.array([p])), workload, platform, scenario,
+                                                      sla_quantile=quantile)
+            rows.append(row)
+        values = {name: np.concatenate([row[name] for row in rows]) for name in rows[0]}
+    if qps:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values["qps_per_watt"] = np.where(values["peak_power_w"] > 0,
+                                              values["qps_at_sla"] / values["peak_power_w"], 0.0)
+    return values
+
+
+def own_bounds(case: Case, isolated_s: np.ndarray):
+    """The case's scenario with every "Nx isolated" bound set to N × that tenant's ``isolated_s``."""
+    tenants = tuple(t if f is None else dataclasses.replace(t, qos_s=float(f * alone))
+                    for t, f, alone in zip(case.scenario.tenants, case.isolated, isolated_s))
     return dataclasses.replace(case.scenario, tenants=tenants)
 
 
-def isolated_latency_s(designs, workload, platform) -> np.ndarray:
-    """``(P, M)`` each model's latency on each design with nothing else on the chip: its layers on the
-    cores the design maps them to, one request, arriving at an idle chip."""
-    from objectives import serving as engine
+PER_DESIGN_FIELDS = ("arrival_s", "finish_s", "isolated_s", "dynamic_j", "static_w", "busy_s", "peak_power_w",
+                     "load", "reason")
+"""The ``ServingResult`` fields with one row per design."""
 
-    out = np.empty((designs.num_designs, workload.num_models))
-    for m, name in enumerate(workload.model_names):
-        tenant = engine.Tenant(name=name, model=name, arrival=engine.Trace(arrival_s=(0.0,)), qos_s=math.inf,
-                               priority=1.0, requests=1)
-        scenario = engine.Scenario(tenants=(tenant,), policy="shared", warmup=0, seed=0, policy_options={})
-        result = engine.simulate(designs, workload, platform, scenario, load=1.0)
-        out[:, m] = engine.serving_metrics(result, scenario)["p99_latency_s"]
-    return out
+
+def design_result(result, p: int, scenario):
+    """Design ``p``'s rows of a ``ServingResult``, judged against ``scenario``'s bounds."""
+    rows = {name: getattr(result, name)[p : p + 1] for name in PER_DESIGN_FIELDS}
+    return dataclasses.replace(result, qos_s=np.array([t.qos_s for t in scenario.tenants]), **rows)
 
 
 class ServingSpec(NamedTuple):
@@ -279,9 +333,10 @@ class ServingSpec(NamedTuple):
     space: str
     space_options: dict
     serving: dict
+    needs: tuple = ()
 
     def build(self) -> ServingProblem:
         from cosearch.config_loader import ConfigProblem
 
         built = ConfigProblem(*self[:5]).build()
-        return ServingProblem(built, ServingConfig.model_validate(self.serving))
+        return ServingProblem(built, ServingConfig.model_validate(self.serving), self.needs)
