@@ -203,10 +203,16 @@ def _serving_problems(config: ExperimentConfig, workload) -> list[tuple[str, str
                          for name in names if name in serving_names]
         return problems
     try:
-        resolve_cases(config.serving, workload)
+        cases = resolve_cases(config.serving, workload)
     except ValueError as e:
         key, _, message = str(e).partition(": ")
         return [(key, message)]
+    needs = {*config.objective.keys, *(c.metric for c in config.objective.constraint_list())}
+    rated = sorted(needs & {"qps_at_sla", "qps_per_watt"})
+    closed = [case.label for case in cases if not case.scenario.base_qps > 0]
+    if rated and closed:  # throughput at SLA scales open-loop arrival rates
+        return [("objective", f"{rated[0]!r} needs an open-loop tenant (poisson or trace arrivals) in every "
+                              f"scenario; {', '.join(closed)} has closed-loop tenants only")]
     return []
 
 

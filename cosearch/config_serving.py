@@ -28,10 +28,11 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt,
+from pydantic import (AfterValidator, BeforeValidator, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt,
                       field_validator, model_validator)
 
 from cosearch.config_base import Section, resolve_file, short_form
+from objectives.metrics import METRICS
 from spaces.userfiles import InputFileError, read_text, shown
 
 MAX_REQUESTS = 100_000
@@ -55,7 +56,7 @@ def _register_qps_per_watt():
     """``qps_per_watt``: throughput at SLA per watt of peak power, computed with ``qps_at_sla``
     (``cosearch.scenarios.serve_case``); the table lists it so configs can name it."""
     from objectives import serving as _engine  # noqa: F401  (the engine's metrics first, in table order)
-    from objectives.metrics import METRICS, Metric, register
+    from objectives.metrics import Metric, register
 
     if "qps_per_watt" not in METRICS:
         register(Metric("qps_per_watt", "queries/s/W", "throughput at SLA per watt", "maximize", "design",
@@ -124,7 +125,7 @@ def _qos_text(value: Any) -> str:
     return str(parse_qos(value))
 
 
-QosText = Annotated[str, AfterValidator(_qos_text)]
+QosText = Annotated[str, BeforeValidator(_qos_text)]
 
 
 def mlperf_bound_s(model: str) -> float:

@@ -94,8 +94,9 @@ def resolve_cases(serving: ServingConfig, workload) -> list[Case]:
             configs = [None] * workload.num_models
         tenants, quantiles, isolated = [], [], []
         seen: dict[str, int] = {}
+        declared = f"{key}.tenants" if mix.tenants is not None else "serving.tenants"
         for i, tenant in enumerate(configs):
-            at = f"{key}.tenants[{i}]"
+            at = f"{declared}[{i}]"
             model = workload.model_names[i] if tenant is None else tenant.model_name()
             if model not in workload.model_names:
                 raise ValueError(f"{at}: model {model!r} is not a model of workload {workload.name!r} "
@@ -277,16 +278,23 @@ def serve_case(designs, workload, platform, case: Case, *, qps: bool = True) -> 
     With "Nx isolated" bounds each design is judged against its own bounds
     (N × each tenant's latency alone on it), one design at a time.
     """
+    with np.errstate(invalid="ignore"):  # closed-loop requests never issued: NaN − NaN latencies
+        return _serve_case(designs, workload, platform, case, qps)
+
+
+def _serve_case(designs, workload, platform, case: Case, qps: bool) -> dict[str, np.ndarray]:
     from objectives import serving as engine
 
     tables = engine.prepare(designs, workload, platform, case.scenario)
     result = engine.simulate(designs, workload, platform, case.scenario, load=case.load, tables=tables)
     quantile = np.array(case.quantile)
+    open_loop = case.scenario.base_qps > 0  # closed-loop tenants only: no load to scale, no qps_at_sla
+    nan = np.full(designs.num_designs, np.nan)
     if all(f is None for f in case.isolated):
         values = engine.serving_metrics(result, case.scenario)
         if qps:
-            values["qps_at_sla"] = engine.qps_at_sla(designs, workload, platform, case.scenario,
-                                                     sla_quantile=quantile, tables=tables)
+            values["qps_at_sla"] = nan if not open_loop else engine.qps_at_sla(
+                designs, workload, platform, case.scenario, sla_quantile=quantile, tables=tables)
     else:
         rows = []
         for p in range(designs.num_designs):
@@ -294,8 +302,8 @@ def serve_case(designs, workload, platform, case: Case, *, qps: bool = True) -> 
             one = design_result(result, p, scenario)
             row = engine.serving_metrics(one, scenario)
             if qps:
-                row["qps_at_sla"] = engine.qps_at_sla(designs.take(np.array([p])), workload, platform, scenario,
-                                                      sla_quantile=quantile)
+                row["qps_at_sla"] = nan[:1] if not open_loop else engine.qps_at_sla(
+                    designs.take(np.array([p])), workload, platform, scenario, sla_quantile=quantile)
             rows.append(row)
         values = {name: np.concatenate([row[name] for row in rows]) for name in rows[0]}
     if qps:

@@ -84,19 +84,25 @@ def evaluate_design_file(path, *, workload=None, platform=None, scenario=None, a
     return 1 if differ else 0
 
 
+SERVING_COLUMNS = ("qps_at_sla", "qps_per_watt", "sla_rate", "p99_latency_s", "energy_per_query_j", "peak_power_w",
+                   "serving_fairness")
+"""The serving metrics the console shows, in this order."""
+
+
 def scenario_table(scenarios: list[dict]):
-    """The per-scenario table: one row per (scenario, load) case, one column per serving metric."""
+    """The per-scenario table: one row per (scenario, load) case, a column per serving metric it holds."""
     from rich.table import Table
 
-    from objectives.metrics import METRICS
+    from cosearch.config_serving import METRICS
 
-    names = [k for k in scenarios[0] if k != "case"]
+    names = [k for k in SERVING_COLUMNS if k in scenarios[0]]
     table = Table(title="per scenario", title_justify="left")
     table.add_column("case")
     for name in names:
-        table.add_column(METRICS[name].title if name in METRICS else name, justify="right")
+        m = METRICS[name]
+        table.add_column(f"{m.label} ({m.shown_unit})" if m.shown_unit else m.label, justify="right")
     for entry in scenarios:
-        table.add_row(entry["case"], *(f"{entry[name]:.4g}" for name in names))
+        table.add_row(entry["case"], *(f"{entry[n] * METRICS[n].display_scale:.4g}" for n in names))
     return table
 
 
