@@ -178,6 +178,16 @@ class ServingMetrics:
     def num_designs(self) -> int:
         return self.base.num_designs
 
+    @classmethod
+    def concatenate(cls, parts: "list[ServingMetrics]") -> "ServingMetrics":
+        """The metrics of consecutive blocks of designs as one batch's (a population split over workers)."""
+        first = parts[0]
+        cases = [(label, tenants, {name: np.concatenate([part.cases[i][2][name] for part in parts])
+                                   for name in values})
+                 for i, (label, tenants, values) in enumerate(first.cases)]
+        return cls(type(first.base).concatenate([part.base for part in parts]),
+                   {name: np.concatenate([part.values[name] for part in parts]) for name in first.values}, cases)
+
     def row(self, p: int) -> dict:
         """Design p as plain data: the multi-DNN metrics, the serving metrics aggregated over the
         cases, and ``scenarios``: per case its serving metrics and, by tenant, the per-tenant ones."""

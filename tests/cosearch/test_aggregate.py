@@ -49,3 +49,21 @@ def test_bad_aggregation_is_refused():
         aggregate(VALUES, "minimize", "median")
     with pytest.raises(ValueError, match="alpha must be in"):
         aggregate(VALUES, "minimize", "cvar", 0.0)
+
+
+def test_serving_metrics_of_blocks_concatenate_to_the_batchs(tmp_path):
+    """A population split over workers: the blocks' metrics joined equal the whole batch's."""
+    from cosearch.config_loader import build, config_problems, parse_config
+    from cosearch.scenarios import ServingMetrics
+
+    config = parse_config({"workload": {"models": [{"model": "mobilenet_v1"}, {"model": "tiny_yolo"}]},
+                           "platform": {"preset": "edge", "max_cores": 2},
+                           "space": {"name": "cosearch", "options": {"max_cores": 2, "mapping": "greedy"}},
+                           "serving": {"arrival": 20, "requests": 30, "warmup": 5,
+                                       "scenarios": [{"qos": "QoS-S"}, {"qos": "QoS-M"}]}}, "test.yaml")
+    problem = next(iter(config_problems(config, build(config)).values()))
+    X = np.random.default_rng(1).random((6, problem.dim))
+    whole = problem.evaluate(X)
+    joined = ServingMetrics.concatenate([problem.evaluate(X[:2]), problem.evaluate(X[2:])])
+    for p in range(6):
+        assert joined.row(p) == whole.row(p)
