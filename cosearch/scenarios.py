@@ -261,7 +261,13 @@ class Judge:
 
 class ServingProblem:
     """A built problem (``experiment.BuiltProblem``'s interface) whose designs a ``Judge`` scores:
-    the multi-DNN metrics plus the serving metrics aggregated over the section's cases."""
+    the multi-DNN metrics plus the serving metrics aggregated over the section's cases.
+
+    ``reference_samples``: the designs the hypervolume reference point is taken from (256 for
+    other problems): serving each costs a stream per case, a bisection where ``qps_at_sla`` is read.
+    """
+
+    reference_samples = 64
 
     def __init__(self, built, serving: ServingConfig, needs=None):
         self.space, self.workload, self.platform = built.space, built.workload, built.platform

@@ -102,3 +102,11 @@ def test_serving_tenant_of_another_workload_exits_2(tmp_path):
     result = cosearch("validate", config, cwd=tmp_path)
     assert result.returncode == 2
     assert "serving.tenants[0]: model 'resnet50' is not a model of workload 'custom'" in result.stderr
+
+
+def test_plot_redraws_the_serving_figures_from_the_files(serving_results):
+    root, _ = serving_results
+    result = cosearch("plot", root / "results", "--format", "svg")
+    assert result.returncode == 0, result.stderr
+    for name in ("latency_cdf", "sla_load", "qps", "core_mix"):
+        assert (root / "results" / "plots" / f"{name}.svg").read_text().lstrip().startswith("<?xml"), name
