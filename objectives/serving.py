@@ -224,14 +224,12 @@ class TenantLayers:
     """Each tenant's model as a local layer graph: ``layer`` ``(T, J)`` global
     layer index (−1 padded), ``preds`` ``(T, J, D)`` local predecessors,
     ``transfer_s`` ``(T, J, D)`` their outputs' NoC delay, ``single`` ``(T, J)``
-    whether a layer has exactly one predecessor, ``succ`` ``(T, J, S)`` local
-    successors (−1 padded)."""
+    whether a layer has exactly one predecessor."""
 
     layer: np.ndarray
     preds: np.ndarray
     transfer_s: np.ndarray
     single: np.ndarray
-    succ: np.ndarray
 
 
 def tenant_layers(workload: Workload, scenario: Scenario, platform: Platform) -> TenantLayers:
@@ -262,12 +260,7 @@ def _tenant_layers(workload: Workload, models: tuple[str, ...], platform: Platfo
                     preds[t, j, d] = local[int(q)]
                     transfer[t, j, d] = output_bytes[q] / (platform.noc_gbps * 1e9)
     single = (preds[:, :, 0] >= 0) & (preds[:, :, 1:] < 0).all(axis=2)
-    successors = [[[j for j in range(J) if k in preds[t, j]] for k in range(J)] for t in range(T)]
-    succ = np.full((T, J, max(1, max(len(s) for rows in successors for s in rows))), -1, dtype=np.int64)
-    for t, rows in enumerate(successors):
-        for k, s in enumerate(rows):
-            succ[t, k, : len(s)] = s
-    return TenantLayers(layer=layer, preds=preds, transfer_s=transfer, single=single, succ=succ)
+    return TenantLayers(layer=layer, preds=preds, transfer_s=transfer, single=single)
 
 
 @dataclasses.dataclass(frozen=True)
