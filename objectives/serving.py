@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from objectives import evaluator, serving_kernels
+from objectives import evaluator, serving_dispatch, serving_kernels
 from objectives import serving_metrics as metric_values
 from objectives.mapper import OUTPUT
 from objectives.workloads import Workload
@@ -46,8 +46,9 @@ from spaces.design import DesignBatch
 from spaces.hardware import Platform
 from spaces.registry import Registry
 
-PLANARIA_PRIORITIES = (1, 11)
-"""Planaria §V: each dispatched request's priority is drawn uniformly from 1–11."""
+MAX_GAPS = 8
+"""Idle intervals each core keeps open to later requests in the shared and
+pinned policies (the latest ones; older ones rarely fit anything new)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,7 +223,8 @@ def request_stream(scenario: Scenario, load: float = 1.0) -> RequestStream:
 class TenantLayers:
     """Each tenant's model as a local layer graph: ``layer`` ``(T, J)`` global
     layer index (−1 padded), ``preds`` ``(T, J, D)`` local predecessors,
-    ``transfer_s`` ``(T, J, D)`` their outputs' NoC delay, ``single`` ``(T, J)``."""
+    ``transfer_s`` ``(T, J, D)`` their outputs' NoC delay, ``single`` ``(T, J)``
+    whether a layer has exactly one predecessor."""
 
     layer: np.ndarray
     preds: np.ndarray
@@ -289,7 +291,8 @@ class ServingResult:
 
     @property
     def latency_s(self) -> np.ndarray:
-        return self.finish_s - self.arrival_s
+        with np.errstate(invalid="ignore"):
+            return np.where(self.feasible[:, None], self.finish_s - self.arrival_s, np.inf)
 
     @property
     def span_s(self) -> np.ndarray:
@@ -394,7 +397,7 @@ def _run_greedy(tables: CoreTables, layers: TenantLayers, stream: RequestStream,
     serving_kernels.greedy_stream_kernel(
         tables.latency_s, tables.dynamic_j, tables.chained_latency_s, tables.chained_dynamic_j,
         np.ascontiguousarray(allowed), layers.layer, layers.preds, layers.transfer_s, layers.single,
-        *_stream_args(stream, load), tables.feasible, out.finish, out.arrival, out.dynamic, out.busy, out.peak,
+        *_stream_args(stream, load), tables.feasible, MAX_GAPS, out.finish, out.arrival, out.dynamic, out.busy, out.peak,
     )  # fmt: skip
     return out
 
@@ -433,10 +436,10 @@ def pinned_cores(tables: CoreTables, scenario: Scenario) -> np.ndarray:
 
     From ``policy_options["cores"]`` (tenant name → core indices, the same
     for every design) when given; otherwise a heuristic per design: cores,
-    fastest first, go one by one to the tenant whose demand (requests/s)
-    is largest against the capacity already pinned to it (Σ 1/work of its
-    cores) — the first T cores one per tenant, the rest balancing each set's
-    utilization.  With fewer active cores than tenants, tenants share them
+    fastest first, go one by one — the first T one per tenant, heaviest
+    tenant (rate × work) first; each further core to the tenant whose rate
+    is largest against the capacity (Σ 1/work, requests/s) already pinned
+    to it, which balances the sets' utilizations.  With fewer active cores than tenants, tenants share them
     round-robin."""
     P, T, C = tables.work_s.shape
     given = scenario.policy_options.get("cores")
@@ -447,22 +450,20 @@ def pinned_cores(tables: CoreTables, scenario: Scenario) -> np.ndarray:
     with np.errstate(divide="ignore"):
         capacity = 1.0 / tables.work_s  # (P, T, C) requests/s of a core for a tenant
     speed = np.where(tables.active, capacity.mean(axis=1), -np.inf)  # (P, C)
+    load = demand * tables.work_s.min(axis=2)  # (P, T) core-seconds per second on the fastest core
     for p in range(P):
         cores = [int(c) for c in np.argsort(-speed[p], kind="stable") if tables.active[p, c]]
         if not cores:
             allowed[p] = True  # an infeasible design: never simulated
             continue
+        heaviest = np.argsort(-load[p], kind="stable")
         pinned = np.zeros(T)
         for k, c in enumerate(cores):
-            if k < T:
-                t = int(np.argsort(-demand[p], kind="stable")[k])
-            else:
-                t = int(np.argmax(demand[p] / pinned))
+            t = int(heaviest[k]) if k < T else int(np.argmax(demand[p] / pinned))
             allowed[p, t, c] = True
             pinned[t] += capacity[p, t, c]
         for k in range(len(cores), T):  # more tenants than cores
-            t = int(np.argsort(-demand[p], kind="stable")[k])
-            allowed[p, t, cores[k % len(cores)]] = True
+            allowed[p, int(heaviest[k]), cores[k % len(cores)]] = True
     return allowed
 
 
@@ -496,6 +497,81 @@ POLICIES["pinned"] = Policy("pinned", "each tenant's layers only on its own set 
 POLICIES["whole_request"] = Policy("whole_request", "a request runs all its layers on one core (DPU style): "
                                    "the core where it finishes first; first come, first served per core",
                                    _whole_request)
+
+
+def _priority(tables, layers, stream, scenario, load):
+    P, L, C = tables.latency_s.shape
+    out = Outputs.empty(P, stream.num_requests, C)
+    serving_dispatch.priority_kernel(
+        tables.latency_s, tables.dynamic_j, tables.chained_latency_s, tables.chained_dynamic_j, tables.active,
+        layers.layer, layers.preds, layers.transfer_s, stream.priority, *_stream_args(stream, load), tables.feasible,
+        out.finish, out.arrival, out.dynamic, out.busy, out.peak,
+    )  # fmt: skip
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Subarrays:
+    """A design's active cores as N equal subarrays (Planaria's fission; PREMA's
+    array is all of them fused): per layer ``(P, L)`` its latency on one
+    subarray — N over the cores' summed speeds, the harmonic mean of their
+    latencies, exact for identical cores — and its energy, the cores'
+    energies weighted by their speed; ``remaining_s`` ``(P, T, J + 1)`` the
+    rest of a request from each of its layers on one subarray."""
+
+    count: np.ndarray
+    latency_s: np.ndarray
+    dynamic_j: np.ndarray
+    chained_latency_s: np.ndarray
+    chained_dynamic_j: np.ndarray
+    remaining_s: np.ndarray
+
+
+def subarrays(tables: CoreTables, layers: TenantLayers) -> Subarrays:
+    count = tables.active.sum(axis=1)
+    fused = []
+    for latency, energy in ((tables.latency_s, tables.dynamic_j), (tables.chained_latency_s, tables.chained_dynamic_j)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            speed = np.where(tables.active[:, None, :], 1.0 / latency, 0.0)  # (P, L, C)
+            total = speed.sum(axis=2)
+            fused.append((count[:, None] / total, np.where(total > 0, (speed * np.nan_to_num(energy, posinf=0.0))
+                                                           .sum(axis=2) / total, np.inf)))
+    (latency, energy), (chained, chained_energy) = fused
+    index = np.maximum(layers.layer, 0)
+    per_layer = np.where(layers.single[None], chained[:, index], latency[:, index])  # (P, T, J)
+    per_layer = np.where((layers.layer >= 0)[None], per_layer, 0.0)
+    remaining = np.concatenate([np.cumsum(per_layer[..., ::-1], axis=2)[..., ::-1],
+                                np.zeros(per_layer.shape[:2] + (1,))], axis=2)
+    return Subarrays(count=count.astype(np.int64), latency_s=np.ascontiguousarray(latency), dynamic_j=energy,
+                     chained_latency_s=np.ascontiguousarray(chained), chained_dynamic_j=chained_energy,
+                     remaining_s=np.ascontiguousarray(remaining))
+
+
+def _fission(policy_code: int):
+    def run(tables, layers, stream, scenario, load):
+        P, L, C = tables.latency_s.shape
+        fused = subarrays(tables, layers)
+        out = Outputs.empty(P, stream.num_requests, C)
+        serving_dispatch.fission_kernel(
+            policy_code, fused.latency_s, fused.dynamic_j, fused.chained_latency_s, fused.chained_dynamic_j,
+            fused.count, layers.layer, layers.preds, stream.priority, stream.qos_s, fused.remaining_s,
+            *_stream_args(stream, load), tables.feasible, out.finish, out.arrival, out.dynamic, out.busy, out.peak,
+        )  # fmt: skip
+        # Subarray-seconds spread over the cores; every subarray at the most power-hungry layer.
+        out.busy = out.busy[:, :1] * tables.active / np.maximum(fused.count, 1)[:, None]
+        out.peak = out.peak[:, :1] * tables.active
+        return out
+
+    return run
+
+
+POLICIES["priority"] = Policy("priority", "priority queues: whenever a core frees, the ready request of highest "
+                              "priority (then earliest arrival) runs its next layer there", _priority)
+POLICIES["prema"] = Policy("prema", "PREMA-like temporal multitasking: all cores as one array, one request at a "
+                           "time, chosen by priority tokens at every layer boundary", _fission(serving_dispatch.PREMA))
+POLICIES["planaria"] = Policy("planaria", "Planaria-like fission: cores as equal subarrays allotted to the requests "
+                              "in the system by QoS slack and priority (Algorithm 1)",
+                              _fission(serving_dispatch.PLANARIA))
 
 
 def _isolated(policy: Policy, tables: CoreTables, layers: TenantLayers, stream: RequestStream,
@@ -559,9 +635,10 @@ def qps_at_sla(designs: DesignBatch, workload: Workload, platform: Platform, sce
     """``(P,)`` the largest total arrival rate (queries/s) at which every tenant
     has at least ``sla_quantile`` (scalar or ``(T,)``) of its requests within
     its bound: ``load × base rate``, the load multiplier found per design by
-    bracketing (doubling or halving from 1) and then ``iterations`` bisection
-    steps in log space, on the same stream throughout; 0 where even
-    ``2**-max_doublings`` of the base rate misses.
+    bracketing (from the load that would keep every core busy, halving or
+    doubling) and then ``iterations`` bisection steps in log space, on the
+    same stream throughout; 0 where a request alone already misses its
+    bound or even ``2**-max_doublings`` of that load misses.
 
     Every decision compares one design at one load, so a looser bound, which
     meets at every load a tighter one meets, never gives a lower result."""
@@ -586,23 +663,27 @@ def qps_at_sla(designs: DesignBatch, workload: Workload, platform: Platform, sce
         return metric_values.meets_sla(result, sla_quantile)
 
     one = np.ones(P)
-    ok = meets(one, one > 0)
-    low = np.where(ok, 1.0, 0.0)  # the largest load known to meet (0: none yet)
-    high = np.where(ok, np.inf, 1.0)  # the smallest known to miss
-    step = np.where(ok, 2.0, 0.5)
-    load = one.copy()
+    # Bracket: no design meets its bounds beyond the load at which its cores,
+    # each tenant's work on its fastest core spread perfectly over all of
+    # them, are busy all the time; nor at any load if a request alone misses.
+    work = (_demand_qps(scenario, tables.work_s) * tables.work_s.min(axis=2)).sum(axis=1)  # core-s per s at load 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        saturated = np.where(work > 0, tables.active.sum(axis=1) / work, 1.0)
+    alone = _isolated(policy, tables, layers, stream, scenario)
+    hopeless = ~tables.feasible | (alone > stream.qos_s).any(axis=1)
+    high = np.where(hopeless, 0.0, saturated)
+    ok = meets(high, ~hopeless)
+    low = np.where(ok, high, 0.0)
+    high = np.where(ok, np.inf, high)  # rare: a short stream can meet even past saturation
     for _ in range(max_doublings):
-        searching = np.isinf(high) | (low == 0)
-        if not (searching & tables.feasible).any():
+        up, down = np.isinf(high) & ~hopeless, (low == 0) & ~hopeless
+        if not (up | down).any():
             break
-        load = np.where(searching, load * step, load)
-        ok = meets(load, searching)
-        up, down = np.isinf(high) & searching, (low == 0) & searching
-        high = np.where(up & ~ok, load, high)
-        low = np.where(up & ok, load, low)
-        low = np.where(down & ok, load, low)
-        high = np.where(down & ~ok, load, high)
-    low = np.where(np.isinf(high), np.where(low > 0, low, 0.0), low)  # still meeting at the largest load tried
+        load = np.where(up, low * 2.0, np.where(down, high * 0.5, 1.0))
+        ok = meets(load, up | down)
+        low = np.where((up | down) & ok, load, low)
+        high = np.where(up & ~ok, load, np.where(down & ~ok, load, high))
+    low = np.where(np.isinf(high), low, low)
     for _ in range(iterations):
         bracketed = (low > 0) & np.isfinite(high)
         if not bracketed.any():

@@ -61,20 +61,56 @@ def _next_request(next_k, first, count, arrival_s, outstanding, think_s, load, f
     return best, best_a
 
 
+@numba.njit(cache=True, inline="always")
+def _earliest_start(gap_start, gap_end, gaps, tail, ready, latency):
+    """The earliest start ≥ ``ready`` on a core: in one of its ``gaps`` idle
+    intervals that fits ``latency``, or after its last layer (``tail``);
+    returns (start, gap index or −1)."""
+    best, where = _max(tail, ready), -1
+    for i in range(gaps):
+        start = _max(gap_start[i], ready)
+        if start + latency <= gap_end[i] and start < best:
+            best, where = start, i
+    return best, where
+
+
+@numba.njit(cache=True, inline="always")
+def _add_gap(gap_start, gap_end, gaps, start, end, max_gaps):
+    """Record the idle interval [start, end); when full, forget the one ending first. Returns the count."""
+    if end <= start:
+        return gaps
+    if gaps < max_gaps:
+        gap_start[gaps], gap_end[gaps] = start, end
+        return gaps + 1
+    first = 0
+    for i in range(1, gaps):
+        if gap_end[i] < gap_end[first]:
+            first = i
+    if gap_end[first] < end:
+        gap_start[first], gap_end[first] = start, end
+    return gaps
+
+
 @numba.njit(cache=True, nogil=True)
 def greedy_stream_kernel(
     latency_s, dynamic_j, chained_latency_s, chained_dynamic_j, allowed, layer, preds, transfer_s, single,
-    first, count, arrival_s, outstanding, think_s, load, feasible, finish, arrival, dynamic, busy, peak,
+    first, count, arrival_s, outstanding, think_s, load, feasible, max_gaps, finish, arrival, dynamic, busy, peak,
 ):  # fmt: skip
-    """Shared and pinned: each request's layers, in arrival order, each on the
-    allowed core (``allowed`` ``(P, T, C)``) where it would finish first —
-    Herald's best fit over the stream, pricing the NoC transfer of inputs
-    from other cores and the on-chip input of a chained layer.  Cores run
-    layers in the order they were given (no back-filling of idle gaps), each
-    layer to completion."""
+    """Shared and pinned: requests first come, first served; each layer, in
+    topological order, on the allowed core (``allowed`` ``(P, T, C)``) where
+    it would finish first — Herald's best fit over the stream — pricing the
+    NoC transfer of inputs from other cores and the on-chip input of a
+    chained layer.  A core's idle intervals (while a layer waited for its
+    inputs) stay open to later requests' layers that fit in them
+    (insertion-based list scheduling, as HEFT's); each core remembers its
+    ``max_gaps`` latest, and forgets those that end before the current
+    request arrives (arrivals only grow).  Layers run to completion, and
+    a later request never delays an earlier one."""
     P, L, C = latency_s.shape
     T, J, D = preds.shape
     core_free = np.empty(C)
+    gap_start, gap_end = np.empty((C, max_gaps)), np.empty((C, max_gaps))
+    gaps = np.empty(C, dtype=np.int64)
     done_at = np.empty(J)
     core_of = np.empty(J, dtype=np.int64)
     local_at, remote_at, pred_core = np.empty(D), np.empty(D), np.empty(D, dtype=np.int64)
@@ -87,6 +123,7 @@ def greedy_stream_kernel(
             dynamic[p] = np.inf
             continue
         core_free[:] = 0.0
+        gaps[:] = 0
         next_k[:] = 0
         energy = 0.0
         while True:
@@ -96,6 +133,13 @@ def greedy_stream_kernel(
                 break
             r = first[t] + next_k[t]
             next_k[t] += 1
+            for c in range(C):  # idle time before this arrival is lost to every later request
+                kept = 0
+                for i in range(gaps[c]):
+                    if gap_end[c, i] > release:
+                        gap_start[c, kept], gap_end[c, kept] = gap_start[c, i], gap_end[c, i]
+                        kept += 1
+                gaps[c] = kept
             last = release
             for j in range(J):
                 g = layer[t, j]
@@ -109,7 +153,7 @@ def greedy_stream_kernel(
                         local_at[n], remote_at[n], pred_core[n] = done_at[q], done_at[q] + transfer_s[t, j, d], core_of[q]
                         n += 1
                 chain_core = pred_core[0] if single[t, j] else -1
-                best, best_finish, best_latency, best_energy = -1, np.inf, 0.0, 0.0
+                best, best_finish, best_latency, best_energy, best_start, best_gap = -1, np.inf, 0.0, 0.0, 0.0, -1
                 for c in range(C):
                     if not allowed[p, t, c]:
                         continue
@@ -120,12 +164,23 @@ def greedy_stream_kernel(
                         lat, joules = chained_latency_s[p, g, c], chained_dynamic_j[p, g, c]
                     else:
                         lat, joules = latency_s[p, g, c], dynamic_j[p, g, c]
-                    done = _max(core_free[c], ready) + lat
-                    if best < 0 or done < best_finish:
-                        best, best_finish, best_latency, best_energy = c, done, lat, joules
+                    start, where = _earliest_start(gap_start[c], gap_end[c], gaps[c], core_free[c], ready, lat)
+                    if best < 0 or start + lat < best_finish:
+                        best, best_finish, best_latency, best_energy = c, start + lat, lat, joules
+                        best_start, best_gap = start, where
+                if best_gap >= 0:  # the idle interval it went into leaves up to two
+                    before, after = gap_start[best, best_gap], gap_end[best, best_gap]
+                    gaps[best] -= 1
+                    gap_start[best, best_gap] = gap_start[best, gaps[best]]
+                    gap_end[best, best_gap] = gap_end[best, gaps[best]]
+                    gaps[best] = _add_gap(gap_start[best], gap_end[best], gaps[best], before, best_start, max_gaps)
+                    gaps[best] = _add_gap(gap_start[best], gap_end[best], gaps[best], best_finish, after, max_gaps)
+                else:
+                    gaps[best] = _add_gap(gap_start[best], gap_end[best], gaps[best], core_free[best], best_start,
+                                          max_gaps)  # fmt: skip
+                    core_free[best] = best_finish
                 done_at[j] = best_finish
                 core_of[j] = best
-                core_free[best] = best_finish
                 busy[p, best] += best_latency
                 energy += best_energy
                 if best_latency > 0:
