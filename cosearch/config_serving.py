@@ -41,6 +41,8 @@ MAX_TRACE = 100_000
 QOS_LEVELS = {"QoS-S": 1.0, "QoS-M": 1 / 4, "QoS-H": 1 / 16}
 """Planaria §VI-A: soft, medium and hard QoS as fractions of the MLPerf server latency bound."""
 AGGREGATES = ("mean", "worst", "cvar")
+PLANARIA_PRIORITIES = (1, 11)
+"""``priority: uniform``: Planaria §VI-A draws each dispatched request's priority uniformly from 1–11."""
 SLA_QUANTILE = 0.99
 """Planaria §VI-A after MLPerf: a tenant meets its SLA when 99 % of its requests meet the bound ..."""
 SLA_QUANTILE_BY_MODEL = {"gnmt": 0.97}

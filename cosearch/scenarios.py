@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from cosearch.config_serving import ServingConfig, parse_qos, sla_quantile
+from cosearch.config_serving import PLANARIA_PRIORITIES, ServingConfig, parse_qos, sla_quantile
 
 # -- aggregation over cases -----------------------------------------------------------
 
@@ -115,7 +115,7 @@ def resolve_cases(serving: ServingConfig, workload) -> list[Case]:
             except ValueError as e:
                 raise ValueError(f"{at}.qos: {e}") from None
             priority = pick("priority")
-            priority = engine.PLANARIA_PRIORITIES if priority == "uniform" else (
+            priority = PLANARIA_PRIORITIES if priority == "uniform" else (
                 tuple(priority) if isinstance(priority, list) else priority)
             seen[model] = seen.get(model, 0) + 1
             label = (tenant.name if tenant is not None and tenant.name else model)

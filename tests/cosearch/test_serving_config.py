@@ -45,7 +45,7 @@ def test_resolved_cases_default_tenants_loads_and_quantiles():
     scenario = cases[0].scenario
     assert [t.model for t in scenario.tenants] == list(workload.model_names)
     assert all(t.arrival == engine.Poisson(20.0) and t.requests == 50 for t in scenario.tenants)
-    assert all(t.priority == engine.PLANARIA_PRIORITIES for t in scenario.tenants)  # uniform 1–11
+    assert all(t.priority == (1, 11) for t in scenario.tenants)  # uniform 1–11
     assert scenario.tenants[0].qos_s == pytest.approx(0.015 / 4)
     # MLPerf (Planaria §VI-A): 99 % of requests within the bound, 97 % for GNMT.
     assert dict(zip(workload.model_names, cases[0].quantile)) == {
