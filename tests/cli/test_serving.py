@@ -66,14 +66,14 @@ def test_serving_run_reports_per_scenario_and_aggregates_the_worst(serving_resul
 def test_design_file_rescores_on_its_streams_and_on_another_scenario(serving_results):
     root, _ = serving_results
     path = root / "results" / "designs" / "best.json"
-    same = cosearch("evaluate", path, "--json")
+    same = cosearch("evaluate", path, "--json", timeout=600)
     assert same.returncode == 0, same.stderr
     scored = json.loads(same.stdout)
     assert scored["matches_recorded"] is True and scored["metrics"]["scenarios"][0]["case"] == "soft"
     other = write_config(root, SERVING_CONFIG.replace("relative, qos: 4x isolated", "hard, qos: QoS-H")
                          .replace("models: [{model: mobilenet_v1}, {model: tiny_yolo}]", "models: [{model: tiny_yolo}]"),
                          name="other.yaml")
-    result = cosearch("evaluate", path, "--scenario", other, "--against", root / "results", "--json")
+    result = cosearch("evaluate", path, "--scenario", other, "--against", root / "results", "--json", timeout=600)
     assert result.returncode == 0, result.stderr
     rescored = json.loads(result.stdout)
     assert [c["case"] for c in rescored["metrics"]["scenarios"]] == ["soft", "hard@0.5x", "hard@1x"]
@@ -89,7 +89,7 @@ def test_design_file_rescores_on_its_streams_and_on_another_scenario(serving_res
 ])
 def test_bad_serving_sections_exit_2_with_the_key(tmp_path, change, message):
     config = write_config(tmp_path, SERVING_CONFIG.replace(*change))
-    result = cosearch("validate", config, cwd=tmp_path)
+    result = cosearch("validate", config, cwd=tmp_path, timeout=300)
     if message is None:
         assert result.returncode == 0, result.stderr
         return
@@ -99,14 +99,14 @@ def test_bad_serving_sections_exit_2_with_the_key(tmp_path, change, message):
 def test_serving_tenant_of_another_workload_exits_2(tmp_path):
     config = write_config(tmp_path, SERVING_CONFIG.replace("arrival: {poisson: 20}",
                                                            "arrival: {poisson: 20}\n  tenants: [resnet50]"))
-    result = cosearch("validate", config, cwd=tmp_path)
+    result = cosearch("validate", config, cwd=tmp_path, timeout=300)
     assert result.returncode == 2
     assert "serving.tenants[0]: model 'resnet50' is not a model of workload 'custom'" in result.stderr
 
 
 def test_plot_redraws_the_serving_figures_from_the_files(serving_results):
     root, _ = serving_results
-    result = cosearch("plot", root / "results", "--format", "svg")
+    result = cosearch("plot", root / "results", "--format", "svg", timeout=600)
     assert result.returncode == 0, result.stderr
     for name in ("latency_cdf", "sla_load", "qps", "core_mix"):
         assert (root / "results" / "plots" / f"{name}.svg").read_text().lstrip().startswith("<?xml"), name
