@@ -442,7 +442,7 @@ def grouped_bars(
     each labelled with its value relative to the group's first bar (``values[group][design]``)."""
     groups = list(values)
     designs = list(dict.fromkeys(d for g in groups for d in values[g]))
-    fig, ax = _figure(max(6.0, 1.3 * len(groups) * max(len(designs), 2) / 3), 4.4)
+    fig, ax = _figure(min(14.0, max(6.0, 1.3 * len(groups) * max(len(designs), 2) / 3)), 4.4)
     width = 0.8 / max(len(designs), 1)
     colors = _colors(len(designs))
     zeros = []
@@ -455,13 +455,14 @@ def grouped_bars(
             first = next(iter(values[group].values()))
             if np.isfinite(y) and y > 0 and first > 0:
                 ax.annotate(f"{y / first:.2g}×", (x, y), fontsize=6, ha="center", va="bottom", rotation=90)
-            elif not (np.isfinite(y) and y > 0):
+            elif design in values[group]:  # measured as 0 (a design a group lacks gets no mark)
                 zeros.append(x)
     if log:
         ax.set_yscale("log")
     for x in zeros:  # no bar: marked at the axis floor
         ax.annotate("0", (x, ax.get_ylim()[0]), fontsize=7, ha="center", va="bottom", color="0.4")
-    ax.set_xticks(range(len(groups)), groups)
+    ax.set_xticks(range(len(groups)), groups, rotation=20 if len(groups) > 6 else 0,
+                  ha="right" if len(groups) > 6 else "center")
     ax.set_ylabel(ylabel)
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize=8, loc="best")
