@@ -167,7 +167,9 @@ class RequestStream:
     ``arrival_s`` ``(R,)`` open-loop arrivals at load 1 (NaN for closed
     loop); ``outstanding``/``think_s`` ``(T,)`` (0 for open loop);
     ``priority`` ``(R,)``; ``qos_s`` ``(T,)``; ``measured`` ``(R,)`` false
-    for warm-up requests."""
+    for warm-up requests; ``abandon`` ``(T,)``: simulations may stop once a
+    tenant has more measured requests than this over its bound (by default
+    never; ``qps_at_sla`` sets it to what its SLA allows)."""
 
     tenant: np.ndarray
     first: np.ndarray
@@ -178,6 +180,7 @@ class RequestStream:
     priority: np.ndarray
     qos_s: np.ndarray
     measured: np.ndarray
+    abandon: np.ndarray
 
     @property
     def num_requests(self) -> int:
@@ -216,6 +219,7 @@ def request_stream(scenario: Scenario, load: float = 1.0) -> RequestStream:
         priority=np.concatenate(priority),
         qos_s=np.array([t.qos_s for t in tenants]),
         measured=np.concatenate([np.arange(t.requests) >= scenario.warmup for t in tenants]),
+        abandon=count.copy(),
     )
 
 
@@ -385,9 +389,11 @@ class Outputs:
         return cls(np.full((P, R), np.nan), np.full((P, R), np.nan), np.zeros(P), np.zeros((P, C)), np.zeros((P, C)))
 
 
-def _stream_args(stream: RequestStream, load: np.ndarray) -> tuple:
+def _stream_args(stream: RequestStream, load: np.ndarray, feasible: np.ndarray) -> tuple:
+    """The stream as the kernels take it, up to the outputs (see ``objectives.serving_kernels``)."""
     return (stream.first, stream.count, np.ascontiguousarray(stream.arrival_s), stream.outstanding,
-            stream.think_s, np.ascontiguousarray(load, dtype=np.float64))
+            stream.think_s, np.ascontiguousarray(load, dtype=np.float64), feasible, stream.qos_s, stream.measured,
+            stream.abandon)
 
 
 def _run_greedy(tables: CoreTables, layers: TenantLayers, stream: RequestStream, allowed: np.ndarray,
@@ -397,7 +403,7 @@ def _run_greedy(tables: CoreTables, layers: TenantLayers, stream: RequestStream,
     serving_kernels.greedy_stream_kernel(
         tables.latency_s, tables.dynamic_j, tables.chained_latency_s, tables.chained_dynamic_j,
         np.ascontiguousarray(allowed), layers.layer, layers.preds, layers.transfer_s, layers.single,
-        *_stream_args(stream, load), tables.feasible, MAX_GAPS, out.finish, out.arrival, out.dynamic, out.busy, out.peak,
+        *_stream_args(stream, load, tables.feasible), MAX_GAPS, out.finish, out.arrival, out.dynamic, out.busy, out.peak,
     )  # fmt: skip
     return out
 
@@ -415,7 +421,7 @@ def _whole_request(tables, layers, stream, scenario, load):
     out = Outputs.empty(P, stream.num_requests, C)
     serving_kernels.whole_request_kernel(
         tables.work_s, tables.work_j, tables.power_w, _every_active_core(tables, len(scenario.tenants)),
-        *_stream_args(stream, load), tables.feasible, out.finish, out.arrival, out.dynamic, out.busy, out.peak,
+        *_stream_args(stream, load, tables.feasible), out.finish, out.arrival, out.dynamic, out.busy, out.peak,
     )  # fmt: skip
     return out
 
@@ -504,7 +510,7 @@ def _priority(tables, layers, stream, scenario, load):
     out = Outputs.empty(P, stream.num_requests, C)
     serving_dispatch.priority_kernel(
         tables.latency_s, tables.dynamic_j, tables.chained_latency_s, tables.chained_dynamic_j, tables.active,
-        layers.layer, layers.preds, layers.transfer_s, stream.priority, *_stream_args(stream, load), tables.feasible,
+        layers.layer, layers.preds, layers.transfer_s, stream.priority, *_stream_args(stream, load, tables.feasible),
         out.finish, out.arrival, out.dynamic, out.busy, out.peak,
     )  # fmt: skip
     return out
@@ -554,8 +560,8 @@ def _fission(policy_code: int):
         out = Outputs.empty(P, stream.num_requests, C)
         serving_dispatch.fission_kernel(
             policy_code, fused.latency_s, fused.dynamic_j, fused.chained_latency_s, fused.chained_dynamic_j,
-            fused.count, layers.layer, layers.preds, stream.priority, stream.qos_s, fused.remaining_s,
-            *_stream_args(stream, load), tables.feasible, out.finish, out.arrival, out.dynamic, out.busy, out.peak,
+            fused.count, layers.layer, layers.preds, stream.priority, fused.remaining_s,
+            *_stream_args(stream, load, tables.feasible), out.finish, out.arrival, out.dynamic, out.busy, out.peak,
         )  # fmt: skip
         # Subarray-seconds spread over the cores; every subarray at the most power-hungry layer.
         out.busy = out.busy[:, :1] * tables.active / np.maximum(fused.count, 1)[:, None]
@@ -649,6 +655,10 @@ def qps_at_sla(designs: DesignBatch, workload: Workload, platform: Platform, sce
     stream = request_stream(scenario)
     policy = POLICIES[scenario.policy]
     P = designs.num_designs
+    quantile = np.broadcast_to(np.asarray(sla_quantile, dtype=np.float64), stream.qos_s.shape)
+    measured = np.bincount(stream.tenant[stream.measured], minlength=len(stream.qos_s))
+    # More requests over the bound than the SLA allows: the design misses at this load, whatever follows.
+    stream = dataclasses.replace(stream, abandon=np.floor(measured * (1 - quantile) + 1e-9).astype(np.int64))
 
     def meets(load: np.ndarray, undecided: np.ndarray) -> np.ndarray:
         # Designs already decided are skipped (the kernels pass over infeasible ones).

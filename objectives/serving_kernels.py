@@ -19,6 +19,10 @@ predecessor ran on the same core).  Costs are per design, layer and core
 ``(P, L, C)``: with the input from DRAM (``latency_s``, ``dynamic_j``) and
 chained on the same core (``chained_latency_s``, ``chained_dynamic_j``).
 
+``qos_s`` ``(T,)``, ``measured`` ``(R,)`` and ``abandon`` ``(T,)``: a design
+is given up (its later requests left NaN) once a tenant has more than
+``abandon[t]`` measured requests over its bound.
+
 Outputs, filled in place: ``finish`` ``(P, R)`` and ``arrival`` ``(P, R)``
 (closed-loop arrivals depend on the design), ``dynamic`` ``(P,)`` joules,
 ``busy`` ``(P, C)`` seconds, ``peak`` ``(P, C)`` the largest power (W) of a
@@ -62,6 +66,16 @@ def _next_request(next_k, first, count, arrival_s, outstanding, think_s, load, f
 
 
 @numba.njit(cache=True, inline="always")
+def _gives_up(r, t, latency, measured, qos_s, abandon, over) -> bool:
+    """Count a measured request over its bound; true once its tenant has more than
+    ``abandon[t]`` of them (the SLA is lost: ``qps_at_sla`` stops simulating the design)."""
+    if measured[r] and latency > qos_s[t]:
+        over[t] += 1
+        return over[t] > abandon[t]
+    return False
+
+
+@numba.njit(cache=True, inline="always")
 def _earliest_start(gap_start, gap_end, gaps, tail, ready, latency):
     """The earliest start ≥ ``ready`` on a core: in one of its ``gaps`` idle
     intervals that fits ``latency``, or after its last layer (``tail``);
@@ -94,7 +108,8 @@ def _add_gap(gap_start, gap_end, gaps, start, end, max_gaps):
 @numba.njit(cache=True, nogil=True)
 def greedy_stream_kernel(
     latency_s, dynamic_j, chained_latency_s, chained_dynamic_j, allowed, layer, preds, transfer_s, single,
-    first, count, arrival_s, outstanding, think_s, load, feasible, max_gaps, finish, arrival, dynamic, busy, peak,
+    first, count, arrival_s, outstanding, think_s, load, feasible, qos_s, measured, abandon, max_gaps,
+    finish, arrival, dynamic, busy, peak,
 ):  # fmt: skip
     """Shared and pinned: requests first come, first served; each layer, in
     topological order, on the allowed core (``allowed`` ``(P, T, C)``) where
@@ -115,6 +130,7 @@ def greedy_stream_kernel(
     core_of = np.empty(J, dtype=np.int64)
     local_at, remote_at, pred_core = np.empty(D), np.empty(D), np.empty(D, dtype=np.int64)
     next_k = np.empty(T, dtype=np.int64)
+    over = np.empty(T, dtype=np.int64)
     for p in range(P):
         finish[p, :] = np.nan
         if not feasible[p]:
@@ -125,6 +141,7 @@ def greedy_stream_kernel(
         core_free[:] = 0.0
         gaps[:] = 0
         next_k[:] = 0
+        over[:] = 0
         energy = 0.0
         while True:
             t, release = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p], finish[p],
@@ -187,13 +204,15 @@ def greedy_stream_kernel(
                     peak[p, best] = _max(peak[p, best], best_energy / best_latency)
                 last = _max(last, best_finish)
             finish[p, r] = last
+            if _gives_up(r, t, last - release, measured, qos_s, abandon, over):
+                break
         dynamic[p] = energy
 
 
 @numba.njit(cache=True, nogil=True)
 def whole_request_kernel(
-    work_s, work_j, power_w, allowed, first, count, arrival_s, outstanding, think_s, load, feasible,
-    finish, arrival, dynamic, busy, peak,
+    work_s, work_j, power_w, allowed, first, count, arrival_s, outstanding, think_s, load, feasible, qos_s, measured,
+    abandon, finish, arrival, dynamic, busy, peak,
 ):  # fmt: skip
     """Whole request per core (DPU style): each request, in arrival order, runs
     all its layers on the one allowed core where it would finish first
@@ -203,6 +222,7 @@ def whole_request_kernel(
     P, T, C = work_s.shape
     core_free = np.empty(C)
     next_k = np.empty(T, dtype=np.int64)
+    over = np.empty(T, dtype=np.int64)
     for p in range(P):
         finish[p, :] = np.nan
         if not feasible[p]:
@@ -212,6 +232,7 @@ def whole_request_kernel(
             continue
         core_free[:] = 0.0
         next_k[:] = 0
+        over[:] = 0
         energy = 0.0
         while True:
             t, release = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p], finish[p],
@@ -231,4 +252,6 @@ def whole_request_kernel(
             energy += work_j[p, t, best]
             peak[p, best] = _max(peak[p, best], power_w[p, t, best])
             finish[p, r] = best_finish
+            if _gives_up(r, t, best_finish - release, measured, qos_s, abandon, over):
+                break
         dynamic[p] = energy
