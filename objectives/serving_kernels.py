@@ -89,6 +89,16 @@ def _earliest_start(gap_start, gap_end, gaps, tail, ready, latency):
 
 
 @numba.njit(cache=True, inline="always")
+def _gap_bounds(c, gap_start, gap_end, gaps, gap_hi, gap_long):
+    """Core c's latest idle end and longest idle interval: most layers fit no gap, and these say so at once."""
+    hi, longest = -np.inf, -np.inf
+    for i in range(gaps[c]):
+        hi = max(hi, gap_end[c, i])
+        longest = max(longest, gap_end[c, i] - gap_start[c, i])
+    gap_hi[c], gap_long[c] = hi, longest
+
+
+@numba.njit(cache=True, inline="always")
 def _add_gap(gap_start, gap_end, gaps, start, end, max_gaps):
     """Record the idle interval [start, end); when full, forget the one ending first. Returns the count."""
     if end <= start:
@@ -126,6 +136,7 @@ def greedy_stream_kernel(
     core_free = np.empty(C)
     gap_start, gap_end = np.empty((C, max_gaps)), np.empty((C, max_gaps))
     gaps = np.empty(C, dtype=np.int64)
+    gap_hi, gap_long = np.empty(C), np.empty(C)
     done_at = np.empty(J)
     core_of = np.empty(J, dtype=np.int64)
     local_at, remote_at, pred_core = np.empty(D), np.empty(D), np.empty(D, dtype=np.int64)
@@ -140,6 +151,8 @@ def greedy_stream_kernel(
             continue
         core_free[:] = 0.0
         gaps[:] = 0
+        gap_hi[:] = -np.inf
+        gap_long[:] = -np.inf
         next_k[:] = 0
         over[:] = 0
         energy = 0.0
@@ -156,7 +169,9 @@ def greedy_stream_kernel(
                     if gap_end[c, i] > release:
                         gap_start[c, kept], gap_end[c, kept] = gap_start[c, i], gap_end[c, i]
                         kept += 1
-                gaps[c] = kept
+                if kept < gaps[c]:
+                    gaps[c] = kept
+                    _gap_bounds(c, gap_start, gap_end, gaps, gap_hi, gap_long)
             last = release
             for j in range(J):
                 g = layer[t, j]
@@ -170,21 +185,22 @@ def greedy_stream_kernel(
                         local_at[n], remote_at[n], pred_core[n] = done_at[q], done_at[q] + transfer_s[t, j, d], core_of[q]
                         n += 1
                 chain_core = pred_core[0] if single[t, j] else -1
-                best, best_finish, best_latency, best_energy, best_start, best_gap = -1, np.inf, 0.0, 0.0, 0.0, -1
+                best, best_finish, best_latency, best_start, best_gap = -1, np.inf, 0.0, 0.0, -1
                 for c in range(C):
                     if not allowed[p, t, c]:
                         continue
                     ready = release
                     for k in range(n):
-                        ready = _max(ready, local_at[k] if pred_core[k] == c else remote_at[k])
-                    if c == chain_core:
-                        lat, joules = chained_latency_s[p, g, c], chained_dynamic_j[p, g, c]
+                        at = local_at[k] if pred_core[k] == c else remote_at[k]
+                        ready = at if at > ready else ready  # finite times: no NaN to propagate
+                    lat = chained_latency_s[p, g, c] if c == chain_core else latency_s[p, g, c]
+                    if ready + lat > gap_hi[c] or lat > gap_long[c]:  # fits no idle interval
+                        start, where = (core_free[c] if core_free[c] > ready else ready), -1
                     else:
-                        lat, joules = latency_s[p, g, c], dynamic_j[p, g, c]
-                    start, where = _earliest_start(gap_start[c], gap_end[c], gaps[c], core_free[c], ready, lat)
+                        start, where = _earliest_start(gap_start[c], gap_end[c], gaps[c], core_free[c], ready, lat)
                     if best < 0 or start + lat < best_finish:
-                        best, best_finish, best_latency, best_energy = c, start + lat, lat, joules
-                        best_start, best_gap = start, where
+                        best, best_finish, best_latency, best_start, best_gap = c, start + lat, lat, start, where
+                best_energy = chained_dynamic_j[p, g, best] if best == chain_core else dynamic_j[p, g, best]
                 if best_gap >= 0:  # the idle interval it went into leaves up to two
                     before, after = gap_start[best, best_gap], gap_end[best, best_gap]
                     gaps[best] -= 1
@@ -196,6 +212,7 @@ def greedy_stream_kernel(
                     gaps[best] = _add_gap(gap_start[best], gap_end[best], gaps[best], core_free[best], best_start,
                                           max_gaps)  # fmt: skip
                     core_free[best] = best_finish
+                _gap_bounds(best, gap_start, gap_end, gaps, gap_hi, gap_long)
                 done_at[j] = best_finish
                 core_of[j] = best
                 busy[p, best] += best_latency
