@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from objectives import serving as sv
+from objectives import serving_policies
 from objectives.evaluator import CoreLayerCosts
 from tests.objectives.serving_reference import reference_shared
 
@@ -132,7 +133,7 @@ def test_the_shared_kernel_matches_the_reference_on_random_streams(seed):
     scenario = sv.Scenario((sv.Tenant("a", "m", sv.Poisson(0.4), 5.0, requests=12),
                             sv.Tenant("b", "m", sv.Poisson(0.6), 5.0, requests=12)), seed=seed)
     stream = sv.request_stream(scenario)
-    got = sv._run_greedy(table, layers, stream, allowed, np.ones(1)).finish
+    got = serving_policies._run_greedy(table, layers, stream, allowed, np.ones(1)).finish
     np.testing.assert_allclose(got, reference_shared(table, layers, stream, allowed), rtol=1e-12)
 
 
