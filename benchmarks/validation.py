@@ -105,7 +105,7 @@ def chosen_mappings(model: Model, platform: Platform, core: dict) -> mapper.Laye
     size = platform.core_sizes[platform.size_index(core["size"])]
     capacity = mapper.rung_bytes(mapper.rung_of(np.array(float(platform.buffer_bytes))))
     return mapper.map_layers(
-        mapper.core_for(platform, get_dataflow(core["dataflow"]), size.pes, size.unroll),
+        mapper.core_for(platform, get_dataflow(core["dataflow"]), size.pes, size.unroll, size.clock_hz),
         mapper.Layers.from_workload(model), [capacity], platform.mapping_objective,
     )
 

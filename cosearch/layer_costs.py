@@ -66,7 +66,7 @@ def parse_core(text: str | None, platform):
 
 def layer_costs(model, platform, size, dataflow) -> tuple[mapper.Core, list[dict]]:
     """Per layer of ``model`` (in its order) on one core owning ``platform``: one dict of :data:`COLUMNS`."""
-    core = mapper.core_for(platform, dataflow, size.pes, size.unroll)
+    core = mapper.core_for(platform, dataflow, size.pes, size.unroll, size.clock_hz)
     layers = mapper.Layers.from_workload(model)
     capacity = mapper.rung_bytes(mapper.rung_of(np.array(float(platform.buffer_bytes))))
     costs = mapper.map_layers(core, layers, [capacity], platform.mapping_objective)

@@ -96,9 +96,10 @@ def compute_row(data: dict):
     sizes = {s.name: s for s in platform.core_sizes}
     if not all(c["size"] in sizes for c in cores):
         return None
-    used = {k: sum(getattr(sizes[c["size"]], k) for c in cores) / getattr(platform, k) for k in ("dsp", "lut", "bram36")}
+    used = {k: sum(getattr(sizes[c["size"]], k) for c in cores) / getattr(platform, k)
+            for k in ("dsp", "lut", "bram36", "uram") if getattr(platform, k) > 0}  # no UltraRAM: no budget
     scarce = max(used, key=used.get)
-    label = {"dsp": "DSP", "lut": "LUT", "bram36": "BRAM36"}[scarce]
+    label = {"dsp": "DSP", "lut": "LUT", "bram36": "BRAM36", "uram": "UltraRAM"}[scarce]
     amounts = [getattr(sizes[c["size"]], scarce) for c in cores]
     return f"compute ({label})", [a / getattr(platform, scarce) for a in amounts], [f"{a:,.0f}" for a in amounts]
 

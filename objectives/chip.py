@@ -11,16 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from spaces.design import DesignBatch
-from spaces.hardware import AreaTable, Platform, StaticPower
+from spaces.hardware import FPGA_RESOURCES, AreaTable, Platform, StaticPower
 
 MiB = float(1 << 20)
 
 
 def fpga_resources(designs: DesignBatch, platform: Platform) -> np.ndarray:
-    """``(3, P)`` DSP, LUT, BRAM36 used; custom sizes scale the largest menu core per PE."""
-    menu = np.array([[s.dsp, s.lut, s.bram36] for s in platform.core_sizes])  # (S, 3)
+    """``(4, P)`` DSP, LUT, BRAM36, UltraRAM used; custom sizes scale the largest menu core per PE."""
+    menu = np.array([[getattr(s, r) for r in FPGA_RESOURCES] for s in platform.core_sizes])  # (S, 4)
     largest = max(platform.core_sizes, key=lambda s: s.pes)
-    per_pe = np.array([largest.dsp, largest.lut, largest.bram36]) / largest.pes
+    per_pe = np.array([getattr(largest, r) for r in FPGA_RESOURCES]) / largest.pes
     active = designs.core_pes > 0
     by_menu = menu[np.minimum(np.maximum(designs.core_size, 0), len(menu) - 1)]  # (P, C, 3)
     by_pe = designs.core_pes[..., None] * per_pe
@@ -28,7 +28,12 @@ def fpga_resources(designs: DesignBatch, platform: Platform) -> np.ndarray:
     return np.where(active[..., None], per_core, 0.0).sum(axis=1).T
 
 
-def static_power_w(table: StaticPower, pes, dsp, lut, bram36, buffer_bytes: float) -> np.ndarray:
+def over_fpga_budget(used: np.ndarray, platform: Platform) -> np.ndarray:
+    """``(P,)`` bool: any of the ``(4, P)`` resources :func:`fpga_resources` counts exceeds its budget."""
+    return (used > np.array([getattr(platform, r) for r in FPGA_RESOURCES])[:, None]).any(axis=0)
+
+
+def static_power_w(table: StaticPower, pes, dsp, lut, bram36, uram, buffer_bytes: float) -> np.ndarray:
     """Leakage (W) of the PEs (ASIC) or FPGA resources a design uses, of the
     whole on-chip buffer (it is built whatever share a design uses), and the fixed part."""
     return (
@@ -36,6 +41,7 @@ def static_power_w(table: StaticPower, pes, dsp, lut, bram36, buffer_bytes: floa
         + table.w_per_dsp * dsp
         + table.w_per_lut * lut
         + table.w_per_bram36 * bram36
+        + table.w_per_uram * uram
         + table.w_per_buffer_mib * buffer_bytes / MiB
         + table.w_fixed
     )
@@ -52,8 +58,12 @@ def area_mm2(table: AreaTable, pes, cores, buffer_bytes: float) -> np.ndarray:
     return pes * table.mm2_per_pe + buffer_bytes / MiB * table.mm2_per_buffer_mib + cores * table.mm2_per_core
 
 
-def resource_fraction(platform: Platform, pes, dsp, lut, bram36) -> np.ndarray:
-    """The largest fraction of a budget used: PEs on an ASIC, the scarcest FPGA resource."""
+def resource_fraction(platform: Platform, pes, dsp, lut, bram36, uram) -> np.ndarray:
+    """The largest fraction of a budget used: PEs on an ASIC, the scarcest FPGA resource
+    (a device without UltraRAM has a budget of 0 and uses none: that term is left out)."""
     if platform.kind == "fpga":
-        return np.maximum.reduce([dsp / platform.dsp, lut / platform.lut, bram36 / platform.bram36])
+        fractions = [dsp / platform.dsp, lut / platform.lut, bram36 / platform.bram36]
+        if platform.uram > 0:
+            fractions.append(uram / platform.uram)
+        return np.maximum.reduce(fractions)
     return pes / platform.pes

@@ -67,8 +67,10 @@ def core_configurations(designs: DesignBatch) -> tuple[np.ndarray, np.ndarray]:
 def config_core(row, dataflows, platform: Platform) -> mapper.Core:
     """The mapper's core for one (dataflow, pes, size) configuration row."""
     df_index, pes, size_index = (int(v) for v in row)
-    fixed = platform.core_sizes[size_index].unroll if size_index >= 0 else ()
-    return mapper.core_for(platform, dataflows[df_index], max(pes, 1), fixed)
+    size = platform.core_sizes[size_index] if size_index >= 0 else None
+    fixed = size.unroll if size is not None else ()
+    clock_hz = size.clock_hz if size is not None else None
+    return mapper.core_for(platform, dataflows[df_index], max(pes, 1), fixed, clock_hz)
 
 
 class TableStore:
@@ -236,9 +238,7 @@ def design_reasons(designs: DesignBatch, platform: Platform) -> np.ndarray:
     flag(~active.any(axis=1), design_codes.NO_ACTIVE_CORE)
     flag((active & ((designs.bw_share <= 0) | (designs.buffer_share <= 0))).any(axis=1), design_codes.INVALID_SHARES)
     flag(np.where(active, designs.core_pes, 0).sum(axis=1) > platform.pes, design_codes.OVER_COMPUTE_BUDGET)
-    used = chip.fpga_resources(designs, platform)
-    over = (used[0] > platform.dsp) | (used[1] > platform.lut) | (used[2] > platform.bram36)
-    flag(over, design_codes.OVER_FPGA_RESOURCES)
+    flag(chip.over_fpga_budget(chip.fpga_resources(designs, platform), platform), design_codes.OVER_FPGA_RESOURCES)
     greedy = (designs.layer_core < 0).all(axis=1)
     core_slot = np.arange(designs.num_designs)[:, None] * designs.num_cores  # a flat gather: take_along_axis is slower
     mapped = active.ravel()[core_slot + np.minimum(np.maximum(designs.layer_core, 0), designs.num_cores - 1)]
@@ -350,12 +350,12 @@ def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reas
     timing = schedule.list_schedule(layers.latency_s, layer_core, order, workload.preds, transfer, designs.num_cores)
     makespan = timing.makespan_s
 
-    dsp, lut, bram = chip.fpga_resources(designs, platform)
+    dsp, lut, bram, uram = chip.fpga_resources(designs, platform)
     pes_used = cores.pes_total[:, 0].astype(np.float64)
-    static_w = chip.static_power_w(platform.static, pes_used, dsp, lut, bram, platform.buffer_bytes)
+    static_w = chip.static_power_w(platform.static, pes_used, dsp, lut, bram, uram, platform.buffer_bytes)
     dynamic_j, static_j = chip.energy_j(metrics.row_total(layers.dynamic_pj), static_w, makespan)
     energy = dynamic_j + static_j
-    resource_fraction = chip.resource_fraction(platform, pes_used, dsp, lut, bram)
+    resource_fraction = chip.resource_fraction(platform, pes_used, dsp, lut, bram, uram)
     area = chip.area_mm2(platform.area, pes_used, cores.active.sum(1), platform.buffer_bytes)
 
     M = workload.num_models
@@ -396,6 +396,7 @@ def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reas
         dsp_used=dsp,
         lut_used=lut,
         bram36_used=bram,
+        uram_used=uram,
         average_power_w=cost(energy / makespan),
         utilization=score(utilization, 0.0),
         throughput_ips=score(workload.inferences / makespan, 0.0),

@@ -123,6 +123,8 @@ class Core:
     fill_drain: bool = False
     setup_cycles: int = 64
     static_pj_per_cycle: float = 0.0
+    cycle_scale: float = 1.0
+    """Platform clock over the core's own clock: compute cycles are reported in platform cycles."""
 
     @property
     def pes(self) -> int:
@@ -430,7 +432,8 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int,
     # A systolic array fills and drains once per tile of its RF operand.
     pipeline = sum(ax.extent for ax in core.axes) if core.fill_drain else 0
     rf_tiles = np.prod(np.where(opdims[:, rf_op], steps, 1), axis=-1) * r_arr[rf_op]
-    compute = total_steps * layers.density + rf_tiles * pipeline + core.setup_cycles
+    # Counted in the core's own cycles, charged in the platform clock's (a slower core takes more of them).
+    compute = (total_steps * layers.density + rf_tiles * pipeline + core.setup_cycles) * core.cycle_scale
 
     # Energy per level (pJ).  Every MAC reads two operands and updates a
     # partial sum in its PE; a value arriving at a PE is written to its RF;
@@ -634,9 +637,11 @@ def derived_extents(pes: int, axes: tuple[tuple[str, ...], ...], caps: dict[str,
 
 
 @functools.lru_cache(maxsize=4096)
-def core_for(platform, dataflow, pes: int, fixed: tuple[tuple[str, int], ...] = ()) -> Core:
+def core_for(platform, dataflow, pes: int, fixed: tuple[tuple[str, int], ...] = (),
+             clock_hz: float | None = None) -> Core:
     """The core a design slot describes: its array shape from the dataflow and
-    PE count (or the core size's fixed extents), its hierarchy from the platform."""
+    PE count (or the core size's fixed extents), its hierarchy from the platform;
+    ``clock_hz`` is the core size's own clock (``None``: the platform's)."""
     axes_dims = dataflow.axes_dims
     if fixed and {d for d, _ in fixed} == set(dataflow.unrolled):
         extents = [dict(fixed)[dims[0]] for dims in axes_dims]
@@ -663,6 +668,7 @@ def core_for(platform, dataflow, pes: int, fixed: tuple[tuple[str, int], ...] = 
         fill_drain=dataflow.fill_drain,
         setup_cycles=platform.layer_setup_cycles,
         static_pj_per_cycle=s.w_per_pe * extents_product / platform.clock_hz * 1e12,
+        cycle_scale=1.0 if clock_hz is None else platform.clock_hz / clock_hz,
     )
 
 

@@ -138,6 +138,8 @@ METRICS: dict[str, Metric] = _table(
     Metric("lut_used", "LUTs", "LUTs used", "neither", "design", "FPGA lookup tables over all cores (0 on an ASIC)"),
     Metric("bram36_used", "BRAM36", "BRAM36 used", "neither", "design",
            "FPGA 36 Kb block RAMs over all cores (0 on an ASIC)"),
+    Metric("uram_used", "URAM", "UltraRAM used", "neither", "design",
+           "FPGA 288 Kb UltraRAM blocks over all cores (0 on an ASIC or with UltraRAM off)"),
     Metric("average_power_w", "W", "average power", "minimize", "design", "energy / latency", shown=True),
     Metric("utilization", "", "PE utilization", "maximize", "design",
            "share of the PE-cycles the layers keep busy, over their run time on their cores", shown=True),

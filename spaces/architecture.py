@@ -14,8 +14,8 @@ identity on designs within budget, so every feasible design stays reachable):
    check at construction that their smallest design fits, so in practice
    this only guards hand-made restrictions.
 
-The budget is ``platform.pes`` and, on FPGAs, ``dsp``, ``lut`` and
-``bram36``, summed over active cores as ``objectives.chip.fpga_resources`` sums them.
+The budget is ``platform.pes`` and, on FPGAs, ``dsp``, ``lut``, ``bram36``
+and ``uram``, summed over active cores as ``objectives.chip.fpga_resources`` sums them.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from spaces import design as codes
-from spaces.hardware import Platform
+from spaces.hardware import FPGA_RESOURCES, Platform
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -34,13 +34,13 @@ class SizeMenu:
     """The core sizes a space may pick, smallest first; arrays are ``(S,)``.
 
     ``platform_index`` maps a menu rank to ``platform.core_sizes``;
-    ``cost`` is ``(S, 4)``: PEs, DSP, LUT, BRAM36 per core.
+    ``cost`` is ``(S, 5)``: PEs, DSP, LUT, BRAM36, UltraRAM per core.
     """
 
     names: tuple[str, ...]
     platform_index: np.ndarray
     cost: np.ndarray
-    budget: np.ndarray  # (4,) PEs, DSP, LUT, BRAM36
+    budget: np.ndarray  # (5,) PEs, DSP, LUT, BRAM36, UltraRAM
 
     @property
     def pes(self) -> np.ndarray:
@@ -84,20 +84,21 @@ def size_menu(platform: Platform, sizes: Sequence[str] | None = None) -> SizeMen
                 chosen.append(index)
     if not chosen:
         raise ValueError(f"option sizes: no core size fits platform {platform.name!r}")
-    cost = np.array([[s.pes, s.dsp, s.lut, s.bram36] for s in (platform.core_sizes[i] for i in chosen)], dtype=float)
-    order = np.lexsort(cost.T[::-1])  # by PEs, then DSP, LUT, BRAM
+    cost = np.array([[s.pes, *(getattr(s, r) for r in FPGA_RESOURCES)] for s in (platform.core_sizes[i] for i in chosen)],
+                    dtype=float)
+    order = np.lexsort(cost.T[::-1])  # by PEs, then DSP, LUT, BRAM, UltraRAM
     chosen = [chosen[i] for i in order]
     return SizeMenu(
         names=tuple(platform.core_sizes[i].name for i in chosen),
         platform_index=np.array(chosen, dtype=np.int64),
         cost=cost[order],
-        budget=np.array([platform.pes, platform.dsp, platform.lut, platform.bram36], dtype=float),
+        budget=np.array([platform.pes, *(getattr(platform, r) for r in FPGA_RESOURCES)], dtype=float),
     )
 
 
 def over_budget(rank: np.ndarray, active: np.ndarray, menu: SizeMenu) -> np.ndarray:
     """``(P,)`` bool: the active cores' summed cost exceeds any budget."""
-    used = np.where(active[..., None], menu.cost[rank], 0.0).sum(axis=1)  # (P, 4)
+    used = np.where(active[..., None], menu.cost[rank], 0.0).sum(axis=1)  # (P, 5)
     return (used > menu.budget).any(axis=1)
 
 

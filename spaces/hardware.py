@@ -5,7 +5,11 @@ Sources for the tables below:
 * Budgets of the ASIC classes: Herald (Kwon et al., HPCA'21) Table IV.
 * DPU core granularity B512…B4096: Xilinx PG338 (DPUCZDX8G), high-DSP-usage
   column on ZCU102; "peak ops/cycle" counts 2 ops per MAC, so a core's
-  MACs per cycle is ``PP × ICP × OCP``.
+  MACs per cycle is ``PP × ICP × OCP``.  UltraRAM banks per size: the Vitis
+  AI DPU-TRD's recommended numbers; the DPU clock: the DPU-TRD's 300 MHz.
+* Board budgets: the XCZU9EG's and the Alveo U250's (DS962) resources; the
+  U250's idle card power: an ``xbutil examine`` sample (XRT PR #3697).
+  docs/costmodel.md, "FPGA platforms", tabulates each figure with its source.
 * Dynamic energy (ASIC): Horowitz, "Computing's energy problem", ISSCC'14
   (45 nm: 8-bit multiply 0.2 pJ, 8-bit add 0.03 pJ) for the MAC, and the
   Eyeriss hierarchy (Chen et al., ISCA'16, normalised to one MAC: RF 1×,
@@ -35,6 +39,39 @@ STATIONARY = ("weight", "output", "input")
 
 MAPPING_OBJECTIVES = ("edp", "latency", "energy")
 """What the per-layer mapper minimizes for each layer on each core."""
+
+# Bounds far beyond any chip built (a wafer-scale engine has under a million
+# cores and 44 GB of SRAM; HBM3e stacks give a few TB/s), so that a typo such
+# as ``pes: 1e29`` is refused instead of overflowing the cost model's int64
+# arithmetic or sizing its arrays.  Platform files and configs validate their
+# keys against the same numbers (spaces.userdefs).
+MAX_PES = 1 << 24
+MAX_BW_GBPS = 1e6
+MAX_BUFFER_BYTES = 1 << 40
+MAX_CLOCK_HZ = 1e10
+MAX_CORES = 256
+MAX_WORD_BYTES = 16
+MAX_SETUP_CYCLES = 10**9
+MAX_FPGA_RESOURCE = 1e9
+MAX_MENU = 4096
+"""Core sizes in a menu (``pe_step`` makes one of every multiple)."""
+
+PLATFORM_LIMITS: dict[str, float] = {
+    "pes": MAX_PES, "bw_gbps": MAX_BW_GBPS, "noc_gbps": MAX_BW_GBPS, "buffer_bytes": MAX_BUFFER_BYTES,
+    "clock_hz": MAX_CLOCK_HZ, "max_cores": MAX_CORES, "word_bytes": MAX_WORD_BYTES, "acc_bytes": MAX_WORD_BYTES,
+    "rf_bytes": MAX_BUFFER_BYTES, "layer_setup_cycles": MAX_SETUP_CYCLES,
+    "dsp": MAX_FPGA_RESOURCE, "lut": MAX_FPGA_RESOURCE, "bram36": MAX_FPGA_RESOURCE, "uram": MAX_FPGA_RESOURCE,
+}
+"""The largest value of each numeric platform field; every one but those of :data:`MAY_BE_ZERO` must also be positive."""
+
+MAY_BE_ZERO = ("layer_setup_cycles", "uram")
+"""Fields that may be 0: no per-layer overhead; a device without UltraRAM (the ZCU102's XCZU9EG)."""
+
+FPGA_RESOURCES = ("dsp", "lut", "bram36", "uram")
+"""The FPGA budgets, in the order the resource arrays list them."""
+
+UNLIMITED = FPGA_RESOURCES
+"""Budgets an ASIC leaves infinite: it has no DSPs, LUTs, BRAMs or UltraRAMs to run out of."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -171,6 +208,9 @@ class CoreSize:
 
     ``unroll`` fixes the array extents per loop dim (DPU cores) for dataflows
     that unroll exactly those dims; otherwise extents follow the PE count.
+    ``uram`` counts UltraRAM blocks (288 Kb) next to ``bram36`` (36 Kb).
+    ``clock_hz`` is the core's own clock where it differs from the
+    platform's (``None``: the platform clock); its cycles are charged at it.
     """
 
     name: str
@@ -178,29 +218,72 @@ class CoreSize:
     dsp: float = 0.0
     lut: float = 0.0
     bram36: float = 0.0
+    uram: float = 0.0
     unroll: tuple[tuple[str, int], ...] = ()
+    clock_hz: float | None = None
 
     def __post_init__(self):
         if self.pes <= 0:
             raise ValueError(f"core size {self.name!r}: pes must be positive, got {self.pes}")
+        if self.clock_hz is not None and not 0 < self.clock_hz <= MAX_CLOCK_HZ:
+            raise ValueError(f"core size {self.name!r}: clock_hz must be positive and at most {MAX_CLOCK_HZ:g}, "
+                             f"got {self.clock_hz!r}")
 
 
-def dpu_core(name: str, pp: int, icp: int, ocp: int, lut: float, dsp: float, bram36: float) -> CoreSize:
+# PG338's on-chip memory unit (UltraRAM option): a bank ICP x 8 bits wide and
+# 2048 words deep.  A BRAM36 is 18 bits wide at that depth (2K x 18) and an
+# UltraRAM 72 bits wide (4K x 72; UG573), so a bank takes ceil(8·ICP/18)
+# BRAM36 or ceil(8·ICP/72) UltraRAMs.
+BANK_DEPTH_WORDS = 2048
+BRAM36_BITS_AT_BANK_DEPTH = 18
+URAM_BITS_WIDE = 72
+
+
+def dpu_bank_blocks(icp: int) -> tuple[int, int]:
+    """``(BRAM36, UltraRAM)`` blocks one DPU memory bank of ``icp`` input channels takes."""
+    return -(-8 * icp // BRAM36_BITS_AT_BANK_DEPTH), -(-8 * icp // URAM_BITS_WIDE)
+
+
+def dpu_core(name: str, pp: int, icp: int, ocp: int, lut: float, dsp: float, bram36: float,
+             uram_banks: int = 0) -> CoreSize:
+    """A DPUCZDX8G size; with ``uram_banks`` of its memory banks moved from BRAM36 to UltraRAM."""
+    bram_per_bank, uram_per_bank = dpu_bank_blocks(icp)
     return CoreSize(
-        name=name, pes=pp * icp * ocp, lut=lut, dsp=dsp, bram36=bram36, unroll=(("X", pp), ("C", icp), ("K", ocp))
+        name=name, pes=pp * icp * ocp, lut=lut, dsp=dsp, bram36=bram36 - uram_banks * bram_per_bank,
+        uram=uram_banks * uram_per_bank, unroll=(("X", pp), ("C", icp), ("K", ocp)),
     )
 
 
-DPU_CORES = (
-    dpu_core("B512", 4, 8, 8, 20177, 98, 69.5),
-    dpu_core("B800", 4, 10, 10, 20617, 142, 87),
-    dpu_core("B1024", 8, 8, 8, 27377, 194, 101.5),
-    dpu_core("B1152", 4, 12, 12, 28698, 194, 117.5),
-    dpu_core("B1600", 8, 10, 10, 30877, 282, 123),
-    dpu_core("B2304", 8, 12, 12, 34379, 386, 161.5),
-    dpu_core("B3136", 8, 14, 14, 38555, 506, 203.5),
-    dpu_core("B4096", 8, 16, 16, 40865, 642, 249.5),
+# (name, PP, ICP, OCP, LUT, DSP, BRAM36) -- PG338 v1.2 Table 9, high DSP usage on a
+# ZCU102; then the UltraRAM banks (image + weight + bias) the Vitis AI DPU TRD
+# recommends per size when UltraRAM is enabled (Vitis AI 1.0 DPU-TRD README, "URAM Number").
+_DPU_TABLE = (
+    ("B512", 4, 8, 8, 20177, 98, 69.5, 2 + 9 + 1),
+    ("B800", 4, 10, 10, 20617, 142, 87, 2 + 11 + 1),
+    ("B1024", 8, 8, 8, 27377, 194, 101.5, 4 + 9 + 1),
+    ("B1152", 4, 12, 12, 28698, 194, 117.5, 2 + 13 + 1),
+    ("B1600", 8, 10, 10, 30877, 282, 123, 4 + 11 + 1),
+    ("B2304", 8, 12, 12, 34379, 386, 161.5, 4 + 13 + 1),
+    ("B3136", 8, 14, 14, 38555, 506, 203.5, 4 + 15 + 1),
+    ("B4096", 8, 16, 16, 40865, 642, 249.5, 5 + 17 + 1),
 )
+DPU_CORES = tuple(dpu_core(*row[:7]) for row in _DPU_TABLE)
+"""The DPU sizes with every buffer in BRAM36 (devices without UltraRAM, e.g. the ZCU102's XCZU9EG)."""
+DPU_CORES_URAM = tuple(dpu_core(*row) for row in _DPU_TABLE)
+"""The DPU sizes with UltraRAM enabled: the recommended banks map to UltraRAM first, the rest stays BRAM36."""
+
+
+def fpga_max_cores(core_sizes, budgets: dict[str, float]) -> int:
+    """How many cores of the menu's most numerous size fit the FPGA budgets (DSP, LUT, BRAM36, UltraRAM):
+    the core-count gene's range; at least 1 and at most :data:`MAX_CORES`."""
+    best = 0
+    for size in core_sizes:
+        counts = [budgets[r] // getattr(size, r) for r in FPGA_RESOURCES if getattr(size, r) > 0]
+        if counts and all(c >= 1 for c in counts) and size.pes <= budgets.get("pes", math.inf):
+            best = max(best, int(min(min(counts), MAX_CORES)))
+        elif not counts:  # a size that costs no FPGA resource: only MAX_CORES bounds it
+            best = MAX_CORES
+    return max(best, 1)
 
 
 def power_of_two_cores(smallest: int, largest: int) -> tuple[CoreSize, ...]:
@@ -274,6 +357,7 @@ class StaticPower:
     w_per_dsp: float = 0.0
     w_per_lut: float = 0.0
     w_per_bram36: float = 0.0
+    w_per_uram: float = 0.0
     w_per_buffer_mib: float = 0.0
     w_fixed: float = 0.0
 
@@ -287,41 +371,18 @@ class AreaTable:
     mm2_per_core: float = 0.05
 
 
-# Bounds far beyond any chip built (a wafer-scale engine has under a million
-# cores and 44 GB of SRAM; HBM3e stacks give a few TB/s), so that a typo such
-# as ``pes: 1e29`` is refused instead of overflowing the cost model's int64
-# arithmetic or sizing its arrays.  Platform files and configs validate their
-# keys against the same numbers (spaces.userdefs).
-MAX_PES = 1 << 24
-MAX_BW_GBPS = 1e6
-MAX_BUFFER_BYTES = 1 << 40
-MAX_CLOCK_HZ = 1e10
-MAX_CORES = 256
-MAX_WORD_BYTES = 16
-MAX_SETUP_CYCLES = 10**9
-MAX_FPGA_RESOURCE = 1e9
-MAX_MENU = 4096
-"""Core sizes in a menu (``pe_step`` makes one of every multiple)."""
-
-PLATFORM_LIMITS: dict[str, float] = {
-    "pes": MAX_PES, "bw_gbps": MAX_BW_GBPS, "noc_gbps": MAX_BW_GBPS, "buffer_bytes": MAX_BUFFER_BYTES,
-    "clock_hz": MAX_CLOCK_HZ, "max_cores": MAX_CORES, "word_bytes": MAX_WORD_BYTES, "acc_bytes": MAX_WORD_BYTES,
-    "rf_bytes": MAX_BUFFER_BYTES, "layer_setup_cycles": MAX_SETUP_CYCLES,
-    "dsp": MAX_FPGA_RESOURCE, "lut": MAX_FPGA_RESOURCE, "bram36": MAX_FPGA_RESOURCE,
-}
-"""The largest value of each numeric platform field; every one but ``layer_setup_cycles`` must also be positive."""
-
-UNLIMITED = ("dsp", "lut", "bram36")
-"""Budgets an ASIC leaves infinite: it has no DSPs, LUTs or BRAMs to run out of."""
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Platform:
     """A hardware budget plus its technology tables.
 
     ``pes`` is the compute budget of an ASIC (MACs per cycle over all cores);
-    FPGA platforms set ``dsp``/``lut``/``bram36`` budgets instead and leave
-    ``pes`` as the largest PE total any core mix could reach.
+    FPGA platforms set ``dsp``/``lut``/``bram36``/``uram`` budgets instead and
+    leave ``pes`` as the largest PE total any core mix could reach, and
+    ``max_cores`` as how many of their most numerous size fit
+    (:func:`fpga_max_cores`).  ``dataflows`` is the co-search menu;
+    ``stock_dataflows`` what the board's stock cores run (a DPU runs its own
+    dataflow only), the menu of the homogeneous baseline (empty: all of
+    ``dataflows``).
     """
 
     name: str
@@ -335,6 +396,7 @@ class Platform:
     static: StaticPower
     core_sizes: tuple[CoreSize, ...]
     dataflows: tuple[str, ...] = ("ws_kc", "os_yx", "rs", "systolic")
+    stock_dataflows: tuple[str, ...] = ()
     max_cores: int = 4
     word_bytes: int = 1
     acc_bytes: int = 4
@@ -344,13 +406,14 @@ class Platform:
     dsp: float = float("inf")
     lut: float = float("inf")
     bram36: float = float("inf")
+    uram: float = float("inf")
     area: AreaTable = AreaTable()
 
     def __post_init__(self):
         where = f"platform {self.name!r}"
         for field, high in PLATFORM_LIMITS.items():
             value = getattr(self, field)
-            counts = field == "layer_setup_cycles"  # the one field that may be 0
+            counts = field in MAY_BE_ZERO
             if not ((value >= 0 if counts else value > 0) and (value <= high or (field in UNLIMITED and value == math.inf))):
                 raise ValueError(f"{where}: {field} must be {'non-negative' if counts else 'positive'} and at most "
                                  f"{high:g}, got {value!r}")
@@ -363,14 +426,21 @@ class Platform:
             raise ValueError(f"{where}: core_sizes is empty")
         for name in self.dataflows:
             get_dataflow(name)
+        stray = [name for name in self.stock_dataflows if name not in self.dataflows]
+        if stray:
+            raise ValueError(f"{where}: stock_dataflows {stray} are not in dataflows (allowed: "
+                             f"{', '.join(self.dataflows)})")
         smallest = min(self.core_sizes, key=lambda size: size.pes)
         if not self.fits(smallest):
             raise ValueError(f"{where}: no core size fits the budget (smallest is {smallest.name})")
 
     def fits(self, size: CoreSize) -> bool:
-        return (
-            size.pes <= self.pes and size.dsp <= self.dsp and size.lut <= self.lut and size.bram36 <= self.bram36
-        )
+        return size.pes <= self.pes and all(getattr(size, r) <= getattr(self, r) for r in FPGA_RESOURCES)
+
+    @property
+    def baseline_dataflows(self) -> tuple[str, ...]:
+        """The dataflows the board's stock cores run: ``stock_dataflows``, else every one of ``dataflows``."""
+        return self.stock_dataflows or self.dataflows
 
     def size_index(self, name: str) -> int:
         for i, size in enumerate(self.core_sizes):
@@ -401,7 +471,13 @@ ASIC_STATIC = StaticPower(w_per_pe=2e-5, w_per_buffer_mib=5e-3, w_fixed=0.02)
 FPGA_ENERGY = EnergyTable(
     mac_pj=1.0, rf_pj_per_byte=0.5, noc_pj_per_byte=1.0, buffer_pj_per_byte=2.5, dram_pj_per_byte=160.0
 )
-FPGA_STATIC = StaticPower(w_per_dsp=1.5e-3, w_per_lut=5e-6, w_per_bram36=1e-3, w_fixed=0.5)
+# Per-resource leakage: order-of-magnitude estimates; an UltraRAM (288 Kb) leaks
+# as eight BRAM36 (36 Kb) -- the estimate scaled by capacity (UG573).
+FPGA_STATIC = StaticPower(w_per_dsp=1.5e-3, w_per_lut=5e-6, w_per_bram36=1e-3, w_per_uram=8e-3, w_fixed=0.5)
+U250_IDLE_W = 17.4
+"""An Alveo U200/U250-class card idle with its shell loaded, no kernel running: the ``xbutil examine``
+sample in XRT pull request #3697 (17.42 W; rails DDR Vpp Top/Bottom, 12 V AUX, a fan).  The board's
+fixed draw (shell, DDR4, regulators, fan) that a design's leakage adds to."""
 
 
 def _herald(name: str, pes: int, bw_gbps: float, buffer_mib: int) -> Platform:
@@ -419,22 +495,32 @@ def _herald(name: str, pes: int, bw_gbps: float, buffer_mib: int) -> Platform:
     )
 
 
-def _fpga(name: str, *, dsp, lut, bram36, bw_gbps, buffer_mib, max_cores) -> Platform:
+DPU_CLOCK_HZ = 300e6
+"""Every DPUCZDX8G size's clock in the Vitis AI reference designs (``aclk`` 300 MHz, DSPs on
+``ap_clk_2`` at 600 MHz: the DPU-TRD ``prj_config``); PG338 gives no per-size Fmax."""
+
+
+def _fpga(name: str, *, dsp, lut, bram36, uram, bw_gbps, buffer_mib, static: StaticPower) -> Platform:
+    """A DPU board: UltraRAM-enabled DPU sizes where the device has UltraRAM, as many cores as fit."""
+    cores = DPU_CORES_URAM if uram > 0 else DPU_CORES
+    max_cores = fpga_max_cores(cores, {"dsp": dsp, "lut": lut, "bram36": bram36, "uram": uram})
     return Platform(
         name=name,
         kind="fpga",
-        pes=max_cores * max(size.pes for size in DPU_CORES),
+        pes=max_cores * max(size.pes for size in cores),
         dsp=dsp,
         lut=lut,
         bram36=bram36,
+        uram=uram,
         bw_gbps=bw_gbps,
         buffer_bytes=buffer_mib * MiB,
-        clock_hz=300e6,
+        clock_hz=DPU_CLOCK_HZ,
         noc_gbps=8 * bw_gbps,
         energy=FPGA_ENERGY,
-        static=FPGA_STATIC,
-        core_sizes=DPU_CORES,
+        static=static,
+        core_sizes=cores,
         dataflows=("dpu_pck", "ws_kc", "os_yx"),
+        stock_dataflows=("dpu_pck",),
         max_cores=max_cores,
     )
 
@@ -444,10 +530,11 @@ for _platform in (
     _herald("edge", 1024, 16, 4),
     _herald("mobile", 4096, 64, 8),
     _herald("cloud", 16384, 256, 16),
-    # XCZU9EG: 2520 DSP, 274080 LUT, 912 BRAM36; PS DDR4-2400 x64 = 19.2 GB/s.
-    _fpga("zcu102", dsp=2520, lut=274080, bram36=912, bw_gbps=19.2, buffer_mib=2, max_cores=4),
-    # Alveo U250: 12288 DSP, 1728000 LUT, 2688 BRAM36 (+1280 URAM); 4 x DDR4-2400 = 77 GB/s.
-    _fpga("u250", dsp=12288, lut=1728000, bram36=2688, bw_gbps=77, buffer_mib=16, max_cores=8),
+    # XCZU9EG: 2520 DSP, 274080 LUT, 912 BRAM36, no UltraRAM; PS DDR4-2400 x64 = 19.2 GB/s.
+    _fpga("zcu102", dsp=2520, lut=274080, bram36=912, uram=0, bw_gbps=19.2, buffer_mib=2, static=FPGA_STATIC),
+    # Alveo U250 (DS962): 12288 DSP, 1728000 LUT, 2688 BRAM36, 1280 UltraRAM; 4 x DDR4-2400 = 77 GB/s.
+    _fpga("u250", dsp=12288, lut=1728000, bram36=2688, uram=1280, bw_gbps=77, buffer_mib=16,
+          static=dataclasses.replace(FPGA_STATIC, w_fixed=U250_IDLE_W)),
 ):
     PLATFORMS[_platform.name] = _platform
 

@@ -83,6 +83,8 @@ def homogeneous_multicore(workload: WorkloadShape, platform: Platform, *, cores=
     if cores is not None:
         cores = _count("cores", cores, 1, max_cores or platform.max_cores)
         max_cores = cores
+    # Stock cores run what the board offers (a DPU its own dataflow): the platform's stock menu by default.
+    dataflows = platform.baseline_dataflows if dataflows is None else dataflows
     space = Space(workload, platform, max_cores=max_cores, sizes=sizes, dataflows=dataflows, mapping=mapping,
                   greedy_switch=greedy_switch, bias_scale=bias_scale, name="homogeneous_multicore")
     fixed, tied = {}, {}

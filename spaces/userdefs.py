@@ -22,12 +22,18 @@ as a base), so a key means and is refused the same everywhere::
 
 Without ``base``: ``name`` (default: the file's stem), ``kind``, ``bw_gbps``,
 ``buffer_bytes``, ``clock_hz`` and ``core_sizes`` are required, plus ``pes``
-(ASIC) or ``dsp``, ``lut`` and ``bram36`` (FPGA); ``noc_gbps`` defaults to
-8 x ``bw_gbps``, the energy/static tables to the kind's defaults, an FPGA's
-``pes`` to ``max_cores`` x its largest core.  A core size is a mapping
-(``name``, ``pes``, FPGA cost ``dsp``/``lut``/``bram36``, optional fixed
-``unroll`` extents whose product is ``pes``) or the name of a DPU core
-(``B512`` ... ``B4096``) or of a power-of-two ASIC core (``PE<n>``).
+(ASIC) or ``dsp``, ``lut`` and ``bram36`` (FPGA; ``uram`` defaults to 0, a
+device without UltraRAM); ``noc_gbps`` defaults to 8 x ``bw_gbps``, the
+energy/static tables to the kind's defaults.  An FPGA's ``max_cores``
+defaults to how many of its most numerous core size fit its DSP, LUT,
+BRAM36 and UltraRAM budgets, its ``pes`` to ``max_cores`` x its largest
+core.  A core size is a mapping (``name``, ``pes``, FPGA cost
+``dsp``/``lut``/``bram36``/``uram``, optional fixed ``unroll`` extents whose
+product is ``pes``, optional own ``clock_hz``) or the name of a DPU core
+(``B512`` ... ``B4096``: with its UltraRAM banks on a platform with
+UltraRAM, all in BRAM36 otherwise) or of a power-of-two ASIC core
+(``PE<n>``).  ``stock_dataflows`` lists, among ``dataflows``, those the
+board's stock cores run (the homogeneous baseline's menu).
 Dataflows declared in a platform are registered in
 :data:`spaces.hardware.DATAFLOWS` (the registry designs and spaces look
 names up in) when the platform is built; a name already registered with
@@ -66,7 +72,9 @@ from spaces.hardware import (
     ASIC_STATIC,
     DATAFLOWS,
     DPU_CORES,
+    DPU_CORES_URAM,
     FPGA_ENERGY,
+    FPGA_RESOURCES,
     FPGA_STATIC,
     LOOP_DIMS,
     MAPPING_OBJECTIVES,
@@ -88,6 +96,7 @@ from spaces.hardware import (
     Platform,
     StaticPower,
     budget_menu,
+    fpga_max_cores,
     pe_multiple_cores,
 )
 
@@ -200,12 +209,12 @@ def _core_by_name(value: Any) -> Any:
     for core in DPU_CORES:
         if core.name == value:
             return {"name": core.name, "pes": core.pes, "dsp": core.dsp, "lut": core.lut, "bram36": core.bram36,
-                    "unroll": dict(core.unroll)}
+                    "uram": core.uram, "unroll": dict(core.unroll)}
     match = re.fullmatch(r"PE([1-9][0-9]*)", value)
     if match:
         return {"name": value, "pes": int(match.group(1))}
     raise ValueError(f"unknown core size {value!r} (allowed: {', '.join(c.name for c in DPU_CORES)}, PE<n>, "
-                     "or a mapping with name, pes, dsp, lut, bram36, unroll)")
+                     "or a mapping with name, pes, dsp, lut, bram36, uram, unroll, clock_hz)")
 
 
 class CoreSizeSpec(_Spec):
@@ -214,7 +223,9 @@ class CoreSizeSpec(_Spec):
     dsp: Annotated[NonNegativeFloat, Field(le=MAX_FPGA_RESOURCE)] = 0.0
     lut: Annotated[NonNegativeFloat, Field(le=MAX_FPGA_RESOURCE)] = 0.0
     bram36: Annotated[NonNegativeFloat, Field(le=MAX_FPGA_RESOURCE)] = 0.0
+    uram: Annotated[NonNegativeFloat, Field(le=MAX_FPGA_RESOURCE)] = 0.0
     unroll: dict[LoopDim, PeCount] = {}
+    clock_hz: ClockHz | None = None
 
 
 def _overrides_of(table) -> type[_Spec]:
@@ -253,6 +264,7 @@ class PlatformSpec(_Spec):
     dsp: FpgaResource | None = None
     lut: FpgaResource | None = None
     bram36: FpgaResource | None = None
+    uram: Annotated[NonNegativeFloat, Field(le=MAX_FPGA_RESOURCE)] | None = None
     bw_gbps: Bandwidth | None = None
     noc_gbps: Bandwidth | None = None
     buffer_bytes: Bytes | None = None
@@ -269,6 +281,8 @@ class PlatformSpec(_Spec):
     core_sizes: list[Annotated[CoreSizeSpec, BeforeValidator(_core_by_name)]] | None = Field(None, min_length=1,
                                                                                             max_length=MAX_MENU)
     dataflows: list[DataflowRef] | None = Field(None, min_length=1)
+    stock_dataflows: list[Name] | None = None
+    """Among ``dataflows``, those the board's stock cores run (empty or absent: all)."""
     pe_step: PeCount | None = None
     """ASIC only: a core menu of every multiple of this many PEs instead of powers of two."""
 
@@ -413,8 +427,8 @@ def build_platform(spec: PlatformSpec, source: str, *, base: Platform | None = N
 
 _TABLES = {"energy": (ASIC_ENERGY, FPGA_ENERGY), "static": (ASIC_STATIC, FPGA_STATIC), "area": (AreaTable(),) * 2}
 """Technology tables without a base: the kind's defaults (ASIC, FPGA), merged with the spec's changes."""
-_BUILT = ("name", "kind", "pes", "dsp", "lut", "bram36", "noc_gbps", "core_sizes", "dataflows", "pe_step", "base",
-          *_TABLES)
+_BUILT = ("name", "kind", "pes", "dsp", "lut", "bram36", "uram", "noc_gbps", "core_sizes", "dataflows",
+          "stock_dataflows", "max_cores", "pe_step", "base", *_TABLES)
 """Keys the builder derives; every other key of the spec is a plain field of :class:`Platform`."""
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Platform) if f.default is not dataclasses.MISSING}
 _REQUIRED = object()
@@ -457,17 +471,19 @@ class _PlatformBuilder:
         bw = fields["bw_gbps"]
         fields.update(name=name, kind=kind, noc_gbps=self.field("noc_gbps", 1.0 if bw is None else 8 * bw),
                       **{key: self.table(key, fpga) for key in _TABLES},
-                      **{key: self.field(key, _REQUIRED if fpga else None) for key in ("dsp", "lut", "bram36")})
-        fields["pes"], fields["core_sizes"] = self.budget(kind, fields["max_cores"])
+                      **{key: self.field(key, _REQUIRED if fpga else None) for key in ("dsp", "lut", "bram36")},
+                      uram=self.field("uram", 0.0 if fpga else None))
+        fields["max_cores"], fields["pes"], fields["core_sizes"] = self.budget(kind, fields)
         dataflows = self.dataflows()
-        if self.problems:
-            order = {key: i for i, key in enumerate(PlatformSpec.model_fields)}  # report in schema order
-            self.problems.sort(key=lambda problem: order.get(problem[0].split(".")[0], len(order)))
-            raise DefinitionError(self.source, self.problems)
         if dataflows is not None:
             fields["dataflows"] = tuple(df.name for df in dataflows)
         elif self.base is not None:
             fields["dataflows"] = self.base.dataflows
+        fields["stock_dataflows"] = self.stock_dataflows(fields.get("dataflows", _DEFAULTS["dataflows"]))
+        if self.problems:
+            order = {key: i for i, key in enumerate(PlatformSpec.model_fields)}  # report in schema order
+            self.problems.sort(key=lambda problem: order.get(problem[0].split(".")[0], len(order)))
+            raise DefinitionError(self.source, self.problems)
         added = [df for df in dataflows or () if df.name not in DATAFLOWS]
         for df in added:
             register_dataflow(df)
@@ -479,36 +495,64 @@ class _PlatformBuilder:
             key = "core_sizes" if "core size" in str(e) else ""
             raise DefinitionError(self.source, [(key, str(e))]) from None
 
-    def budget(self, kind, max_cores) -> tuple[int | None, tuple[CoreSize, ...]]:
-        """The PE budget and the core menu, which follow each other.
+    def stock_dataflows(self, dataflows: tuple[str, ...]) -> tuple[str, ...]:
+        """The spec's stock dataflows (each on the menu), else the base's while the menu still holds them,
+        else none (all)."""
+        if self.spec.stock_dataflows is not None:
+            stray = [name for name in self.spec.stock_dataflows if name not in dataflows]
+            if stray:
+                self.problems.append(("stock_dataflows", f"{stray} are not in dataflows (allowed: "
+                                                         f"{', '.join(dataflows)})"))
+            return tuple(self.spec.stock_dataflows)
+        kept = self.base.stock_dataflows if self.base is not None else ()
+        return kept if all(name in dataflows for name in kept) else ()
+
+    def budget(self, kind, fields: dict) -> tuple[int | None, int | None, tuple[CoreSize, ...]]:
+        """The core count, the PE budget and the core menu, which follow each other.
 
         An ASIC's budget is its ``pes``; a menu not listed follows it by
-        :func:`spaces.hardware.budget_menu`.  An FPGA's PEs are what
+        :func:`spaces.hardware.budget_menu`; its ``max_cores`` is given (or
+        the default).  An FPGA's ``max_cores`` is, unless given, how many of
+        its most numerous core fit its resources
+        (:func:`spaces.hardware.fpga_max_cores`), and its PEs what
         ``max_cores`` of its largest core reach, as the presets have it.
         """
         spec, base = self.spec, self.base
         if spec.pe_step is not None and spec.core_sizes is not None:
             self.problems.append(("pe_step", "give one of core_sizes, pe_step"))
         if kind == "fpga":
-            cores = self.core_sizes()
+            cores = self.fpga_menu(self.core_sizes(), fields["uram"])
             if spec.pe_step is not None:
                 self.problems.append(("pe_step", f"pe_step applies to ASIC platforms; "
                                                  f"{spec.name or self.default_name!r} is an FPGA with a fixed core menu"))
-            kept = base is not None and base.kind == "fpga" and spec.core_sizes is None and spec.max_cores is None
+            budgets = {r: fields[r] for r in FPGA_RESOURCES}
+            if spec.pes is not None:
+                budgets["pes"] = spec.pes
+            max_cores = spec.max_cores
+            if max_cores is None and cores and all(budgets[r] is not None for r in FPGA_RESOURCES):
+                max_cores = fpga_max_cores(cores, budgets)
             derived = (max_cores or 1) * max((c.pes for c in cores), default=1)
-            return spec.pes or (base.pes if kept else derived), cores
+            return max_cores, spec.pes or derived, cores
+        max_cores = self.field("max_cores")
         pes = self.field("pes", _REQUIRED)
         if spec.core_sizes is not None or pes is None:
-            return pes, self.core_sizes()
+            return max_cores, pes, self.core_sizes()
         try:
             if base is not None and base.kind == "asic":
-                return pes, budget_menu(base, pes, spec.pe_step)
+                return max_cores, pes, budget_menu(base, pes, spec.pe_step)
             if spec.pe_step is not None:
-                return pes, pe_multiple_cores(spec.pe_step, pes)
+                return max_cores, pes, pe_multiple_cores(spec.pe_step, pes)
         except ValueError as e:
             self.problems.append(("pe_step", str(e)))
-            return pes, ()
-        return pes, self.core_sizes()
+            return max_cores, pes, ()
+        return max_cores, pes, self.core_sizes()
+
+    @staticmethod
+    def fpga_menu(cores: tuple[CoreSize, ...], uram: float | None) -> tuple[CoreSize, ...]:
+        """A DPU preset takes the configuration the device allows: its UltraRAM banks where it has
+        UltraRAM (PG338's UltraRAM option), every buffer in BRAM36 where it has none."""
+        swap = dict(zip(DPU_CORES, DPU_CORES_URAM)) if uram else dict(zip(DPU_CORES_URAM, DPU_CORES))
+        return tuple(swap.get(core, core) for core in cores)
 
     def core_sizes(self) -> tuple[CoreSize, ...]:
         spec, base = self.spec, self.base
@@ -535,7 +579,7 @@ class _PlatformBuilder:
                                                               f"core_sizes.{seen[core.name]})"))
             seen.setdefault(core.name, i)
             cores.append(CoreSize(name=core.name, pes=pes, dsp=core.dsp, lut=core.lut, bram36=core.bram36,
-                                  unroll=tuple(core.unroll.items())))
+                                  uram=core.uram, unroll=tuple(core.unroll.items()), clock_hz=core.clock_hz))
         return tuple(cores)
 
     def dataflows(self) -> list[Dataflow] | None:

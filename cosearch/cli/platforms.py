@@ -16,7 +16,8 @@ def command(args) -> int:
 
     rows = []
     for p in PLATFORMS.values():
-        budget = f"{p.pes} PEs" if p.kind == "asic" else f"{p.dsp:,.0f} DSP, {p.lut:,.0f} LUT, {p.bram36:,.0f} BRAM36"
+        budget = f"{p.pes} PEs" if p.kind == "asic" else (f"{p.dsp:,.0f} DSP, {p.lut:,.0f} LUT, {p.bram36:,.0f} BRAM36, "
+                                                          f"{p.uram:,.0f} URAM")
         sizes = [s.name for s in p.core_sizes]
         rows.append([p.name, p.kind, budget, f"{p.bw_gbps:g}", f"{p.buffer_bytes / 2**20:g}",
                      f"{p.clock_hz / 1e6:g}", p.max_cores, ", ".join(p.dataflows),

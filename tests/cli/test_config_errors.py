@@ -72,6 +72,15 @@ BAD = {
         TINY_CONFIG.replace("preset: edge", "preset: tpu"),
         "platform.preset: unknown platform 'tpu' (allowed: cloud, edge, mobile, u250, zcu102; or file: a platform YAML)",
     ),
+    "negative UltraRAM budget": (
+        TINY_CONFIG.replace("platform: {preset: edge, max_cores: 3}", "platform: {preset: u250, uram: -1}"),
+        "platform.uram: input should be greater than or equal to 0 (got -1)",
+    ),
+    "stock dataflow not on the menu": (
+        TINY_CONFIG.replace("platform: {preset: edge, max_cores: 3}",
+                            "platform: {preset: u250, stock_dataflows: [systolic]}"),
+        "platform: stock_dataflows: ['systolic'] are not in dataflows (allowed: dpu_pck, ws_kc, os_yx)",
+    ),
     "bad space option": (
         TINY_CONFIG.replace("options: {max_cores: 3}", "options: {max_cores: 3, mapping: random}"),
         "space.options.mapping: unknown mapping mode 'random' (allowed: layer, model, greedy, biased)",

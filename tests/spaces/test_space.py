@@ -108,7 +108,7 @@ def test_homogeneous_designs_never_mix_sizes_or_dataflows(workload, platform_nam
     active = designs.core_pes > 0
     for field in ("core_size", "core_dataflow", "bw_share", "buffer_share"):
         values = getattr(designs, field)
-        same = np.isclose(values, values[:, :1], rtol=1e-15, atol=0)  # even shares: equal to rounding
+        same = np.isclose(values, values[:, :1], rtol=1e-12, atol=0)  # even shares: equal to rounding over C cores
         assert (np.where(active, same, True)).all(), field
     assert (designs.core_size[:, 0] != designs.core_size[0, 0]).any()  # the size itself is searched
 
@@ -187,7 +187,7 @@ def test_layer_cores_always_land_on_active_cores(workload):
     designs = space.decode(space.sample(3000, 9))
     count = (designs.core_pes > 0).sum(axis=1)
     assert (designs.layer_core >= 0).all() and (designs.layer_core < count[:, None]).all()
-    assert set(np.unique(count)) == set(range(1, 9))
+    assert set(range(1, 9)) <= set(np.unique(count)) and count.max() <= space.max_cores
 
 
 def test_repair_shrinks_tied_largest_cores_then_drops_the_last():

@@ -138,7 +138,7 @@ def test_user_platform_and_dataflow_evaluate_end_to_end():
                            "'<number> B|KiB|MiB|GiB|kB|MB|GB')")]),
         ({"base": "edge", "core_sizes": ["B999"]},
          [("core_sizes.0", "unknown core size 'B999' (allowed: B512, B800, B1024, B1152, B1600, B2304, B3136, "
-                           "B4096, PE<n>, or a mapping with name, pes, dsp, lut, bram36, unroll)")]),
+                           "B4096, PE<n>, or a mapping with name, pes, dsp, lut, bram36, uram, unroll, clock_hz)")]),
         ({"base": "edge", "core_sizes": [{"name": "x", "pes": 100, "unroll": {"K": 8, "C": 8}}]},
          [("core_sizes.0.unroll", "extents {'K': 8, 'C': 8} multiply to 64, not pes=100")]),
         ({"base": "edge", "dataflows": ["ws_kc", "nope", "ws_kc"]},
