@@ -491,7 +491,8 @@ def _layer_costs(designs: DesignBatch, workload: Workload, platform: Platform, c
     # Compiled: one pass per design over its layers (gathers, the on-chip input rule, the roofline).
     latency, dram, dynamic, util = roofline.layer_roofline(
         cores.store.columns, cores.block, cores.dram_bw, cores.noc_bw, designs.buffer_share * platform.buffer_bytes,
-        layer_core, workload.preds if preds is None else preds, operand_bytes[INPUT], e.dram_pj_per_byte + e.buffer_write_pj, platform.clock_hz,
+        layer_core, workload.preds if preds is None else preds, operand_bytes[INPUT],
+        e.dram_pj_per_byte + e.buffer_write_pj, platform.clock_hz,
     )  # fmt: skip
     return _LayerCosts(latency_s=latency, dram_bytes=dram, dynamic_pj=dynamic, utilization=util)
 
@@ -563,9 +564,9 @@ def core_layer_costs(designs: DesignBatch, workload: Workload, platform: Platfor
                 tables[2 * k, :, c], tables[2 * k + 1, :, c] = layers.latency_s, layers.dynamic_pj * 1e-12
         blocked = (~cores.active | (reason != 0)[:, None])[None, :, :, None]
         tables = np.where(blocked, np.inf, tables)
-        dsp, lut, bram = chip.fpga_resources(designs, platform)
+        dsp, lut, bram, uram = chip.fpga_resources(designs, platform)
         static_w = chip.static_power_w(platform.static, cores.pes_total[:, 0].astype(np.float64), dsp, lut, bram,
-                                       platform.buffer_bytes)
+                                       uram, platform.buffer_bytes)
     return CoreLayerCosts(latency_s=tables[0], dynamic_j=tables[1], chained_latency_s=tables[2],
                           chained_dynamic_j=tables[3], static_w=static_w, active=cores.active & (reason == 0)[:, None],
                           reason=reason)
