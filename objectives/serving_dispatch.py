@@ -27,7 +27,7 @@ import numba
 import numpy as np
 
 from objectives.schedule import _max
-from objectives.serving_kernels import _gives_up, _next_request
+from objectives.serving_kernels import _gives_up, _next_request, _start_design, tenant_of_requests
 
 PREMA, PLANARIA = 0, 1
 
@@ -112,9 +112,7 @@ def priority_kernel(
     T, J, D = preds.shape
     R = finish.shape[1]
     nlayers, single = _layer_counts(layer, preds)
-    tenant_of = np.empty(R, dtype=np.int64)
-    for t in range(T):
-        tenant_of[first[t] : first[t] + count[t]] = t
+    tenant_of = tenant_of_requests(first, count)
     core_free = np.empty(C)
     core_of = np.empty((R, J), dtype=np.int64)
     nxt, ready = np.empty(R, dtype=np.int64), np.empty(R)
@@ -123,16 +121,10 @@ def priority_kernel(
     run1, run2, run_id = np.empty(R), np.empty(R), np.empty(R, dtype=np.int64)  # by (−priority, arrival)
     over = np.empty(T, dtype=np.int64)
     for p in range(P):
-        finish[p, :] = np.nan
-        if not feasible[p]:
-            finish[p, :] = np.inf
-            arrival[p, :] = np.inf
-            dynamic[p] = np.inf
+        if not _start_design(p, feasible, finish, arrival, dynamic, next_k, over):
             continue
         for c in range(C):
             core_free[c] = 0.0 if active[p, c] else np.inf
-        next_k[:] = 0
-        over[:] = 0
         energy = 0.0
         waiting, runnable = 0, 0
         coming, due = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p], finish[p],
@@ -265,9 +257,7 @@ def fission_kernel(
     T, J, D = preds.shape
     R = finish.shape[1]
     nlayers, single = _layer_counts(layer, preds)
-    tenant_of = np.empty(R, dtype=np.int64)
-    for t in range(T):
-        tenant_of[first[t] : first[t] + count[t]] = t
+    tenant_of = tenant_of_requests(first, count)
     next_k = np.empty(T, dtype=np.int64)
     nxt, run_end, executed = np.empty(R, dtype=np.int64), np.empty(R), np.empty(R)
     held = np.empty(R, dtype=np.int64)
@@ -276,15 +266,9 @@ def fission_kernel(
     score = np.empty(R)
     over = np.empty(T, dtype=np.int64)
     for p in range(P):
-        finish[p, :] = np.nan
-        if not feasible[p]:
-            finish[p, :] = np.inf
-            arrival[p, :] = np.inf
-            dynamic[p] = np.inf
+        if not _start_design(p, feasible, finish, arrival, dynamic, next_k, over):
             continue
         N = subarrays[p]
-        next_k[:] = 0
-        over[:] = 0
         lost = False
         energy = 0.0
         free, n_active = N, 0

@@ -66,6 +66,29 @@ def _next_request(next_k, first, count, arrival_s, outstanding, think_s, load, f
 
 
 @numba.njit(cache=True, inline="always")
+def _start_design(p, feasible, finish, arrival, dynamic, next_k, over) -> bool:
+    """Reset the per-design state; an infeasible design is not simulated (``inf`` everywhere), returns false."""
+    next_k[:] = 0
+    over[:] = 0
+    if not feasible[p]:
+        finish[p, :] = np.inf
+        arrival[p, :] = np.inf
+        dynamic[p] = np.inf
+        return False
+    finish[p, :] = np.nan  # not finished yet
+    return True
+
+
+@numba.njit(cache=True, inline="always")
+def tenant_of_requests(first, count):
+    """``(R,)`` each request's tenant (requests are numbered tenant by tenant)."""
+    tenant_of = np.empty(count.sum(), dtype=np.int64)
+    for t in range(first.shape[0]):
+        tenant_of[first[t] : first[t] + count[t]] = t
+    return tenant_of
+
+
+@numba.njit(cache=True, inline="always")
 def _gives_up(r, t, latency, measured, qos_s, abandon, over) -> bool:
     """Count a measured request over its bound; true once its tenant has more than
     ``abandon[t]`` of them (the SLA is lost: ``qps_at_sla`` stops simulating the design)."""
@@ -143,18 +166,12 @@ def greedy_stream_kernel(
     next_k = np.empty(T, dtype=np.int64)
     over = np.empty(T, dtype=np.int64)
     for p in range(P):
-        finish[p, :] = np.nan
-        if not feasible[p]:
-            finish[p, :] = np.inf
-            arrival[p, :] = np.inf
-            dynamic[p] = np.inf
+        if not _start_design(p, feasible, finish, arrival, dynamic, next_k, over):
             continue
         core_free[:] = 0.0
         gaps[:] = 0
         gap_hi[:] = -np.inf
         gap_long[:] = -np.inf
-        next_k[:] = 0
-        over[:] = 0
         energy = 0.0
         while True:
             t, release = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p], finish[p],
@@ -241,15 +258,9 @@ def whole_request_kernel(
     next_k = np.empty(T, dtype=np.int64)
     over = np.empty(T, dtype=np.int64)
     for p in range(P):
-        finish[p, :] = np.nan
-        if not feasible[p]:
-            finish[p, :] = np.inf
-            arrival[p, :] = np.inf
-            dynamic[p] = np.inf
+        if not _start_design(p, feasible, finish, arrival, dynamic, next_k, over):
             continue
         core_free[:] = 0.0
-        next_k[:] = 0
-        over[:] = 0
         energy = 0.0
         while True:
             t, release = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p], finish[p],
