@@ -491,7 +491,8 @@ def _layer_costs(designs: DesignBatch, workload: Workload, platform: Platform, c
     # Compiled: one pass per design over its layers (gathers, the on-chip input rule, the roofline).
     latency, dram, dynamic, util = roofline.layer_roofline(
         cores.store.columns, cores.block, cores.dram_bw, cores.noc_bw, designs.buffer_share * platform.buffer_bytes,
-        layer_core, workload.preds if preds is None else preds, operand_bytes[INPUT], e.dram_pj_per_byte + e.buffer_write_pj, platform.clock_hz,
+        layer_core, workload.preds if preds is None else preds, operand_bytes[INPUT],
+        e.dram_pj_per_byte + e.buffer_write_pj, platform.clock_hz,
     )  # fmt: skip
     return _LayerCosts(latency_s=latency, dram_bytes=dram, dynamic_pj=dynamic, utilization=util)
 

@@ -27,7 +27,7 @@ import numba
 import numpy as np
 
 from objectives.schedule import _max
-from objectives.serving_kernels import _next_request
+from objectives.serving_kernels import _gives_up, _next_request, _start_design, tenant_of_requests
 
 PREMA, PLANARIA = 0, 1
 
@@ -98,7 +98,8 @@ def _layer_counts(layer, preds):
 @numba.njit(cache=True, nogil=True)
 def priority_kernel(
     latency_s, dynamic_j, chained_latency_s, chained_dynamic_j, active, layer, preds, transfer_s, priority,
-    first, count, arrival_s, outstanding, think_s, load, feasible, finish, arrival, dynamic, busy, peak,
+    first, count, arrival_s, outstanding, think_s, load, feasible, qos_s, measured, abandon,
+    finish, arrival, dynamic, busy, peak,
 ):  # fmt: skip
     """Priority queues: at each moment a core frees (the earliest-free active
     core first, ties to the lower), the ready request with the highest
@@ -111,25 +112,19 @@ def priority_kernel(
     T, J, D = preds.shape
     R = finish.shape[1]
     nlayers, single = _layer_counts(layer, preds)
-    tenant_of = np.empty(R, dtype=np.int64)
-    for t in range(T):
-        tenant_of[first[t] : first[t] + count[t]] = t
+    tenant_of = tenant_of_requests(first, count)
     core_free = np.empty(C)
     core_of = np.empty((R, J), dtype=np.int64)
     nxt, ready = np.empty(R, dtype=np.int64), np.empty(R)
     next_k = np.empty(T, dtype=np.int64)
     wait1, wait2, wait_id = np.empty(R), np.zeros(R), np.empty(R, dtype=np.int64)  # by ready time
     run1, run2, run_id = np.empty(R), np.empty(R), np.empty(R, dtype=np.int64)  # by (−priority, arrival)
+    over = np.empty(T, dtype=np.int64)
     for p in range(P):
-        finish[p, :] = np.nan
-        if not feasible[p]:
-            finish[p, :] = np.inf
-            arrival[p, :] = np.inf
-            dynamic[p] = np.inf
+        if not _start_design(p, feasible, finish, arrival, dynamic, next_k, over):
             continue
         for c in range(C):
             core_free[c] = 0.0 if active[p, c] else np.inf
-        next_k[:] = 0
         energy = 0.0
         waiting, runnable = 0, 0
         coming, due = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p], finish[p],
@@ -185,6 +180,8 @@ def priority_kernel(
             ready[r] = done
             if nxt[r] == nlayers[t]:
                 finish[p, r] = done
+                if _gives_up(r, t, done - arrival[p, r], measured, qos_s, abandon, over):
+                    break
                 if outstanding[t] > 0:  # its client's next request is now due
                     coming, due = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p],
                                                 finish[p], arrival[p])  # fmt: skip
@@ -245,8 +242,9 @@ def _planaria_allocation(active_ids, n_active, now, tenant_of, nxt, arrival_row,
 
 @numba.njit(cache=True, nogil=True)
 def fission_kernel(
-    policy, latency_s, dynamic_j, chained_latency_s, chained_dynamic_j, subarrays, layer, preds, priority, qos_s,
-    remaining_s, first, count, arrival_s, outstanding, think_s, load, feasible, finish, arrival, dynamic, busy, peak,
+    policy, latency_s, dynamic_j, chained_latency_s, chained_dynamic_j, subarrays, layer, preds, priority,
+    remaining_s, first, count, arrival_s, outstanding, think_s, load, feasible, qos_s, measured, abandon,
+    finish, arrival, dynamic, busy, peak,
 ):  # fmt: skip
     """PREMA (``policy`` 0) or Planaria (1) on ``subarrays`` ``(P,)`` equal
     subarrays; ``latency_s`` etc. ``(P, L)`` a layer on one subarray (its
@@ -259,24 +257,19 @@ def fission_kernel(
     T, J, D = preds.shape
     R = finish.shape[1]
     nlayers, single = _layer_counts(layer, preds)
-    tenant_of = np.empty(R, dtype=np.int64)
-    for t in range(T):
-        tenant_of[first[t] : first[t] + count[t]] = t
+    tenant_of = tenant_of_requests(first, count)
     next_k = np.empty(T, dtype=np.int64)
     nxt, run_end, executed = np.empty(R, dtype=np.int64), np.empty(R), np.empty(R)
     held = np.empty(R, dtype=np.int64)
     active_ids = np.empty(R, dtype=np.int64)
     alloc, minimum, order = np.empty(R, dtype=np.int64), np.empty(R, dtype=np.int64), np.empty(R, dtype=np.int64)
     score = np.empty(R)
+    over = np.empty(T, dtype=np.int64)
     for p in range(P):
-        finish[p, :] = np.nan
-        if not feasible[p]:
-            finish[p, :] = np.inf
-            arrival[p, :] = np.inf
-            dynamic[p] = np.inf
+        if not _start_design(p, feasible, finish, arrival, dynamic, next_k, over):
             continue
         N = subarrays[p]
-        next_k[:] = 0
+        lost = False
         energy = 0.0
         free, n_active = N, 0
         coming, due = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p], finish[p],
@@ -298,15 +291,20 @@ def fission_kernel(
                     nxt[r] += 1
                     if nxt[r] == nlayers[tenant_of[r]]:
                         finish[p, r] = run_end[r]
+                        lost = lost or _gives_up(r, tenant_of[r], run_end[r] - arrival[p, r], measured, qos_s,
+                                                 abandon, over)  # fmt: skip
                         n_active -= 1
-                        active_ids[a] = active_ids[n_active]  # order is restored below
-                        alloc[a] = alloc[n_active]
+                        for b in range(a, n_active):  # keep arrival order (admissions append in it)
+                            active_ids[b] = active_ids[b + 1]
+                            alloc[b] = alloc[b + 1]
                         changed = True
                         if outstanding[tenant_of[r]] > 0:
                             coming, due = _next_request(next_k, first, count, arrival_s, outstanding, think_s,
                                                         load[p], finish[p], arrival[p])  # fmt: skip
                         continue
                 a += 1
+            if lost:
+                break
             while coming >= 0 and due <= now:
                 r = first[coming] + next_k[coming]
                 next_k[coming] += 1
@@ -319,18 +317,6 @@ def fission_kernel(
                                             finish[p], arrival[p])  # fmt: skip
             if n_active == 0:
                 continue
-            # Keep the requests in arrival order (ties: lower number), so every choice below is deterministic.
-            for a in range(1, n_active):
-                r = active_ids[a]
-                keep = alloc[a]
-                b = a - 1
-                while b >= 0 and (arrival[p, active_ids[b]] > arrival[p, r]
-                                  or arrival[p, active_ids[b]] == arrival[p, r] and active_ids[b] > r):
-                    active_ids[b + 1] = active_ids[b]
-                    alloc[b + 1] = alloc[b]
-                    b -= 1
-                active_ids[b + 1] = r
-                alloc[b + 1] = keep
             if policy == PREMA:
                 if free < N:
                     continue

@@ -19,6 +19,10 @@ predecessor ran on the same core).  Costs are per design, layer and core
 ``(P, L, C)``: with the input from DRAM (``latency_s``, ``dynamic_j``) and
 chained on the same core (``chained_latency_s``, ``chained_dynamic_j``).
 
+``qos_s`` ``(T,)``, ``measured`` ``(R,)`` and ``abandon`` ``(T,)``: a design
+is given up (its later requests left NaN) once a tenant has more than
+``abandon[t]`` measured requests over its bound.
+
 Outputs, filled in place: ``finish`` ``(P, R)`` and ``arrival`` ``(P, R)``
 (closed-loop arrivals depend on the design), ``dynamic`` ``(P,)`` joules,
 ``busy`` ``(P, C)`` seconds, ``peak`` ``(P, C)`` the largest power (W) of a
@@ -62,6 +66,39 @@ def _next_request(next_k, first, count, arrival_s, outstanding, think_s, load, f
 
 
 @numba.njit(cache=True, inline="always")
+def _start_design(p, feasible, finish, arrival, dynamic, next_k, over) -> bool:
+    """Reset the per-design state; an infeasible design is not simulated (``inf`` everywhere), returns false."""
+    next_k[:] = 0
+    over[:] = 0
+    if not feasible[p]:
+        finish[p, :] = np.inf
+        arrival[p, :] = np.inf
+        dynamic[p] = np.inf
+        return False
+    finish[p, :] = np.nan  # not finished yet
+    return True
+
+
+@numba.njit(cache=True, inline="always")
+def tenant_of_requests(first, count):
+    """``(R,)`` each request's tenant (requests are numbered tenant by tenant)."""
+    tenant_of = np.empty(count.sum(), dtype=np.int64)
+    for t in range(first.shape[0]):
+        tenant_of[first[t] : first[t] + count[t]] = t
+    return tenant_of
+
+
+@numba.njit(cache=True, inline="always")
+def _gives_up(r, t, latency, measured, qos_s, abandon, over) -> bool:
+    """Count a measured request over its bound; true once its tenant has more than
+    ``abandon[t]`` of them (the SLA is lost: ``qps_at_sla`` stops simulating the design)."""
+    if measured[r] and latency > qos_s[t]:
+        over[t] += 1
+        return over[t] > abandon[t]
+    return False
+
+
+@numba.njit(cache=True, inline="always")
 def _earliest_start(gap_start, gap_end, gaps, tail, ready, latency):
     """The earliest start ≥ ``ready`` on a core: in one of its ``gaps`` idle
     intervals that fits ``latency``, or after its last layer (``tail``);
@@ -72,6 +109,16 @@ def _earliest_start(gap_start, gap_end, gaps, tail, ready, latency):
         if start + latency <= gap_end[i] and start < best:
             best, where = start, i
     return best, where
+
+
+@numba.njit(cache=True, inline="always")
+def _gap_bounds(c, gap_start, gap_end, gaps, gap_hi, gap_long):
+    """Core c's latest idle end and longest idle interval: most layers fit no gap, and these say so at once."""
+    hi, longest = -np.inf, -np.inf
+    for i in range(gaps[c]):
+        hi = max(hi, gap_end[c, i])
+        longest = max(longest, gap_end[c, i] - gap_start[c, i])
+    gap_hi[c], gap_long[c] = hi, longest
 
 
 @numba.njit(cache=True, inline="always")
@@ -94,7 +141,8 @@ def _add_gap(gap_start, gap_end, gaps, start, end, max_gaps):
 @numba.njit(cache=True, nogil=True)
 def greedy_stream_kernel(
     latency_s, dynamic_j, chained_latency_s, chained_dynamic_j, allowed, layer, preds, transfer_s, single,
-    first, count, arrival_s, outstanding, think_s, load, feasible, max_gaps, finish, arrival, dynamic, busy, peak,
+    first, count, arrival_s, outstanding, think_s, load, feasible, qos_s, measured, abandon, max_gaps,
+    finish, arrival, dynamic, busy, peak,
 ):  # fmt: skip
     """Shared and pinned: requests first come, first served; each layer, in
     topological order, on the allowed core (``allowed`` ``(P, T, C)``) where
@@ -111,20 +159,19 @@ def greedy_stream_kernel(
     core_free = np.empty(C)
     gap_start, gap_end = np.empty((C, max_gaps)), np.empty((C, max_gaps))
     gaps = np.empty(C, dtype=np.int64)
+    gap_hi, gap_long = np.empty(C), np.empty(C)
     done_at = np.empty(J)
     core_of = np.empty(J, dtype=np.int64)
     local_at, remote_at, pred_core = np.empty(D), np.empty(D), np.empty(D, dtype=np.int64)
     next_k = np.empty(T, dtype=np.int64)
+    over = np.empty(T, dtype=np.int64)
     for p in range(P):
-        finish[p, :] = np.nan
-        if not feasible[p]:
-            finish[p, :] = np.inf
-            arrival[p, :] = np.inf
-            dynamic[p] = np.inf
+        if not _start_design(p, feasible, finish, arrival, dynamic, next_k, over):
             continue
         core_free[:] = 0.0
         gaps[:] = 0
-        next_k[:] = 0
+        gap_hi[:] = -np.inf
+        gap_long[:] = -np.inf
         energy = 0.0
         while True:
             t, release = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p], finish[p],
@@ -139,7 +186,9 @@ def greedy_stream_kernel(
                     if gap_end[c, i] > release:
                         gap_start[c, kept], gap_end[c, kept] = gap_start[c, i], gap_end[c, i]
                         kept += 1
-                gaps[c] = kept
+                if kept < gaps[c]:
+                    gaps[c] = kept
+                    _gap_bounds(c, gap_start, gap_end, gaps, gap_hi, gap_long)
             last = release
             for j in range(J):
                 g = layer[t, j]
@@ -153,21 +202,22 @@ def greedy_stream_kernel(
                         local_at[n], remote_at[n], pred_core[n] = done_at[q], done_at[q] + transfer_s[t, j, d], core_of[q]
                         n += 1
                 chain_core = pred_core[0] if single[t, j] else -1
-                best, best_finish, best_latency, best_energy, best_start, best_gap = -1, np.inf, 0.0, 0.0, 0.0, -1
+                best, best_finish, best_latency, best_start, best_gap = -1, np.inf, 0.0, 0.0, -1
                 for c in range(C):
                     if not allowed[p, t, c]:
                         continue
                     ready = release
                     for k in range(n):
-                        ready = _max(ready, local_at[k] if pred_core[k] == c else remote_at[k])
-                    if c == chain_core:
-                        lat, joules = chained_latency_s[p, g, c], chained_dynamic_j[p, g, c]
+                        at = local_at[k] if pred_core[k] == c else remote_at[k]
+                        ready = at if at > ready else ready  # finite times: no NaN to propagate
+                    lat = chained_latency_s[p, g, c] if c == chain_core else latency_s[p, g, c]
+                    if ready + lat > gap_hi[c] or lat > gap_long[c]:  # fits no idle interval
+                        start, where = (core_free[c] if core_free[c] > ready else ready), -1
                     else:
-                        lat, joules = latency_s[p, g, c], dynamic_j[p, g, c]
-                    start, where = _earliest_start(gap_start[c], gap_end[c], gaps[c], core_free[c], ready, lat)
+                        start, where = _earliest_start(gap_start[c], gap_end[c], gaps[c], core_free[c], ready, lat)
                     if best < 0 or start + lat < best_finish:
-                        best, best_finish, best_latency, best_energy = c, start + lat, lat, joules
-                        best_start, best_gap = start, where
+                        best, best_finish, best_latency, best_start, best_gap = c, start + lat, lat, start, where
+                best_energy = chained_dynamic_j[p, g, best] if best == chain_core else dynamic_j[p, g, best]
                 if best_gap >= 0:  # the idle interval it went into leaves up to two
                     before, after = gap_start[best, best_gap], gap_end[best, best_gap]
                     gaps[best] -= 1
@@ -179,6 +229,7 @@ def greedy_stream_kernel(
                     gaps[best] = _add_gap(gap_start[best], gap_end[best], gaps[best], core_free[best], best_start,
                                           max_gaps)  # fmt: skip
                     core_free[best] = best_finish
+                _gap_bounds(best, gap_start, gap_end, gaps, gap_hi, gap_long)
                 done_at[j] = best_finish
                 core_of[j] = best
                 busy[p, best] += best_latency
@@ -187,13 +238,15 @@ def greedy_stream_kernel(
                     peak[p, best] = _max(peak[p, best], best_energy / best_latency)
                 last = _max(last, best_finish)
             finish[p, r] = last
+            if _gives_up(r, t, last - release, measured, qos_s, abandon, over):
+                break
         dynamic[p] = energy
 
 
 @numba.njit(cache=True, nogil=True)
 def whole_request_kernel(
-    work_s, work_j, power_w, allowed, first, count, arrival_s, outstanding, think_s, load, feasible,
-    finish, arrival, dynamic, busy, peak,
+    work_s, work_j, power_w, allowed, first, count, arrival_s, outstanding, think_s, load, feasible, qos_s, measured,
+    abandon, finish, arrival, dynamic, busy, peak,
 ):  # fmt: skip
     """Whole request per core (DPU style): each request, in arrival order, runs
     all its layers on the one allowed core where it would finish first
@@ -203,15 +256,11 @@ def whole_request_kernel(
     P, T, C = work_s.shape
     core_free = np.empty(C)
     next_k = np.empty(T, dtype=np.int64)
+    over = np.empty(T, dtype=np.int64)
     for p in range(P):
-        finish[p, :] = np.nan
-        if not feasible[p]:
-            finish[p, :] = np.inf
-            arrival[p, :] = np.inf
-            dynamic[p] = np.inf
+        if not _start_design(p, feasible, finish, arrival, dynamic, next_k, over):
             continue
         core_free[:] = 0.0
-        next_k[:] = 0
         energy = 0.0
         while True:
             t, release = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p], finish[p],
@@ -231,4 +280,6 @@ def whole_request_kernel(
             energy += work_j[p, t, best]
             peak[p, best] = _max(peak[p, best], power_w[p, t, best])
             finish[p, r] = best_finish
+            if _gives_up(r, t, best_finish - release, measured, qos_s, abandon, over):
+                break
         dynamic[p] = energy

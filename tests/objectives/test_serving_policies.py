@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from objectives import serving as sv
+from objectives import serving_policies
 from objectives.evaluator import CoreLayerCosts
 from tests.objectives.serving_reference import reference_shared
 
@@ -132,5 +133,27 @@ def test_the_shared_kernel_matches_the_reference_on_random_streams(seed):
     scenario = sv.Scenario((sv.Tenant("a", "m", sv.Poisson(0.4), 5.0, requests=12),
                             sv.Tenant("b", "m", sv.Poisson(0.6), 5.0, requests=12)), seed=seed)
     stream = sv.request_stream(scenario)
-    got = sv._run_greedy(table, layers, stream, allowed, np.ones(1)).finish
+    got = serving_policies._run_greedy(table, layers, stream, allowed, np.ones(1)).finish
     np.testing.assert_allclose(got, reference_shared(table, layers, stream, allowed), rtol=1e-12)
+
+
+def test_a_closed_loop_client_sends_its_next_request_when_the_last_returns():
+    # Two clients, think time 0.5 s, one 2-layer request = 2 s on one core: requests arrive at 0, 0 (both
+    # clients), then each client's next 0.5 s after its last returned.
+    scenario = sv.Scenario((sv.Tenant("a", "m", sv.ClosedLoop(outstanding=2, think_s=0.5), 100.0, requests=4),))
+    layers = chains([0, 1])
+    table = tables([[1.0], [1.0]], layers)
+    out = sv.POLICIES["shared"].run(table, layers, sv.request_stream(scenario), scenario, np.ones(1))
+    np.testing.assert_allclose(out.arrival[0], [0.0, 0.0, 2.5, 4.5])
+    np.testing.assert_allclose(out.finish[0], [2.0, 4.0, 6.0, 8.0])
+
+
+def test_a_trace_is_served_at_its_times_and_compressed_by_the_load():
+    scenario = sv.Scenario((sv.Tenant("a", "m", sv.Trace((0.0, 4.0, 5.0)), 100.0, requests=3),))
+    layers = chains([0])
+    table = tables([[3.0]], layers)
+    run = sv.POLICIES["whole_request"].run
+    np.testing.assert_allclose(run(table, layers, sv.request_stream(scenario), scenario, np.ones(1)).finish[0],
+                               [3.0, 7.0, 10.0])
+    np.testing.assert_allclose(run(table, layers, sv.request_stream(scenario), scenario, np.full(1, 2.0)).finish[0],
+                               [3.0, 6.0, 9.0])  # arrivals at 0, 2, 2.5
