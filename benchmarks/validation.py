@@ -112,9 +112,6 @@ def chosen_mappings(model: Model, platform: Platform, core: dict) -> mapper.Laye
 
 def layer_figures(model: Model, platform: Platform, core: dict) -> LayerFigures:
     """Each layer of ``model`` run alone on the reference's one core."""
-    if platform.energy.buffer_write_pj != platform.energy.buffer_pj_per_byte:
-        raise ValueError(f"platform {platform.name!r}: buffer bytes are read off the buffer energy, "
-                         "which needs equal read and write energies")
     runs = [evaluate(_one_core(platform, core, 1), Workload.from_models(model.name, [_layer(model, i)]), platform)
             for i in range(model.num_layers)]
     chosen = chosen_mappings(model, platform, core)
@@ -124,7 +121,7 @@ def layer_figures(model: Model, platform: Platform, core: dict) -> LayerFigures:
         latency_s=np.array([r.latency_s[0] for r in runs]),
         utilization=chosen.utilization[0],
         dram_bytes=np.array([r.dram_bytes[0] for r in runs]),
-        buffer_bytes=energy[:, mapper.LEVELS.index("buffer")] / (platform.energy.buffer_pj_per_byte * 1e-12),
+        buffer_bytes=chosen.buffer_bytes[0],
         on_chip_j=energy[:, on_chip].sum(axis=1),
         static_j=np.array([r.static_energy_j[0] for r in runs]),
     )

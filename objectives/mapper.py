@@ -39,6 +39,7 @@ import math
 
 import numpy as np
 
+from objectives import mapper_kernels
 from objectives.workloads._layers import touched_extent
 from spaces.hardware import ASIC_ENERGY, LOOP_DIMS
 
@@ -66,9 +67,16 @@ OPERAND_DIMS = np.stack(
 
 # Dims the DRAM-level tiling may split, per buffer-stationary operand: the
 # stationary operand's dims that do not index some other operand (splitting
-# them is what trades capacity for refetches).  G and N are split too (see
-# candidate_mappings); X, R and S stay whole; see docs/costmodel.md.
+# them is what trades capacity for refetches).  G and N are split too, and X
+# under single-row tiles (COLUMN_SPLIT); R and S stay whole; see
+# docs/costmodel.md.
 SPLIT_DIMS = {INPUT: (Y, C), WEIGHT: (K, C), OUTPUT: (Y, K)}
+
+COLUMN_SPLIT = (INPUT, OUTPUT)
+"""Buffer operands whose DRAM tiles may also split X, once Y is split into
+single row steps: a wide layer's one row of outputs (or its input window)
+can exceed a small buffer (AlexNet CONV1, VGG-16's first layers on
+Eyeriss's 108 KB); see docs/costmodel.md."""
 
 TILE_LADDER = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 256, 512)
 """Candidate DRAM-level tile counts per split dim (clipped to the dim's steps)."""
@@ -184,6 +192,11 @@ class Layers:
 
     def unique(self) -> tuple["Layers", np.ndarray]:
         """Distinct nests and, per layer, its row among them (batch copies map once)."""
+        return self._unique
+
+    @functools.cached_property
+    def _unique(self) -> tuple["Layers", np.ndarray]:
+        # Cached: a workload's table store maps the same layers on every core.
         rows = np.column_stack(
             [self.dims, self.stride, self.dilation, self.transposed, self.weight_is_activation, self.density * 1e6]
         )
@@ -203,7 +216,9 @@ class LayerCosts:
     share, saved when the producer left it on chip), ``edge_bytes`` (the
     first tile loaded and the last written back, not overlapped with
     compute), ``edge_input_bytes``, ``noc_bytes`` (buffer ↔ array),
-    ``buffer_need`` (bytes the double-buffered tiles occupy), ``fits``,
+    ``buffer_bytes`` (read plus written at the buffer: array traffic,
+    partial sums, DRAM fills and write-backs), ``buffer_need`` (bytes the
+    double-buffered tiles occupy), ``fits``,
     ``energy_pj`` ``(R, L, 5)`` per level of :data:`LEVELS`,
     ``utilization``, ``latency_cycles`` and ``bound`` (index into
     :data:`BOUNDS`) at the core's nominal bandwidths, ``objective``.
@@ -220,6 +235,7 @@ class LayerCosts:
     edge_bytes: np.ndarray
     edge_input_bytes: np.ndarray
     noc_bytes: np.ndarray
+    buffer_bytes: np.ndarray
     buffer_need: np.ndarray
     fits: np.ndarray
     energy_pj: np.ndarray
@@ -231,12 +247,6 @@ class LayerCosts:
     @property
     def dynamic_pj(self) -> np.ndarray:
         return self.energy_pj.sum(axis=-1)
-
-    def take(self, index) -> "LayerCosts":
-        """The rows of layers ``index`` (expanding unique nests back to layers)."""
-        return dataclasses.replace(
-            self, **{f.name: getattr(self, f.name)[:, index] for f in dataclasses.fields(self) if f.name != "capacities"}
-        )
 
 
 # -- capacity ladder ------------------------------------------------------------
@@ -310,20 +320,27 @@ def loop_order(operand: int) -> tuple[int, ...]:
     return tuple(int(d) for d in np.argsort(~OPERAND_DIMS[operand], kind="stable"))
 
 
-def _reuse(counts: list[np.ndarray], indexes: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+def _reuse(counts: list[np.ndarray], indexes: list[np.ndarray], shape: tuple[int, ...], above=None):
     """How often one operand crosses a boundary per distinct tile it has.
 
     ``counts`` are the loop trip counts above the boundary, outermost first;
     ``indexes`` whether each loop indexes the operand (per layer).  The
     operand is fetched again for every iteration of a non-indexing loop
     above its innermost indexing loop; trip counts of 1 are not loops.
+    Returns that factor and the product of the non-indexing loops so far,
+    the state ``above`` from which a lower boundary continues: its loops
+    are the same ones plus its own, so the DRAM level's pass is shared.
     """
-    factor = np.ones(shape)
-    running = np.ones(shape)
+    factor, running = (np.ones(shape), np.ones(shape)) if above is None else above
     for count, indexed in zip(counts, indexes):
-        factor = np.where(indexed & (count > 1), running, factor)
-        running = np.where(indexed, running, running * count)
-    return factor
+        if indexed.all():  # the usual case: a dim indexes the operand in every layer or none
+            factor = np.where(count > 1, running, factor)
+        elif not indexed.any():
+            running = running * count
+        else:
+            factor = np.where(indexed & (count > 1), running, factor)
+            running = np.where(indexed, running, running * count)
+    return factor, running
 
 
 def dram_level(core: Core, layers: Layers, u, t, buf_op: int) -> dict:
@@ -356,8 +373,8 @@ def dram_level(core: Core, layers: Layers, u, t, buf_op: int) -> dict:
     order = [d for d in loop_order(buf_op) if (t[..., d] > 1).any()]
     counts = [t[..., d] for d in order]
     indexes = [[opdims[:, o, d] for d in order] for o in range(3)]
-    reuse = [_reuse(counts, indexes[o], shape[:-1]) for o in range(3)]
-    reads, writes, psum_reads, input_reads = _traffic(v_in, v_w, v_out, reuse, w, a)
+    above = [_reuse(counts, indexes[o], shape[:-1]) for o in range(3)]
+    reads, writes, psum_reads, input_reads = _traffic(v_in, v_w, v_out, [r[0] for r in above], w, a)
 
     # Footprint of one DRAM-level tile (outputs at accumulator width), double-buffered.
     f_in = (tile_ext[..., N] * tile_ext[..., G] * tile_ext[..., C]).astype(np.float64) * rows_tile * cols_tile
@@ -365,7 +382,7 @@ def dram_level(core: Core, layers: Layers, u, t, buf_op: int) -> dict:
     f_out = np.prod(np.where(opdims[:, OUTPUT], tile_ext, 1), axis=-1).astype(np.float64)
     return {
         "u": u, "t": t, "b": b, "steps": steps, "shape": shape, "opdims": opdims, "nc": nc, "v_w": v_w,
-        "v_out": v_out, "counts": counts, "indexes": indexes, "reads": reads, "writes": writes,
+        "v_out": v_out, "above": above, "reads": reads, "writes": writes,
         "psum_reads": psum_reads, "input_reads": input_reads, "dram": reads + psum_reads + writes,
         "need": 2.0 * (f_in * w + f_w * w + f_out * a), "edge_in": f_in * w,
         "edge": f_in * w + f_w * w + f_out * w, "buf_op": buf_op,
@@ -413,11 +430,11 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int,
 
     # Buffer-level loops inside a DRAM tile, the RF operand's dims outermost.
     order = [d for d in loop_order(rf_op) if (b[..., d] > 1).any()]
-    counts = level["counts"] + [b[..., d] for d in order]
+    counts = [b[..., d] for d in order]
     r_arr = []
     for o in range(3):
         inner = [opdims[:, o, d] & ~(slide and o == INPUT and d in (R, S)) for d in order]
-        r_arr.append(_reuse(counts, level["indexes"][o] + inner, shape[:-1]))
+        r_arr.append(_reuse(counts, inner, shape[:-1], level["above"][o])[0])
     a_reads, a_writes, a_psum_reads, _ = _traffic(a_in, v_w, v_out, r_arr, w, a)
     # Partial sums leaving the array are accumulated by read-modify-write at
     # the buffer's accumulation port (NVDLA's CACC, a TPU's accumulators):
@@ -444,16 +461,15 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int,
     mac_pj = macs * core.mac_pj
     rf_pj = macs * ((2 * w + a) * core.rf_read_pj + a * core.rf_write_pj) + (a_reads + a_psum_reads) * core.rf_write_pj
     noc_pj = (noc + psum + reduce_bytes) * core.noc_pj
-    buffer_pj = (a_reads + a_psum_reads + level["writes"]) * core.buffer_read_pj + (
-        a_writes + level["reads"] + level["psum_reads"]
-    ) * core.buffer_write_pj
+    buffer_read = a_reads + a_psum_reads + level["writes"]  # to the array, partial sums, write-backs
+    buffer_written = a_writes + level["reads"] + level["psum_reads"]  # from the array, fills from DRAM
+    buffer_pj = buffer_read * core.buffer_read_pj + buffer_written * core.buffer_write_pj
     dram_pj = dram * core.dram_pj
     energy = np.stack(np.broadcast_arrays(mac_pj, rf_pj, noc_pj, buffer_pj, dram_pj), axis=-1)
 
     latency = latency_cycles(compute, dram, edge, noc, core.dram_bytes_per_cycle, core.noc_bytes_per_cycle)
     bound = bound_of(compute, dram, noc, core.dram_bytes_per_cycle, core.noc_bytes_per_cycle)
-    rf_need = a if rf_op == OUTPUT else w
-    fits_rf = rf_op in core.rf_operands and rf_need <= core.rf_bytes
+    fits_rf = _rf_fits(core, rf_op)
     full = shape[:-1]
     return {
         "spatial": np.broadcast_to(u, shape),
@@ -466,6 +482,7 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int,
         "edge_bytes": np.broadcast_to(edge, full),
         "edge_input_bytes": np.broadcast_to(level["edge_in"], full),
         "noc_bytes": np.broadcast_to(noc, full),
+        "buffer_bytes": np.broadcast_to(buffer_read + buffer_written, full),
         "buffer_need": np.broadcast_to(level["need"], full),
         "fits": np.full(full, fits_rf),
         "energy_pj": np.broadcast_to(energy, full + (len(LEVELS),)),
@@ -473,6 +490,37 @@ def evaluate_mappings(core: Core, layers: Layers, u, t, rf_op: int, buf_op: int,
         "latency_cycles": np.broadcast_to(latency, full),
         "bound": np.broadcast_to(bound, full),
     }
+
+
+def _rf_fits(core: Core, rf_op: int) -> bool:
+    """Whether the dataflow lets ``rf_op`` stay in a PE and one element fits its register file."""
+    need = core.acc_bytes if rf_op == OUTPUT else core.word_bytes
+    return rf_op in core.rf_operands and need <= core.rf_bytes
+
+
+def candidate_scores(core: Core, layers: Layers, layer, u, t, buf_op: int, objective: str):
+    """``(len(core.rf_operands), n)`` objectives and ``(n,)`` buffer needs of
+    candidates with buffer operand ``buf_op`` (``layer`` indexes ``layers``):
+    :func:`evaluate_mappings`' numbers, by its compiled twin
+    (``objectives/mapper_kernels.py``) — the search's inner loop."""
+    g = np.gcd(layers.stride, layers.dilation)
+    opdims = np.broadcast_to(OPERAND_DIMS, (layers.num_layers, 3, 8)).copy()
+    opdims[layers.weight_is_activation, WEIGHT, N] = True
+    pipeline = sum(ax.extent for ax in core.axes) if core.fill_drain else 0
+    params = np.array([
+        core.word_bytes, core.acc_bytes, core.mac_pj, core.rf_read_pj, core.rf_write_pj, core.noc_pj,
+        core.buffer_read_pj, core.buffer_write_pj, core.dram_pj, core.dram_bytes_per_cycle,
+        core.noc_bytes_per_cycle, pipeline, core.setup_cycles, core.static_pj_per_cycle, core.cycle_scale,
+    ], dtype=np.float64)
+    return mapper_kernels.candidate_scores(
+        np.asarray(layer, dtype=np.int64), np.ascontiguousarray(u, dtype=np.int64),
+        np.ascontiguousarray(t, dtype=np.int64), np.ascontiguousarray(layers.dims, dtype=np.int64), opdims,
+        layers.stride // g, layers.dilation // g, layers.stride.astype(np.int64),
+        layers.transposed.astype(np.bool_),
+        layers.density.astype(np.float64), layers.macs, np.array(loop_order(buf_op), dtype=np.int64),
+        np.array([loop_order(rf) for rf in core.rf_operands], dtype=np.int64).reshape(-1, 8),
+        np.array(core.rf_operands, dtype=np.int64), params, mapper_kernels.OBJECTIVE_CODES[objective],
+    )
 
 
 def latency_cycles(compute, dram_bytes, edge_bytes, noc_bytes, dram_bytes_per_cycle, noc_bytes_per_cycle):
@@ -524,34 +572,74 @@ def _distinct_tiles(steps: np.ndarray) -> np.ndarray:
     return np.concatenate([np.ones((1,) + steps.shape, dtype=bool), per_tile[1:] != per_tile[:-1]])
 
 
-def candidate_mappings(core: Core, layers: Layers, buf_op: int) -> tuple[np.ndarray, ...]:
+def _finest_tiles(steps: np.ndarray) -> np.ndarray:
+    """``(J, ...)`` the ladder entry giving the smallest tile of a dim (one step
+    per tile, or the ladder's last entry when the dim has more steps)."""
+    ladder = np.array(TILE_LADDER).reshape((-1,) + (1,) * steps.ndim)
+    per_tile = -(-steps // np.minimum(ladder, steps))
+    smallest = per_tile[-1]
+    first = np.argmax(per_tile == smallest, axis=0)
+    return np.arange(len(TILE_LADDER)).reshape(ladder.shape) == first
+
+
+def _ragged_product(masks: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Every combination of each row's allowed ladder entries.
+
+    ``masks``: ``(R, J)`` per dim, which ladder entries a row allows.
+    Returns the row of each combination and, per mask, its ladder index
+    (the combinations of a row in mixed-radix order, the last mask fastest).
+    """
+    counts = [m.sum(axis=1) for m in masks]
+    total = np.prod(counts, axis=0)
+    row = np.repeat(np.arange(len(total)), total)
+    k = np.arange(len(row)) - np.repeat(np.cumsum(total) - total, total)
+    picks = []
+    for m, n in zip(reversed(masks), reversed(counts)):
+        allowed = np.argsort(~m, axis=1, kind="stable")  # a row's allowed entries first, ascending
+        n_row = n[row]
+        picks.append(allowed[row, k % n_row])
+        k = k // n_row
+    return row, picks[::-1]
+
+
+def candidate_mappings(core: Core, layers: Layers, buf_op: int, spatial=None) -> tuple[np.ndarray, ...]:
     """The candidates with buffer operand ``buf_op``, one row per (candidate, layer):
     ``(n,)`` layer index, ``(n, 8)`` spatial factors and DRAM tile counts.
 
     Spatial fills (:func:`spatial_candidates`) × tile counts from
-    :data:`TILE_LADDER` on the buffer operand's two split dims and on the
-    pipelining dims G and N (splitting them refetches nothing; smaller tiles
-    shorten the unoverlapped first load), keeping only ladder entries that
-    change a tile — so a layer with G = N = 1 gets none of the latter.
+    :data:`TILE_LADDER` on the buffer operand's two split dims, on X for
+    the operands X indexes once Y is split into single row steps
+    (:data:`COLUMN_SPLIT`), and on the pipelining dims G and N (splitting
+    them refetches nothing; smaller tiles shorten the unoverlapped first
+    load), keeping only ladder entries that change a tile — so a layer with
+    G = N = 1 gets none of the latter.  Candidates come ordered by (X, G, N,
+    first and second split dim) ladder entries, then spatial fill, then
+    layer: among candidates of equal need and objective the choice takes
+    the later one.
     """
-    spatial = spatial_candidates(core, layers.dims)  # (Sp, L, 8)
+    spatial = spatial_candidates(core, layers.dims) if spatial is None else spatial  # (Sp, L, 8)
+    Sp, L = spatial.shape[:2]
     steps = -(-layers.dims // spatial)
     d1, d2 = SPLIT_DIMS[buf_op]
-    split = _distinct_tiles(steps[..., d1])[:, None] & _distinct_tiles(steps[..., d2])[None, :]  # (J, J, Sp, L)
-    by_g, by_n = _distinct_tiles(steps[..., G]), _distinct_tiles(steps[..., N])  # (J, Sp, L)
-    ladder = np.array(TILE_LADDER)
-    layers_, us, ts = [], [], []
-    for jg, jn in itertools.product(range(len(ladder)), repeat=2):
-        pipelined = by_g[jg] & by_n[jn]
-        if not pipelined.any():
-            continue
-        j1, j2, sp, layer = np.nonzero(split & pipelined)
-        t = np.ones((len(layer), 8), dtype=np.int64)
-        t[:, d1], t[:, d2], t[:, G], t[:, N] = ladder[j1], ladder[j2], ladder[jg], ladder[jn]
-        layers_.append(layer)
-        us.append(spatial[sp, layer])
-        ts.append(t)
-    return np.concatenate(layers_), np.concatenate(us), np.concatenate(ts)
+    J = len(TILE_LADDER)
+    distinct = {d: _distinct_tiles(steps[..., d]).reshape(J, -1).T for d in (d1, d2, G, N, X)}  # (Sp*L, J)
+    whole_x = np.zeros_like(distinct[X])
+    whole_x[:, 0] = True
+    dims = (X, G, N, d1, d2)
+    parts = [_ragged_product([whole_x, distinct[G], distinct[N], distinct[d1], distinct[d2]])]
+    if buf_op in COLUMN_SPLIT:  # columns split only under single-row tiles
+        split_x = distinct[X] & ~whole_x
+        finest = _finest_tiles(steps[..., d1]).reshape(J, -1).T
+        parts.append(_ragged_product([split_x, distinct[G], distinct[N], finest, distinct[d2]]))
+    row = np.concatenate([p[0] for p in parts])
+    j = np.stack([np.concatenate([p[1][i] for p in parts]) for i in range(len(dims))])  # (5, n)
+    key = np.ravel_multi_index((*j, row), (J,) * len(dims) + (Sp * L,))
+    order = np.argsort(key)
+    row, j = row[order], j[:, order]
+    sp, layer = np.divmod(row, L)
+    t = np.ones((len(row), 8), dtype=np.int64)
+    t[:, list(dims)] = np.array(TILE_LADDER)[j].T
+    return layer, spatial[sp, layer], t
 
 
 def map_layers(core: Core, layers: Layers, capacities, objective: str = "edp") -> LayerCosts:
@@ -569,37 +657,39 @@ def map_layers(core: Core, layers: Layers, capacities, objective: str = "edp") -
     capacities = np.atleast_1d(np.asarray(capacities, dtype=np.float64))
     unique, inverse = layers.unique()
     parts = []  # (rf_op, buf_op, layer, u, t, score, need)
+    spatial = spatial_candidates(core, unique.dims)
     for buf_op in (INPUT, WEIGHT, OUTPUT):
-        layer, u, t = candidate_mappings(core, unique, buf_op)
-        rows = unique.take(layer)
-        level = dram_level(core, rows, u, t, buf_op)
-        for rf_op in core.rf_operands:
-            costs = evaluate_mappings(core, rows, u, t, rf_op, buf_op, level)
-            fits = costs["fits"]
-            score = np.where(fits, objective_of(costs, objective, core), np.inf)
-            parts.append((rf_op, buf_op, layer, u, t, score, np.where(fits, costs["buffer_need"], np.inf)))
+        layer, u, t = candidate_mappings(core, unique, buf_op, spatial)
+        scores, need = candidate_scores(core, unique, layer, u, t, buf_op, objective)
+        for rf_op, score in zip(core.rf_operands, scores):
+            fits = _rf_fits(core, rf_op)
+            parts.append((rf_op, buf_op, layer, u, t, np.where(fits, score, np.inf), np.where(fits, need, np.inf)))
     layer = np.concatenate([p[2] for p in parts])
     chosen, fits = _choose(
         np.concatenate([p[5] for p in parts]), np.concatenate([p[6] for p in parts]), layer, unique.num_layers,
         capacities,
     )
-    # Cost the chosen candidates again, one (RF, buffer) operand pair at a time.
+    # Cost the chosen candidates again, each once (many rungs choose alike),
+    # one (RF, buffer) operand pair at a time, and spread them over the layers.
+    distinct, back = np.unique(chosen, return_inverse=True)
     sizes = np.cumsum([0] + [len(p[2]) for p in parts])
-    part = np.searchsorted(sizes, chosen, side="right") - 1  # (R, L)
-    picked: dict[str, np.ndarray] = {}
+    part = np.searchsorted(sizes, distinct, side="right") - 1
+    values: dict[str, np.ndarray] = {}
     for i, (rf_op, buf_op, layer_i, u, t, _, _) in enumerate(parts):
-        where = part == i
-        if not where.any():
+        where = np.flatnonzero(part == i)
+        if not len(where):
             continue
-        local = chosen[where] - sizes[i]
+        local = distinct[where] - sizes[i]
         costs = evaluate_mappings(core, unique.take(layer_i[local]), u[local], t[local], rf_op, buf_op)
         costs["objective"] = objective_of(costs, objective, core)
         for name, value in costs.items():
-            if name not in picked:
-                picked[name] = np.zeros(chosen.shape + value.shape[1:], dtype=value.dtype)
-            picked[name][where] = value
-    picked["fits"] &= fits
-    return LayerCosts(capacities=capacities, **picked).take(inverse)
+            if name not in values:
+                values[name] = np.zeros((len(distinct),) + value.shape[1:], dtype=value.dtype)
+            values[name][where] = value
+    index = back.reshape(chosen.shape)[:, inverse]  # (R, L)
+    picked = {name: value[index] for name, value in values.items()}
+    picked["fits"] &= fits[:, inverse]
+    return LayerCosts(capacities=capacities, **picked)
 
 
 def _choose(score, need, layer, num_layers, capacities) -> tuple[np.ndarray, np.ndarray]:
@@ -607,16 +697,7 @@ def _choose(score, need, layer, num_layers, capacities) -> tuple[np.ndarray, np.
     candidates with ``need <= capacity``, and whether any fits."""
     order = np.lexsort((need, layer))
     starts = np.searchsorted(layer[order], np.arange(num_layers + 1))
-    chosen = np.zeros((len(capacities), num_layers), dtype=np.int64)
-    fits = np.zeros((len(capacities), num_layers), dtype=bool)
-    for l in range(num_layers):
-        rows = order[starts[l] : starts[l + 1]]
-        best = np.minimum.accumulate(score[rows])
-        argbest = np.maximum.accumulate(np.where(score[rows] <= best, np.arange(len(rows)), 0))
-        count = np.searchsorted(need[rows], capacities, side="right")
-        fits[:, l] = count > 0
-        chosen[:, l] = rows[np.where(count > 0, argbest[np.maximum(count - 1, 0)], 0)]
-    return chosen, fits
+    return mapper_kernels.choose_sorted(score, need, order, starts, np.asarray(capacities, dtype=np.float64))
 
 
 # -- building a core from a platform ---------------------------------------------------
