@@ -19,13 +19,15 @@ import pathlib
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import (AfterValidator, Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator,
+                      model_serializer, model_validator)
 
 from cosearch.config_base import ConfigError, Section, allowed, short_form
+from cosearch.config_serving import ServingConfig
 from cosearch.config_targets import ModelConfig, PlatformConfig, WorkloadConfig
 from objectives import metrics as metric_table
 
-__all__ = ["ConfigError", "ExperimentConfig", "ModelConfig", "PlatformConfig", "WorkloadConfig"]
+__all__ = ["ConfigError", "ExperimentConfig", "ModelConfig", "PlatformConfig", "ServingConfig", "WorkloadConfig"]
 
 # Keys of the mapping form ``constraints: {max_latency_s: 0.05, …}`` (deprecated):
 # each stands for ``metric <= bound``; ``no_sla_violations: true`` for ``sla_violations <= 0``.
@@ -230,9 +232,23 @@ class RayConfig(Section):
 
 
 class BaselineSpaceConfig(SpaceConfig):
-    """One baseline: a named space, its options, and the label it is reported under."""
+    """One baseline: a named space, its options, and the label it is reported under; with a ``serving``
+    section, ``policy`` serves its designs under another dispatch policy (Planaria's ``prema`` baseline)."""
 
     label: str | None = None
+    policy: str | None = None
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, name: str | None) -> str | None:
+        from objectives.serving import POLICIES
+
+        return None if name is None else POLICIES.check(name)
+
+    @model_serializer(mode="wrap")
+    def _record(self, dump):
+        data = dump(self)  # without a policy, recorded as before baselines could carry one
+        return data if self.policy is not None else {k: v for k, v in data.items() if k != "policy"}
 
     @property
     def key(self) -> str:
@@ -289,6 +305,7 @@ class ExperimentConfig(Section):
     output: str | None = None
     storage: str | None = None
     plots: PlotsConfig = PlotsConfig()
+    serving: ServingConfig | None = None
 
     @field_validator("seeds", mode="before")
     @classmethod

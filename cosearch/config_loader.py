@@ -212,12 +212,42 @@ def build(config: ExperimentConfig, source: str = "<config>") -> Built:
                 baselines.append(baseline_space)
                 problems += _optimizer_problems("baselines.optimizer_options", config.baselines.optimizer,
                                                 config.baselines.optimizer_options, baseline_space, n_obj)
+    if workload is not None:
+        problems += _serving_problems(config, workload)
     if space is not None:
         for i, opt in enumerate(config.optimizers):
             problems += _optimizer_problems(f"optimizers[{i}].options", opt.name, opt.options, space, n_obj)
     if problems:
         raise ConfigError(source, problems)
     return Built(workload, platform, space, tuple(baselines))
+
+
+def _serving_problems(config: ExperimentConfig, workload) -> list[tuple[str, str]]:
+    """The serving section against the workload (tenants' models); serving metrics and baseline policies
+    without one."""
+    from cosearch.scenarios import resolve_cases, serving_metric_names
+
+    if config.serving is None:
+        problems = [(f"baselines.spaces[{i}].policy", "a dispatch policy needs a serving section")
+                    for i, b in enumerate(config.baselines.spaces) if b.policy is not None]
+        serving_names = set(serving_metric_names())
+        for key, names in (("objective", config.objective.keys),
+                           ("objective.constraints", [c.metric for c in config.objective.constraint_list()])):
+            problems += [(key, f"{name!r} is a serving metric: add a serving section (docs/serving.md)")
+                         for name in names if name in serving_names]
+        return problems
+    try:
+        cases = resolve_cases(config.serving, workload)
+    except ValueError as e:
+        key, _, message = str(e).partition(": ")
+        return [(key, message)]
+    needs = {*config.objective.keys, *(c.metric for c in config.objective.constraint_list())}
+    rated = sorted(needs & {"qps_at_sla", "qps_per_watt"})
+    closed = [case.label for case in cases if not case.scenario.base_qps > 0]
+    if rated and closed:  # throughput at SLA scales open-loop arrival rates
+        return [("objective", f"{rated[0]!r} needs an open-loop tenant (poisson or trace arrivals) in every "
+                              f"scenario; {', '.join(closed)} has closed-loop tenants only")]
+    return []
 
 
 def _optimizer_problems(key: str, name: str, options: dict, space, n_obj: int) -> list[tuple[str, str]]:
@@ -256,14 +286,23 @@ class ConfigProblem(typing.NamedTuple):
     space_options: dict
 
     @classmethod
-    def from_config(cls, config: ExperimentConfig, baseline=None) -> "ConfigProblem":
-        """The main space's problem, or the one of a ``BaselineSpaceConfig``."""
+    def from_config(cls, config: ExperimentConfig, baseline=None):
+        """The main space's problem, or the one of a ``BaselineSpaceConfig``; with a ``serving``
+        section, a ``scenarios.ServingSpec`` (designs judged on its request streams)."""
         name = config.space.name if baseline is None else baseline.name
         options = config.space.options if baseline is None else baseline.options
         label = name if baseline is None else baseline.key
         workload = config.workload.model_dump(mode="json")
         platform = config.platform.model_dump(mode="json")
         key = f"{label}:{config.workload.mix or config.workload.name or 'custom'}@{config.platform.label}"
+        if config.serving is not None:
+            from cosearch.scenarios import ServingSpec
+
+            serving = config.serving.model_dump(mode="json")
+            if baseline is not None and baseline.policy is not None:
+                serving["policy"] = baseline.policy
+            needs = (*config.objective.keys, *(c.metric for c in config.objective.constraint_list()))
+            return ServingSpec(key, workload, platform, name, dict(options), serving, needs)
         return cls(key, workload, platform, name, dict(options))
 
     def build(self):
@@ -333,7 +372,17 @@ def config_problems(config: ExperimentConfig, built: Built) -> dict:
     objects ``build`` made while checking the config (so nothing is built twice)."""
     from cosearch.experiment import BuiltProblem
 
-    problems = {ConfigProblem.from_config(config).key: BuiltProblem(built.space, built.workload, built.platform)}
+    def problem(space, baseline=None):
+        plain = BuiltProblem(space, built.workload, built.platform)
+        if config.serving is None:
+            return plain
+        from cosearch.scenarios import ServingProblem
+
+        policy = None if baseline is None else baseline.policy
+        serving = config.serving if policy is None else config.serving.model_copy(update={"policy": policy})
+        return ServingProblem(plain, serving, ConfigProblem.from_config(config, baseline).needs)
+
+    problems = {ConfigProblem.from_config(config).key: problem(built.space)}
     for baseline, space in zip(config.baselines.spaces, built.baselines):
-        problems[ConfigProblem.from_config(config, baseline).key] = BuiltProblem(space, built.workload, built.platform)
+        problems[ConfigProblem.from_config(config, baseline).key] = problem(space, baseline)
     return problems

@@ -354,7 +354,9 @@ def prepare(spec: "ExperimentSpec | Sequence[RunSpec]", problems: Mapping[str, A
             if key not in problems:
                 problems[key] = s.problem.build()
             s.validate(problems[key].metric_names)
-            references[key] = s.reference or reference_point(problems[key], s.archive_keys, s.constraints)
+            samples = getattr(problems[key], "reference_samples", 256)  # fewer where a design costs a stream
+            references[key] = s.reference or reference_point(problems[key], s.archive_keys, s.constraints,
+                                                             samples=samples)
     return [dataclasses.replace(s, reference=references[s.problem.key]) for s in specs], problems
 
 

@@ -563,3 +563,137 @@ def _layer_names(ax, start, finish, row, names: Sequence[str], colors: Sequence,
 def gantt(path, **kwargs) -> pathlib.Path:
     """``gantt_figure(**kwargs)`` written to ``path``."""
     return save_figure(gantt_figure(**kwargs), path)
+
+
+# -- serving (request streams; cosearch.scenarios) ----------------------------------------
+
+
+def latency_cdf(
+    path,
+    latency_s: Mapping[str, Sequence[float]],
+    *,
+    qos_s: Mapping[str, float] | None = None,
+    title: str = "",
+) -> pathlib.Path:
+    """Each tenant's request latencies as an empirical CDF (log time axis), its QoS bound dashed.
+
+    ``latency_s``: tenant → its measured requests' latencies (s); ``qos_s``: tenant → its bound (s).
+    """
+    fig, ax = _figure(7.5, 4.4)
+    colors = _colors(len(latency_s))
+    for color, (name, values) in zip(colors, latency_s.items()):
+        x = np.sort(np.asarray(values, float))
+        x = x[np.isfinite(x)]
+        if not x.size:
+            continue
+        ax.step(x, np.arange(1, x.size + 1) / x.size, where="post", color=color, lw=1.5, label=name)
+        if qos_s and name in qos_s and np.isfinite(qos_s[name]):
+            ax.axvline(qos_s[name], color=color, ls="--", lw=0.9, alpha=0.8)
+    ax.axhline(0.99, color="0.5", ls=":", lw=0.8)
+    ax.annotate("p99", (ax.get_xlim()[0], 0.99), fontsize=7, color="0.4", va="bottom")
+    ax.set_xscale("log")
+    from matplotlib.ticker import EngFormatter
+
+    ax.xaxis.set_major_formatter(EngFormatter(unit="s"))
+    ax.set_xlabel("request latency (dashed: the tenant's QoS bound)")
+    ax.set_ylabel("share of requests")
+    ax.set_ylim(0, 1.01)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(title or "Latency CDF per tenant")
+    return save_figure(fig, path)
+
+
+def sla_vs_load(
+    path,
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    target: float = 0.99,
+    xlabel: str = "offered load (queries/s)",
+    title: str = "",
+) -> pathlib.Path:
+    """SLA satisfaction against offered load, one line per design (name → (loads, rates)); the
+    target rate dotted, so where each line crosses it is that design's throughput at SLA."""
+    fig, ax = _figure(7.5, 4.4)
+    for i, (color, (name, (loads, rates))) in enumerate(zip(_colors(len(curves)), curves.items())):
+        ax.plot(np.asarray(loads, float), np.asarray(rates, float), marker=MARKERS[i % len(MARKERS)], ms=4,
+                color=color, lw=1.4, label=name)
+    ax.axhline(target, color="0.4", ls=":", lw=0.9)
+    ax.set_xscale("log")
+    from matplotlib.ticker import EngFormatter
+
+    ax.xaxis.set_major_formatter(EngFormatter())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("SLA satisfaction rate")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    ax.set_title(title or "SLA satisfaction vs load")
+    return save_figure(fig, path)
+
+
+def grouped_bars(
+    path,
+    values: Mapping[str, Mapping[str, float]],
+    *,
+    ylabel: str,
+    log: bool = True,
+    title: str = "",
+) -> pathlib.Path:
+    """Bars grouped by the outer key (a scenario or experiment), one bar per inner key (a design),
+    each labelled with its value relative to the group's first bar (``values[group][design]``)."""
+    groups = list(values)
+    designs = list(dict.fromkeys(d for g in groups for d in values[g]))
+    fig, ax = _figure(min(14.0, max(6.0, 1.3 * len(groups) * max(len(designs), 2) / 3)), 4.4)
+    width = 0.8 / max(len(designs), 1)
+    colors = _colors(len(designs))
+    zeros = []
+    for d, (design, color) in enumerate(zip(designs, colors)):
+        xs = [g + (d - (len(designs) - 1) / 2) * width for g in range(len(groups))]
+        ys = [values[group].get(design, np.nan) for group in groups]
+        ax.bar(xs, [y if np.isfinite(y) and y > 0 else np.nan for y in ys], width=width * 0.95, color=color,
+               label=design)
+        for x, y, group in zip(xs, ys, groups):
+            first = next(iter(values[group].values()))
+            if np.isfinite(y) and y > 0 and first > 0:
+                ax.annotate(f"{y / first:.2g}×", (x, y), fontsize=6, ha="center", va="bottom", rotation=90)
+            elif design in values[group]:  # measured as 0 (a design a group lacks gets no mark)
+                zeros.append(x)
+    if log:
+        ax.set_yscale("log")
+    for x in zeros:  # no bar: marked at the axis floor
+        ax.annotate("0", (x, ax.get_ylim()[0]), fontsize=7, ha="center", va="bottom", color="0.4")
+    ax.set_xticks(range(len(groups)), groups, rotation=20 if len(groups) > 6 else 0,
+                  ha="right" if len(groups) > 6 else "center")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    ax.set_title(title)
+    return save_figure(fig, path)
+
+
+def core_mix(
+    path,
+    mixes: Mapping[str, Sequence[str]],
+    *,
+    title: str = "",
+) -> pathlib.Path:
+    """The cores of several designs (name → each core's label, e.g. ``B4096 ws_kc``), counted per
+    label as one stacked bar each, so which sizes each design chose reads at a glance."""
+    names = list(mixes)
+    labels = sorted({core for cores in mixes.values() for core in cores})
+    fig, ax = _figure(max(6.0, 0.9 * len(names) + 2), 4.4)
+    colors = _colors(len(labels))
+    bottom = np.zeros(len(names))
+    for label, color in zip(labels, colors):
+        counts = np.array([list(mixes[n]).count(label) for n in names], float)
+        ax.bar(range(len(names)), counts, bottom=bottom, color=color, edgecolor="white", label=label)
+        for i, count in enumerate(counts):
+            if count:
+                ax.text(i, bottom[i] + count / 2, f"{int(count)}", ha="center", va="center", fontsize=8)
+        bottom += counts
+    ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
+    ax.set_ylabel("cores")
+    ax.legend(fontsize=8, loc="best")
+    ax.set_title(title or "Core mix per design")
+    return save_figure(fig, path)

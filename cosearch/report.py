@@ -20,31 +20,62 @@ def shown_metrics() -> list:
     return [m for m in METRICS.values() if m.shown]
 
 
-def score_design(data: dict, *, workload: str | None = None, platform: str | None = None):
+def score_design(data: dict, *, workload=None, platform=None, serving: dict | None = None):
     """Evaluate a design file's design; returns ``(metrics, workload, platform, same_setup)``.
 
-    ``workload``/``platform`` names replace the ones recorded in the file;
-    ``same_setup`` says whether the recorded metrics apply.
+    ``workload``/``platform`` (names, or config sections as plain data) replace
+    the ones recorded in the file; on another workload the design is re-mapped
+    (``cosearch.remap``: same cores, its mapping carried over).  ``serving`` (a
+    config's ``serving`` section as plain data) replaces the request streams the
+    file records; with either, the metrics include the serving metrics
+    (``cosearch.scenarios``).  ``same_setup`` says whether the recorded metrics apply.
     """
-    from cosearch.config import PlatformConfig, WorkloadConfig
+    from cosearch.config import PlatformConfig, ServingConfig, WorkloadConfig
+    from cosearch.remap import remap
     from objectives import evaluate
     from spaces import Design
 
     recorded_w, recorded_p = data.get("workload"), data.get("platform")
     if workload is None and recorded_w is None or platform is None and recorded_p is None:
         raise ResultsError("the design file records no workload or platform: pass --workload and --platform")
+    serving = serving if serving is not None else data.get("serving")
     try:
         workload_config = WorkloadConfig.model_validate(workload if workload is not None else recorded_w)
         platform_config = PlatformConfig.model_validate(platform if platform is not None else recorded_p)
         built_w, built_p = workload_config.build(), platform_config.build()
+        same_w = (recorded_w is not None and
+                  workload_config.model_dump() == WorkloadConfig.model_validate(recorded_w).model_dump())
         design = Design.from_dict(data["design"])
-        metrics = evaluate(design.to_batch(built_p), built_w, built_p)
+        if not same_w and recorded_w is not None:  # another mix: the same cores, the mapping carried over
+            design = remap(design, WorkloadConfig.model_validate(recorded_w).build(), built_w, built_p)
+        batch = design.to_batch(built_p)
+        if serving is not None:
+            from cosearch.scenarios import Judge
+
+            metrics = Judge(built_w, built_p, ServingConfig.model_validate(serving)).score(batch)
+        else:
+            metrics = evaluate(batch, built_w, built_p)
     except ValueError as e:  # a wrong name, or a design that does not fit this workload
         raise ResultsError(" ".join(str(e).split())) from None
-    same = (recorded_w is not None and workload_config.model_dump() == WorkloadConfig.model_validate(recorded_w).model_dump()
-            and recorded_p is not None
+    same = (same_w and recorded_p is not None and serving == data.get("serving")
             and platform_config.model_dump() == PlatformConfig.model_validate(recorded_p).model_dump())
     return metrics, built_w, built_p, same
+
+
+def regret(row: dict, best: dict, objectives) -> dict:
+    """Per objective, how much worse ``row`` is than ``best`` (a mix's own best design), as a fraction of
+    the best: ``(value − best) / |best|`` when lower is better, ``(best − value) / |best|`` when higher is;
+    0 means as good, negative better."""
+    from objectives.metrics import METRICS
+
+    out = {}
+    for name in objectives:
+        value, reference = row.get(name), best.get(name)
+        if value is None or reference is None or reference == 0:
+            continue
+        gap = (value - reference) if METRICS[name].direction != "maximize" else (reference - value)
+        out[name] = gap / abs(reference)
+    return out
 
 
 def recorded_differences(row: dict, recorded: dict) -> list[str]:
@@ -256,4 +287,56 @@ def plot_results(results: ResultsDir, fmt: str = "png", summary: dict | None = N
     written.append(_convergence(results, summary, fmt, title))
     if best and best.get("design"):
         written.extend(_best_design_plots(results, best, fmt, title))
+    if summary.get("serving"):
+        written += plot_serving(results, summary, fmt, title)
+    return written
+
+
+def core_label(core: dict) -> str:
+    """A core as the core-mix figure counts it: its size (or PEs) and dataflow."""
+    return f"{core.get('size') or str(core['pes']) + ' PEs'} {core['dataflow']}"
+
+
+def plot_serving(results: ResultsDir, summary: dict, fmt: str, title: str) -> list[pathlib.Path]:
+    """The serving figures: the best design's latency CDF per tenant, SLA rate against load per design,
+    throughput at SLA of the best design and each baseline per case, and their core mixes."""
+    from cosearch import plots
+
+    serving, written = summary["serving"], []
+    latency = serving.get("latency")
+    if latency:
+        tenants = latency["tenants"]
+        written.append(plots.latency_cdf(
+            results.plots_dir / f"latency_cdf.{fmt}", {t: v["latency_s"] for t, v in tenants.items()},
+            qos_s={t: v["qos_s"] for t, v in tenants.items()},
+            title=f"Latency per tenant, {latency['design']} at {plots.si(latency['offered_qps'], 'queries/s')} "
+                  f"({latency['case']}) — {title}"))
+    sweep = serving.get("sla_vs_load")
+    if sweep:
+        written.append(plots.sla_vs_load(
+            results.plots_dir / f"sla_load.{fmt}",
+            {label: (sweep["offered_qps"], rates) for label, rates in sweep["sla_rate"].items()},
+            xlabel=f"offered load, every tenant's rate scaled alike (queries/s; {serving['cases'][0]})",
+            title=f"SLA satisfaction vs load — {title}"))
+    designs = {f"best ({summary['space']})": summary["best"]}
+    designs.update({label: entry for label, entry in summary["baselines"].items() if entry.get("metrics")})
+    per_case: dict[str, dict[str, float]] = {}
+    for label, entry in designs.items():
+        cases = entry["metrics"].get("scenarios") or []
+        for case in cases:
+            per_case.setdefault(case["case"], {})[label] = case.get("qps_at_sla", float("nan"))
+        if len(cases) > 1:
+            per_case.setdefault(f"{serving['aggregate']} over cases", {})[label] = entry["metrics"].get(
+                "qps_at_sla", float("nan"))
+    if per_case:
+        written.append(plots.grouped_bars(
+            results.plots_dir / f"qps.{fmt}", per_case, ylabel="throughput at SLA (queries/s)",
+            title=f"Throughput at SLA, relative to the best design — {title}"))
+    mixes = {}
+    for label, entry in designs.items():
+        if entry.get("design"):
+            mixes[label] = [core_label(c) for c in read_design(results.root / entry["design"])["design"]["cores"]]
+    if mixes:
+        written.append(plots.core_mix(results.plots_dir / f"core_mix.{fmt}", mixes,
+                                      title=f"Core mix of each design — {title}"))
     return written

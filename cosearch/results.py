@@ -46,7 +46,8 @@ HISTORY_COLUMNS = ("evaluations", "seconds", "best", "hypervolume")  # a run's h
 # temporary files an interrupted write left. Nothing else in the directory is touched.
 OWNED = ("config.yaml", "summary.json", "pareto.csv", "optuna.db", "runs/*/history.csv", "runs/*/run.json",
          "runs/*/error.txt", "designs/best.json", "designs/baseline-*.json", "designs/pareto-*.json",
-         *(f"plots/{name}.{fmt}" for name in ("pareto", "convergence", "design", "schedule") for fmt in ("png", "svg")))
+         *(f"plots/{name}.{fmt}" for name in ("pareto", "convergence", "design", "schedule", "latency_cdf", "sla_load",
+                                             "qps", "core_mix") for fmt in ("png", "svg")))
 TEMPORARY = (".*.tmp", "*/.*.tmp", "*/*/.*.tmp")
 OWNED_DIRS = ("runs/*", "runs", "designs", "plots")  # removed when nothing else is left in them
 SECRET_PARAMETERS = re.compile(r"pass(word|wd)?|pwd|secret|token|key", re.IGNORECASE)

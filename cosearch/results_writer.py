@@ -29,7 +29,7 @@ import numpy as np
 from cosearch.results import ResultsDir, redact_url, to_plain
 
 # What decides the runs' results: resuming needs config.yaml to agree on these.
-RESULT_KEYS = ("workload", "platform", "space", "objective", "optimizers", "seeds", "budget", "baselines")
+RESULT_KEYS = ("workload", "platform", "space", "objective", "optimizers", "seeds", "budget", "baselines", "serving")
 FRONT_DESIGNS = 10  # front members written to designs/pareto-<k>.json, lowest EDP first
 STORAGE_OPTIONS = ("storage", "study_name")  # where a run keeps its study, not what it finds
 
@@ -238,14 +238,35 @@ class ResultsWriter:
         X = np.asarray(X, dtype=np.float64).reshape(1, -1)
         design = problem.space.designs(X)[0]
         batch = design.to_batch(problem.platform)
-        metrics = evaluate(batch, problem.workload, problem.platform, with_schedule=True)
+        if hasattr(problem, "score"):  # scored on request streams too (cosearch.scenarios.ServingProblem)
+            metrics = problem.score(batch, with_schedule=True)
+        else:
+            metrics = evaluate(batch, problem.workload, problem.platform, with_schedule=True)
         mappings = (layer_mappings(batch, problem.workload, problem.platform, metrics.layer_core[0])
                     if metrics.feasible[0] else None)
         payload = design_payload(design, metrics, problem.workload, workload_config=workload_config,
                                  platform_config=platform_config, space=space_name, origin=origin,
                                  layer_mappings=mappings, batch=batch, platform=problem.platform)
+        if hasattr(problem, "serving"):  # so `cosearch evaluate` scores it on the same request streams
+            payload["serving"] = problem.serving.model_dump(mode="json")
         path = self.results.write_design(name, payload)
         return str(path.relative_to(self.results.root)), payload["metrics"]
+
+    @staticmethod
+    def _serving(main, best_x, best_baseline: dict, problems: Mapping, space_name: str) -> dict:
+        """``summary.json``'s ``serving`` entry (``cosearch.serving_results``) for the best design and
+        each baseline's, each served by the problem that scored it."""
+        from cosearch.serving_results import serving_summary
+
+        def design(problem, x):
+            return problem.space.designs(np.asarray(x, dtype=np.float64).reshape(1, -1))[0]
+
+        entries = {f"best ({space_name})": (main, design(main, best_x))}
+        for label, result in best_baseline.items():
+            if result.best_x is not None:
+                problem = problems[result.spec.problem.key]
+                entries[label] = (problem, design(problem, result.best_x))
+        return serving_summary(entries)
 
     def finish(self, name: str, specs: Sequence, outcome, problems: Mapping, *, seconds: float) -> dict:
         """Write the front, the designs, the plots and ``summary.json`` (last); returns the summary.
@@ -322,6 +343,8 @@ class ResultsWriter:
                         f"baseline-{label}", problems[spec.problem.key], result.best_x,
                         {"run": run_id, "evaluations": result.evaluations}, spec.problem.space, **sections)
                 summary["baselines"][label] = entry
+        if summary["best"] and hasattr(main, "judge"):  # served on request streams: the serving figures' data
+            summary["serving"] = self._serving(main, best_x, best_baseline, problems, space_name)
         best_edp = summary["best"]["metrics"]["edp"] if summary["best"] else math.inf
         for entry in summary["baselines"].values():
             entry["edp_over_best"] = entry["metrics"]["edp"] / best_edp if entry["metrics"] and summary["best"] else None

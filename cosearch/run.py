@@ -275,7 +275,8 @@ def run(
     spec.validate(problem.metric_names)
     reference = spec.reference
     if reference is None:
-        reference = reference_point(problem, spec.archive_keys, spec.constraints)
+        reference = reference_point(problem, spec.archive_keys, spec.constraints,
+                                    samples=getattr(problem, "reference_samples", 256))
     if problem.dim == 0:
         optimizer = _OnlyDesign()
     else:

@@ -647,3 +647,81 @@ def _transfer_s(workload: Workload, platform: Platform) -> np.ndarray:
     safe_preds = np.where(workload.preds >= 0, workload.preds, 0)
     output_bytes = workload.operand_bytes(platform.word_bytes)[OUTPUT]
     return output_bytes[safe_preds] / (platform.noc_gbps * 1e9)
+
+
+@dataclasses.dataclass(frozen=True)
+class _LayerCosts:
+    """Per layer ``(P, L)`` on the core ``layer_core`` puts it on."""
+
+    latency_s: np.ndarray
+    dram_bytes: np.ndarray
+    dynamic_pj: np.ndarray
+    utilization: np.ndarray
+
+
+def _layer_costs(designs: DesignBatch, workload: Workload, platform: Platform, cores: _Cores,
+                 layer_core: np.ndarray, preds: np.ndarray | None = None) -> _LayerCosts:
+    """Step 5's per-layer part alone (``roofline.layer_roofline``), for callers
+    that schedule layers themselves: each layer's mapper results on its core and
+    rung, less the DRAM round trip of an input its only predecessor left in the
+    same core's buffer, under that core's bandwidth shares.  ``preds`` replaces
+    the workload's (all −1: every input read from DRAM)."""
+    e = platform.energy
+    latency, dram, dynamic, util = roofline.layer_roofline(
+        cores.store.rows, cores.block, cores.dram_bw, cores.noc_bw, designs.buffer_share * platform.buffer_bytes,
+        layer_core, workload.preds if preds is None else preds, workload.operand_bytes(platform.word_bytes)[INPUT],
+        e.dram_pj_per_byte + e.buffer_write_pj, platform.clock_hz,
+    )  # fmt: skip
+    return _LayerCosts(latency_s=latency, dram_bytes=dram, dynamic_pj=dynamic, utilization=util)
+
+
+@dataclasses.dataclass(frozen=True)
+class CoreLayerCosts:
+    """Every layer's cost on every core of every design, for schedulers that
+    place layers themselves (``objectives.serving``).
+
+    ``latency_s`` and ``dynamic_j`` ``(P, C, L)``: the layer on core c with its
+    input read from DRAM; ``chained_*``: the same layer when its only
+    predecessor ran on the same core and left its output in that core's
+    buffer (equal to the first where that rule does not apply: several
+    predecessors, none, or an input larger than the buffer).  Inactive cores
+    and infeasible designs (``reason`` ≠ 0, ``(P,)``) cost ``inf``.
+    ``static_w`` ``(P,)``: the design's leakage, paid while it serves.
+    """
+
+    latency_s: np.ndarray
+    dynamic_j: np.ndarray
+    chained_latency_s: np.ndarray
+    chained_dynamic_j: np.ndarray
+    static_w: np.ndarray
+    active: np.ndarray
+    reason: np.ndarray
+
+
+def core_layer_costs(designs: DesignBatch, workload: Workload, platform: Platform) -> CoreLayerCosts:
+    """Each layer of ``workload`` on each core of each design: the evaluator's
+    steps 1 and 4 (core resources, per-layer roofline) with every layer put
+    on core c in turn, once with the predecessors the workload has and once
+    with none (inputs from DRAM)."""
+    designs.check_shapes()
+    _check_counts(workload)
+    reason = design_reasons(designs, platform)
+    with np.errstate(all="ignore"):
+        designs = _sanitized(designs, reason)
+        cores = _core_resources(designs, workload, platform)
+        P, C, L = designs.num_designs, designs.num_cores, workload.num_layers
+        no_preds = np.full((L, 1), -1, dtype=np.int64)
+        tables = np.empty((4, P, C, L))
+        for c in range(C):
+            on_c = np.full((P, L), c, dtype=np.int64)
+            for k, preds in enumerate((no_preds, workload.preds)):
+                layers = _layer_costs(designs, workload, platform, cores, on_c, preds)
+                tables[2 * k, :, c], tables[2 * k + 1, :, c] = layers.latency_s, layers.dynamic_pj * 1e-12
+        blocked = (~cores.active | (reason != 0)[:, None])[None, :, :, None]
+        tables = np.where(blocked, np.inf, tables)
+        dsp, lut, bram, uram = chip.fpga_resources(designs, platform)
+        static_w = chip.static_power_w(platform.static, cores.pes_total[:, 0].astype(np.float64), dsp, lut, bram,
+                                       uram, platform.buffer_bytes)
+    return CoreLayerCosts(latency_s=tables[0], dynamic_j=tables[1], chained_latency_s=tables[2],
+                          chained_dynamic_j=tables[3], static_w=static_w, active=cores.active & (reason == 0)[:, None],
+                          reason=reason)

@@ -58,7 +58,10 @@ class Metric:
     metric that follows from others, its values from the record's other
     metrics by name; the evaluator then need not compute it.  ``column_name``:
     the name of its column in results files when ``name`` does not end in its
-    unit (``edp`` is ``edp_j_s``), so a CSV read without this table still says it.
+    unit (``edp`` is ``edp_j_s``), so a CSV read without this table still says it.  ``source``:
+    who computes it — ``evaluate`` (every record has it) or ``serving``
+    (``objectives.serving_metrics``, present only when a design is scored
+    on a serving scenario).
     """
 
     name: str
@@ -73,6 +76,7 @@ class Metric:
     front: bool = False
     derive: Callable[[Mapping[str, np.ndarray]], np.ndarray] | None = None
     column_name: str | None = None
+    source: Literal["evaluate", "serving"] = "evaluate"
 
     def __post_init__(self):
         if not self.name.isidentifier():
@@ -81,6 +85,8 @@ class Metric:
             raise ValueError(f"metric {self.name!r}: direction {self.direction!r} is not minimize, maximize or neither")
         if self.shape not in ("design", "model", "tenant"):
             raise ValueError(f"metric {self.name!r}: shape {self.shape!r} is not design, model or tenant")
+        if self.source not in ("evaluate", "serving"):
+            raise ValueError(f"metric {self.name!r}: source {self.source!r} is not evaluate or serving")
 
     @property
     def sign(self) -> float:
@@ -160,6 +166,39 @@ METRICS: dict[str, Metric] = _table(
            "PREMA fairness: least over most priority-weighted progress", shown=True),
     Metric("sla_violations", "models", "SLA violations", "minimize", "design",
            "models whose latency target the shared schedule misses", shown=True),
+    # Serving (objectives.serving_metrics): a design judged on a stream of requests.
+    Metric("tenant_p50_latency_s", "s", "p50 latency", "minimize", "tenant",
+           "each scenario tenant's median request latency (arrival to last layer)", source="serving"),
+    Metric("tenant_p95_latency_s", "s", "p95 latency", "minimize", "tenant",
+           "each scenario tenant's 95th-percentile request latency", source="serving"),
+    Metric("tenant_p99_latency_s", "s", "p99 latency", "minimize", "tenant",
+           "each scenario tenant's 99th-percentile request latency", source="serving"),
+    Metric("tenant_sla_rate", "", "tenant SLA rate", "maximize", "tenant",
+           "each scenario tenant's fraction of requests within its QoS bound", source="serving"),
+    Metric("tenant_throughput_qps", "queries/s", "tenant throughput", "maximize", "tenant",
+           "each scenario tenant's requests served per second, first arrival to last finish", source="serving"),
+    Metric("qps_at_sla", "queries/s", "throughput at SLA", "maximize", "design",
+           "largest total arrival rate (one multiple of every tenant's rate) at which every tenant meets its SLA "
+           "(Planaria §V)", source="serving"),
+    Metric("p99_latency_s", "s", "p99 latency", "minimize", "design",
+           "the worst tenant's 99th-percentile request latency", display_unit="ms", display_scale=1e3,
+           source="serving"),
+    Metric("sla_rate", "", "SLA rate", "maximize", "design",
+           "fraction of all requests that finish within their tenant's QoS bound", source="serving"),
+    Metric("throughput_qps", "queries/s", "served throughput", "maximize", "design",
+           "requests of every tenant served per second, first arrival to last finish", source="serving"),
+    Metric("energy_per_query_j", "J", "energy per query", "minimize", "design",
+           "dynamic energy plus leakage over the span served, per request", display_unit="mJ", display_scale=1e3,
+           source="serving"),
+    Metric("edp_per_query", "J·s", "EDP per query", "minimize", "design",
+           "energy per query × the worst tenant's p99 latency", source="serving"),
+    Metric("serving_fairness", "", "serving fairness", "maximize", "design",
+           "PREMA fairness over scenario tenants: least over most priority-weighted mean normalised progress "
+           "(latency alone / latency in the stream)", source="serving"),
+    Metric("mean_slowdown", "", "mean slowdown", "minimize", "design",
+           "mean over requests of latency in the stream / latency alone", source="serving"),
+    Metric("peak_power_w", "W", "peak power", "minimize", "design",
+           "leakage plus every core at the most power-hungry layer it ran", source="serving"),
 )  # fmt: skip
 
 
@@ -192,9 +231,10 @@ class Metrics:
     ``metrics.latency_s`` reads ``values["latency_s"]``; a metric's shape is
     ``(P,)``, ``(P, M)`` or ``(P, I)`` as the table says.  Built with one
     keyword per metric (and ``feasible``, ``reason``, ``layer_core``,
-    ``schedule``), which must name every metric of the table that has no
-    ``derive`` and no other, so a metric added to the table and not computed
-    (or the reverse) fails at once.
+    ``schedule``), which must name every ``evaluate`` metric of the table
+    that has no ``derive`` and no other, so a metric added to the table and
+    not computed (or the reverse) fails at once.  ``serving`` metrics are
+    there when given (a design scored on a serving scenario).
 
     Infeasible designs carry ``inf`` in every cost and their ``reason`` code
     (see ``spaces.design.REASONS``); nothing here is ever NaN.
@@ -208,16 +248,17 @@ class Metrics:
 
     def __init__(self, *, feasible, reason, layer_core, schedule=None, **values):
         unknown = [name for name in values if name not in METRICS]
-        missing = [m.name for m in METRICS.values() if m.name not in values and m.derive is None]
+        missing = [m.name for m in METRICS.values()
+                   if m.name not in values and m.derive is None and m.source == "evaluate"]
         if unknown or missing:
             problems = [f"{what}: {', '.join(names)}" for what, names in
                         (("not in the metrics table", unknown), ("not given", missing)) if names]
             raise TypeError(f"Metrics: {'; '.join(problems)}")
         given = dict(values)
         for m in METRICS.values():
-            if m.name not in given:
+            if m.name not in given and m.derive is not None:
                 given[m.name] = np.asarray(m.derive(given))
-        object.__setattr__(self, "values", {name: given[name] for name in METRICS})
+        object.__setattr__(self, "values", {name: given[name] for name in METRICS if name in given})
         object.__setattr__(self, "feasible", feasible)
         object.__setattr__(self, "reason", reason)
         object.__setattr__(self, "layer_core", layer_core)
@@ -254,9 +295,10 @@ class Metrics:
     def row(self, p: int) -> dict:
         """Design p as plain Python data: its per-design metrics as numbers, ``feasible``,
         ``reason``, then its per-model metrics as lists (what a design file records)."""
-        out = {m.name: self.values[m.name][p].item() for m in METRICS.values() if m.shape == "design"}
+        present = [m for m in METRICS.values() if m.name in self.values]
+        out = {m.name: self.values[m.name][p].item() for m in present if m.shape == "design"}
         out.update(feasible=self.feasible[p].item(), reason=self.reason[p].item())
-        out.update({m.name: self.values[m.name][p].tolist() for m in METRICS.values() if m.shape == "model"})
+        out.update({m.name: self.values[m.name][p].tolist() for m in present if m.shape == "model"})
         return out
 
 

@@ -245,6 +245,28 @@ def print_summary(summary: dict, results, out) -> None:
                             si(best["metrics"]["latency_s"], "s", 4), "1.00×"])
         out.print(make_table("EDP against the baselines", ["design", "EDP", "latency", "EDP vs best"], rows,
                              right={1, 2, 3}))
+    if best is not None and "scenarios" in best["metrics"]:
+        print_serving(summary, out)
     out.print(f"results: {results.root}/ (summary.json, pareto.csv, designs/, runs/)")
     for plot in summary.get("plots", []):
         out.print(f"plot: {results.root / plot}")
+
+
+def print_serving(summary: dict, out) -> None:
+    """The serving metrics of the best design and each baseline (aggregated over the cases), then the
+    best design's per-scenario table."""
+    from cosearch.cli.evaluate import SERVING_COLUMNS, scenario_table
+    from cosearch.config_serving import METRICS
+
+    designs = {f"best ({summary['space']})": summary["best"]["metrics"]}
+    designs.update({name: e["metrics"] for name, e in summary["baselines"].items() if e["metrics"]})
+    serving = summary.get("serving") or {}
+    how = serving.get("aggregate", "mean")
+    rows = [[name, *(f"{m[k] * METRICS[k].display_scale:.4g}" if k in m else "—" for k in SERVING_COLUMNS)]
+            for name, m in designs.items()]
+    headers = ["design", *(f"{METRICS[k].label} ({METRICS[k].shown_unit})" if METRICS[k].shown_unit
+                           else METRICS[k].label for k in SERVING_COLUMNS)]
+    out.print(make_table(f"serving ({how} over {len(serving.get('cases', [])) or 1} case(s))", headers, rows,
+                         right=set(range(1, len(headers)))))
+    if len(summary["best"]["metrics"]["scenarios"]) > 1:
+        out.print(scenario_table(summary["best"]["metrics"]["scenarios"]))

@@ -17,7 +17,7 @@ BAD = {
     "unknown top-level key": (
         TINY_CONFIG + "optimiser: cmaes\n",
         "optimiser: unknown key (allowed: name, description, workload, platform, space, objective, optimizers, "
-        "seeds, budget, ray, baselines, output, storage, plots)",
+        "seeds, budget, ray, baselines, output, storage, plots, serving)",
     ),
     "unknown mix": (
         "workload: herald_arvr_c\n",

@@ -36,3 +36,25 @@ def test_quickstart_budget_fits_two_minutes_on_two_cores():
     assert runs * config.budget.evaluations <= 8000
     assert config.budget.seconds is not None and runs * config.budget.seconds / 2 <= 90
     assert [b.key for b in config.baselines.spaces] == ["homogeneous_multicore", "hda_fixed_granularity", "fda"]
+
+
+SERVING_CONFIGS = sorted((REPO / "experiments" / "serving").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SERVING_CONFIGS, ids=[p.stem for p in SERVING_CONFIGS])
+def test_serving_config_builds_and_names_its_cases(path):
+    """Planaria's Workloads A/B/C at QoS-S/M/H on the cloud chip; the poster's INFaaS mixes on the U250."""
+    from cosearch.scenarios import resolve_cases
+
+    config = load_config(path)
+    built = build(config, str(path))
+    assert config.serving is not None and config.name == f"serving_{path.stem}"
+    cases = [case.label for case in resolve_cases(config.serving, built.workload)]
+    if path.stem.startswith("planaria_"):
+        assert config.workload.mix == path.stem and cases == ["QoS-S", "QoS-M", "QoS-H"]
+    else:
+        assert config.workload.mix == path.stem and config.platform.preset == "u250" and cases == ["serving"]
+
+
+def test_serving_configs_cover_planaria_and_the_poster():
+    assert {p.stem for p in SERVING_CONFIGS} == {"planaria_a", "planaria_b", "planaria_c", "vision", "nlp", "mixed"}

@@ -139,10 +139,32 @@ def test_evaluate_table_and_other_platform(tiny_results):
     assert other.returncode == 0 and "on mobile" in other.stdout and "recorded" not in other.stdout
 
 
-def test_evaluate_on_a_workload_of_another_size_is_a_usage_error(tiny_results):
-    result = cosearch("evaluate", tiny_results / "designs" / "best.json", "--workload", "resnet50")
+def test_evaluate_on_another_mix_remaps_the_design(tiny_results):
+    """The design maps the mix's 2 × MobileNetV1 + Tiny-YOLO layers; on ResNet-50 (none of them) its cores
+    stay and the greedy mapper places every layer (cosearch.remap)."""
+    path = tiny_results / "designs" / "best.json"
+    result = cosearch("evaluate", path, "--workload", "resnet50", "--json")
+    assert result.returncode == 0, result.stderr
+    scored = json.loads(result.stdout)
+    assert scored["workload"] == "resnet50" and scored["metrics"]["feasible"] is True
+    assert scored["matches_recorded"] is None  # another mix: nothing recorded to reproduce
+
+
+def test_evaluate_regret_against_a_results_directory(tiny_results):
+    """Against its own experiment the best design's regret is 0; the fda baseline's is its EDP ratio − 1."""
+    best = cosearch("evaluate", tiny_results / "designs" / "best.json", "--against", tiny_results, "--json")
+    assert best.returncode == 0, best.stderr
+    assert json.loads(best.stdout)["regret"] == {"edp": 0.0}
+    fda = cosearch("evaluate", tiny_results / "designs" / "baseline-fda.json", "--against", tiny_results)
+    summary = json.loads((tiny_results / "summary.json").read_text())
+    ratio = summary["baselines"]["fda"]["edp_over_best"]
+    assert fda.returncode == 0 and f"edp {ratio - 1:+.1%}" in fda.stdout
+
+
+def test_evaluate_on_a_workload_it_cannot_build_is_a_usage_error(tiny_results):
+    result = cosearch("evaluate", tiny_results / "designs" / "best.json", "--workload", "resnet51")
     assert result.returncode == 2
-    assert "layers" in result.stderr and "Traceback" not in result.stderr
+    assert "unknown mix 'resnet51'" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_plot_redraws_as_svg(tiny_results):

@@ -23,15 +23,17 @@ def scored():
 
 def test_every_metric_has_the_shape_the_table_declares(scored):
     result, workload = scored
-    assert list(result.values) == list(METRICS)
+    evaluated = [m for m in METRICS.values() if m.source == "evaluate"]
+    assert list(result.values) == [m.name for m in evaluated]  # serving metrics only come with a scenario
     columns = {"design": (), "model": (workload.num_models,), "tenant": (int(workload.batch.sum()),)}
-    for m in METRICS.values():
+    for m in evaluated:
         assert result.values[m.name].shape == (5, *columns[m.shape]), m.name
         assert getattr(result, m.name) is result.values[m.name]
 
 
 def test_objectives_are_per_design_metrics_with_a_direction():
-    assert metrics.names(direction="maximize") == ("utilization", "throughput_ips", "stp", "fairness")
+    assert metrics.names(direction="maximize")[:4] == ("utilization", "throughput_ips", "stp", "fairness")
+    assert {"qps_at_sla", "sla_rate", "serving_fairness"} <= set(metrics.names(direction="maximize", shape="design"))
     assert "pes_used" not in [m.name for m in METRICS.values() if m.is_objective]
     assert METRICS["stp"].sign == -1.0 and METRICS["edp"].sign == 1.0 and METRICS["pes_used"].sign == 1.0
 
@@ -64,8 +66,8 @@ def test_a_derived_metric_is_computed_from_the_others_and_recorded(scored):
 def test_row_lists_design_metrics_then_feasibility_then_per_model_lists(scored):
     result, workload = scored
     row = result.row(2)
-    design = [m.name for m in METRICS.values() if m.shape == "design"]
-    model = [m.name for m in METRICS.values() if m.shape == "model"]
+    design = [m.name for m in METRICS.values() if m.shape == "design" and m.source == "evaluate"]
+    model = [m.name for m in METRICS.values() if m.shape == "model" and m.source == "evaluate"]
     assert list(row) == [*design, "feasible", "reason", *model]
     assert row["latency_s"] == result.latency_s[2] and isinstance(row["feasible"], bool)
     assert row["model_latency_s"] == result.model_latency_s[2].tolist()

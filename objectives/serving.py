@@ -1,0 +1,258 @@
+"""Serving: designs judged on streams of inference requests (inference as a service).
+
+A :class:`Scenario` is a set of tenants, each a model of the workload with
+an arrival process (:class:`Poisson`, a :class:`Trace` of arrival times, or a
+:class:`ClosedLoop` population), an absolute QoS bound (the caller resolves
+multiples of an isolated latency or MLPerf bounds into seconds), a priority
+and a request count; and a dispatch policy (:data:`POLICIES`).  The API::
+
+    stream = request_stream(scenario, load)            # the requests, drawn once from the seed
+    result = simulate(designs, workload, platform, scenario, load=load)   # ServingResult, (P, R) arrays
+    values = serving_metrics(result, scenario)         # metric name -> (P,) or (P, T)
+    qps = qps_at_sla(designs, workload, platform, scenario)               # (P,) queries/s at SLA
+
+Arrivals are common random numbers: unit-rate exponential gaps are drawn
+once per tenant from ``(seed, tenant)``, and a load multiplier only divides
+them by ``rate × load``, so every design and every load sees the same
+requests in the same order — comparisons between designs are paired, and
+the bisection of :func:`qps_at_sla` moves along one stream.
+
+What a layer costs on a core is the evaluator's: ``evaluator.core_layer_costs``
+gives each layer's latency and energy on each core of each design, with its
+input from DRAM or, when its only predecessor ran on the same core, from the
+buffer.  A request of a tenant runs one inference of its model's layer
+graph.  The policies (each documented in ``POLICIES``) are compiled loops
+over the stream, one design at a time (``objectives.serving_kernels``,
+``objectives.serving_fission``).
+
+Statistics skip each tenant's first ``warmup`` requests.  Energy is the
+layers' dynamic energy plus the design's leakage over the whole served
+span (from 0 to the last finish), per request served.
+
+Policies, and where they simplify (every layer runs to completion unless
+said otherwise):
+
+* ``shared`` — requests first come, first served; each layer on the active
+  core where it would finish first (Herald's best fit, over the stream),
+  NoC transfers and on-chip chained inputs priced; idle intervals of a
+  core stay open to later requests' layers (insertion, as HEFT's; each
+  core keeps its 8 latest).  A later request never delays an earlier one.
+* ``pinned`` — the same within each tenant's own cores
+  (``policy_options["cores"]``: tenant → core indices, or a load-balancing
+  heuristic, :func:`pinned_cores`).
+* ``whole_request`` — a request runs all its layers on one core (DPU
+  style), the core where it would finish first; FIFO per core.
+* ``priority`` — when a core frees, the ready request of highest priority
+  (then earliest arrival) runs its next layer there.  A request's layers
+  run one at a time, in topological order.
+* ``prema`` — PREMA (Choi and Rhu, HPCA 2020) as Planaria §V compares
+  against it: temporal multitasking on one monolithic array, here all the
+  design's cores fused (a layer runs at their summed speed — exact for a
+  one-core design, optimistic for several), one request at a time,
+  preempted only at layer boundaries; at each, requests whose token
+  (priority × (1 + time waited / time alone)) reaches the highest
+  priority present are candidates and the shortest remaining one runs.
+  PREMA's preemption mechanisms (checkpoint, kill, drain) and their costs
+  are not modelled.
+* ``planaria`` — Planaria's fission (§III–V): the active cores as N equal
+  subarrays, re-allotted by Algorithm 1 (fewest subarrays meeting each
+  request's QoS slack, spare shared by priority / remaining time; when the
+  minima do not fit, by priority / (slack × minimum)) whenever a request
+  arrives or finishes; a layer given k subarrays runs k times faster than
+  on one (ideal fission; one subarray is the cores' harmonic mean), and a
+  new allotment is taken up at the request's next layer boundary rather
+  than at the next tile.  A request that cannot meet its bound even on
+  the whole array asks for all of it.
+
+Per-request priorities may be drawn uniformly from a range, as Planaria
+§V draws 1–11 (``Tenant.priority = (1, 11)``).
+"""
+
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from objectives import evaluator
+from objectives import serving_metrics as metric_values
+from objectives.serving_policies import (  # noqa: F401  (the serving API, in one place)
+    MAX_GAPS, POLICIES, CoreTables, Policy, Subarrays, TenantLayers, core_tables, demand_qps, pinned_cores,
+    subarrays, tenant_layers,
+)
+from objectives.serving_scenario import (  # noqa: F401
+    Arrival, ClosedLoop, Poisson, RequestStream, Scenario, Tenant, Trace, request_stream,
+)
+from objectives.workloads import Workload
+from spaces.design import DesignBatch
+from spaces.hardware import Platform
+
+
+@dataclasses.dataclass(frozen=True)
+class ServingResult:
+    """What serving a stream did on P designs.
+
+    ``arrival_s``/``finish_s``/``latency_s`` ``(P, R)`` per request (``inf``
+    for an infeasible design); ``tenant``, ``measured``, ``priority`` ``(R,)``;
+    ``qos_s`` ``(T,)``; ``isolated_s`` ``(P, T)`` one request of each tenant
+    alone on the design under the same policy; ``dynamic_j``, ``static_w``,
+    ``span_s`` (0 to the last finish), ``energy_j``, ``peak_power_w``,
+    ``load`` ``(P,)``; ``busy_s`` ``(P, C)`` each core's time running
+    layers; ``reason`` ``(P,)`` the evaluator's infeasibility codes."""
+
+    arrival_s: np.ndarray
+    finish_s: np.ndarray
+    tenant: np.ndarray
+    measured: np.ndarray
+    priority: np.ndarray
+    qos_s: np.ndarray
+    isolated_s: np.ndarray
+    dynamic_j: np.ndarray
+    static_w: np.ndarray
+    busy_s: np.ndarray
+    peak_power_w: np.ndarray
+    load: np.ndarray
+    reason: np.ndarray
+
+    @property
+    def latency_s(self) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return np.where(self.feasible[:, None], self.finish_s - self.arrival_s, np.inf)
+
+    @property
+    def span_s(self) -> np.ndarray:
+        return self.finish_s.max(axis=1, initial=0.0)
+
+    @property
+    def energy_j(self) -> np.ndarray:
+        return self.dynamic_j + self.static_w * self.span_s
+
+    @property
+    def feasible(self) -> np.ndarray:
+        return self.reason == 0
+
+
+def _isolated(policy: Policy, tables: CoreTables, layers: TenantLayers, stream: RequestStream,
+              scenario: Scenario) -> np.ndarray:
+    """``(P, T)`` one request of each tenant alone on the design, under the same policy."""
+    P, T = tables.feasible.shape[0], len(scenario.tenants)
+    isolated = np.empty((P, T))
+    for t in range(T):
+        count = np.zeros(T, dtype=np.int64)
+        count[t] = 1
+        alone = dataclasses.replace(
+            stream, tenant=np.array([t]), first=np.full(T, 0, dtype=np.int64), count=count,
+            arrival_s=np.zeros(1), outstanding=np.zeros(T, dtype=np.int64), priority=stream.priority[[stream.first[t]]],
+            measured=np.ones(1, dtype=bool),
+        )  # fmt: skip
+        out = policy.run(tables, layers, alone, scenario, np.ones(P))
+        isolated[:, t] = out.finish[:, 0]
+    return isolated
+
+
+def prepare(designs: DesignBatch, workload: Workload, platform: Platform, scenario: Scenario) -> CoreTables:
+    """The cost tables a scenario's simulations read (once per batch: loads only change arrivals)."""
+    layers = tenant_layers(workload, scenario, platform)
+    return core_tables(evaluator.core_layer_costs(designs, workload, platform), layers)
+
+
+def simulate(designs: DesignBatch, workload: Workload, platform: Platform, scenario: Scenario, *,
+             load: float | np.ndarray = 1.0, tables: CoreTables | None = None) -> ServingResult:
+    """Serve the scenario's stream on every design; ``load`` (scalar or ``(P,)``)
+    multiplies every open-loop rate.  ``tables`` (from :func:`prepare`) may be
+    passed to reuse them across loads and policies."""
+    layers = tenant_layers(workload, scenario, platform)
+    tables = prepare(designs, workload, platform, scenario) if tables is None else tables
+    if tables.work_s.shape[:2] != (designs.num_designs, len(scenario.tenants)):
+        raise ValueError(f"tables are for {tables.work_s.shape[:2]} (designs, tenants), not "
+                         f"{(designs.num_designs, len(scenario.tenants))}: prepare them with this scenario")
+    stream = request_stream(scenario)
+    P = designs.num_designs
+    loads = np.broadcast_to(np.asarray(load, dtype=np.float64), (P,)).copy()
+    if not (np.isfinite(loads).all() and (loads > 0).all()):
+        raise ValueError(f"load must be a positive number, not {load!r}")
+    policy = POLICIES[scenario.policy]
+    out = policy.run(tables, layers, stream, scenario, loads)
+    return ServingResult(
+        arrival_s=out.arrival, finish_s=out.finish, tenant=stream.tenant, measured=stream.measured,
+        priority=stream.priority, qos_s=stream.qos_s, isolated_s=_isolated(policy, tables, layers, stream, scenario),
+        dynamic_j=out.dynamic, static_w=tables.static_w, busy_s=out.busy,
+        peak_power_w=tables.static_w + out.peak.sum(axis=1), load=loads, reason=tables.reason,
+    )  # fmt: skip
+
+
+def serving_metrics(result: ServingResult, scenario: Scenario | None = None) -> dict[str, np.ndarray]:
+    """Every serving metric of the table but ``qps_at_sla`` (see :func:`qps_at_sla`): name →
+    ``(P,)`` or ``(P, T)``; definitions in ``objectives.serving_metrics``."""
+    return metric_values.serving_metrics(result)
+
+
+def qps_at_sla(designs: DesignBatch, workload: Workload, platform: Platform, scenario: Scenario, *,
+               sla_quantile: float | np.ndarray = 0.99, iterations: int = 12, max_doublings: int = 20,
+               tables: CoreTables | None = None) -> np.ndarray:
+    """``(P,)`` the largest total arrival rate (queries/s) at which every tenant
+    has at least ``sla_quantile`` (scalar or ``(T,)``) of its requests within
+    its bound: ``load × base rate``, the load multiplier found per design by
+    bracketing (from the load that would keep every core busy, halving or
+    doubling) and then ``iterations`` bisection steps in log space, on the
+    same stream throughout; 0 where a request alone already misses its
+    bound or even ``2**-max_doublings`` of that load misses.
+
+    Every decision compares one design at one load, so a looser bound, which
+    meets at every load a tighter one meets, never gives a lower result."""
+    if scenario.base_qps <= 0:
+        raise ValueError("qps_at_sla needs an open-loop tenant (Poisson or trace): closed-loop arrivals ignore load")
+    layers = tenant_layers(workload, scenario, platform)
+    tables = prepare(designs, workload, platform, scenario) if tables is None else tables
+    stream = request_stream(scenario)
+    policy = POLICIES[scenario.policy]
+    P = designs.num_designs
+    quantile = np.broadcast_to(np.asarray(sla_quantile, dtype=np.float64), stream.qos_s.shape)
+    measured = np.bincount(stream.tenant[stream.measured], minlength=len(stream.qos_s))
+    # More requests over the bound than the SLA allows: the design misses at this load, whatever follows.
+    stream = dataclasses.replace(stream, abandon=np.floor(measured * (1 - quantile) + 1e-9).astype(np.int64))
+
+    def meets(load: np.ndarray, undecided: np.ndarray) -> np.ndarray:
+        # Designs already decided are skipped (the kernels pass over infeasible ones).
+        out = policy.run(dataclasses.replace(tables, feasible=tables.feasible & undecided), layers, stream,
+                         scenario, load)
+        result = ServingResult(
+            arrival_s=out.arrival, finish_s=out.finish, tenant=stream.tenant, measured=stream.measured,
+            priority=stream.priority, qos_s=stream.qos_s, isolated_s=np.ones((P, len(stream.qos_s))),
+            dynamic_j=out.dynamic, static_w=tables.static_w, busy_s=out.busy, peak_power_w=tables.static_w,
+            load=load, reason=tables.reason,
+        )  # fmt: skip
+        return metric_values.meets_sla(result, sla_quantile)
+
+    one = np.ones(P)
+    # Bracket: no design meets its bounds beyond the load at which its cores,
+    # each tenant's work on its fastest core spread perfectly over all of
+    # them, are busy all the time; nor at any load if a request alone misses.
+    work = (demand_qps(scenario, tables.work_s) * tables.work_s.min(axis=2)).sum(axis=1)  # core-s per s at load 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        saturated = np.where(work > 0, tables.active.sum(axis=1) / work, 1.0)
+    alone = _isolated(policy, tables, layers, stream, scenario)
+    hopeless = ~tables.feasible | (alone > stream.qos_s).any(axis=1)
+    high = np.where(hopeless, 0.0, saturated)
+    ok = meets(high, ~hopeless)
+    low = np.where(ok, high, 0.0)
+    high = np.where(ok, np.inf, high)  # rare: a short stream can meet even past saturation
+    for _ in range(max_doublings):
+        up, down = np.isinf(high) & ~hopeless, (low == 0) & ~hopeless
+        if not (up | down).any():
+            break
+        load = np.where(up, low * 2.0, np.where(down, high * 0.5, 1.0))
+        ok = meets(load, up | down)
+        low = np.where((up | down) & ok, load, low)
+        high = np.where(up & ~ok, load, np.where(down & ~ok, load, high))
+    low = np.where(np.isinf(high), low, low)
+    for _ in range(iterations):
+        bracketed = (low > 0) & np.isfinite(high)
+        if not bracketed.any():
+            break
+        mid = np.where(bracketed, np.sqrt(np.where(bracketed, low * high, 1.0)), 1.0)
+        ok = meets(mid, bracketed)
+        low = np.where(bracketed & ok, mid, low)
+        high = np.where(bracketed & ~ok, mid, high)
+    return np.where(tables.feasible, low * scenario.base_qps, 0.0)

@@ -1,0 +1,285 @@
+"""The serving simulations, compiled: one loop per design over a stream of requests.
+
+Every kernel takes the same description of the stream (see
+``objectives.serving.RequestStream``): requests numbered tenant by tenant
+(tenant t owns ``first[t] .. first[t] + count[t] - 1``), each open-loop
+request's arrival at load 1 (``arrival_s``, divided by the design's load
+multiplier, so every design and load sees the same requests), and per
+tenant its closed-loop population (``outstanding``, 0 for open loop) and
+think time.  A closed-loop tenant's k-th request arrives ``think_s`` after
+its (k − outstanding)-th finishes; its first ``outstanding`` arrive at 0.
+Requests enter in arrival order, ties to the lower tenant.
+
+Each tenant's model is its layers in topological order (``layer`` ``(T, J)``
+global layer index, −1 padded; ``preds`` ``(T, J, D)`` local predecessor
+index; ``transfer_s`` ``(T, J, D)`` the NoC delay of that predecessor's
+output when it ran on another core; ``single`` ``(T, J)`` whether the layer
+has exactly one predecessor, so its input stays on chip when that
+predecessor ran on the same core).  Costs are per design, layer and core
+``(P, L, C)``: with the input from DRAM (``latency_s``, ``dynamic_j``) and
+chained on the same core (``chained_latency_s``, ``chained_dynamic_j``).
+
+``qos_s`` ``(T,)``, ``measured`` ``(R,)`` and ``abandon`` ``(T,)``: a design
+is given up (its later requests left NaN) once a tenant has more than
+``abandon[t]`` measured requests over its bound.
+
+Outputs, filled in place: ``finish`` ``(P, R)`` and ``arrival`` ``(P, R)``
+(closed-loop arrivals depend on the design), ``dynamic`` ``(P,)`` joules,
+``busy`` ``(P, C)`` seconds, ``peak`` ``(P, C)`` the largest power (W) of a
+layer each core ran.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from objectives.schedule import _max
+
+
+@numba.njit(cache=True, inline="always")
+def _next_request(next_k, first, count, arrival_s, outstanding, think_s, load, finish_row, arrival_row):
+    """The tenant whose next request arrives first and that arrival (−1 when all have entered).
+
+    A closed-loop request whose predecessor has not finished yet (its finish
+    is still NaN) is not due."""
+    best, best_a = -1, np.inf
+    for t in range(first.shape[0]):
+        k = next_k[t]
+        if k >= count[t]:
+            continue
+        if outstanding[t] > 0:
+            if k < outstanding[t]:
+                a = 0.0
+            else:
+                done = finish_row[first[t] + k - outstanding[t]]
+                if done != done:
+                    continue
+                a = done + think_s[t]
+        else:
+            a = arrival_s[first[t] + k] / load
+        if best < 0 or a < best_a:
+            best, best_a = t, a
+    if best >= 0:
+        arrival_row[first[best] + next_k[best]] = best_a
+    return best, best_a
+
+
+@numba.njit(cache=True, inline="always")
+def _start_design(p, feasible, finish, arrival, dynamic, next_k, over) -> bool:
+    """Reset the per-design state; an infeasible design is not simulated (``inf`` everywhere), returns false."""
+    next_k[:] = 0
+    over[:] = 0
+    if not feasible[p]:
+        finish[p, :] = np.inf
+        arrival[p, :] = np.inf
+        dynamic[p] = np.inf
+        return False
+    finish[p, :] = np.nan  # not finished yet
+    return True
+
+
+@numba.njit(cache=True, inline="always")
+def tenant_of_requests(first, count):
+    """``(R,)`` each request's tenant (requests are numbered tenant by tenant)."""
+    tenant_of = np.empty(count.sum(), dtype=np.int64)
+    for t in range(first.shape[0]):
+        tenant_of[first[t] : first[t] + count[t]] = t
+    return tenant_of
+
+
+@numba.njit(cache=True, inline="always")
+def _gives_up(r, t, latency, measured, qos_s, abandon, over) -> bool:
+    """Count a measured request over its bound; true once its tenant has more than
+    ``abandon[t]`` of them (the SLA is lost: ``qps_at_sla`` stops simulating the design)."""
+    if measured[r] and latency > qos_s[t]:
+        over[t] += 1
+        return over[t] > abandon[t]
+    return False
+
+
+@numba.njit(cache=True, inline="always")
+def _earliest_start(gap_start, gap_end, gaps, tail, ready, latency):
+    """The earliest start ≥ ``ready`` on a core: in one of its ``gaps`` idle
+    intervals that fits ``latency``, or after its last layer (``tail``);
+    returns (start, gap index or −1)."""
+    best, where = _max(tail, ready), -1
+    for i in range(gaps):
+        start = _max(gap_start[i], ready)
+        if start + latency <= gap_end[i] and start < best:
+            best, where = start, i
+    return best, where
+
+
+@numba.njit(cache=True, inline="always")
+def _gap_bounds(c, gap_start, gap_end, gaps, gap_hi, gap_long):
+    """Core c's latest idle end and longest idle interval: most layers fit no gap, and these say so at once."""
+    hi, longest = -np.inf, -np.inf
+    for i in range(gaps[c]):
+        hi = max(hi, gap_end[c, i])
+        longest = max(longest, gap_end[c, i] - gap_start[c, i])
+    gap_hi[c], gap_long[c] = hi, longest
+
+
+@numba.njit(cache=True, inline="always")
+def _add_gap(gap_start, gap_end, gaps, start, end, max_gaps):
+    """Record the idle interval [start, end); when full, forget the one ending first. Returns the count."""
+    if end <= start:
+        return gaps
+    if gaps < max_gaps:
+        gap_start[gaps], gap_end[gaps] = start, end
+        return gaps + 1
+    first = 0
+    for i in range(1, gaps):
+        if gap_end[i] < gap_end[first]:
+            first = i
+    if gap_end[first] < end:
+        gap_start[first], gap_end[first] = start, end
+    return gaps
+
+
+@numba.njit(cache=True, nogil=True)
+def greedy_stream_kernel(
+    latency_s, dynamic_j, chained_latency_s, chained_dynamic_j, allowed, layer, preds, transfer_s, single,
+    first, count, arrival_s, outstanding, think_s, load, feasible, qos_s, measured, abandon, max_gaps,
+    finish, arrival, dynamic, busy, peak,
+):  # fmt: skip
+    """Shared and pinned: requests first come, first served; each layer, in
+    topological order, on the allowed core (``allowed`` ``(P, T, C)``) where
+    it would finish first — Herald's best fit over the stream — pricing the
+    NoC transfer of inputs from other cores and the on-chip input of a
+    chained layer.  A core's idle intervals (while a layer waited for its
+    inputs) stay open to later requests' layers that fit in them
+    (insertion-based list scheduling, as HEFT's); each core remembers its
+    ``max_gaps`` latest, and forgets those that end before the current
+    request arrives (arrivals only grow).  Layers run to completion, and
+    a later request never delays an earlier one."""
+    P, L, C = latency_s.shape
+    T, J, D = preds.shape
+    core_free = np.empty(C)
+    gap_start, gap_end = np.empty((C, max_gaps)), np.empty((C, max_gaps))
+    gaps = np.empty(C, dtype=np.int64)
+    gap_hi, gap_long = np.empty(C), np.empty(C)
+    done_at = np.empty(J)
+    core_of = np.empty(J, dtype=np.int64)
+    local_at, remote_at, pred_core = np.empty(D), np.empty(D), np.empty(D, dtype=np.int64)
+    next_k = np.empty(T, dtype=np.int64)
+    over = np.empty(T, dtype=np.int64)
+    for p in range(P):
+        if not _start_design(p, feasible, finish, arrival, dynamic, next_k, over):
+            continue
+        core_free[:] = 0.0
+        gaps[:] = 0
+        gap_hi[:] = -np.inf
+        gap_long[:] = -np.inf
+        energy = 0.0
+        while True:
+            t, release = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p], finish[p],
+                                       arrival[p])  # fmt: skip
+            if t < 0:
+                break
+            r = first[t] + next_k[t]
+            next_k[t] += 1
+            for c in range(C):  # idle time before this arrival is lost to every later request
+                kept = 0
+                for i in range(gaps[c]):
+                    if gap_end[c, i] > release:
+                        gap_start[c, kept], gap_end[c, kept] = gap_start[c, i], gap_end[c, i]
+                        kept += 1
+                if kept < gaps[c]:
+                    gaps[c] = kept
+                    _gap_bounds(c, gap_start, gap_end, gaps, gap_hi, gap_long)
+            last = release
+            for j in range(J):
+                g = layer[t, j]
+                if g < 0:
+                    break
+                # The predecessors' outputs: when each is ready on its own core and elsewhere.
+                n = 0
+                for d in range(D):
+                    q = preds[t, j, d]
+                    if q >= 0:
+                        local_at[n], remote_at[n], pred_core[n] = done_at[q], done_at[q] + transfer_s[t, j, d], core_of[q]
+                        n += 1
+                chain_core = pred_core[0] if single[t, j] else -1
+                best, best_finish, best_latency, best_start, best_gap = -1, np.inf, 0.0, 0.0, -1
+                for c in range(C):
+                    if not allowed[p, t, c]:
+                        continue
+                    ready = release
+                    for k in range(n):
+                        at = local_at[k] if pred_core[k] == c else remote_at[k]
+                        ready = at if at > ready else ready  # finite times: no NaN to propagate
+                    lat = chained_latency_s[p, g, c] if c == chain_core else latency_s[p, g, c]
+                    if ready + lat > gap_hi[c] or lat > gap_long[c]:  # fits no idle interval
+                        start, where = (core_free[c] if core_free[c] > ready else ready), -1
+                    else:
+                        start, where = _earliest_start(gap_start[c], gap_end[c], gaps[c], core_free[c], ready, lat)
+                    if best < 0 or start + lat < best_finish:
+                        best, best_finish, best_latency, best_start, best_gap = c, start + lat, lat, start, where
+                best_energy = chained_dynamic_j[p, g, best] if best == chain_core else dynamic_j[p, g, best]
+                if best_gap >= 0:  # the idle interval it went into leaves up to two
+                    before, after = gap_start[best, best_gap], gap_end[best, best_gap]
+                    gaps[best] -= 1
+                    gap_start[best, best_gap] = gap_start[best, gaps[best]]
+                    gap_end[best, best_gap] = gap_end[best, gaps[best]]
+                    gaps[best] = _add_gap(gap_start[best], gap_end[best], gaps[best], before, best_start, max_gaps)
+                    gaps[best] = _add_gap(gap_start[best], gap_end[best], gaps[best], best_finish, after, max_gaps)
+                else:
+                    gaps[best] = _add_gap(gap_start[best], gap_end[best], gaps[best], core_free[best], best_start,
+                                          max_gaps)  # fmt: skip
+                    core_free[best] = best_finish
+                _gap_bounds(best, gap_start, gap_end, gaps, gap_hi, gap_long)
+                done_at[j] = best_finish
+                core_of[j] = best
+                busy[p, best] += best_latency
+                energy += best_energy
+                if best_latency > 0:
+                    peak[p, best] = _max(peak[p, best], best_energy / best_latency)
+                last = _max(last, best_finish)
+            finish[p, r] = last
+            if _gives_up(r, t, last - release, measured, qos_s, abandon, over):
+                break
+        dynamic[p] = energy
+
+
+@numba.njit(cache=True, nogil=True)
+def whole_request_kernel(
+    work_s, work_j, power_w, allowed, first, count, arrival_s, outstanding, think_s, load, feasible, qos_s, measured,
+    abandon, finish, arrival, dynamic, busy, peak,
+):  # fmt: skip
+    """Whole request per core (DPU style): each request, in arrival order, runs
+    all its layers on the one allowed core where it would finish first
+    (``work_s`` ``(P, T, C)``: the tenant's layers chained on that core;
+    ``work_j`` their energy; ``power_w`` their largest layer power); each core
+    serves its requests first come, first served."""
+    P, T, C = work_s.shape
+    core_free = np.empty(C)
+    next_k = np.empty(T, dtype=np.int64)
+    over = np.empty(T, dtype=np.int64)
+    for p in range(P):
+        if not _start_design(p, feasible, finish, arrival, dynamic, next_k, over):
+            continue
+        core_free[:] = 0.0
+        energy = 0.0
+        while True:
+            t, release = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p], finish[p],
+                                       arrival[p])  # fmt: skip
+            if t < 0:
+                break
+            r = first[t] + next_k[t]
+            next_k[t] += 1
+            best, best_finish = -1, np.inf
+            for c in range(C):
+                if allowed[p, t, c]:
+                    done = _max(core_free[c], release) + work_s[p, t, c]
+                    if best < 0 or done < best_finish:
+                        best, best_finish = c, done
+            core_free[best] = best_finish
+            busy[p, best] += work_s[p, t, best]
+            energy += work_j[p, t, best]
+            peak[p, best] = _max(peak[p, best], power_w[p, t, best])
+            finish[p, r] = best_finish
+            if _gives_up(r, t, best_finish - release, measured, qos_s, abandon, over):
+                break
+        dynamic[p] = energy
