@@ -131,7 +131,11 @@ def test_qps_at_sla_is_where_the_sla_flips(two_tenants):
     qps = sv.qps_at_sla(designs, workload, EDGE, scenario, tables=tables)
     load = qps / scenario.base_qps
     below = sv.simulate(designs, workload, EDGE, scenario, load=load, tables=tables)
-    above = sv.simulate(designs, workload, EDGE, scenario, load=load * 1.02, tables=tables)
+    # Just above: 12 log-space bisection steps leave a bracket narrower than 0.1 %.  Not much further
+    # above: meeting the SLA is not monotone in the load (on these streams one design misses at 1.001x
+    # yet meets again at 1.02x and another at 1.1x: compressing time reorders arrivals against layer
+    # boundaries), so qps_at_sla is the flip the bisection finds, not the largest load that meets.
+    above = sv.simulate(designs, workload, EDGE, scenario, load=load * 1.001, tables=tables)
     from objectives.serving_metrics import meets_sla
     assert meets_sla(below).all() and not meets_sla(above).any()
 
@@ -164,7 +168,7 @@ def test_serving_metrics_are_in_the_table_with_their_shapes(two_tenants):
     result = sv.simulate(designs, workload, EDGE, sv.Scenario(tenants, warmup=20), tables=tables)
     values = sv.serving_metrics(result, sv.Scenario(tenants, warmup=20))
     serving = {m.name for m in METRICS.values() if m.source == "serving"}
-    assert set(values) == serving - {"qps_at_sla"}
+    assert set(values) == serving - {"qps_at_sla", "qps_per_watt"}  # both need the load search
     for name, v in values.items():
         assert v.shape == ((6, 2) if METRICS[name].shape == "tenant" else (6,)), name
     lat = result.latency_s[:, result.measured]
