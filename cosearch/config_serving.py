@@ -32,7 +32,6 @@ from pydantic import (AfterValidator, BeforeValidator, Field, NonNegativeFloat, 
                       field_validator, model_validator)
 
 from cosearch.config_base import Section, resolve_file, short_form
-from objectives.metrics import METRICS
 from spaces.userfiles import InputFileError, read_text, shown
 
 MAX_REQUESTS = 100_000
@@ -52,21 +51,6 @@ SLA_QUANTILE_BY_MODEL = {"gnmt": 0.97}
 def sla_quantile(model: str) -> float:
     """The share of a tenant's requests that must meet its bound for its SLA (MLPerf's server rule)."""
     return SLA_QUANTILE_BY_MODEL.get(model, SLA_QUANTILE)
-
-
-def _register_qps_per_watt():
-    """``qps_per_watt``: throughput at SLA per watt of peak power, computed with ``qps_at_sla``
-    (``cosearch.scenarios.serve_case``); the table lists it so configs can name it."""
-    from objectives import serving as _engine  # noqa: F401  (the engine's metrics first, in table order)
-    from objectives.metrics import Metric, register
-
-    if "qps_per_watt" not in METRICS:
-        register(Metric("qps_per_watt", "queries/s/W", "throughput at SLA per watt", "maximize", "design",
-                        "qps_at_sla over peak power: what a watt of provisioned power serves within the SLA",
-                        source="serving"))
-
-
-_register_qps_per_watt()
 
 
 # -- QoS bounds ----------------------------------------------------------------

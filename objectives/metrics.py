@@ -199,6 +199,9 @@ METRICS: dict[str, Metric] = _table(
            "mean over requests of latency in the stream / latency alone", source="serving"),
     Metric("peak_power_w", "W", "peak power", "minimize", "design",
            "leakage plus every core at the most power-hungry layer it ran", source="serving"),
+    # Computed beside qps_at_sla (cosearch.scenarios), where the load search runs.
+    Metric("qps_per_watt", "queries/s/W", "throughput at SLA per watt", "maximize", "design",
+           "qps_at_sla over peak power: what a watt of provisioned power serves within the SLA", source="serving"),
 )  # fmt: skip
 
 

@@ -93,7 +93,7 @@ def scenario_table(scenarios: list[dict]):
     """The per-scenario table: one row per (scenario, load) case, a column per serving metric it holds."""
     from rich.table import Table
 
-    from cosearch.config_serving import METRICS
+    from objectives.metrics import METRICS
 
     names = [k for k in SERVING_COLUMNS if k in scenarios[0]]
     table = Table(title="per scenario", title_justify="left")

@@ -256,7 +256,7 @@ def print_serving(summary: dict, out) -> None:
     """The serving metrics of the best design and each baseline (aggregated over the cases), then the
     best design's per-scenario table."""
     from cosearch.cli.evaluate import SERVING_COLUMNS, scenario_table
-    from cosearch.config_serving import METRICS
+    from objectives.metrics import METRICS
 
     designs = {f"best ({summary['space']})": summary["best"]["metrics"]}
     designs.update({name: e["metrics"] for name, e in summary["baselines"].items() if e["metrics"]})
