@@ -103,7 +103,9 @@ def _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core,
         # A layer's input stays in the buffer when its only predecessor ran on
         # the same core and the input fits.
         pred = only_pred[layer]
-        fits = pred >= 0 and layer_core[p, pred] == c and input_bytes[layer] <= core_buffer[p, c]
+        # (Bitwise &: selects, not branches, as the cores are unpredictable; an
+        # absent predecessor (-1) reads the last layer's core, a real element.)
+        fits = (pred >= 0) & (layer_core[p, pred] == c) & (input_bytes[layer] <= core_buffer[p, c])
         on_chip = 1.0 if fits else 0.0
         d_bytes = rows[i, 1] - on_chip * rows[i, 2]
         edge = rows[i, 3] - on_chip * rows[i, 4]
@@ -183,8 +185,7 @@ def _score_kernel(
     P, C = core_block.shape
     L = layer_core.shape[1]
     no_release = np.zeros((0, 0))
-    no_group = np.zeros(L, dtype=np.int64)
-    core_free, alone_free, alone = np.empty(C), np.empty(C * starts.shape[0]), np.empty(L)
+    core_free, alone_free, alone, alone_core = np.empty(C), np.empty(C * starts.shape[0]), np.empty(L), np.empty(L, np.int64)
     dram, dynamic, utilization = np.empty(L), np.empty(L), np.empty(L)
     I = starts.shape[0]
     most = np.empty(model_finish.shape[1])
@@ -201,11 +202,12 @@ def _score_kernel(
             dynamic_sum += dynamic[layer]
             slot_sum += macs[layer] / utilization[layer]
         dram_total[p], dynamic_total[p], mac_slots[p] = dram_sum, dynamic_sum, slot_sum
-        makespan[p] = _schedule_design(latency_s[p], layer_core[p], no_group, 0, order[p], preds, transfer_s,
-                                       no_release, p, finish_s[p], core_free)  # fmt: skip
+        makespan[p] = _schedule_design(latency_s[p], layer_core[p], order[p], preds, transfer_s, no_release, p,
+                                       finish_s[p], core_free)  # fmt: skip
         # Each instance alone: its layers on cores of its own (instance * C + core).
-        _schedule_design(latency_s[p], layer_core[p], instance, C, order[p], preds, transfer_s, no_release, p, alone,
-                         alone_free)  # fmt: skip
+        for layer in range(L):
+            alone_core[layer] = layer_core[p, layer] + C * instance[layer]
+        _schedule_design(latency_s[p], alone_core, order[p], preds, transfer_s, no_release, p, alone, alone_free)
         # Maxima in scalars and a small local array: read-modify-writes
         # through the (P, M) and (P, I) outputs cost as much as a schedule.
         for m in range(most.shape[0]):
