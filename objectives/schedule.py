@@ -37,7 +37,7 @@ import numpy as np
 from objectives.metrics import row_total
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _max(a: float, b: float) -> float:
     """``np.maximum`` for scalars: a NaN on either side wins.  Two selects,
     no short-circuit ``or``: branch-free, as the comparisons in a schedule
