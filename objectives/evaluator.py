@@ -102,8 +102,10 @@ class TableStore:
         self.by_dataflows: dict[tuple[int, ...], tuple[tuple, dict]] = {}
         self.rows = np.zeros((0, len(TABLE_FIELDS)))
         # The greedy mapper only ranks cores by latency: (compute s, first/last
-        # bytes, steady DRAM bytes, NoC bytes) as float32, a quarter of a row.
-        self.times = np.zeros((0, 4), dtype=np.float32)
+        # bytes, steady DRAM bytes, NoC bytes) as float32, a quarter of a row,
+        # stored field-major ``(4, N)``: it reads a core's layers in order, so
+        # each field is one contiguous run that the compiled loop divides in SIMD.
+        self.times = np.zeros((4, 0), dtype=np.float32)
         self.size = 0
         self.recent: collections.OrderedDict[mapper.Core, np.ndarray] = collections.OrderedDict()
         self.carrier = None  # a weak reference to the one object that ships this store to other processes
@@ -190,13 +192,13 @@ class TableStore:
                 grown = np.zeros((max(2 * len(self.rows), end), len(TABLE_FIELDS)))
                 grown[: self.size] = self.rows[: self.size]
                 self.rows = grown
-                grown = np.zeros((len(grown), 4), dtype=np.float32)
-                grown[: self.size] = self.times[: self.size]
+                grown = np.zeros((4, len(grown)), dtype=np.float32)
+                grown[:, : self.size] = self.times[:, : self.size]
                 self.times = grown
             self.rows[self.size : end] = block
             compute, dram, edge, noc = (block[:, TABLE_FIELDS.index(f)] for f in
                                         ("compute_cycles", "dram_bytes", "edge_bytes", "noc_bytes"))
-            self.times[self.size : end] = np.stack([compute / self.clock_hz, edge, dram - edge, noc], axis=1)
+            self.times[:, self.size : end] = np.stack([compute / self.clock_hz, edge, dram - edge, noc])
             self.offsets[core] = self.size
             self.size = end
 

@@ -37,32 +37,31 @@ from objectives.schedule import _f64, _greedy_design, _i64, _max, _schedule_desi
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _greedy_kernel(times, core_block, dram_bw, noc_bw, core_active, order, preds, bias_s, assignment):
-    """Fill ``assignment`` ``(P, L)``: ``times`` is the store's ``(N, 4)`` float32
+    """Fill ``assignment`` ``(P, L)``: ``times`` is the store's ``(4, N)`` float32
     (compute s, first/last bytes, steady DRAM bytes, NoC bytes), ``dram_bw`` and
     ``noc_bw`` ``(P, C)`` float32, ``bias_s`` ``(P, L, C)`` or ``(0, 0, 0)``."""
     P, C = core_block.shape
     L = order.shape[1]
     core_free, finish, finish_if = np.empty(C), np.empty(L), np.empty(C)
-    # One design's (C, L) latencies at a time: each core's rows read in layer
-    # order (one stream the prefetcher follows; the placement order jumps
-    # between layers), then ranked from cache.
+    # One design's (C, L) latencies at a time: each core's layers read in
+    # layer order, four contiguous runs (one per field) that LLVM divides
+    # eight float32 at a time, then ranked from cache in placement order.
     table = np.empty((C, L), dtype=np.float32)
     for p in range(P):
         for c in range(C):
             block, dram, noc = core_block[p, c], dram_bw[p, c], noc_bw[p, c]
             for layer in range(L):
-                # Inputs from DRAM, in float32: the ranking needs no more.  (Indexed
-                # element by element: a row view would pay a reference count per layer.)
+                # Inputs from DRAM, in float32: the ranking needs no more.
                 i = block + layer
-                steady = _max(times[i, 2] / dram, times[i, 3] / noc)
-                table[c, layer] = times[i, 1] / dram + _max(times[i, 0], steady)
+                steady = _max(times[2, i] / dram, times[3, i] / noc)
+                table[c, layer] = times[1, i] / dram + _max(times[0, i], steady)
         _greedy_design(table, core_active[p], order[p], preds, bias_s, p, core_free, finish, finish_if, assignment[p])
 
 
 def greedy_assign(times, core_block, core_dram_bw, core_noc_bw, core_active, order, preds, bias_s) -> np.ndarray:
     """Herald-style best-fit mapping, ``(P, L)`` core per layer (see
     ``schedule.greedy_assign``), each layer's latency on each core taken
-    from the store's ``times`` rows at ``core_block[p, c] + layer``
+    from the store's ``times`` columns at ``core_block[p, c] + layer``
     under the core's bandwidths ``(P, C)`` in bytes/s, inputs from DRAM."""
     bias = np.zeros((0, 0, 0)) if bias_s is None else np.ascontiguousarray(bias_s, dtype=np.float64)
     assignment = np.empty(order.shape, dtype=np.int64)
