@@ -315,18 +315,20 @@ def design_reasons(designs: DesignBatch, platform: Platform, used: np.ndarray | 
     if used is None:
         used = chip.fpga_resources(designs, platform)
     flag(chip.over_fpga_budget(used, platform), design_codes.OVER_FPGA_RESOURCES)
-    flag(_layer_off_active_cores(_i64(designs.layer_core), active), design_codes.LAYER_ON_INACTIVE_CORE)
+    bad = np.empty(designs.num_designs, dtype=np.bool_)
+    _layer_off_active_cores(_i64(designs.layer_core), active, bad)
+    flag(bad, design_codes.LAYER_ON_INACTIVE_CORE)
     return reason
 
 
 @numba.njit(cache=True, nogil=True)
-def _layer_off_active_cores(layer_core, active):
-    """``(P,)`` a design maps its layers (not all -1: greedy) and one of them is
-    on an inactive core or on none (-1).  One compiled pass: as numpy, six
-    ``(P, L)`` temporaries were a tenth of a P = 1024 call."""
+def _layer_off_active_cores(layer_core, active, bad):
+    """Fill ``bad`` ``(P,)``: a design maps its layers (not all -1: greedy) and one
+    of them is on an inactive core or on none (-1).  One compiled pass: as numpy,
+    six ``(P, L)`` temporaries were a tenth of a P = 1024 call.  (``bad`` comes
+    from the caller: ``np.zeros`` here compiled one more numpy overload cold.)"""
     P, L = layer_core.shape
     C = active.shape[1]
-    bad = np.zeros(P, dtype=np.bool_)
     for p in range(P):
         greedy, off = True, False
         for layer in range(L):

@@ -73,16 +73,12 @@ def greedy_assign(times, core_block, core_dram_bw, core_noc_bw, core_active, ord
     return assignment
 
 
-@numba.njit(cache=True)
-def _only_pred(preds):
-    """``(L,)`` each layer's predecessor if it has exactly one (its first slot), else -1."""
-    only = np.empty(preds.shape[0], dtype=np.int64)
-    for layer in range(preds.shape[0]):
-        single = preds[layer, 0] >= 0
-        for d in range(1, preds.shape[1]):
-            single = single and preds[layer, d] < 0
-        only[layer] = preds[layer, 0] if single else -1
-    return only
+def _only_pred(preds: np.ndarray) -> np.ndarray:
+    """``(L,)`` each layer's predecessor if it has exactly one (its first slot), else -1.
+    (In numpy, in the wrappers: a compiled helper cost each kernel's cold start 0.6 CPU s.)"""
+    preds = _i64(preds)
+    single = (preds[:, 0] >= 0) & (preds[:, 1:] < 0).all(axis=1)
+    return np.where(single, preds[:, 0], -1)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -119,10 +115,10 @@ def _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core,
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _roofline_kernel(
-    rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, preds, input_bytes, saved_pj_per_byte, clock_hz,
+    rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, only_pred, input_bytes, saved_pj_per_byte, clock_hz,
     latency_s, dram, dynamic, utilization,
 ):  # fmt: skip
-    only_pred, per_cycle = _only_pred(preds), np.empty((2, core_block.shape[1]))
+    per_cycle = np.empty((2, core_block.shape[1]))
     for p in range(layer_core.shape[0]):
         _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, only_pred, input_bytes,
                          saved_pj_per_byte, clock_hz, p, per_cycle, latency_s[p], dram[p], dynamic[p],
@@ -145,7 +141,8 @@ def layer_roofline(rows, core_block, core_dram_bw, core_noc_bw, core_buffer, lay
     latency, dram, dynamic, utilization = (np.empty((P, L)) for _ in range(4))
     _roofline_kernel(
         rows, _i64(core_block), _f64(core_dram_bw), _f64(core_noc_bw), _f64(core_buffer), _i64(layer_core),
-        _i64(preds), _f64(input_bytes), float(saved_pj_per_byte), float(clock_hz), latency, dram, dynamic, utilization,
+        _only_pred(preds), _f64(input_bytes), float(saved_pj_per_byte), float(clock_hz), latency, dram, dynamic,
+        utilization,
     )  # fmt: skip
     return latency, dram, dynamic, utilization
 
@@ -177,18 +174,19 @@ class Scored:
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _score_kernel(
-    rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, order, preds, transfer_s, input_bytes,
+    rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, order, preds, only_pred, transfer_s, input_bytes,
     saved_pj_per_byte, clock_hz, macs, model, instance, starts, latency_s, finish_s, makespan, dram_total,
-    dynamic_total, mac_slots, model_finish, instance_shared, instance_alone,
+    dynamic_total, mac_slots, model_finish, instance_shared, instance_alone, no_release, alone_core,
 ):  # fmt: skip
+    # (``no_release`` (0, 0) and the int scratch ``alone_core`` (L,) come from the
+    # wrapper: allocating them here compiled two more numpy overloads cold.)
     P, C = core_block.shape
     L = layer_core.shape[1]
-    no_release = np.zeros((0, 0))
-    core_free, alone_free, alone, alone_core = np.empty(C), np.empty(C * starts.shape[0]), np.empty(L), np.empty(L, np.int64)
+    core_free, alone_free, alone = np.empty(C), np.empty(C * starts.shape[0]), np.empty(L)
     dram, dynamic, utilization = np.empty(L), np.empty(L), np.empty(L)
     I = starts.shape[0]
     most = np.empty(model_finish.shape[1])
-    only_pred, per_cycle = _only_pred(preds), np.empty((2, C))
+    per_cycle = np.empty((2, C))
     for p in range(P):
         _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, only_pred, input_bytes,
                          saved_pj_per_byte, clock_hz, p, per_cycle, latency_s[p], dram, dynamic, utilization)  # fmt: skip
@@ -242,9 +240,9 @@ def score(rows, core_block, core_dram_bw, core_noc_bw, core_buffer, layer_core, 
     model_finish, shared, alone = np.empty((P, num_models)), np.empty((P, I)), np.empty((P, I))
     _score_kernel(
         rows, _i64(core_block), _f64(core_dram_bw), _f64(core_noc_bw), _f64(core_buffer), _i64(layer_core),
-        _i64(order), _i64(preds), _f64(transfer_s), _f64(input_bytes), float(saved_pj_per_byte), float(clock_hz),
-        _f64(macs), _i64(model), _i64(instance), _i64(starts), latency, finish, makespan, dram, dynamic, slots,
-        model_finish, shared, alone,
+        _i64(order), _i64(preds), _only_pred(preds), _f64(transfer_s), _f64(input_bytes), float(saved_pj_per_byte),
+        float(clock_hz), _f64(macs), _i64(model), _i64(instance), _i64(starts), latency, finish, makespan, dram,
+        dynamic, slots, model_finish, shared, alone, np.zeros((0, 0)), np.empty(L, dtype=np.int64),
     )  # fmt: skip
     return Scored(latency_s=latency, finish_s=finish, makespan_s=makespan, dram_bytes=dram, dynamic_pj=dynamic,
                   mac_slots=slots, model_finish_s=model_finish, instance_shared_s=shared, instance_alone_s=alone)
