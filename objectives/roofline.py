@@ -106,9 +106,8 @@ def _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core,
         # A layer's input stays in the buffer when its only predecessor ran on
         # the same core and the input fits.
         pred = only_pred[layer]
-        # (Bitwise &: selects, not branches, as the cores are unpredictable; an
-        # absent predecessor (-1) reads the last layer's core, a real element.)
-        fits = (pred >= 0) & (layer_core[p, pred] == c) & (input_bytes[layer] <= core_buffer[p, c])
+        # (Short-circuit: bitwise & on the three tests measured a few % slower.)
+        fits = pred >= 0 and layer_core[p, pred] == c and input_bytes[layer] <= core_buffer[p, c]
         on_chip = 1.0 if fits else 0.0
         d_bytes = rows[i, 1] - on_chip * rows[i, 2]
         edge = rows[i, 3] - on_chip * rows[i, 4]
