@@ -58,7 +58,7 @@ FPGA_BASELINES = ("homogeneous_multicore", "hda_fixed_granularity", "homogeneous
 HERALD_BASELINES = ("fda_nvdla", "fda_shidiannao", "sm_fda", "cosearch")
 
 
-def run_missing(names: list[str]) -> None:
+def run_missing(names: list[str], ray: bool = True) -> None:
     for name in names:
         out = RESULTS / name
         if (out / "summary.json").exists():
@@ -67,6 +67,8 @@ def run_missing(names: list[str]) -> None:
         command = ["cosearch", "run", str(CONFIGS / f"{name}.yaml"), "--out", str(out)]
         if out.exists():
             command.append("--resume")
+        if not ray:
+            command.append("--no-ray")
         subprocess.run(command, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
 
 
@@ -344,10 +346,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report", action="store_true", help="only regenerate docs/results.md")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="configs to run (default: all)")
+    parser.add_argument("--no-ray", action="store_true", help="run each config in one process, without Ray")
     args = parser.parse_args(argv)
     names = args.only or sorted(p.stem for p in CONFIGS.glob("*.yaml"))
     if not args.report:
-        run_missing(names)
+        run_missing(names, ray=not args.no_ray)
     write_report()
     return 0
 
