@@ -58,7 +58,7 @@ FPGA_BASELINES = ("homogeneous_multicore", "hda_fixed_granularity", "homogeneous
 HERALD_BASELINES = ("fda_nvdla", "fda_shidiannao", "sm_fda", "cosearch")
 
 
-def run_missing(names: list[str], ray: bool = True) -> None:
+def run_missing(names: list[str], ray: bool = True, budget: int | None = None) -> None:
     for name in names:
         out = RESULTS / name
         if (out / "summary.json").exists():
@@ -69,6 +69,8 @@ def run_missing(names: list[str], ray: bool = True) -> None:
             command.append("--resume")
         if not ray:
             command.append("--no-ray")
+        if budget:
+            command += ["--budget", str(budget)]
         subprocess.run(command, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
 
 
@@ -347,10 +349,13 @@ def main(argv=None) -> int:
     parser.add_argument("--report", action="store_true", help="only regenerate docs/results.md")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="configs to run (default: all)")
     parser.add_argument("--no-ray", action="store_true", help="run each config in one process, without Ray")
+    parser.add_argument("--budget", type=int, metavar="N",
+                        help="evaluations per run, baselines included (overrides the configs; the report states "
+                             "the evaluations each run used)")
     args = parser.parse_args(argv)
     names = args.only or sorted(p.stem for p in CONFIGS.glob("*.yaml"))
     if not args.report:
-        run_missing(names, ray=not args.no_ray)
+        run_missing(names, ray=not args.no_ray, budget=args.budget)
     write_report()
     return 0
 
