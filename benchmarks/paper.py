@@ -269,6 +269,17 @@ def fpga_section(lines: list[str]) -> None:
     for name, s in runs.items():
         lines.append(f"| {name[5:]} | {spread(seed_edps(s))} | "
                      + " | ".join(ratio_cell(s, b) for b in FPGA_BASELINES) + " |")
+    extra = [f"fpga_{mix}_8cores" for mix in POSTER_INSIGHT if done(f"fpga_{mix}_8cores")]
+    if extra:
+        lines += ["", "**Extra runs, not the poster's setting:** every space limited to 8 cores "
+                  "(`experiments/paper/fpga_*_8cores.yaml`; the co-search space shrinks from 341 genes to 33), same "
+                  "optimizer, budget and seeds, the poster's two baselines also limited to 8 cores:", "",
+                  "| workload | co-search EDP (J·s), median (min–max) | " + " | ".join(POSTER_BASELINES) + " |",
+                  "|---|---|" + "---|" * len(POSTER_BASELINES)]
+        for name in extra:
+            s = load(name)
+            lines.append(f"| {name[5:]} | {spread(seed_edps(s))} | "
+                         + " | ".join(ratio_cell(s, b) for b in POSTER_BASELINES) + " |")
     lines += ["", "EDP of every space over seeds (J·s), median (min–max):", "",
               "| workload | co-search | " + " | ".join(FPGA_BASELINES) + " |", "|---|---|" + "---|" * len(FPGA_BASELINES)]
     for name, s in runs.items():
@@ -277,14 +288,16 @@ def fpga_section(lines: list[str]) -> None:
 
     lines += ["", "### The poster's insights: which cores the co-search picks",
               "",
-              "Every seed's best design (the co-search), with the share of its PEs in the poster's small cores",
+              "Every seed's best design (the co-search; also the 8-core extra runs), with the share of its PEs in the",
+              "poster's small cores",
               f"({', '.join(POSTER_SMALL)}) and large cores ({', '.join(POSTER_LARGE)}):", "",
               "| workload | poster | seed | EDP (J·s) | cores | PEs in small cores | PEs in large cores |",
               "|---|---|---|---|---|---|---|"]
-    for name, s in runs.items():
-        mix = name[5:]
+    for name, s in [*runs.items(), *((n, load(n)) for n in extra)]:
+        mix = name[5:].removesuffix("_8cores")
+        shown = f"{mix} (8 cores)" if name.endswith("_8cores") else mix
         for run, cores in zip(seed_runs(s), seed_cores(name, s)):
-            lines.append(f"| {mix} | {POSTER_INSIGHT[mix]} | {run['seed']} | {run['best_objectives'][0]:.4g} | "
+            lines.append(f"| {shown} | {POSTER_INSIGHT[mix]} | {run['seed']} | {run['best_objectives'][0]:.4g} | "
                          f"{size_counts(cores)} | {pe_share(cores, POSTER_SMALL):.0%} | "
                          f"{pe_share(cores, POSTER_LARGE):.0%} |")
     lines += ["", "The best design of each baseline (best seed):", "",
