@@ -200,17 +200,28 @@ def mac_share_text(workload) -> str:
     return ", ".join(f"{op} {share:.0%}" for op, share in shares if share >= 0.01)
 
 
-def dataflow_utilization(workload, platform, pes: int, dataflow: str | Dataflow, fixed=()) -> float:
-    """MAC-weighted array utilization of the whole workload on one core owning the
-    platform's buffer, with the per-layer mapper's choices: MACs over PEs × compute
-    cycles (edge waste and setup, not memory stalls, which depend on the core's
-    bandwidth share in a design)."""
+def compute_cycles(workload, platform, pes: int, dataflow: str | Dataflow, fixed=()) -> tuple[np.ndarray, int]:
+    """Each layer's compute cycles on one core owning the platform's buffer, with the
+    per-layer mapper's choices, and the core's array size."""
     dataflow = get_dataflow(dataflow) if isinstance(dataflow, str) else dataflow
     core = mapper.core_for(platform, dataflow, pes, fixed)
     layers = mapper.Layers.from_workload(workload)
     costs = mapper.map_layers(core, layers, [float(platform.buffer_bytes)], platform.mapping_objective)
-    array = np.prod([axis.extent for axis in core.axes])
-    return float(workload.macs.astype(float).sum() / (array * costs.compute_cycles[0].sum()))
+    return costs.compute_cycles[0], int(np.prod([axis.extent for axis in core.axes]))
+
+
+def dataflow_utilization(workload, platform, pes: int, dataflow: str | Dataflow, fixed=()) -> float:
+    """MAC-weighted array utilization of the whole workload on one core: MACs over PEs ×
+    compute cycles (edge waste and setup, not memory stalls, which depend on the core's
+    bandwidth share in a design)."""
+    cycles, array = compute_cycles(workload, platform, pes, dataflow, fixed)
+    return float(workload.macs.astype(float).sum() / (array * cycles.sum()))
+
+
+def depthwise_cycle_share(workload, platform, pes: int, dataflow: str | Dataflow, fixed=()) -> float:
+    """The depthwise layers' share of the compute cycles on one core (0 without depthwise layers)."""
+    cycles, _ = compute_cycles(workload, platform, pes, dataflow, fixed)
+    return float(cycles[workload.op == Op.DWCONV].sum() / cycles.sum())
 
 
 def alone_on_largest_core(workload, platform, dataflows) -> dict[str, float]:
@@ -346,12 +357,17 @@ def fpga_section(lines: list[str]) -> None:
 
     lines += ["", "Why the ratios are what they are — MAC share by layer kind and the MAC-weighted array utilization",
               "of one B4096 core per dataflow (from the cost model; compute cycles only, memory stalls excluded):", "",
-              "| workload | MAC share by op | util dpu_pck | util ws_kc | util os_yx |", "|---|---|---|---|---|"]
+              "| workload | MAC share by op | util dpu_pck | util ws_kc | util os_yx | depthwise share of MACs "
+              "| of the cycles on dpu_pck | on ws_kc | on os_yx |", "|---|---|---|---|---|---|---|---|---|"]
     b4096 = next(c for c in u250.core_sizes if c.name == "B4096")
+    dataflows = ("dpu_pck", "ws_kc", "os_yx")
     for name in runs:
         w = get_workload(name[5:])
-        utils = [dataflow_utilization(w, u250, b4096.pes, df, b4096.unroll) for df in ("dpu_pck", "ws_kc", "os_yx")]
-        lines.append(f"| {name[5:]} | {mac_share_text(w)} | " + " | ".join(f"{u:.0%}" for u in utils) + " |")
+        utils = [dataflow_utilization(w, u250, b4096.pes, df, b4096.unroll) for df in dataflows]
+        dw = [depthwise_cycle_share(w, u250, b4096.pes, df, b4096.unroll) for df in dataflows]
+        dw_macs = w.macs[w.op == Op.DWCONV].sum() / w.macs.sum()
+        lines.append(f"| {name[5:]} | {mac_share_text(w)} | " + " | ".join(f"{u:.0%}" for u in utils)
+                     + f" | {dw_macs:.1%} | " + " | ".join(f"{d:.0%}" for d in dw) + " |")
     lines.append("")
 
 
