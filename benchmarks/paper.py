@@ -257,11 +257,12 @@ def fpga_section(lines: list[str]) -> None:
     if not names:
         return
     runs = {name: load(name) for name in names}
+    u250 = get_platform("u250")
     lines += [
         "## Cloud FPGA INFaaS with DPU granularity (the co-search poster)",
         "",
         "Alveo U250 (12 288 DSP, 1.73 M LUT, 2688 BRAM36, 1280 UltraRAM, 77 GB/s), DPU cores B512…B4096",
-        "(PG338), as many cores as the board's resources allow (up to 85 B512), dataflows `dpu_pck`, `ws_kc`,",
+        f"(PG338), as many cores as the board's resources allow (up to {u250.max_cores}), dataflows `dpu_pck`, `ws_kc`,",
         "`os_yx`. Every space is searched by CMA-ES with the same population, budget and seeds",
         "(`experiments/paper/fpga_*.yaml`; " + "; ".join(f"{n}: {budget_text(s)}" for n, s in runs.items()) + ").",
         "Ratio = baseline EDP / co-search EDP (above 1×: the co-search is better), best of seeds over best of",
@@ -317,7 +318,6 @@ def fpga_section(lines: list[str]) -> None:
         lines.append(f"| {name[5:]} | " + " | ".join(core_mix(s["baselines"][b]["design_data"])
                                                       for b in POSTER_BASELINES if b in s["baselines"]) + " |")
 
-    u250 = get_platform("u250")
     lines += ["", "Every DNN is one chain of layers, so the makespan is at least the slowest DNN's own time.",
               "The slowest DNN alone on one B4096 (its best dataflow) against the best design's makespan:", "",
               "| workload | slowest DNN alone on one B4096 (ms) | best design's makespan (ms) | cores used |",
