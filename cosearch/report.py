@@ -316,8 +316,8 @@ def plot_serving(results: ResultsDir, summary: dict, fmt: str, title: str) -> li
         written.append(plots.sla_vs_load(
             results.plots_dir / f"sla_load.{fmt}",
             {label: (sweep["offered_qps"], rates) for label, rates in sweep["sla_rate"].items()},
-            xlabel=f"offered load, every tenant's rate scaled alike (queries/s; {serving['cases'][0]})",
-            title=f"SLA satisfaction vs load — {title}"))
+            load="offered load, every tenant's rate scaled alike",
+            title=f"SLA satisfaction vs load ({serving['cases'][0]}) — {title}"))
     designs = {f"best ({summary['space']})": summary["best"]}
     designs.update({label: entry for label, entry in summary["baselines"].items() if entry.get("metrics")})
     per_case: dict[str, dict[str, float]] = {}
@@ -330,7 +330,7 @@ def plot_serving(results: ResultsDir, summary: dict, fmt: str, title: str) -> li
                 "qps_at_sla", float("nan"))
     if per_case:
         written.append(plots.grouped_bars(
-            results.plots_dir / f"qps.{fmt}", per_case, ylabel="throughput at SLA (queries/s)",
+            results.plots_dir / f"qps.{fmt}", per_case, metric="qps_at_sla",
             title=f"Throughput at SLA, relative to the best design — {title}"))
     mixes = {}
     for label, entry in designs.items():
