@@ -48,6 +48,10 @@ class ClusterUnreachableError(ConnectionError):
     """The Ray cluster address given cannot be reached."""
 
 
+class LocalRayError(RuntimeError):
+    """A private local Ray instance did not start."""
+
+
 def _unreachable(address: str, why: str) -> ClusterUnreachableError:
     return ClusterUnreachableError(
         f"cannot reach the Ray cluster at {address!r} ({why}); start one with `ray start --head` or "
@@ -149,7 +153,14 @@ def session(address: str | None = None, *, num_cpus: int | None = None,
     options = {"include_dashboard": False, "logging_level": "warning", "runtime_env": runtime_env}
     if address in (None, "local"):
         with local_token_auth():
-            _init_keeping_sigterm(address="local", num_cpus=num_cpus or os.cpu_count(), **options)
+            try:
+                _init_keeping_sigterm(address="local", num_cpus=num_cpus or os.cpu_count(), **options)
+            except Exception as e:  # Ray raises a bare Exception when its processes do not come up in time
+                ray.shutdown()  # what did start is stopped
+                raise LocalRayError(
+                    f"local Ray did not start ({failure_line(e)}); Ray gives its processes about 30 s, which "
+                    "a machine busy with other work can exceed: try again, or run in this process with --no-ray"
+                ) from e
             try:
                 yield
             finally:
