@@ -386,6 +386,7 @@ def design_figure(
     model_names: Sequence[str] = (),
     title: str = "",
     notes: Sequence[str] = (),
+    bandwidth: str = "off-chip bandwidth",
 ):
     """The cores of one design: what each has in absolute numbers, its shares of the chip, the work on it.
 
@@ -396,13 +397,15 @@ def design_figure(
     budget, text in each bar), e.g. ``("compute (DSP)", [0.05], ["642 DSP"])``;
     what the fractions leave is drawn as unused.  Default: shares of the
     cores' PEs.  ``work`` ``(C, M)``: each DNN's MACs on each core, named by
-    ``model_names``.  ``notes``: lines above the bars.
+    ``model_names``.  ``notes``: lines above the bars.  ``bandwidth``: what
+    the bandwidth shares split (``global NoC bandwidth`` where the platform
+    partitions its NoC, as Herald's classes do).
     """
     n = len(cores)
     pes = np.array([c["pes"] for c in cores], float)
     label, share, texts = compute or ("compute (PEs)", pes / pes.sum(), [f"{int(p):,} PEs" for p in pes])
     rows = [(label, np.asarray(share, float), list(texts)),
-            ("off-chip bandwidth", np.array([c["bw_share"] for c in cores], float),
+            (bandwidth, np.array([c["bw_share"] for c in cores], float),
              [_amount(c.get("bw_gbps"), "GB/s") for c in cores]),
             ("on-chip buffer", np.array([c["buffer_share"] for c in cores], float),
              [_amount(c.get("buffer_mib"), "MiB") for c in cores])]

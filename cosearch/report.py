@@ -128,6 +128,7 @@ def core_facts(data: dict, platform) -> list[dict]:
     A design file that records them (its ``cores``) is read as it is; for
     one that does not, they follow from its shares and the platform it names.
     """
+    from cosearch.results_writer import partitioned_gbps
     from objectives.mapper import core_for
     from spaces.hardware import MiB, get_dataflow
 
@@ -140,7 +141,7 @@ def core_facts(data: dict, platform) -> list[dict]:
     for core in data["design"]["cores"]:
         fact = dict(core)
         if platform is not None:
-            fact["bw_gbps"] = core["bw_share"] * platform.bw_gbps
+            fact["bw_gbps"] = core["bw_share"] * partitioned_gbps(platform)
             fact["buffer_mib"] = core["buffer_share"] * platform.buffer_bytes / MiB
             try:
                 size = sizes.get(core.get("size"))
@@ -242,6 +243,7 @@ def _best_design_plots(results: ResultsDir, best: dict, fmt: str, title: str) ->
              f"energy {plots.si(m['energy_j'], 'J', 4)}   resources {m['resource_fraction']:.0%} of the budget"]
     written = [plots.design_diagram(
         results.plots_dir / f"design.{fmt}", core_facts(data, platform), compute=compute_row(data, platform),
+        bandwidth="global NoC bandwidth" if getattr(platform, "bw_partition", "dram") == "noc" else "off-chip bandwidth",
         work=core_work(data, workload), model_names=data["model_names"], title=f"Best design — {title}",
         notes=notes)]
     schedule = data.get("schedule")

@@ -3,6 +3,7 @@ and that every figure renders headless to PNG or SVG, edge cases included."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import matplotlib.image
@@ -225,6 +226,9 @@ def test_design_diagram_gives_absolute_numbers_per_core_and_the_work_of_each_dnn
     in_bars = {t.get_text() for t in top.texts}
     assert {"512 PEs", "22.4 GB/s", "1.2 MiB"} <= in_bars
     assert re.search(r"\(GMAC\)$", bottom.get_xlabel())
+    assert [t.get_text() for t in top.get_yticklabels()][1] == "off-chip bandwidth"
+    noc = plots.design_figure(CORES, bandwidth="global NoC bandwidth")
+    assert [t.get_text() for t in noc.axes[0].get_yticklabels()][1] == "global NoC bandwidth"
     dnn = [c for c in bottom.containers]  # one bar per core for each DNN, its MACs
     assert [list(map(lambda p: p.get_width(), c)) for c in dnn] == [[3e9, 0.0], [1e9, 2e9]]
     assert [t.get_text() for t in bottom.texts] == [" 67% of the MACs", " 33% of the MACs"]  # 4 and 2 of 6 GMAC
@@ -287,6 +291,10 @@ def test_report_gives_each_core_absolute_numbers_and_each_dnns_macs():
     shapes = [re.fullmatch(r"([A-Z])(\d+) × ([A-Z])(\d+)", f["array"]).groups() for f in facts]
     assert [(a, c) for a, _, c, _ in shapes] == [("K", "C"), ("Y", "X")]
     assert [int(b) * int(d) for _, b, _, d in shapes] == [512, 256]
+    # A platform whose NoC the shares split (Herald's classes): the GB/s are the NoC's, not DRAM's.
+    noc = dataclasses.replace(edge, bw_gbps=4.0, noc_gbps=64.0, bw_partition="noc")
+    assert [f["bw_gbps"] for f in core_facts(data, noc)] == [16.0, 48.0]
+    assert [f["bw_gbps"] for f in core_facts(data, dataclasses.replace(noc, bw_partition="dram"))] == [1.0, 3.0]
     recorded = {**data, "cores": [{"array": "as recorded", "bw_gbps": 1.0, "buffer_mib": 2.0}, {"bw_gbps": 3.0}]}
     assert [(f.get("array"), f["bw_gbps"]) for f in core_facts(recorded, None)] == [("as recorded", 1.0), (None, 3.0)]
 
