@@ -370,14 +370,26 @@ def _with_references(specs: list[RunSpec], problems: dict[str, Any]) -> tuple[li
     return [dataclasses.replace(s, reference=references[s.problem.key]) for s in specs], problems
 
 
+def _yield_cpu(by: int = 5) -> None:
+    """Lower this thread's priority (Linux: ``nice`` is per thread), so on a busy machine the processes
+    ``meanwhile`` starts go first: Ray gives its own about 30 s to come up. On an idle machine the
+    thread still has a core of its own; where threads have no priority of their own, nothing changes."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + by)
+    except (AttributeError, OSError):
+        pass
+
+
 def _alongside(work: Callable[[], Any], meanwhile: Callable[[], None]):
     """``work()`` in a side thread while ``meanwhile()`` runs in this one; ``work``'s result, or its
     error raised here (``meanwhile``'s first, if both fail). Numerical work releases the GIL
     (numpy, numba's ``nogil`` kernels) and starting processes mostly waits, so on two cores the
-    two nearly add up to the longer one."""
+    two take about as long as the longer one; ``work`` runs at a lower priority (``_yield_cpu``)."""
     outcome: dict[str, Any] = {}
 
     def target() -> None:
+        _yield_cpu()
         try:
             outcome["value"] = work()
         except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread

@@ -1,5 +1,8 @@
 """Experiments in-process: expansion, merged archives, Ctrl-C and up-front validation."""
 
+import os
+import sys
+
 import numpy as np
 import pytest
 
@@ -144,22 +147,29 @@ class StartingExecutor:
         return LocalExecutor().execute(specs, collector, problems)
 
 
+NICE = []
+
+
 @dataclasses.dataclass(frozen=True)
 class ThreadNamingProblem(SyntheticProblem):
     def build(self):
         import threading
 
         BUILT.append(threading.current_thread().name)
+        NICE.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         return super().build()
 
 
 def test_an_executor_starts_in_this_thread_while_the_problems_build_in_another():
     spec = dataclasses.replace(SPEC, problems=(ThreadNamingProblem(dim=6), ThreadNamingProblem(dim=4)))
     BUILT.clear()
+    NICE.clear()
     executor = StartingExecutor()
     result = run_experiment(spec, executor=executor)
     assert executor.log == [("start", True), ("execute",), ("close",)]  # started in the main thread, closed once
     assert BUILT == ["cosearch-prepare", "cosearch-prepare"]
+    if sys.platform.startswith("linux"):  # nice is per thread there: the builds yield to what the executor starts
+        assert NICE == [os.getpriority(os.PRIO_PROCESS, 0) + 5] * 2
     plain = run_experiment(dataclasses.replace(SPEC, problems=(SyntheticProblem(dim=6), SyntheticProblem(dim=4))))
     for label, run in plain.runs.items():  # the same runs as without the overlap
         np.testing.assert_array_equal(run.best_x, result.runs[label].best_x)
