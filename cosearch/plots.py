@@ -585,6 +585,16 @@ def _legend_below(fig, ax) -> None:
                    frameon=False)
 
 
+def _fraction_finish(fig, ax, label: str, title: str):
+    """A share of requests on the y axis, in %, a grid, the legend under the axes, the title: ``fig``."""
+    unit_axis(ax.yaxis, label, "%", 0.0, 1.0, scale=100.0)
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, alpha=0.3)
+    _legend_below(fig, ax)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
 def latency_cdf_figure(
     latency_s: Mapping[str, Sequence[float]],
     *,
@@ -620,12 +630,7 @@ def latency_cdf_figure(
         unit_axis(ax.xaxis, "request latency", "s", lo, hi, log=True)
     else:
         ax.set_xlabel("request latency (no request measured)")
-    unit_axis(ax.yaxis, "requests served within the latency", "%", 0.0, 1.0, scale=100.0)
-    ax.set_ylim(0, 1.01)
-    ax.grid(True, alpha=0.3)
-    _legend_below(fig, ax)
-    fig.suptitle(title or "Latency CDF per tenant", fontsize=10)
-    return fig
+    return _fraction_finish(fig, ax, "requests served within the latency", title or "Latency CDF per tenant")
 
 
 def latency_cdf(path, latency_s, **kwargs) -> pathlib.Path:
@@ -657,12 +662,7 @@ def sla_vs_load_figure(
         lo, hi = loads.min() / 1.15, loads.max() * 1.15
         ax.set_xlim(lo, hi)
         unit_axis(ax.xaxis, load, qps.unit, lo, hi, log=True)
-    unit_axis(ax.yaxis, rate.label, "%", 0.0, 1.0, scale=100.0)
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(True, alpha=0.3)
-    _legend_below(fig, ax)
-    fig.suptitle(title or "SLA satisfaction vs load", fontsize=10)
-    return fig
+    return _fraction_finish(fig, ax, rate.label, title or "SLA satisfaction vs load")
 
 
 def sla_vs_load(path, curves, **kwargs) -> pathlib.Path:
