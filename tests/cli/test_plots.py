@@ -210,6 +210,19 @@ def test_convergence_edp_ticks_carry_the_unit_in_the_label(tmp_path):
     _png(plots.convergence(tmp_path / "c.png", {"cmaes": runs, "random": runs[:1]}))
 
 
+def test_tick_labels_say_where_their_ticks_are():
+    """A narrow log range ticked every 0.025: ``1.075`` must not read ``1.07``."""
+    runs = [{"evaluations": [16, 32, 64, 100], "seconds": [4.5, 8.2, 12.8, 15.7], "best": [1.134, 1.129, 1.116, 1.116]}]
+    fig = plots.convergence_figure({"cmaes": runs})
+    left = fig.axes[0]
+    renderer(fig)
+    shown = [(tick, label.get_text()) for tick, label in zip(left.get_yticks(), left.get_yticklabels())
+             if label.get_text()]
+    assert len(shown) >= 3
+    for tick, text in shown:
+        assert float(text) == pytest.approx(tick, rel=1e-9), (tick, text)
+
+
 CORES = [{"size": "PE512", "pes": 512, "dataflow": "ws_kc", "bw_share": 0.7, "buffer_share": 0.4,
           "array": "K16 × C32", "bw_gbps": 22.4, "buffer_mib": 0.8},
          {"size": None, "pes": 256, "dataflow": "os_yx", "bw_share": 0.3, "buffer_share": 0.6,
