@@ -363,7 +363,8 @@ def markdown(results: Sequence[MixResult], *, command: str, machine: str, second
         "against one reference point per mix shared by every optimizer (higher is better); evaluations until "
         "the run's best EDP is within 1 % of the best any run found on the mix (median over seeds, with how "
         "many seeds got there; \"never\" when the median run does not); median wall time per run (optimizer "
-        "overhead included, one process per run). Best per column in bold.",
+        "overhead included; on Ray one task per run, its batches split over idle workers once fewer runs than "
+        "workers are left). Best per column in bold.",
         "",
     ]
     if [m.key for m in results] == list(DEFAULT_MIXES):

@@ -48,6 +48,10 @@ class ClusterUnreachableError(ConnectionError):
     """The Ray cluster address given cannot be reached."""
 
 
+class LocalRayError(RuntimeError):
+    """A private local Ray instance did not start."""
+
+
 def _unreachable(address: str, why: str) -> ClusterUnreachableError:
     return ClusterUnreachableError(
         f"cannot reach the Ray cluster at {address!r} ({why}); start one with `ray start --head` or "
@@ -149,7 +153,14 @@ def session(address: str | None = None, *, num_cpus: int | None = None,
     options = {"include_dashboard": False, "logging_level": "warning", "runtime_env": runtime_env}
     if address in (None, "local"):
         with local_token_auth():
-            _init_keeping_sigterm(address="local", num_cpus=num_cpus or os.cpu_count(), **options)
+            try:
+                _init_keeping_sigterm(address="local", num_cpus=num_cpus or os.cpu_count(), **options)
+            except Exception as e:  # Ray raises a bare Exception when its processes do not come up in time
+                ray.shutdown()  # what did start is stopped
+                raise LocalRayError(
+                    f"local Ray did not start ({failure_line(e)}); Ray gives its processes about 30 s, which "
+                    "a machine busy with other work can exceed: try again, or run in this process with --no-ray"
+                ) from e
             try:
                 yield
             finally:
@@ -302,6 +313,42 @@ class RayExecutor:
         self.address, self.num_cpus, self.runtime_env = address, num_cpus, runtime_env
         self.max_retries, self.max_in_flight, self.poll_seconds = int(max_retries), max_in_flight, poll_seconds
         self.sink = None
+        self._session: contextlib.ExitStack | None = None
+
+    def start(self) -> None:
+        """Open the session now (``execute`` opens it otherwise): start a local instance or connect,
+        create the event actor, and on a local instance this started run one ``_warm_up`` per CPU.
+
+        ``run_experiment`` calls it while another thread builds the problems, so Ray's start and the
+        workers' imports overlap the driver's own set-up. It stays in the calling (main) thread:
+        Ray ties its processes' lives to the thread that spawned them (``PR_SET_PDEATHSIG``), and
+        forking from a side thread while the main one computes can deadlock the child.
+        A second call does nothing; ``close`` ends what this opened.
+        """
+        if self._session is not None:
+            return
+        stack = contextlib.ExitStack()
+        try:
+            fresh = not ray.is_initialized()
+            stack.enter_context(session(self.address, num_cpus=self.num_cpus, runtime_env=self.runtime_env))
+            self.sink = _EventSink.remote()  # its process starts now
+            if fresh and self.address in (None, "local"):
+                warm = [_warm_up.remote() for _ in range(int(ray.cluster_resources().get("CPU", 1)))]
+                with contextlib.suppress(ray.exceptions.RayError):  # a worker that cannot warm up fails its run
+                    ray.get(warm)
+        except BaseException:
+            stack.close()
+            raise
+        self._session = stack
+
+    def close(self) -> None:
+        """End the session ``start`` opened (one this executor found running is left running)."""
+        stack, self._session = self._session, None
+        if stack is not None:
+            if self.sink is not None:
+                ray.kill(self.sink, no_restart=True)
+                self.sink = None
+            stack.close()
 
     def execute(self, specs: Sequence[RunSpec], collector, problems: Mapping | None = None) -> bool:
         """Run every spec, reporting to ``collector``; returns True when interrupted by Ctrl-C.
@@ -310,11 +357,14 @@ class RayExecutor:
         store once and handed to its runs' tasks; a run whose problem is not
         there builds it on its worker.
         """
-        with session(self.address, num_cpus=self.num_cpus, runtime_env=self.runtime_env):
+        self.start()
+        try:
             return self._execute(list(specs), collector, problems or {})
+        finally:
+            self.close()
 
     def _execute(self, specs: list[RunSpec], collector, problems: Mapping) -> bool:
-        self.sink = sink = _EventSink.remote()
+        sink = self.sink
         refs = {key: ray.put(problems[key]) for key in dict.fromkeys(s.problem.key for s in specs) if key in problems}
         cpus = ray.cluster_resources().get("CPU", 1)
         limit = self.max_in_flight or max(2 * int(cpus), 1)
@@ -358,9 +408,22 @@ class RayExecutor:
             except (ray.exceptions.RayError, KeyboardInterrupt):
                 pass  # keep what was already merged
             return True
-        finally:
-            ray.kill(sink, no_restart=True)
-            self.sink = None
+
+
+@ray.remote(num_cpus=1)
+def _warm_up() -> int:
+    """Load in a new worker what every run needs before its first batch: cosearch's modules (by
+    unpickling this function), CMA-ES, and the evaluator's compiled kernels from numba's disk
+    cache (by scoring designs of the tiny problem, whose batches call every kernel with the types
+    any problem's do). A second or two of CPU per worker, spent while the driver still prepares;
+    it changes nothing a run computes (mapper tables are kept per workload and platform)."""
+    from cosearch.experiment import TinyProblem
+    from cosearch.optimizers.cma_es import import_cma
+
+    import_cma()
+    problem = TinyProblem().build()
+    problem.evaluate(np.random.default_rng(0).random((4, problem.dim)))
+    return os.getpid()
 
 
 def _task_failure(error: BaseException) -> tuple[str, str]:

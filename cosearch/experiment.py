@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -333,12 +334,15 @@ def create_storages(specs: Sequence[RunSpec]) -> None:
             optuna.storages.get_storage(url)
 
 
-def prepare(spec: "ExperimentSpec | Sequence[RunSpec]", problems: Mapping[str, Any] | None = None,
-            ) -> tuple[list[RunSpec], dict[str, Any]]:  # fmt: skip
+def prepare(spec: "ExperimentSpec | Sequence[RunSpec]", problems: Mapping[str, Any] | None = None, *,
+            meanwhile: Callable[[], None] | None = None) -> tuple[list[RunSpec], dict[str, Any]]:  # fmt: skip
     """Validated run specs with the reference point of their problem fixed, and the built problems.
 
     ``problems``: problems already built, by key (a config's, built while it
-    was checked); the others are built here, once each.
+    was checked); the others are built here, once each. ``meanwhile``: called
+    in this thread, after the checks that need no built problem, while a
+    side thread builds the problems and samples their references (what costs:
+    the mapper's cold start), so Ray's start overlaps it.
     """
     specs = spec.runs() if isinstance(spec, ExperimentSpec) else list(spec)
     labels = [s.label for s in specs]
@@ -347,7 +351,13 @@ def prepare(spec: "ExperimentSpec | Sequence[RunSpec]", problems: Mapping[str, A
         raise ValueError(f"runs would share labels {duplicates}: list each optimizer once per problem")
     for s in specs:
         s.validate()
-    problems, references = dict(problems or {}), {}
+    if meanwhile is None:
+        return _with_references(specs, dict(problems or {}))
+    return _alongside(lambda: _with_references(specs, dict(problems or {})), meanwhile)
+
+
+def _with_references(specs: list[RunSpec], problems: dict[str, Any]) -> tuple[list[RunSpec], dict[str, Any]]:
+    references = {}
     for s in specs:
         key = s.problem.key
         if key not in references:
@@ -358,6 +368,42 @@ def prepare(spec: "ExperimentSpec | Sequence[RunSpec]", problems: Mapping[str, A
             references[key] = s.reference or reference_point(problems[key], s.archive_keys, s.constraints,
                                                              samples=samples)
     return [dataclasses.replace(s, reference=references[s.problem.key]) for s in specs], problems
+
+
+def _yield_cpu(by: int = 5) -> None:
+    """Lower this thread's priority (Linux: ``nice`` is per thread), so on a busy machine the processes
+    ``meanwhile`` starts go first: Ray gives its own about 30 s to come up. On an idle machine the
+    thread still has a core of its own; where threads have no priority of their own, nothing changes."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + by)
+    except (AttributeError, OSError):
+        pass
+
+
+def _alongside(work: Callable[[], Any], meanwhile: Callable[[], None]):
+    """``work()`` in a side thread while ``meanwhile()`` runs in this one; ``work``'s result, or its
+    error raised here (``meanwhile``'s first, if both fail). Numerical work releases the GIL
+    (numpy, numba's ``nogil`` kernels) and starting processes mostly waits, so on two cores the
+    two take about as long as the longer one; ``work`` runs at a lower priority (``_yield_cpu``)."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        _yield_cpu()
+        try:
+            outcome["value"] = work()
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            outcome["error"] = e
+
+    thread = threading.Thread(target=target, name="cosearch-prepare", daemon=True)
+    thread.start()
+    try:
+        meanwhile()
+    finally:
+        thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def make_executor(executor: "str | Any", address: str | None = None, num_cpus: int | None = None,
@@ -408,7 +454,8 @@ def run_experiment(
     to a cluster that lacks it).
 
     1. prepare: validate every run, build each problem once (``problems``
-       given are reused), fix one hypervolume reference per problem, create
+       given are reused), fix one hypervolume reference per problem (on Ray,
+       in a side thread while Ray starts: ``RayExecutor.start``), create
        the Optuna storages the runs share;
     2. ``writer`` (a ``results_writer.ResultsWriter``), when given, opens its
        directory: the runs it already holds are read back, not re-run;
@@ -422,24 +469,29 @@ def run_experiment(
        returns ``interrupted`` with every run kept and no summary.
     """
     executor = make_executor(executor, address, num_cpus, runtime_env)
-    specs, problems = prepare(spec, problems)
-    secrets = sorted({s.optimizer_options["storage"] for s in specs if s.optimizer_options.get("storage")})
-    restored = writer.open(specs) if writer is not None else {}
-    create_storages(specs)
-    todo = [s for s in specs if s.label not in restored]
+    close = getattr(executor, "close", lambda: None)  # what ``start`` opened (Ray's session)
+    try:
+        specs, problems = prepare(spec, problems, meanwhile=getattr(executor, "start", None))
+        secrets = sorted({s.optimizer_options["storage"] for s in specs if s.optimizer_options.get("storage")})
+        restored = writer.open(specs) if writer is not None else {}
+        create_storages(specs)
+        todo = [s for s in specs if s.label not in restored]
 
-    def forward(event: dict) -> None:
-        if event["type"] == "failed" and secrets:
-            event = {**event, "error": _redacted(event["error"], secrets), "line": _redacted(event["line"], secrets)}
-        if writer is not None:
-            writer.record(event)
-        if on_event is not None:
-            on_event(event)
+        def forward(event: dict) -> None:
+            if event["type"] == "failed" and secrets:
+                event = {**event, "error": _redacted(event["error"], secrets),
+                         "line": _redacted(event["line"], secrets)}
+            if writer is not None:
+                writer.record(event)
+            if on_event is not None:
+                on_event(event)
 
-    forward({"type": "planned", "label": None, "runs": specs, "todo": todo})
-    started = time.perf_counter()
-    collector = Collector(todo, forward)
-    interrupted = executor.execute(todo, collector, problems) if todo else False
+        forward({"type": "planned", "label": None, "runs": specs, "todo": todo})
+        started = time.perf_counter()
+        collector = Collector(todo, forward)
+        interrupted = executor.execute(todo, collector, problems) if todo else False
+    finally:
+        close()
     outcome = collector.result(interrupted, restored)
     outcome.runs = {s.label: outcome.runs[s.label] for s in specs if s.label in outcome.runs}  # spec order
     if writer is not None and not interrupted and not outcome.failures:

@@ -34,8 +34,11 @@ def prefix_for(value: float) -> tuple[float, str]:
 
 
 def plain(value: float) -> str:
-    """A tick number without exponent or trailing zeros: ``0.0002``, ``15``, ``2.5``."""
-    return np.format_float_positional(float(value), precision=3, unique=True, fractional=False, trim="-")
+    """A tick number without exponent or trailing zeros: ``0.0002``, ``15``, ``2.5``, ``1.075``.
+
+    Four significant digits: ticks a step of 2.5 apart in the third digit
+    (``1.075``, ``1.125``) would read ``1.07``, ``1.12`` with three."""
+    return np.format_float_positional(float(value), precision=4, unique=True, fractional=False, trim="-")
 
 
 def unit_axis(axis, label: str, unit: str, lo: float, hi: float, *, log: bool = False, scale: float | None = None):

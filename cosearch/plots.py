@@ -16,7 +16,12 @@ without ``_figure`` writes it to ``path`` (the suffix picks the format:
   shape, dataflow, GB/s, MiB, their shares of the chip, and each DNN's MACs
   on each core;
 * ``gantt`` — a schedule, one row per core, one bar per layer coloured by
-  DNN, with each DNN's finish and deadline.
+  DNN, with each DNN's finish and deadline;
+* serving (``cosearch.scenarios``): ``latency_cdf`` — each tenant's request
+  latencies as a CDF with its QoS bound; ``sla_vs_load`` — SLA rate against
+  offered load per design; ``grouped_bars`` — one metric per design, grouped
+  by scenario or experiment, relative to the group's first; ``core_mix`` —
+  the cores of several designs counted by size and dataflow.
 
 Axis labels name the quantity and its unit from the metrics table
 (``objectives.metrics``); ticks are plain numbers in that unit.
@@ -381,6 +386,7 @@ def design_figure(
     model_names: Sequence[str] = (),
     title: str = "",
     notes: Sequence[str] = (),
+    bandwidth: str = "off-chip bandwidth",
 ):
     """The cores of one design: what each has in absolute numbers, its shares of the chip, the work on it.
 
@@ -391,13 +397,15 @@ def design_figure(
     budget, text in each bar), e.g. ``("compute (DSP)", [0.05], ["642 DSP"])``;
     what the fractions leave is drawn as unused.  Default: shares of the
     cores' PEs.  ``work`` ``(C, M)``: each DNN's MACs on each core, named by
-    ``model_names``.  ``notes``: lines above the bars.
+    ``model_names``.  ``notes``: lines above the bars.  ``bandwidth``: what
+    the bandwidth shares split (``global NoC bandwidth`` where the platform
+    partitions its NoC, as Herald's classes do).
     """
     n = len(cores)
     pes = np.array([c["pes"] for c in cores], float)
     label, share, texts = compute or ("compute (PEs)", pes / pes.sum(), [f"{int(p):,} PEs" for p in pes])
     rows = [(label, np.asarray(share, float), list(texts)),
-            ("off-chip bandwidth", np.array([c["bw_share"] for c in cores], float),
+            (bandwidth, np.array([c["bw_share"] for c in cores], float),
              [_amount(c.get("bw_gbps"), "GB/s") for c in cores]),
             ("on-chip buffer", np.array([c["buffer_share"] for c in cores], float),
              [_amount(c.get("buffer_mib"), "MiB") for c in cores])]
@@ -568,124 +576,166 @@ def gantt(path, **kwargs) -> pathlib.Path:
 # -- serving (request streams; cosearch.scenarios) ----------------------------------------
 
 
-def latency_cdf(
-    path,
+def _legend_below(fig, ax) -> None:
+    """The legend under the axes, where it covers no data however many entries it has (and, unlike
+    one at the side, never runs into a long title)."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, fontsize=8, loc="outside lower center", ncol=min(len(handles), 3),
+                   frameon=False)
+
+
+def _fraction_finish(fig, ax, label: str, title: str):
+    """A share of requests on the y axis, in %, a grid, the legend under the axes, the title: ``fig``."""
+    unit_axis(ax.yaxis, label, "%", 0.0, 1.0, scale=100.0)
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, alpha=0.3)
+    _legend_below(fig, ax)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def latency_cdf_figure(
     latency_s: Mapping[str, Sequence[float]],
     *,
     qos_s: Mapping[str, float] | None = None,
     title: str = "",
-) -> pathlib.Path:
-    """Each tenant's request latencies as an empirical CDF (log time axis), its QoS bound dashed.
+):
+    """Each tenant's request latencies as an empirical CDF (log time axis), its QoS bound dashed in
+    its colour, the 99th percentile dotted across.
 
     ``latency_s``: tenant → its measured requests' latencies (s); ``qos_s``: tenant → its bound (s).
     """
-    fig, ax = _figure(7.5, 4.4)
-    colors = _colors(len(latency_s))
-    for color, (name, values) in zip(colors, latency_s.items()):
+    fig, ax = _figure(7.5, 5.0)
+    shown = []
+    for color, (name, values) in zip(_colors(len(latency_s)), latency_s.items()):
         x = np.sort(np.asarray(values, float))
-        x = x[np.isfinite(x)]
+        x = x[np.isfinite(x) & (x > 0)]
         if not x.size:
             continue
         ax.step(x, np.arange(1, x.size + 1) / x.size, where="post", color=color, lw=1.5, label=name)
-        if qos_s and name in qos_s and np.isfinite(qos_s[name]):
-            ax.axvline(qos_s[name], color=color, ls="--", lw=0.9, alpha=0.8)
-    ax.axhline(0.99, color="0.5", ls=":", lw=0.8)
-    ax.annotate("p99", (ax.get_xlim()[0], 0.99), fontsize=7, color="0.4", va="bottom")
+        shown.append(x)
+        bound = (qos_s or {}).get(name, np.nan)
+        if np.isfinite(bound) and bound > 0:
+            ax.axvline(bound, color=color, ls="--", lw=0.9, alpha=0.8)
+            shown.append([bound])
+    ax.axhline(0.99, color="0.5", ls=":", lw=0.8, label="99th percentile")
+    if any(np.isfinite((qos_s or {}).get(n, np.nan)) for n in latency_s):
+        ax.plot([], [], color="0.3", ls="--", lw=0.9, label="QoS bound (tenant's colour)")
     ax.set_xscale("log")
-    from matplotlib.ticker import EngFormatter
-
-    ax.xaxis.set_major_formatter(EngFormatter(unit="s"))
-    ax.set_xlabel("request latency (dashed: the tenant's QoS bound)")
-    ax.set_ylabel("share of requests")
-    ax.set_ylim(0, 1.01)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(title or "Latency CDF per tenant")
-    return save_figure(fig, path)
+    if shown:
+        every = np.concatenate([np.asarray(v, float) for v in shown])
+        lo, hi = every.min() / 1.3, every.max() * 1.3
+        ax.set_xlim(lo, hi)
+        unit_axis(ax.xaxis, "request latency", "s", lo, hi, log=True)
+    else:
+        ax.set_xlabel("request latency (no request measured)")
+    return _fraction_finish(fig, ax, "requests served within the latency", title or "Latency CDF per tenant")
 
 
-def sla_vs_load(
-    path,
+def latency_cdf(path, latency_s, **kwargs) -> pathlib.Path:
+    """``latency_cdf_figure(latency_s, **kwargs)`` written to ``path``."""
+    return save_figure(latency_cdf_figure(latency_s, **kwargs), path)
+
+
+def sla_vs_load_figure(
     curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
     *,
     target: float = 0.99,
-    xlabel: str = "offered load (queries/s)",
+    load: str = "offered load",
     title: str = "",
-) -> pathlib.Path:
-    """SLA satisfaction against offered load, one line per design (name → (loads, rates)); the
-    target rate dotted, so where each line crosses it is that design's throughput at SLA."""
-    fig, ax = _figure(7.5, 4.4)
-    for i, (color, (name, (loads, rates))) in enumerate(zip(_colors(len(curves)), curves.items())):
-        ax.plot(np.asarray(loads, float), np.asarray(rates, float), marker=MARKERS[i % len(MARKERS)], ms=4,
+):
+    """SLA satisfaction against offered load, one line per design (name → (loads in queries/s, rates));
+    the target rate dotted, so where each line crosses it is that design's throughput at SLA."""
+    rate, qps = METRICS["sla_rate"], METRICS["qps_at_sla"]
+    fig, ax = _figure(7.5, 5.0)
+    loads = []
+    for i, (color, (name, (x, rates))) in enumerate(zip(_colors(len(curves)), curves.items())):
+        ax.plot(np.asarray(x, float), np.asarray(rates, float), marker=MARKERS[i % len(MARKERS)], ms=4,
                 color=color, lw=1.4, label=name)
-    ax.axhline(target, color="0.4", ls=":", lw=0.9)
+        loads.extend(np.asarray(x, float))
+    ax.axhline(target, color="0.4", ls=":", lw=0.9, label=f"target: {target:.0%} of requests in time")
     ax.set_xscale("log")
-    from matplotlib.ticker import EngFormatter
-
-    ax.xaxis.set_major_formatter(EngFormatter())
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("SLA satisfaction rate")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="lower left")
-    ax.set_title(title or "SLA satisfaction vs load")
-    return save_figure(fig, path)
+    loads = np.asarray(loads)
+    loads = loads[np.isfinite(loads) & (loads > 0)]
+    if loads.size:
+        lo, hi = loads.min() / 1.15, loads.max() * 1.15
+        ax.set_xlim(lo, hi)
+        unit_axis(ax.xaxis, load, qps.unit, lo, hi, log=True)
+    return _fraction_finish(fig, ax, rate.label, title or "SLA satisfaction vs load")
 
 
-def grouped_bars(
-    path,
+def sla_vs_load(path, curves, **kwargs) -> pathlib.Path:
+    """``sla_vs_load_figure(curves, **kwargs)`` written to ``path``."""
+    return save_figure(sla_vs_load_figure(curves, **kwargs), path)
+
+
+def grouped_bars_figure(
     values: Mapping[str, Mapping[str, float]],
     *,
-    ylabel: str,
+    metric: str = "qps_at_sla",
     log: bool = True,
     title: str = "",
-) -> pathlib.Path:
+):
     """Bars grouped by the outer key (a scenario or experiment), one bar per inner key (a design),
-    each labelled with its value relative to the group's first bar (``values[group][design]``)."""
+    each labelled with its value relative to the group's first bar (``values[group][design]``, in
+    the unit of ``metric`` in the metrics table). A value of 0 has no bar: it is written at the
+    floor. Room is left above the tallest bar for its label."""
     groups = list(values)
     designs = list(dict.fromkeys(d for g in groups for d in values[g]))
-    fig, ax = _figure(min(14.0, max(6.0, 1.3 * len(groups) * max(len(designs), 2) / 3)), 4.4)
+    fig, ax = _figure(min(14.0, max(6.5, 1.3 * len(groups) * max(len(designs), 2) / 3)), 5.0)
     width = 0.8 / max(len(designs), 1)
-    colors = _colors(len(designs))
-    zeros = []
-    for d, (design, color) in enumerate(zip(designs, colors)):
+    heights, zeros = [], []
+    for d, (design, color) in enumerate(zip(designs, _colors(len(designs)))):
         xs = [g + (d - (len(designs) - 1) / 2) * width for g in range(len(groups))]
-        ys = [values[group].get(design, np.nan) for group in groups]
-        ax.bar(xs, [y if np.isfinite(y) and y > 0 else np.nan for y in ys], width=width * 0.95, color=color,
-               label=design)
-        for x, y, group in zip(xs, ys, groups):
+        ys = np.array([values[group].get(design, np.nan) for group in groups], float)
+        drawn = np.isfinite(ys) & (ys > 0)
+        ax.bar(xs, np.where(drawn, ys, np.nan), width=width * 0.95, color=color, label=design)
+        heights.extend(ys[drawn])
+        for x, y, group, ok in zip(xs, ys, groups, drawn):
             first = next(iter(values[group].values()))
-            if np.isfinite(y) and y > 0 and first > 0:
-                ax.annotate(f"{y / first:.2g}×", (x, y), fontsize=6, ha="center", va="bottom", rotation=90)
-            elif design in values[group]:  # measured as 0 (a design a group lacks gets no mark)
+            if ok and first > 0:
+                ax.annotate(f"{y / first:.2g}×", (x, y), xytext=(0, 2), textcoords="offset points", fontsize=6,
+                            ha="center", va="bottom", rotation=90)
+            elif design in values[group] and not ok:  # measured as 0 (a design a group lacks gets no mark)
                 zeros.append(x)
-    if log:
-        ax.set_yscale("log")
+    metric_ = METRICS.get(metric)
+    label, unit = (metric_.label, metric_.unit) if metric_ else (metric, "")
+    if heights:
+        lo, hi = min(heights), max(heights)
+        if log:
+            ax.set_yscale("log")
+            ax.set_ylim(lo / 2, hi * 2.5)  # headroom for the rotated ratio labels
+        else:
+            ax.set_ylim(0, hi * 1.25)
+        unit_axis(ax.yaxis, label, unit, lo, hi, log=log)  # the prefix fits the bars, not the headroom
+    else:
+        ax.set_ylabel(f"{label} ({unit})" if unit else label)
     for x in zeros:  # no bar: marked at the axis floor
         ax.annotate("0", (x, ax.get_ylim()[0]), fontsize=7, ha="center", va="bottom", color="0.4")
-    ax.set_xticks(range(len(groups)), groups, rotation=20 if len(groups) > 6 else 0,
-                  ha="right" if len(groups) > 6 else "center")
-    ax.set_ylabel(ylabel)
+    tilt = len(groups) > 6
+    ax.set_xticks(range(len(groups)), groups, rotation=20 if tilt else 0, ha="right" if tilt else "center")
     ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    ax.set_title(title)
-    return save_figure(fig, path)
+    _legend_below(fig, ax)
+    fig.suptitle(title, fontsize=10)
+    return fig
 
 
-def core_mix(
-    path,
-    mixes: Mapping[str, Sequence[str]],
-    *,
-    title: str = "",
-) -> pathlib.Path:
+def grouped_bars(path, values, **kwargs) -> pathlib.Path:
+    """``grouped_bars_figure(values, **kwargs)`` written to ``path``."""
+    return save_figure(grouped_bars_figure(values, **kwargs), path)
+
+
+def core_mix_figure(mixes: Mapping[str, Sequence[str]], *, title: str = ""):
     """The cores of several designs (name → each core's label, e.g. ``B4096 ws_kc``), counted per
     label as one stacked bar each, so which sizes each design chose reads at a glance."""
+    from matplotlib.ticker import MaxNLocator
+
     names = list(mixes)
     labels = sorted({core for cores in mixes.values() for core in cores})
-    fig, ax = _figure(max(6.0, 0.9 * len(names) + 2), 4.4)
-    colors = _colors(len(labels))
+    fig, ax = _figure(max(6.5, 0.9 * len(names) + 2), 5.0)
     bottom = np.zeros(len(names))
-    for label, color in zip(labels, colors):
+    for label, color in zip(labels, _colors(len(labels))):
         counts = np.array([list(mixes[n]).count(label) for n in names], float)
         ax.bar(range(len(names)), counts, bottom=bottom, color=color, edgecolor="white", label=label)
         for i, count in enumerate(counts):
@@ -693,7 +743,13 @@ def core_mix(
                 ax.text(i, bottom[i] + count / 2, f"{int(count)}", ha="center", va="center", fontsize=8)
         bottom += counts
     ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
-    ax.set_ylabel("cores")
-    ax.legend(fontsize=8, loc="best")
-    ax.set_title(title or "Core mix per design")
-    return save_figure(fig, path)
+    ax.set_ylabel("cores (count)")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _legend_below(fig, ax)
+    fig.suptitle(title or "Core mix per design", fontsize=10)
+    return fig
+
+
+def core_mix(path, mixes, **kwargs) -> pathlib.Path:
+    """``core_mix_figure(mixes, **kwargs)`` written to ``path``."""
+    return save_figure(core_mix_figure(mixes, **kwargs), path)

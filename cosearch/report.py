@@ -128,6 +128,7 @@ def core_facts(data: dict, platform) -> list[dict]:
     A design file that records them (its ``cores``) is read as it is; for
     one that does not, they follow from its shares and the platform it names.
     """
+    from cosearch.results_writer import partitioned_gbps
     from objectives.mapper import core_for
     from spaces.hardware import MiB, get_dataflow
 
@@ -140,7 +141,7 @@ def core_facts(data: dict, platform) -> list[dict]:
     for core in data["design"]["cores"]:
         fact = dict(core)
         if platform is not None:
-            fact["bw_gbps"] = core["bw_share"] * platform.bw_gbps
+            fact["bw_gbps"] = core["bw_share"] * partitioned_gbps(platform)
             fact["buffer_mib"] = core["buffer_share"] * platform.buffer_bytes / MiB
             try:
                 size = sizes.get(core.get("size"))
@@ -242,6 +243,7 @@ def _best_design_plots(results: ResultsDir, best: dict, fmt: str, title: str) ->
              f"energy {plots.si(m['energy_j'], 'J', 4)}   resources {m['resource_fraction']:.0%} of the budget"]
     written = [plots.design_diagram(
         results.plots_dir / f"design.{fmt}", core_facts(data, platform), compute=compute_row(data, platform),
+        bandwidth="global NoC bandwidth" if getattr(platform, "bw_partition", "dram") == "noc" else "off-chip bandwidth",
         work=core_work(data, workload), model_names=data["model_names"], title=f"Best design — {title}",
         notes=notes)]
     schedule = data.get("schedule")
@@ -316,8 +318,8 @@ def plot_serving(results: ResultsDir, summary: dict, fmt: str, title: str) -> li
         written.append(plots.sla_vs_load(
             results.plots_dir / f"sla_load.{fmt}",
             {label: (sweep["offered_qps"], rates) for label, rates in sweep["sla_rate"].items()},
-            xlabel=f"offered load, every tenant's rate scaled alike (queries/s; {serving['cases'][0]})",
-            title=f"SLA satisfaction vs load — {title}"))
+            load="offered load, every tenant's rate scaled alike",
+            title=f"SLA satisfaction vs load ({serving['cases'][0]}) — {title}"))
     designs = {f"best ({summary['space']})": summary["best"]}
     designs.update({label: entry for label, entry in summary["baselines"].items() if entry.get("metrics")})
     per_case: dict[str, dict[str, float]] = {}
@@ -330,7 +332,7 @@ def plot_serving(results: ResultsDir, summary: dict, fmt: str, title: str) -> li
                 "qps_at_sla", float("nan"))
     if per_case:
         written.append(plots.grouped_bars(
-            results.plots_dir / f"qps.{fmt}", per_case, ylabel="throughput at SLA (queries/s)",
+            results.plots_dir / f"qps.{fmt}", per_case, metric="qps_at_sla",
             title=f"Throughput at SLA, relative to the best design — {title}"))
     mixes = {}
     for label, entry in designs.items():

@@ -63,6 +63,7 @@ def platform_numbers(platform) -> dict:
         "name": platform.name, "kind": platform.kind, "pes": int(platform.pes), "bw_gbps": platform.bw_gbps,
         "buffer_bytes": int(platform.buffer_bytes), "buffer_mib": platform.buffer_bytes / MIB,
         "clock_mhz": platform.clock_hz / 1e6, "noc_gbps": platform.noc_gbps, "max_cores": platform.max_cores,
+        "bw_partition": platform.bw_partition,  # which bandwidth the designs' shares split: dram or noc
         "word_bytes": platform.word_bytes, "dataflows": list(platform.dataflows),
         "core_sizes": [size.name for size in platform.core_sizes], "mapping_objective": platform.mapping_objective,
     }  # fmt: skip
@@ -73,9 +74,17 @@ def platform_numbers(platform) -> dict:
     return numbers
 
 
+def partitioned_gbps(platform) -> float:
+    """The GB/s a design's bandwidth shares split: DRAM's, or the global NoC's on a platform that
+    partitions its NoC among the cores (``bw_partition: noc``, Herald's classes)."""
+    from objectives.chip import partitioned_gbps as split
+
+    return split(platform)
+
+
 def core_numbers(batch, platform, layer_core=None, workload=None) -> list[dict]:
     """Each active core of the first design of ``batch`` in absolute terms: PEs and the array
-    shape the mapper gives them, dataflow, GB/s and MiB; with ``layer_core`` (each layer's core as
+    shape the mapper gives them, dataflow, GB/s (of the partitioned bandwidth) and MiB; with ``layer_core`` (each layer's core as
     evaluated), its layers and the models they belong to."""
     from objectives.evaluator import config_core
 
@@ -90,7 +99,7 @@ def core_numbers(batch, platform, layer_core=None, workload=None) -> list[dict]:
             "array": " × ".join(f"{axis.extent} ({'·'.join(axis.dims)})" for axis in array.axes),
             "dataflow": batch.dataflows[batch.core_dataflow[0, c]].name,
             "clock_mhz": (own_clock or platform.clock_hz) / 1e6,  # a core size may run at its own clock
-            "bw_gbps": float(batch.bw_share[0, c] * platform.bw_gbps),
+            "bw_gbps": float(batch.bw_share[0, c] * partitioned_gbps(platform)),
             "buffer_mib": float(batch.buffer_share[0, c] * platform.buffer_bytes / MIB),
         }  # fmt: skip
         if layer_core is not None and workload is not None:
@@ -113,7 +122,7 @@ def design_columns(designs, platform) -> dict[str, list]:
         columns[f"core{k}_size"] = [("" if c is None else c.size or "custom") for c in present]
         columns[f"core{k}_pes"] = [("" if c is None else c.pes) for c in present]
         columns[f"core{k}_dataflow"] = [("" if c is None else c.dataflow) for c in present]
-        columns[f"core{k}_bw_gbps"] = [("" if c is None else c.bw_share * platform.bw_gbps) for c in present]
+        columns[f"core{k}_bw_gbps"] = [("" if c is None else c.bw_share * partitioned_gbps(platform)) for c in present]
         columns[f"core{k}_buffer_mib"] = [("" if c is None else c.buffer_share * platform.buffer_bytes / MIB)
                                           for c in present]
     return columns

@@ -128,9 +128,10 @@ class Progress:
     (best objective so far) or one line per finished run.
 
     Before the first batch and after the last run the bar says what is
-    happening instead (preparing the runs, starting Ray, writing the
-    results), with a spinner, so it never sits at 0 saying nothing; without
-    a terminal, starting Ray and writing the results are a line each.
+    happening instead (preparing the runs and starting Ray, starting the
+    runs, writing the results), with a spinner, so it never sits at 0 saying
+    nothing; without a terminal, starting Ray, the first run going and
+    writing the results are a line each.
     """
 
     def __init__(self, config, where: str, results, out, *, ray: bool = False):
@@ -167,7 +168,9 @@ class Progress:
                            console=Console(stderr=True, highlight=False))
             self.task = self.bar.add_task("", total=None)
             self.bar.start()
-            self._set_phase("preparing the runs")
+        # Ray starts while the runs are prepared (experiment.prepare), so both are said at once.
+        self._set_phase(f"preparing the runs and starting {self.where}" if self.ray else "preparing the runs",
+                        line=self.ray)
         return self
 
     def __exit__(self, *exc):
@@ -185,8 +188,7 @@ class Progress:
         total = sum(s.max_evaluations or 0 for s in todo) if all(s.max_evaluations for s in todo) else None
         if self.bar is not None:
             self.bar.update(self.task, total=total, completed=0)
-        self.clock = time.perf_counter()
-        self._set_phase(f"starting {self.where}" if self.ray and todo else None, line=True)
+        self._set_phase(f"starting the runs on {self.where}" if self.ray and todo else None)
 
     def event(self, event: dict) -> None:
         label = event["label"]
@@ -195,7 +197,8 @@ class Progress:
             self._start(event["runs"], event["todo"])
         elif event["type"] == "started" and self.phase and self.phase.startswith("starting"):
             if self.bar is None:
-                console.print(f"{self.where} started in {time.perf_counter() - self.clock:.1f} s; runs going")
+                console.print(f"{self.where} up, the first run going {time.perf_counter() - self.clock:.1f} s "
+                              "after the start")
             self._set_phase(None)
         elif event["type"] == "progress":
             self.best = min(self.best, event["best"])

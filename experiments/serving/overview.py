@@ -41,7 +41,7 @@ def main() -> None:
             if group.startswith(name):
                 print(f"| {group} | " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()) + " |")
     args.out.mkdir(parents=True, exist_ok=True)
-    plots.grouped_bars(args.out / "overview-qps.png", qps, ylabel="throughput at SLA (queries/s)",
+    plots.grouped_bars(args.out / "overview-qps.png", qps, metric="qps_at_sla",
                        title="Throughput at SLA: co-search against every baseline (labels: relative to co-search)")
     plots.core_mix(args.out / "overview-core-mix.png", mixes, title="Core mix of each experiment's best design")
 

@@ -96,9 +96,9 @@ def test_progress_says_what_starts_before_any_run_reports():
     progress.event({"type": "finished", "label": "a", "result": result})
     progress.__exit__(None, None, None)
     lines = text.getvalue().splitlines()
-    assert lines[0] == "demo: 1 run on local Ray (2 CPUs); results in r"
-    assert lines[1] == "starting local Ray (2 CPUs)…"
-    assert lines[2].startswith("local Ray (2 CPUs) started in ") and lines[2].endswith(" s; runs going")
+    assert lines[0] == "preparing the runs and starting local Ray (2 CPUs)…"  # at once: Ray starts meanwhile
+    assert lines[1] == "demo: 1 run on local Ray (2 CPUs); results in r"
+    assert lines[2].startswith("local Ray (2 CPUs) up, the first run going ") and lines[2].endswith(" s after the start")
     assert lines[3] == "run cmaes-0 finished: 10 evaluations in 0.5 s, best EDP 15 µJ·s"
     assert lines[4] == "writing the designs, the front and the plots…"
 

@@ -3,6 +3,7 @@ and that every figure renders headless to PNG or SVG, edge cases included."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import matplotlib.image
@@ -209,6 +210,19 @@ def test_convergence_edp_ticks_carry_the_unit_in_the_label(tmp_path):
     _png(plots.convergence(tmp_path / "c.png", {"cmaes": runs, "random": runs[:1]}))
 
 
+def test_tick_labels_say_where_their_ticks_are():
+    """A narrow log range ticked every 0.025: ``1.075`` must not read ``1.07``."""
+    runs = [{"evaluations": [16, 32, 64, 100], "seconds": [4.5, 8.2, 12.8, 15.7], "best": [1.134, 1.129, 1.116, 1.116]}]
+    fig = plots.convergence_figure({"cmaes": runs})
+    left = fig.axes[0]
+    renderer(fig)
+    shown = [(tick, label.get_text()) for tick, label in zip(left.get_yticks(), left.get_yticklabels())
+             if label.get_text()]
+    assert len(shown) >= 3
+    for tick, text in shown:
+        assert float(text) == pytest.approx(tick, rel=1e-9), (tick, text)
+
+
 CORES = [{"size": "PE512", "pes": 512, "dataflow": "ws_kc", "bw_share": 0.7, "buffer_share": 0.4,
           "array": "K16 × C32", "bw_gbps": 22.4, "buffer_mib": 0.8},
          {"size": None, "pes": 256, "dataflow": "os_yx", "bw_share": 0.3, "buffer_share": 0.6,
@@ -225,6 +239,9 @@ def test_design_diagram_gives_absolute_numbers_per_core_and_the_work_of_each_dnn
     in_bars = {t.get_text() for t in top.texts}
     assert {"512 PEs", "22.4 GB/s", "1.2 MiB"} <= in_bars
     assert re.search(r"\(GMAC\)$", bottom.get_xlabel())
+    assert [t.get_text() for t in top.get_yticklabels()][1] == "off-chip bandwidth"
+    noc = plots.design_figure(CORES, bandwidth="global NoC bandwidth")
+    assert [t.get_text() for t in noc.axes[0].get_yticklabels()][1] == "global NoC bandwidth"
     dnn = [c for c in bottom.containers]  # one bar per core for each DNN, its MACs
     assert [list(map(lambda p: p.get_width(), c)) for c in dnn] == [[3e9, 0.0], [1e9, 2e9]]
     assert [t.get_text() for t in bottom.texts] == [" 67% of the MACs", " 33% of the MACs"]  # 4 and 2 of 6 GMAC
@@ -287,6 +304,10 @@ def test_report_gives_each_core_absolute_numbers_and_each_dnns_macs():
     shapes = [re.fullmatch(r"([A-Z])(\d+) × ([A-Z])(\d+)", f["array"]).groups() for f in facts]
     assert [(a, c) for a, _, c, _ in shapes] == [("K", "C"), ("Y", "X")]
     assert [int(b) * int(d) for _, b, _, d in shapes] == [512, 256]
+    # A platform whose NoC the shares split (Herald's classes): the GB/s are the NoC's, not DRAM's.
+    noc = dataclasses.replace(edge, bw_gbps=4.0, noc_gbps=64.0, bw_partition="noc")
+    assert [f["bw_gbps"] for f in core_facts(data, noc)] == [16.0, 48.0]
+    assert [f["bw_gbps"] for f in core_facts(data, dataclasses.replace(noc, bw_partition="dram"))] == [1.0, 3.0]
     recorded = {**data, "cores": [{"array": "as recorded", "bw_gbps": 1.0, "buffer_mib": 2.0}, {"bw_gbps": 3.0}]}
     assert [(f.get("array"), f["bw_gbps"]) for f in core_facts(recorded, None)] == [("as recorded", 1.0), (None, 3.0)]
 
@@ -297,3 +318,70 @@ def test_report_gives_each_core_absolute_numbers_and_each_dnns_macs():
     macs = np.asarray(workload.macs, float)
     assert work[1].tolist() == [macs[model == 0].sum(), 0.0, 0.0, 0.0]
     assert work[0, 0] == 0 and work.sum() == macs.sum()
+
+
+# -- serving figures -------------------------------------------------------------------
+
+
+def test_latency_cdf_per_tenant_with_units_bounds_and_the_legend_off_the_data(tmp_path):
+    latency = {"resnet": np.array([2e-3, 1e-3, 4e-3, 3e-3]), "bert": np.array([20e-3, 10e-3, np.inf]),
+               "idle": np.array([])}
+    fig = plots.latency_cdf_figure(latency, qos_s={"resnet": 5e-3, "bert": 15e-3, "idle": 1.0})
+    (ax,) = fig.axes
+    steps = [line for line in ax.lines if line.get_label() in latency]
+    assert [line.get_label() for line in steps] == ["resnet", "bert"]  # a tenant with no request has no curve
+    assert list(steps[0].get_xdata()) == [1e-3, 2e-3, 3e-3, 4e-3] and list(steps[0].get_ydata()) == [0.25, 0.5, 0.75, 1.0]
+    assert list(steps[1].get_xdata()) == [10e-3, 20e-3]  # the unfinished request is left out, not drawn at inf
+    bounds = sorted(line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == "--" and len(line.get_xdata()))
+    assert bounds == [5e-3, 15e-3]  # only the drawn tenants' bounds
+    assert ax.get_xlabel() == "request latency (ms)" and ax.get_ylabel() == "requests served within the latency (%)"
+    r = renderer(fig)
+    _assert_apart(_tick_boxes(ax.xaxis, r))
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["resnet", "bert", "99th percentile", "QoS bound (tenant's colour)"]
+    assert not _overlap(_box(fig.legends[0], r), _box(ax, r))  # beside the axes, covering no curve
+    _png(plots.latency_cdf(tmp_path / "cdf.png", latency))
+
+
+def test_sla_vs_load_reads_rates_in_percent_and_load_in_queries_per_second(tmp_path):
+    curves = {"best": ([100, 200, 400], [1.0, 0.995, 0.5]), "whole": ([100, 200, 400], [0.9, 0.3, 0.0])}
+    fig = plots.sla_vs_load_figure(curves, load="offered load")
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "offered load (queries/s)" and ax.get_ylabel() == "SLA rate (%)"
+    r = renderer(fig)
+    assert {t.get_text() for t in ax.yaxis.get_majorticklabels() if t.get_text()} >= {"0", "100"}
+    drawn = {line.get_label(): list(line.get_ydata()) for line in ax.lines}
+    assert drawn["best"] == [1.0, 0.995, 0.5] and list(drawn["target: 99% of requests in time"]) == [0.99, 0.99]
+    _assert_apart(_tick_boxes(ax.xaxis, r))
+    assert not _overlap(_box(fig.legends[0], r), _box(ax, r))
+    _png(plots.sla_vs_load(tmp_path / "sla.png", curves))
+
+
+def test_grouped_bars_label_each_bar_relative_to_its_group_inside_the_axes(tmp_path):
+    values = {"light": {"best": 400.0, "whole": 200.0, "fda": 0.0}, "heavy": {"best": 100.0, "whole": 150.0}}
+    fig = plots.grouped_bars_figure(values, metric="qps_at_sla", title="throughput")
+    (ax,) = fig.axes
+    heights = [[p.get_height() for p in c] for c in ax.containers]
+    assert heights[0] == [400.0, 100.0] and heights[1] == [200.0, 150.0]
+    assert all(np.isnan(h) for h in heights[2])  # fda measured 0 in light and absent in heavy: no bar
+    assert [t.get_text() for t in ax.texts] == ["1×", "1×", "0.5×", "1.5×", "0"]  # the 0 written at the floor
+    assert ax.get_ylabel() == "throughput at SLA (queries/s)"
+    r = renderer(fig)
+    frame = _box(ax, r)
+    for text in ax.texts:  # the rotated ratios fit under the top of the axes
+        assert _inside(_box(text, r), frame), text.get_text()
+    _png(plots.grouped_bars(tmp_path / "bars.png", values, metric="qps_at_sla", log=False))
+
+
+def test_core_mix_stacks_each_designs_cores_by_size_and_dataflow(tmp_path):
+    mixes = {"best": ["B4096 ws_kc", "B4096 ws_kc", "B1024 os_yx"], "homogeneous": ["B2048 ws_kc"] * 4}
+    fig = plots.core_mix_figure(mixes)
+    (ax,) = fig.axes
+    stacks = {c.get_label(): [p.get_height() for p in c] for c in ax.containers}
+    assert stacks == {"B1024 os_yx": [1.0, 0.0], "B2048 ws_kc": [0.0, 4.0], "B4096 ws_kc": [2.0, 0.0]}
+    assert sorted(t.get_text() for t in ax.texts) == ["1", "2", "4"]
+    assert ax.get_ylabel() == "cores (count)"
+    assert all(float(t).is_integer() for t in ax.get_yticks())
+    r = renderer(fig)
+    assert not _overlap(_box(fig.legends[0], r), _box(ax, r))
+    _png(plots.core_mix(tmp_path / "mix.png", mixes))

@@ -12,7 +12,7 @@ def test_ray_run_matches_in_process_run(tiny_results, tmp_path):
     result = cosearch("run", config, "--out", tmp_path / "results", cwd=tmp_path, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "local Ray (2 CPUs)" in result.stdout
-    assert "starting local Ray (2 CPUs)…" in result.stdout and "local Ray (2 CPUs) started in" in result.stdout
+    assert "starting local Ray (2 CPUs)…" in result.stdout and "local Ray (2 CPUs) up, the first run going" in result.stdout
     assert "authentication" not in result.stdout + result.stderr  # token auth is on, without a notice each run
     on_ray = json.loads((tmp_path / "results" / "summary.json").read_text())
     local = json.loads((tiny_results / "summary.json").read_text())

@@ -225,3 +225,20 @@ def test_auto_without_a_cluster_is_a_connection_error(monkeypatch):
     with pytest.raises(distributed.ClusterUnreachableError, match="cannot reach the Ray cluster at 'auto'"):
         with distributed.session("auto"):
             pass
+
+
+def test_a_local_ray_that_does_not_start_says_so_and_what_to_do(monkeypatch):
+    def too_slow(**_):
+        raise Exception("The current node timed out during startup. This could happen because ...")
+
+    shut = []
+    monkeypatch.setattr(distributed.ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(distributed.ray, "init", too_slow)
+    monkeypatch.setattr(distributed.ray, "shutdown", lambda: shut.append(True))
+    before = {k: os.environ.get(k) for k in distributed.AUTH_VARIABLES}
+    with pytest.raises(distributed.LocalRayError) as error:
+        with distributed.session(None, num_cpus=2):
+            pass
+    assert str(error.value).startswith("local Ray did not start (Exception: The current node timed out during startup.")
+    assert "--no-ray" in str(error.value) and shut == [True]
+    assert {k: os.environ.get(k) for k in distributed.AUTH_VARIABLES} == before  # the run's token is dropped

@@ -1,5 +1,8 @@
 """Experiments in-process: expansion, merged archives, Ctrl-C and up-front validation."""
 
+import os
+import sys
+
 import numpy as np
 import pytest
 
@@ -118,6 +121,74 @@ def test_prepare_builds_each_problem_once_and_reuses_those_given():
     assert BUILT == ["synthetic4"] and again["synthetic3"] is given["synthetic3"]
     result = run_experiment(spec, problems=again)
     assert BUILT == ["synthetic4"] and len(result.runs) == 8  # the runs reuse them too
+
+
+class StartingExecutor:
+    """An executor with ``start``/``close`` like Ray's, in process: records which thread started it,
+    which thread built each problem, and when it closed."""
+
+    def __init__(self, fail: bool = False):
+        import threading
+
+        self.fail, self.threading, self.log = fail, threading, []
+
+    def start(self):
+        self.log.append(("start", self.threading.current_thread() is self.threading.main_thread()))
+        if self.fail:
+            raise ConnectionError("no cluster")
+
+    def close(self):
+        self.log.append(("close",))
+
+    def execute(self, specs, collector, problems):
+        from cosearch.experiment import LocalExecutor
+
+        self.log.append(("execute",))
+        return LocalExecutor().execute(specs, collector, problems)
+
+
+NICE = []
+
+
+@dataclasses.dataclass(frozen=True)
+class ThreadNamingProblem(SyntheticProblem):
+    def build(self):
+        import threading
+
+        BUILT.append(threading.current_thread().name)
+        NICE.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return super().build()
+
+
+def test_an_executor_starts_in_this_thread_while_the_problems_build_in_another():
+    spec = dataclasses.replace(SPEC, problems=(ThreadNamingProblem(dim=6), ThreadNamingProblem(dim=4)))
+    BUILT.clear()
+    NICE.clear()
+    executor = StartingExecutor()
+    result = run_experiment(spec, executor=executor)
+    assert executor.log == [("start", True), ("execute",), ("close",)]  # started in the main thread, closed once
+    assert BUILT == ["cosearch-prepare", "cosearch-prepare"]
+    if sys.platform.startswith("linux"):  # nice is per thread there: the builds yield to what the executor starts
+        assert NICE == [os.getpriority(os.PRIO_PROCESS, 0) + 5] * 2
+    plain = run_experiment(dataclasses.replace(SPEC, problems=(SyntheticProblem(dim=6), SyntheticProblem(dim=4))))
+    for label, run in plain.runs.items():  # the same runs as without the overlap
+        np.testing.assert_array_equal(run.best_x, result.runs[label].best_x)
+        assert run.spec.reference == result.runs[label].spec.reference
+
+
+def test_a_failed_start_or_build_closes_the_executor_and_raises_its_own_error():
+    spec = ExperimentSpec(problems=(ThreadNamingProblem(dim=3),), optimizers=("random",), max_evaluations=10)
+    executor = StartingExecutor(fail=True)
+    BUILT.clear()
+    with pytest.raises(ConnectionError, match="no cluster"):
+        run_experiment(spec, executor=executor)
+    assert executor.log == [("start", True), ("close",)] and BUILT == ["cosearch-prepare"]  # the build was joined
+    executor = StartingExecutor()
+    broken = ExperimentSpec(problems=(SyntheticProblem(dim=3),), optimizers=("random",), objectives=("nonsense",),
+                            max_evaluations=10)
+    with pytest.raises(ValueError, match="objective 'nonsense' is not a metric"):
+        run_experiment(broken, executor=executor)
+    assert executor.log == [("start", True), ("close",)]
 
 
 def test_runs_keep_their_kind_and_name():
