@@ -1,6 +1,6 @@
 """Overview of the serving experiments, from their results directories alone, with the spread over seeds.
 
-    python experiments/serving/overview.py results/serving_planaria_a results/serving_planaria_b ... --out docs/img/serving
+    python experiments/serving/overview.py results/serving_planaria_a ... results/serving_mixed --out docs/img/serving
 
 Reads each run's best design (``runs/*/run.json``: every seed of the co-search and of each
 baseline), and prints the tables docs/serving.md quotes: throughput at SLA per case as the median
@@ -20,7 +20,7 @@ import shutil
 import numpy as np
 
 from cosearch import plots
-from cosearch.config_loader import build, load_config
+from cosearch.config_loader import build, config_problems, load_config
 from cosearch.report import core_label
 from cosearch.results import ResultsDir
 
@@ -36,27 +36,56 @@ def run_label(record: dict, baseline_keys: list[str]) -> str:
 
 
 def read_experiment(root: pathlib.Path) -> dict:
-    """Per design label, one entry per seed: its evaluations, stop reason, per-case metrics and cores."""
+    """Per design label, one entry per seed: its evaluations, stop reason, per-case metrics and cores.
+
+    From the finished runs' ``run.json`` alone, so an experiment still running (no ``summary.json``
+    yet) is reported on the runs it has finished."""
     results = ResultsDir(root)
-    summary = results.read_summary()
+    summary = results.read_summary() if results.summary_path.exists() else None
     config = load_config(root / "config.yaml")
     built = build(config, str(root / "config.yaml"))
     keys = [b.key for b in config.baselines.spaces]
-    spaces = {"co-search": built.space, **dict(zip(keys, built.baselines))}
-    runs = collections.defaultdict(list)
-    for record in summary["runs"]:
-        label = run_label(record, keys)
-        run = results.read_run(record["run_id"])["summary"]
+    labels = ["co-search", *keys]
+    spaces = dict(zip(labels, (built.space, *built.baselines)))
+    problems = dict(zip(labels, config_problems(config, built).values()))  # each served under its own policy
+    runs = {label: [] for label in labels}
+    for run_id in sorted(results.finished_runs()):
+        run = results.read_run(run_id)["summary"]
+        label = run_label(run, keys)
         metrics = run["best_metrics"] or {}
-        cases = metrics.get("scenarios") or []
         cores = []
         if run["best_x"] is not None:
             design = spaces[label].designs(np.asarray(run["best_x"], dtype=np.float64).reshape(1, -1))[0]
             cores = [core_label(c) for c in design.to_dict()["cores"]]
-        runs[label].append({"seed": record["seed"], "evaluations": record["evaluations"],
-                            "stopped_by": record["stopped_by"], "cases": cases, "cores": cores,
-                            "qps_per_watt": metrics.get("qps_per_watt", float("nan"))})
-    return {"name": summary["experiment"].removeprefix("serving_"), "runs": dict(runs), "summary": summary}
+        runs[label].append({"seed": run["seed"], "evaluations": run["evaluations"], "stopped_by": run["stopped_by"],
+                            "cases": metrics.get("scenarios") or [], "cores": cores,
+                            "qps_per_watt": metrics.get("qps_per_watt", float("nan")),
+                            "objective": (run["best_objectives"] or [np.inf])[0], "x": run["best_x"]})
+    return {"name": config.name.removeprefix("serving_"), "runs": {k: v for k, v in runs.items() if v},
+            "summary": summary, "root": root, "problems": problems, "workload": built.workload}
+
+
+def print_isolated(experiments: list[dict]) -> None:
+    """Each tenant's latency alone on the best design of each label (one request on an idle chip, under the
+    label's policy) over its bound, per case: above 1, no load meets that tenant's SLA."""
+    from cosearch.scenarios import resolve_cases
+    from objectives import serving as engine
+
+    print("\n### Isolated latency over the QoS bound, per tenant (best seed of each design)\n")
+    print("| experiment | design | case | tenant: isolated ms / bound ms |\n|---|---|---|---|")
+    for exp in experiments:
+        for label, entries in exp["runs"].items():
+            best = min(entries, key=lambda e: e["objective"])
+            if best["x"] is None:
+                continue
+            problem = exp["problems"][label]
+            batch = problem.space.designs(np.asarray(best["x"], dtype=np.float64).reshape(1, -1))[0].to_batch(
+                problem.platform)
+            for case in resolve_cases(problem.serving, exp["workload"]):
+                result = engine.simulate(batch, exp["workload"], problem.platform, case.scenario, load=case.load)
+                cells = ", ".join(f"{t.name} {1e3 * iso:.3g}/{1e3 * q:.3g}{' ✗' if iso > q else ''}" for t, iso, q in
+                                  zip(case.scenario.tenants, result.isolated_s[0], result.qos_s))
+                print(f"| {exp['name']} | {label} | {case.label} | {cells} |")
 
 
 def spread(values) -> tuple[float, float, float]:
@@ -100,8 +129,10 @@ def print_tables(experiments: list[dict]) -> dict:
                 per_watt = (fmt(spread([e["qps_per_watt"] for e in entries]), len(entries)) if n_cases == 1
                             else "")
                 evals = "/".join(sorted({str(e["evaluations"]) for e in entries}))
-                stopped = {e["stopped_by"] for e in entries} - {"evaluations", None}
-                print(f"| {group} | {design} | {len(entries)} × {evals}{' (' + ', '.join(stopped) + ')' if stopped else ''}"
+                # "exhausted": a space of one design, scored once
+                stopped = {e["stopped_by"] for e in entries} - {"evaluations", "exhausted", None}
+                note = f" ({', '.join(stopped)})" if stopped else ""
+                print(f"| {group} | {design} | {len(entries)} × {evals}{note}"
                       f" | {fmt(qps, len(entries))} | {per_watt}"
                       f" | {fmt(spread(case_values(entries, case, 'sla_rate')), len(entries))}"
                       f" | {fmt(spread(case_values(entries, case, 'serving_fairness')), len(entries))} |")
@@ -110,7 +141,7 @@ def print_tables(experiments: list[dict]) -> dict:
     for group, designs in bars.items():
         if "prema" in designs:
             prema, planaria, co = designs["prema"][0], designs["planaria"][0], designs["co-search"][0]
-            ratio = lambda a, b: "both 0" if a == b == 0 else ("∞ (PREMA/Planaria 0)" if b == 0 else f"{a / b:.3g}×")
+            ratio = lambda a, b: "both 0" if a == b == 0 else ("∞ (divisor 0)" if b == 0 else f"{a / b:.3g}×")
             print(f"| {group} | {ratio(planaria, prema)} | {ratio(co, prema)} | {ratio(co, planaria)} |")
     print("\n### Core mix of each seed's best design\n")
     print("| experiment | design | seed | queries/s (first case) | cores |\n|---|---|---:|---:|---|")
@@ -128,6 +159,7 @@ def spread_bars(path: pathlib.Path, bars: dict[str, dict[str, tuple]], *, ylabel
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.patches
     import matplotlib.pyplot as plt
 
     groups = list(bars)
@@ -142,10 +174,10 @@ def spread_bars(path: pathlib.Path, bars: dict[str, dict[str, tuple]], *, ylabel
             med, lo, hi = bars[group][design]
             x = g + (d - (len(designs) - 1) / 2) * width
             if hi > 0:
-                ax.bar(x, med if med > 0 else np.nan, width=width * 0.92, color=colors[d % 10],
-                       label=design if g == next(i for i, gg in enumerate(groups) if design in bars[gg]) else None)
-                ax.errorbar(x, med if med > 0 else hi, yerr=[[max(med - lo, 0) if med > 0 else 0], [hi - med if med > 0 else 0]],
-                            fmt="none", ecolor="0.2", capsize=2, lw=0.8)
+                ax.bar(x, med if med > 0 else np.nan, width=width * 0.92, color=colors[d % 10])
+                low, high = (med - lo, hi - med) if med > 0 else (0, 0)  # median 0: a mark at the best seed
+                ax.errorbar(x, med if med > 0 else hi, yerr=[[low], [high]], fmt="none" if med > 0 else "_",
+                            ecolor="0.2", color="0.2", capsize=2, lw=0.8)
             else:
                 ax.annotate("0", (x, 0), xycoords=("data", "axes fraction"), fontsize=7, ha="center",
                             va="bottom", color=colors[d % 10])
@@ -153,7 +185,8 @@ def spread_bars(path: pathlib.Path, bars: dict[str, dict[str, tuple]], *, ylabel
     ax.set_xticks(range(len(groups)), groups, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, ncol=min(len(designs), 6), loc="upper center", bbox_to_anchor=(0.5, -0.28))
+    handles = [matplotlib.patches.Patch(color=colors[d % 10], label=design) for d, design in enumerate(designs)]
+    ax.legend(handles=handles, fontsize=7, ncol=min(len(designs), 6), loc="upper center", bbox_to_anchor=(0.5, -0.28))
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
@@ -166,17 +199,17 @@ def main() -> None:
     args = parser.parse_args()
     experiments = [read_experiment(root) for root in args.results]
     bars = print_tables(experiments)
+    print_isolated(experiments)
     args.out.mkdir(parents=True, exist_ok=True)
     spread_bars(args.out / "overview-qps.png", bars, ylabel="throughput at SLA (queries/s)",
                 title="Throughput at SLA per design: median over seeds, whiskers min–max (0: no seed meets the SLA)")
     mixes = {}
-    for exp, root in zip(experiments, args.results):
-        best = exp["summary"]["best"]
-        best_run = next(e for e in exp["runs"]["co-search"] if f"-{e['seed']}" in best["run"])
-        mixes[exp["name"]] = best_run["cores"]
+    for exp in experiments:
+        # the best co-search seed: the lowest minimised objective, as the run's summary picks it
+        mixes[exp["name"]] = min(exp["runs"]["co-search"], key=lambda e: e["objective"])["cores"]
         for figure in FIGURES:
-            source = root / "plots" / f"{figure}.png"
-            if source.is_file():
+            source = exp["root"] / "plots" / f"{figure}.png"
+            if exp["summary"] and source.is_file():
                 shutil.copyfile(source, args.out / f"{exp['name']}-{figure}.png")
     plots.core_mix(args.out / "overview-core-mix.png", mixes, title="Core mix of each experiment's best design")
 
