@@ -25,6 +25,9 @@ from cosearch.report import core_label
 from cosearch.results import ResultsDir
 
 FIGURES = ("latency_cdf", "sla_load", "qps", "core_mix")
+# The poster's granularity classes of DPU sizes: its "small cores" are B512 and B800, its "large" B3136
+# and B4096; B1024-B1152 are counted small and B1600-B2304 medium here.
+DPU_CLASSES = {"small": ("B512", "B800", "B1024", "B1152"), "medium": ("B1600", "B2304"), "large": ("B3136", "B4096")}
 
 
 def run_label(record: dict, baseline_keys: list[str]) -> str:
@@ -53,12 +56,14 @@ def read_experiment(root: pathlib.Path) -> dict:
         run = results.read_run(run_id)["summary"]
         label = run_label(run, keys)
         metrics = run["best_metrics"] or {}
-        cores = []
+        cores, pes = [], []
         if run["best_x"] is not None:
             design = spaces[label].designs(np.asarray(run["best_x"], dtype=np.float64).reshape(1, -1))[0]
             cores = [core_label(c) for c in design.to_dict()["cores"]]
+            pes = [c.pes for c in design.cores]
         runs[label].append({"seed": run["seed"], "evaluations": run["evaluations"], "stopped_by": run["stopped_by"],
-                            "cases": metrics.get("scenarios") or [], "cores": cores,
+                            "seconds": run["seconds"],
+                            "cases": metrics.get("scenarios") or [], "cores": cores, "pes": pes,
                             "qps_per_watt": metrics.get("qps_per_watt", float("nan")),
                             "objective": (run["best_objectives"] or [np.inf])[0], "x": run["best_x"]})
     return {"name": config.name.removeprefix("serving_"), "runs": {k: v for k, v in runs.items() if v},
@@ -110,11 +115,20 @@ def mix_text(cores: list[str]) -> str:
         counts.items(), key=lambda kv: (-int(''.join(ch for ch in kv[0].split()[0] if ch.isdigit()) or 0), kv[0])))
 
 
+def class_shares(cores: list[str], pes: list[int]) -> str:
+    """The share of a DPU design's PEs in small / medium / large cores (DPU_CLASSES); empty for other designs."""
+    if not cores or not all(c.split()[0] in sum(DPU_CLASSES.values(), ()) for c in cores):
+        return ""
+    total = sum(pes)
+    shares = [sum(n for c, n in zip(cores, pes) if c.split()[0] in sizes) / total for sizes in DPU_CLASSES.values()]
+    return " / ".join(f"{s:.0%}" for s in shares)
+
+
 def print_tables(experiments: list[dict]) -> dict:
     """The markdown tables; returns the figure's data: group -> design -> (median, min, max)."""
     bars: dict[str, dict[str, tuple]] = {}
     print("### Throughput at SLA (queries/s): median over seeds [min–max]\n")
-    print("| experiment, case | " + " | ".join(["design", "seeds × evaluations", "queries/s", "queries/s/W",
+    print("| experiment, case | " + " | ".join(["design", "seeds × evaluations, s per run", "queries/s", "queries/s/W",
                                               "SLA rate at load 1", "fairness at load 1"]) + " |")
     print("|---|---|---|---:|---:|---:|---:|")
     for exp in experiments:
@@ -132,6 +146,7 @@ def print_tables(experiments: list[dict]) -> dict:
                 # "exhausted": a space of one design, scored once
                 stopped = {e["stopped_by"] for e in entries} - {"evaluations", "exhausted", None}
                 note = f" ({', '.join(stopped)})" if stopped else ""
+                note += f", {np.median([e['seconds'] for e in entries]):.0f} s" if case == 0 else ""
                 print(f"| {group} | {design} | {len(entries)} × {evals}{note}"
                       f" | {fmt(qps, len(entries))} | {per_watt}"
                       f" | {fmt(spread(case_values(entries, case, 'sla_rate')), len(entries))}"
@@ -144,12 +159,14 @@ def print_tables(experiments: list[dict]) -> dict:
             ratio = lambda a, b: "both 0" if a == b == 0 else ("∞ (divisor 0)" if b == 0 else f"{a / b:.3g}×")
             print(f"| {group} | {ratio(planaria, prema)} | {ratio(co, prema)} | {ratio(co, planaria)} |")
     print("\n### Core mix of each seed's best design\n")
-    print("| experiment | design | seed | queries/s (first case) | cores |\n|---|---|---:|---:|---|")
+    print("| experiment | design | seed | queries/s (first case) | PEs in small / medium / large cores | cores |")
+    print("|---|---|---:|---:|---|---|")
     for exp in experiments:
         for design, entries in exp["runs"].items():
             for e in entries:
                 qps = e["cases"][0].get("qps_at_sla", np.nan) if e["cases"] else np.nan
-                print(f"| {exp['name']} | {design} | {e['seed']} | {qps:.4g} | {mix_text(e['cores'])} |")
+                print(f"| {exp['name']} | {design} | {e['seed']} | {qps:.4g} | {class_shares(e['cores'], e['pes'])} | "
+                      f"{mix_text(e['cores'])} |")
     return bars
 
 
