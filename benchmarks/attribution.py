@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from cosearch.attribution import STEPS, attribute, gains
+from cosearch.attribution import STEPS, StepResult, attribute, gains
 from cosearch.config_loader import build, load_config
 
 
@@ -40,6 +40,12 @@ def stock_dataflow(config, platform, given: str | None) -> str:
         if baseline.name == "homogeneous_multicore" and "dataflow" in baseline.options:
             return baseline.options["dataflow"]
     return platform.dataflows[0]
+
+
+def read_results(path: pathlib.Path) -> dict[str, tuple[dict, list[StepResult]]]:
+    """What ``--json`` wrote: per experiment, the settings used and the step results."""
+    data = json.loads(pathlib.Path(path).read_text())
+    return {name: (entry["settings"], [StepResult(**r) for r in entry["steps"]]) for name, entry in data.items()}
 
 
 def table(results, seeds) -> list[str]:
@@ -68,7 +74,8 @@ def main(argv=None) -> int:
     parser.add_argument("--popsize", type=int, default=16)
     parser.add_argument("--stock", help="the homogeneous baseline's dataflow")
     parser.add_argument("--lookahead", type=int, default=0, help="Herald post-processing depth in the schedule step")
-    parser.add_argument("--json", type=pathlib.Path, help="write every step result here")
+    parser.add_argument("--json", type=pathlib.Path,
+                        help="write every step result here, with the settings used, per experiment")
     parser.add_argument("--order", nargs="+", default=list(STEPS[1:]), help="the choices in the order they are freed")
     args = parser.parse_args(argv)
     seeds = tuple(range(args.seeds))
@@ -82,10 +89,16 @@ def main(argv=None) -> int:
         results = attribute(built.workload, built.platform, stock, seeds=seeds, evaluations=args.evaluations,
                             optimizer=args.optimizer, options=options, max_cores=built.space.max_cores,
                             lookahead=args.lookahead, order=args.order)
+        seconds = time.perf_counter() - start
         print(f"\n### {config.name} (stock dataflow {stock}, {args.evaluations} evaluations per step and seed, "
-              f"{len(seeds)} seeds, {time.perf_counter() - start:.0f} s)\n")
+              f"{len(seeds)} seeds, {seconds:.0f} s)\n")
         print("\n".join(table(results, seeds)), flush=True)
-        everything[config.name] = [dataclasses.asdict(r) for r in results]
+        everything[config.name] = {
+            "settings": {"stock": stock, "seeds": len(seeds), "evaluations": args.evaluations,
+                         "optimizer": args.optimizer, "options": options, "lookahead": args.lookahead,
+                         "order": list(args.order), "seconds": round(seconds, 1)},
+            "steps": [dataclasses.asdict(r) for r in results],
+        }
     if args.json:
         args.json.write_text(json.dumps(everything, indent=1))
     return 0

@@ -26,6 +26,7 @@ Timings are per process on a shared machine: read the ratios, not the seconds.
 from __future__ import annotations
 
 import argparse
+import pathlib
 import sys
 import time
 
@@ -34,11 +35,34 @@ import numpy as np
 from cosearch.attribution import search_step
 from objectives import chip, evaluate
 from objectives.workloads import get_workload
-from paper import HERALD_TABLE_V, shi_platform  # benchmarks/ is on the path when run as a script
 from spaces import get_platform, make_space, single_design
 from spaces.hardware import budget_menu
+from spaces.userdefs import load_platform
+from spaces.userfiles import read_yaml
 
+# Herald (Kwon et al., HPCA'21) Table V: Maelstrom's partition, (NoC GB/s, PEs) as NVDLA / ShiDianNao.
+HERALD_TABLE_V = {
+    ("arvr_a", "edge"): ((4, 12), (128, 896)),
+    ("arvr_a", "mobile"): ((40, 24), (1792, 2304)),
+    ("arvr_a", "cloud"): ((224, 32), (9728, 6656)),
+    ("arvr_b", "edge"): ((4, 12), (128, 896)),
+    ("arvr_b", "mobile"): ((48, 16), (1536, 2560)),
+    ("arvr_b", "cloud"): ((128, 128), (12032, 4352)),
+    ("mlperf", "edge"): ((4, 12), (64, 960)),
+    ("mlperf", "mobile"): ((32, 32), (1280, 2816)),
+    ("mlperf", "cloud"): ((160, 96), (8192, 8192)),
+}
 SHI_VARIANTS = ("os_yx", "os_yx_maestro", "os_yx16_k")
+LOOKAHEAD_ORDERS = ("breadth", "depth")
+# The ShiDianNao variants of the ablations (os_yx_maestro: MAESTRO's cluster
+# shape; os_yx16_k: replicated over K, not a Herald or MAESTRO mapping), declared
+# once in a platform file whose base is swapped per budget.
+SHI_PLATFORM = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "paper" / "platforms" / "cloud_shi.yaml"
+
+
+def shi_platform(budget: str):
+    """Herald's ``budget`` with the ShiDianNao variants of ``SHI_PLATFORM`` (registers them)."""
+    return load_platform({**read_yaml(SHI_PLATFORM), "base": budget, "name": f"{budget}_shi"})
 
 
 def table_v_design(mix: str, budget: str, shi="os_yx", priority=None):
@@ -54,19 +78,25 @@ def depth_first(workload) -> list[float]:
     return np.arange(workload.num_layers, dtype=float).tolist()
 
 
-def post_processing(mix: str, budget: str, depths: list[int]) -> list[str]:
+def post_processing(mix: str, budget: str, depths: list[int]) -> list[dict]:
+    """Per initial order and look-ahead depth: EDP and latency with the pass over without it, and its CPU time."""
     workload, platform = get_workload(f"herald_{mix}"), get_platform(budget)
-    cells = []
-    for order_name, priority in (("breadth", None), ("depth", depth_first(workload))):
+    rows = []
+    for order_name, priority in zip(LOOKAHEAD_ORDERS, (None, depth_first(workload))):
         design = table_v_design(mix, budget, priority=priority)
         base = evaluate(design, workload, platform)
         for depth in depths:
             start = time.perf_counter()
             after = evaluate(design, workload, platform.replace(schedule_lookahead=depth))
-            seconds = time.perf_counter() - start
-            cells.append(f"{order_name} LA{depth}: EDP x{after.edp[0] / base.edp[0]:.3f} "
-                         f"latency x{after.latency_s[0] / base.latency_s[0]:.3f} ({seconds * 1e3:.0f} ms)")
-    return cells
+            rows.append({"order": order_name, "depth": depth, "edp": after.edp[0] / base.edp[0],
+                         "latency": after.latency_s[0] / base.latency_s[0],
+                         "seconds": time.perf_counter() - start})
+    return rows
+
+
+def post_processing_text(rows: list[dict]) -> str:
+    return "; ".join(f"{r['order']} LA{r['depth']}: EDP x{r['edp']:.3f} latency x{r['latency']:.3f} "
+                     f"({r['seconds'] * 1e3:.0f} ms)" for r in rows)
 
 
 def fda_edp(workload, platform, dataflow) -> float:
@@ -79,17 +109,25 @@ def utilization(workload, platform, dataflow) -> float:
     return float(evaluate(design, workload, platform).utilization[0])
 
 
-def shi_variants(mix: str, budget: str) -> list[str]:
+def shi_variants(mix: str, budget: str) -> dict:
+    """Utilization of one core of the whole budget per dataflow, and per ShiDianNao variant the better
+    FDA's EDP over Table V's partition with that variant as its Shi core (above 1: the HDA wins)."""
     workload, platform = get_workload(f"herald_{mix}"), shi_platform(budget)
     nvdla = fda_edp(workload, platform, "ws_kc")
-    cells = [f"util ws_kc {utilization(workload, platform, 'ws_kc'):.0%}"]
-    for name in SHI_VARIANTS:
-        shi = name
+    out = {"util": {"ws_kc": utilization(workload, platform, "ws_kc")}, "fda_over_hda": {}}
+    for shi in SHI_VARIANTS:
         best_fda = min(nvdla, fda_edp(workload, platform, shi))
         maelstrom = float(evaluate(table_v_design(mix, budget, shi), workload, platform).edp[0])
-        cells.append(f"{name}: util {utilization(workload, platform, shi):.0%}, "
-                     f"best FDA / Table V HDA {best_fda / maelstrom:.2f}x")
-    return cells
+        out["util"][shi] = utilization(workload, platform, shi)
+        out["fda_over_hda"][shi] = best_fda / maelstrom
+    return out
+
+
+def shi_variants_text(result: dict) -> str:
+    cells = [f"util ws_kc {result['util']['ws_kc']:.0%}"]
+    cells += [f"{shi}: util {result['util'][shi]:.0%}, best FDA / Table V HDA {result['fda_over_hda'][shi]:.2f}x"
+              for shi in SHI_VARIANTS]
+    return "; ".join(cells)
 
 
 def searched_partition(mix: str, budget: str, evaluations: int, seeds: int) -> str:
@@ -121,10 +159,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     for mix in args.mixes:
         for budget in args.budgets:
-            print(f"{mix:7s} {budget:6s} post-processing: " + "; ".join(post_processing(mix, budget, args.lookahead)),
-                  flush=True)
+            print(f"{mix:7s} {budget:6s} post-processing: "
+                  + post_processing_text(post_processing(mix, budget, args.lookahead)), flush=True)
             if budget in args.shi:
-                print(f"{mix:7s} {budget:6s} Shi variants: " + "; ".join(shi_variants(mix, budget)), flush=True)
+                print(f"{mix:7s} {budget:6s} Shi variants: " + shi_variants_text(shi_variants(mix, budget)), flush=True)
             if args.search:
                 print(f"{mix:7s} {budget:6s} searched partition: "
                       + searched_partition(mix, budget, args.search, args.seeds), flush=True)

@@ -102,8 +102,10 @@ class TableStore:
         self.by_dataflows: dict[tuple[int, ...], tuple[tuple, dict]] = {}
         self.rows = np.zeros((0, len(TABLE_FIELDS)))
         # The greedy mapper only ranks cores by latency: (compute s, first/last
-        # bytes, steady DRAM bytes, NoC bytes) as float32, a quarter of a row.
-        self.times = np.zeros((0, 4), dtype=np.float32)
+        # bytes, steady DRAM bytes, NoC bytes) as float32, a quarter of a row,
+        # stored field-major ``(4, N)``: it reads a core's layers in order, so
+        # each field is one contiguous run that the compiled loop divides in SIMD.
+        self.times = np.zeros((4, 0), dtype=np.float32)
         self.size = 0
         self.recent: collections.OrderedDict[mapper.Core, np.ndarray] = collections.OrderedDict()
         self.carrier = None  # a weak reference to the one object that ships this store to other processes
@@ -190,13 +192,13 @@ class TableStore:
                 grown = np.zeros((max(2 * len(self.rows), end), len(TABLE_FIELDS)))
                 grown[: self.size] = self.rows[: self.size]
                 self.rows = grown
-                grown = np.zeros((len(grown), 4), dtype=np.float32)
-                grown[: self.size] = self.times[: self.size]
+                grown = np.zeros((4, len(grown)), dtype=np.float32)
+                grown[:, : self.size] = self.times[:, : self.size]
                 self.times = grown
             self.rows[self.size : end] = block
             compute, dram, edge, noc = (block[:, TABLE_FIELDS.index(f)] for f in
                                         ("compute_cycles", "dram_bytes", "edge_bytes", "noc_bytes"))
-            self.times[self.size : end] = np.stack([compute / self.clock_hz, edge, dram - edge, noc], axis=1)
+            self.times[:, self.size : end] = np.stack([compute / self.clock_hz, edge, dram - edge, noc])
             self.offsets[core] = self.size
             self.size = end
 
@@ -313,18 +315,20 @@ def design_reasons(designs: DesignBatch, platform: Platform, used: np.ndarray | 
     if used is None:
         used = chip.fpga_resources(designs, platform)
     flag(chip.over_fpga_budget(used, platform), design_codes.OVER_FPGA_RESOURCES)
-    flag(_layer_off_active_cores(_i64(designs.layer_core), active), design_codes.LAYER_ON_INACTIVE_CORE)
+    bad = np.empty(designs.num_designs, dtype=np.bool_)
+    _layer_off_active_cores(_i64(designs.layer_core), active, bad)
+    flag(bad, design_codes.LAYER_ON_INACTIVE_CORE)
     return reason
 
 
 @numba.njit(cache=True, nogil=True)
-def _layer_off_active_cores(layer_core, active):
-    """``(P,)`` a design maps its layers (not all -1: greedy) and one of them is
-    on an inactive core or on none (-1).  One compiled pass: as numpy, six
-    ``(P, L)`` temporaries were a tenth of a P = 1024 call."""
+def _layer_off_active_cores(layer_core, active, bad):
+    """Fill ``bad`` ``(P,)``: a design maps its layers (not all -1: greedy) and one
+    of them is on an inactive core or on none (-1).  One compiled pass: as numpy,
+    six ``(P, L)`` temporaries were a tenth of a P = 1024 call.  (``bad`` comes
+    from the caller: ``np.zeros`` here compiled one more numpy overload cold.)"""
     P, L = layer_core.shape
     C = active.shape[1]
-    bad = np.zeros(P, dtype=np.bool_)
     for p in range(P):
         greedy, off = True, False
         for layer in range(L):

@@ -37,7 +37,7 @@ import numpy as np
 from objectives.metrics import row_total
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _max(a: float, b: float) -> float:
     """``np.maximum`` for scalars: a NaN on either side wins.  Two selects,
     no short-circuit ``or``: branch-free, as the comparisons in a schedule
@@ -84,11 +84,10 @@ def schedule_order(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _schedule_design(latency, layer_core, group, stride, order, preds, transfer_s, release_s, p, finish, core_free):
-    """List-schedule design ``p``: its ``latency``, ``layer_core``, ``order`` and
-    ``finish`` are ``(L,)`` rows; layer ``l`` runs on core ``layer_core[l] +
-    stride * group[l]`` (stride 0: the design's cores; else each group on cores
-    of its own); ``release_s`` is ``(P, L)`` or ``(0, 0)`` for none.  Returns the makespan."""
+def _schedule_design(latency, core_of, order, preds, transfer_s, release_s, p, finish, core_free):
+    """List-schedule design ``p``: its ``latency``, ``core_of`` (each layer's
+    core), ``order`` and ``finish`` are ``(L,)`` rows; ``release_s`` is
+    ``(P, L)`` or ``(0, 0)`` for none.  Returns the makespan."""
     D = preds.shape[1]
     released = release_s.shape[0] > 0
     for c in range(core_free.shape[0]):  # (a loop: slice assignment compiles slowly)
@@ -96,17 +95,19 @@ def _schedule_design(latency, layer_core, group, stride, order, preds, transfer_
     last = 0.0  # as finish.max(axis=1, initial=0.0)
     for t in range(order.shape[0]):
         layer = order[t]
-        core = layer_core[layer] + stride * group[layer]
+        core = core_of[layer]
         start = core_free[core]
         if released:
             start = _max(start, release_s[p, layer])
         for d in range(D):
+            # Branch-free, as whether a predecessor exists and shares the core
+            # is unpredictable: an absent one (-1) reads the last layer's slot,
+            # a real element, and is selected away.  Adding 0.0 on one core is
+            # exact (a finish is never -0.0), as numpy added np.where(cross, transfer, 0.0).
             pred = preds[layer, d]
-            if pred >= 0:
-                arrival = finish[pred]
-                if layer_core[pred] + stride * group[pred] != core:
-                    arrival += transfer_s[layer, d]
-                start = _max(start, arrival)
+            transfer = transfer_s[layer, d]
+            arrival = finish[pred] + (transfer if core_of[pred] != core else 0.0)
+            start = _max(start, arrival) if pred >= 0 else start
         done = start + latency[layer]
         finish[layer] = done
         core_free[core] = done
@@ -117,10 +118,9 @@ def _schedule_design(latency, layer_core, group, stride, order, preds, transfer_
 @numba.njit(cache=True, nogil=True)
 def _list_schedule_kernel(latency_s, layer_core, order, preds, transfer_s, release_s, num_cores, finish, makespan):
     """Fill ``finish`` ``(P, L)`` and ``makespan`` ``(P,)``; ``release_s`` is ``(P, L)`` or ``(0, 0)`` for none."""
-    P, L = latency_s.shape
-    core_free, group = np.empty(num_cores), np.zeros(L, dtype=np.int64)
-    for p in range(P):
-        makespan[p] = _schedule_design(latency_s[p], layer_core[p], group, 0, order[p], preds, transfer_s, release_s, p,
+    core_free = np.empty(num_cores)
+    for p in range(latency_s.shape[0]):
+        makespan[p] = _schedule_design(latency_s[p], layer_core[p], order[p], preds, transfer_s, release_s, p,
                                        finish[p], core_free)  # fmt: skip
 
 
@@ -138,8 +138,8 @@ def _greedy_design(latency, core_active, order, preds, bias_s, p, core_free, fin
         ready = 0.0
         for d in range(preds.shape[1]):
             pred = preds[layer, d]
-            if pred >= 0:
-                ready = _max(ready, finish[pred])
+            arrival = finish[pred]  # branch-free: an absent (-1) predecessor is selected away
+            ready = _max(ready, arrival) if pred >= 0 else ready
         best, best_key = 0, 0.0
         for c in range(C):
             # An inactive core's latency + inf, as the numpy path blocked it.

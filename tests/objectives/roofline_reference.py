@@ -16,7 +16,7 @@ def greedy_assign(times, core_block, core_dram_bw, core_noc_bw, core_active, ord
     L = order.shape[1]
     # (P, C, L) latency of every layer on every core, inputs from DRAM.
     block_all = core_block.reshape(-1, 1) + np.arange(L)
-    compute, edge, steady, noc = (np.take(column, block_all) for column in times.T)
+    compute, edge, steady, noc = (np.take(field, block_all) for field in times)
     dram_bw = core_dram_bw.reshape(-1, 1).astype(np.float32)
     noc_bw = core_noc_bw.reshape(-1, 1).astype(np.float32)
     latency_all = edge / dram_bw + np.maximum(compute, np.maximum(steady / dram_bw, noc / noc_bw))

@@ -276,7 +276,9 @@ def test_layer_off_active_cores_matches_its_definition():
         greedy = (layer_core < 0).all(axis=1)
         mapped = np.take_along_axis(active, np.maximum(layer_core, 0), axis=1) & (layer_core >= 0)
         want = ~greedy & ~mapped.all(axis=1)
-        np.testing.assert_array_equal(evaluator._layer_off_active_cores(layer_core, active), want)
+        got = np.ones(P, dtype=bool)  # every entry must be written
+        evaluator._layer_off_active_cores(layer_core, active, got)
+        np.testing.assert_array_equal(got, want)
 
 
 def test_on_herald_budgets_the_noc_share_sets_a_noc_bound_layers_latency():
