@@ -134,3 +134,37 @@ def test_optuna_studies_name_their_objectives_from_the_metrics_table():
     assert study.metric_names == ["EDP (J·s)", "−STP"]
     with pytest.raises(ValueError, match="1 metric_names for 2 objectives"):
         make_optimizer("tpe", dim=3, n_obj=2, metric_names=["EDP (J·s)"])
+
+
+class _Counting:
+    """A problem that records how many designs each call scored."""
+
+    def __init__(self, problem):
+        self.problem, self.calls = problem, []
+        self.dim = problem.dim
+
+    def evaluate(self, X):
+        self.calls.append(len(X))
+        return self.problem.evaluate(X)
+
+
+def test_reference_of_a_space_without_genes_scores_its_one_design_once():
+    from cosearch.config_loader import ConfigProblem, parse_config
+    from cosearch.run import reference_point
+
+    def problem(space):
+        config = parse_config({"workload": "planaria_b", "platform": "edge", "space": space, "ray": False}, "x.yaml")
+        return _Counting(ConfigProblem.from_config(config).build())
+
+    keys = ("latency_s", "energy_j")
+    fixed = problem({"name": "fda", "options": {"dataflow": "ws_kc"}})
+    assert fixed.dim == 0
+    ref = reference_point(fixed, keys, samples=64)
+    assert fixed.calls == [1]
+    # the reference 64 copies of that one design give
+    repeated = fixed.problem.evaluate(np.empty((64, 0)))
+    assert ref == tuple(1.1 * float(getattr(repeated, k).max()) for k in keys)
+
+    free = problem("fda")  # one gene: the dataflow
+    reference_point(free, keys, samples=64)
+    assert free.calls == [64]
