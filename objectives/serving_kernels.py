@@ -102,48 +102,44 @@ def _gives_up(r, t, latency, measured, qos_s, abandon, over) -> bool:
 def _earliest_start(gap_start, gap_end, c, gaps, tail, ready, latency):
     """The earliest start ≥ ``ready`` on core c: in one of its ``gaps`` idle
     intervals that fits ``latency``, or after its last layer (``tail``);
-    returns (start, gap index or −1).  Branch-free: which gap fits is
-    unpredictable, and selects cost less than mispredicted jumps."""
+    returns (start, gap index or −1).
+
+    A core's idle intervals are disjoint and kept in time order, so only the
+    latest ones can end late enough (``ready + latency``): the scan walks back
+    from the latest and stops at the first that ends too soon — usually at
+    once.  As layers take positive time, at most one interval fits at a
+    given start, so no tie depends on the order they are kept in."""
     best = tail if tail > ready else ready
     where = -1
-    for i in range(gaps):
+    need = ready + latency
+    i = gaps - 1
+    while i >= 0 and gap_end[c, i] >= need:
         start = gap_start[c, i] if gap_start[c, i] > ready else ready
-        fits = (start + latency <= gap_end[c, i]) & (start < best)
-        best = start if fits else best
-        where = i if fits else where
+        if start + latency <= gap_end[c, i] and start < best:
+            best, where = start, i
+        i -= 1
     return best, where
 
 
 @numba.njit(cache=True, inline="always")
-def _gap_bounds(c, gap_start, gap_end, gaps, gap_hi, gap_long, gap_lo):
-    """Core c's latest and earliest idle end and longest idle interval: most
-    layers fit no gap and most arrivals forget none, and these say so at once."""
-    hi, longest, lo = -np.inf, -np.inf, np.inf
-    for i in range(gaps[c]):
-        hi = max(hi, gap_end[c, i])
-        longest = max(longest, gap_end[c, i] - gap_start[c, i])
-        lo = min(lo, gap_end[c, i])
-    gap_hi[c], gap_long[c], gap_lo[c] = hi, longest, lo
-
-
-@numba.njit(cache=True, inline="always")
-def _add_gap(gap_start, gap_end, c, gaps, start, end, max_gaps):
-    """Record the idle interval [start, end) on core c; when full, forget the one ending first. Returns the count.
-
-    Idle intervals of a core are disjoint, so their ends differ and which one
-    is forgotten does not depend on the order they are stored in."""
+def _insert_gap(gap_start, gap_end, c, gaps, start, end, max_gaps):
+    """Record the idle interval [start, end) on core c in time order; when the
+    core keeps ``max_gaps`` already, forget the earliest (it ends first) if it
+    ends before this one.  Returns the count."""
     if end <= start:
         return gaps
-    if gaps < max_gaps:
-        gap_start[c, gaps], gap_end[c, gaps] = start, end
-        return gaps + 1
-    first = 0
-    for i in range(1, gaps):
-        if gap_end[c, i] < gap_end[c, first]:
-            first = i
-    if gap_end[c, first] < end:
-        gap_start[c, first], gap_end[c, first] = start, end
-    return gaps
+    if gaps == max_gaps:
+        if gap_end[c, 0] >= end:
+            return gaps
+        for i in range(1, gaps):
+            gap_start[c, i - 1], gap_end[c, i - 1] = gap_start[c, i], gap_end[c, i]
+        gaps -= 1
+    i = gaps
+    while i > 0 and gap_start[c, i - 1] > start:
+        gap_start[c, i], gap_end[c, i] = gap_start[c, i - 1], gap_end[c, i - 1]
+        i -= 1
+    gap_start[c, i], gap_end[c, i] = start, end
+    return gaps + 1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -173,7 +169,6 @@ def greedy_stream_kernel(
     core_free = np.empty(C)
     gap_start, gap_end = np.empty((C, max_gaps)), np.empty((C, max_gaps))
     gaps = np.empty(C, dtype=np.int64)
-    gap_hi, gap_long, gap_lo = np.empty(C), np.empty(C), np.empty(C)
     done_at = np.empty(J)
     core_of = np.empty(J, dtype=np.int64)
     local_at, remote_at, pred_core = np.empty(D), np.empty(D), np.empty(D, dtype=np.int64)
@@ -184,9 +179,6 @@ def greedy_stream_kernel(
             continue
         core_free[:] = 0.0
         gaps[:] = 0
-        gap_hi[:] = -np.inf
-        gap_long[:] = -np.inf
-        gap_lo[:] = np.inf
         energy = 0.0
         while True:
             t, release = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p], finish[p],
@@ -196,15 +188,13 @@ def greedy_stream_kernel(
             r = first[t] + next_k[t]
             next_k[t] += 1
             for c in range(C):  # idle time before this arrival is lost to every later request
-                if gap_lo[c] > release:
-                    continue
-                kept = 0
-                for i in range(gaps[c]):
-                    if gap_end[c, i] > release:
-                        gap_start[c, kept], gap_end[c, kept] = gap_start[c, i], gap_end[c, i]
-                        kept += 1
-                gaps[c] = kept
-                _gap_bounds(c, gap_start, gap_end, gaps, gap_hi, gap_long, gap_lo)
+                m = 0
+                while m < gaps[c] and gap_end[c, m] <= release:
+                    m += 1
+                if m > 0:
+                    for i in range(m, gaps[c]):
+                        gap_start[c, i - m], gap_end[c, i - m] = gap_start[c, i], gap_end[c, i]
+                    gaps[c] -= m
             last = release
             for j in range(J):
                 g = layer[t, j]
@@ -229,34 +219,20 @@ def greedy_stream_kernel(
                     lat = chained_latency_s[p, g, c] if c == chain_core else latency_s[p, g, c]
                     if best >= 0 and ready + lat >= best_finish:  # starts at ready or later: cannot win
                         continue
-                    if ready + lat > gap_hi[c] or lat > gap_long[c]:  # fits no idle interval
-                        start, where = (core_free[c] if core_free[c] > ready else ready), -1
-                    else:
-                        start, where = _earliest_start(gap_start, gap_end, c, gaps[c], core_free[c], ready, lat)
+                    start, where = _earliest_start(gap_start, gap_end, c, gaps[c], core_free[c], ready, lat)
                     if best < 0 or start + lat < best_finish:
                         best, best_finish, best_latency, best_start, best_gap = c, start + lat, lat, start, where
                 chained = best == chain_core
                 if best_gap >= 0:  # the idle interval it went into leaves up to two
                     before, after = gap_start[best, best_gap], gap_end[best, best_gap]
+                    for i in range(best_gap + 1, gaps[best]):
+                        gap_start[best, i - 1], gap_end[best, i - 1] = gap_start[best, i], gap_end[best, i]
                     gaps[best] -= 1
-                    gap_start[best, best_gap] = gap_start[best, gaps[best]]
-                    gap_end[best, best_gap] = gap_end[best, gaps[best]]
-                    gaps[best] = _add_gap(gap_start, gap_end, best, gaps[best], before, best_start, max_gaps)
-                    gaps[best] = _add_gap(gap_start, gap_end, best, gaps[best], best_finish, after, max_gaps)
-                    _gap_bounds(best, gap_start, gap_end, gaps, gap_hi, gap_long, gap_lo)
-                elif best_start > core_free[best]:  # a new idle interval before it, the core's latest
-                    if gaps[best] < max_gaps:  # appended: the bounds follow without a pass
-                        i = gaps[best]
-                        gap_start[best, i], gap_end[best, i] = core_free[best], best_start
-                        gaps[best] = i + 1
-                        gap_hi[best] = max(gap_hi[best], best_start)
-                        gap_long[best] = max(gap_long[best], best_start - core_free[best])
-                        gap_lo[best] = min(gap_lo[best], best_start)
-                    else:
-                        gaps[best] = _add_gap(gap_start, gap_end, best, gaps[best], core_free[best], best_start,
-                                              max_gaps)  # fmt: skip
-                        _gap_bounds(best, gap_start, gap_end, gaps, gap_hi, gap_long, gap_lo)
-                if best_gap < 0:
+                    gaps[best] = _insert_gap(gap_start, gap_end, best, gaps[best], before, best_start, max_gaps)
+                    gaps[best] = _insert_gap(gap_start, gap_end, best, gaps[best], best_finish, after, max_gaps)
+                else:
+                    gaps[best] = _insert_gap(gap_start, gap_end, best, gaps[best], core_free[best], best_start,
+                                             max_gaps)  # fmt: skip
                     core_free[best] = best_finish
                 done_at[j] = best_finish
                 core_of[j] = best
