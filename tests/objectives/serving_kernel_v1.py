@@ -1,9 +1,10 @@
 """The shared/pinned serving kernel as it was before its speed-up, frozen as an oracle.
 
-The kernel in ``objectives.serving_kernels`` was made faster (branch-free
-gap scans, pruned cores, bounds kept incrementally, power read from a
-table); its results must stay bit-identical to this version's, which the
-published serving experiments ran on.  Only the tests import it.
+The kernel in ``objectives.serving_kernels`` was made faster (idle
+intervals kept in time order and searched from the latest, cores that
+cannot win not searched, layer power read from a table); its results must
+stay bit-identical to this version's, which the published serving
+experiments ran on.  Only the tests import it.
 """
 
 import numba
