@@ -20,7 +20,7 @@ a fraction of it — a figure that travels between machines better than
 designs/s does.  The cost tables (the
 evaluator's per-layer roofline on every core) are timed apart: they are
 built once per batch and reused across loads and policies.  ``--qps`` also
-times ``qps_at_sla`` (about 15 simulations per design).
+times ``qps_at_sla`` (about 18 simulations per design).
 """
 
 from __future__ import annotations
