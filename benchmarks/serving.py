@@ -12,10 +12,15 @@ designs/s for the ``shared`` policy on one core.
 
 Figures are CPU seconds of this process (best of ``--repeats``): other
 processes on a shared machine stretch wall time, not the work done here,
-though they still slow it through shared caches.  The cost tables (the
+though they still slow it through shared caches.  So the run also times a
+numpy ceiling on the same tables: every request's every layer looked up
+on every core and the fastest kept (one vectorized gather and reduction,
+the least any scorer of this stream must read), and prints each policy as
+a fraction of it — a figure that travels between machines better than
+designs/s does.  The cost tables (the
 evaluator's per-layer roofline on every core) are timed apart: they are
 built once per batch and reused across loads and policies.  ``--qps`` also
-times ``qps_at_sla`` (about 15 simulations per design).
+times ``qps_at_sla`` (about 18 simulations per design).
 """
 
 from __future__ import annotations
@@ -40,6 +45,16 @@ def cpu_seconds(call, repeats: int) -> float:
         call()
         best = min(best, time.process_time() - start)
     return best
+
+
+def numpy_ceiling(tables: sv.CoreTables, layers: sv.TenantLayers, tenant: np.ndarray) -> float:
+    """Seconds of the least work a stream scorer does: each request-layer's fastest core, summed."""
+    index = np.maximum(layers.layer, 0)[tenant]  # (R, J)
+    valid = (layers.layer >= 0)[tenant]
+    total = 0.0
+    for p in range(tables.latency_s.shape[0]):
+        total += np.where(valid, tables.latency_s[p][index].min(axis=2), 0.0).sum()
+    return total
 
 
 def main() -> None:
@@ -70,13 +85,17 @@ def main() -> None:
           f"{args.designs} random {args.cores}-core designs on {args.platform}; load {args.load} "
           f"({rate:.1f} requests/s a tenant)")
     print(f"cost tables: {args.designs / tables_s:8.1f} designs/s (once per batch)")
+    stream_layers, stream_tenants = sv.tenant_layers(workload, probe, platform), sv.request_stream(probe).tenant
+    ceiling = args.designs / cpu_seconds(lambda: numpy_ceiling(tables, stream_layers, stream_tenants), args.repeats)
+    print(f"numpy ceiling  {ceiling:8.1f} designs/s  (each request-layer's fastest core: a gather and a min)")
     for policy in sv.POLICIES:
         scenario = sv.Scenario(tenants, policy=policy, warmup=50)
         sv.simulate(designs, workload, platform, scenario, tables=tables)  # compile / load the kernels
         seconds = cpu_seconds(lambda: sv.simulate(designs, workload, platform, scenario, tables=tables),
                               args.repeats)
         steps = args.designs * args.requests * layers
-        print(f"{policy:14s} {args.designs / seconds:8.1f} designs/s  {steps / seconds / 1e6:6.2f} M request-layers/s")
+        print(f"{policy:14s} {args.designs / seconds:8.1f} designs/s  {steps / seconds / 1e6:6.2f} M request-layers/s"
+              f"  {args.designs / seconds / ceiling:6.3f} of the numpy ceiling")
     if args.qps:
         scenario = sv.Scenario(tenants, warmup=50)
         seconds = cpu_seconds(lambda: sv.qps_at_sla(designs, workload, platform, scenario, tables=tables), 1)

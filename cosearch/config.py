@@ -159,9 +159,14 @@ class ObjectiveConfig(Section):
     def _short(cls, value):
         if isinstance(value, list):
             return {"minimize": value}
-        return short_form(value, "minimize", (str,), "a metric name, a list of them, or a mapping")
+        value = short_form(value, "minimize", (str,), "a metric name, a list of them, or a mapping")
+        if "maximize" in value and "minimize" not in value:
+            # The default ``minimize: [edp]`` is for a config naming no metric: one that names only
+            # metrics to maximize means those alone, not a second objective it never asked for.
+            return {**value, "minimize": []}
+        return value
 
-    @field_validator("minimize", mode="before")
+    @field_validator("minimize", "maximize", mode="before")
     @classmethod
     def _listify(cls, value):
         return [value] if isinstance(value, str) else value

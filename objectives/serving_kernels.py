@@ -99,50 +99,54 @@ def _gives_up(r, t, latency, measured, qos_s, abandon, over) -> bool:
 
 
 @numba.njit(cache=True, inline="always")
-def _earliest_start(gap_start, gap_end, gaps, tail, ready, latency):
-    """The earliest start ≥ ``ready`` on a core: in one of its ``gaps`` idle
+def _earliest_start(gap_start, gap_end, c, gaps, tail, ready, latency):
+    """The earliest start ≥ ``ready`` on core c: in one of its ``gaps`` idle
     intervals that fits ``latency``, or after its last layer (``tail``);
-    returns (start, gap index or −1)."""
-    best, where = _max(tail, ready), -1
-    for i in range(gaps):
-        start = _max(gap_start[i], ready)
-        if start + latency <= gap_end[i] and start < best:
+    returns (start, gap index or −1).
+
+    A core's idle intervals are disjoint and kept in time order, so only the
+    latest ones can end late enough (``ready + latency``): the scan walks back
+    from the latest and stops at the first that ends too soon — usually at
+    once.  As layers take positive time, at most one interval fits at a
+    given start, so no tie depends on the order they are kept in."""
+    best = tail if tail > ready else ready
+    where = -1
+    need = ready + latency
+    i = gaps - 1
+    while i >= 0 and gap_end[c, i] >= need:
+        start = gap_start[c, i] if gap_start[c, i] > ready else ready
+        if start + latency <= gap_end[c, i] and start < best:
             best, where = start, i
+        i -= 1
     return best, where
 
 
 @numba.njit(cache=True, inline="always")
-def _gap_bounds(c, gap_start, gap_end, gaps, gap_hi, gap_long):
-    """Core c's latest idle end and longest idle interval: most layers fit no gap, and these say so at once."""
-    hi, longest = -np.inf, -np.inf
-    for i in range(gaps[c]):
-        hi = max(hi, gap_end[c, i])
-        longest = max(longest, gap_end[c, i] - gap_start[c, i])
-    gap_hi[c], gap_long[c] = hi, longest
-
-
-@numba.njit(cache=True, inline="always")
-def _add_gap(gap_start, gap_end, gaps, start, end, max_gaps):
-    """Record the idle interval [start, end); when full, forget the one ending first. Returns the count."""
+def _insert_gap(gap_start, gap_end, c, gaps, start, end, max_gaps):
+    """Record the idle interval [start, end) on core c in time order; when the
+    core keeps ``max_gaps`` already, forget the earliest (it ends first) if it
+    ends before this one.  Returns the count."""
     if end <= start:
         return gaps
-    if gaps < max_gaps:
-        gap_start[gaps], gap_end[gaps] = start, end
-        return gaps + 1
-    first = 0
-    for i in range(1, gaps):
-        if gap_end[i] < gap_end[first]:
-            first = i
-    if gap_end[first] < end:
-        gap_start[first], gap_end[first] = start, end
-    return gaps
+    if gaps == max_gaps:
+        if gap_end[c, 0] >= end:
+            return gaps
+        for i in range(1, gaps):
+            gap_start[c, i - 1], gap_end[c, i - 1] = gap_start[c, i], gap_end[c, i]
+        gaps -= 1
+    i = gaps
+    while i > 0 and gap_start[c, i - 1] > start:
+        gap_start[c, i], gap_end[c, i] = gap_start[c, i - 1], gap_end[c, i - 1]
+        i -= 1
+    gap_start[c, i], gap_end[c, i] = start, end
+    return gaps + 1
 
 
 @numba.njit(cache=True, nogil=True)
 def greedy_stream_kernel(
-    latency_s, dynamic_j, chained_latency_s, chained_dynamic_j, allowed, layer, preds, transfer_s, single,
-    first, count, arrival_s, outstanding, think_s, load, feasible, qos_s, measured, abandon, max_gaps,
-    finish, arrival, dynamic, busy, peak,
+    latency_s, dynamic_j, chained_latency_s, chained_dynamic_j, power_w, chained_power_w, allowed, layer, preds,
+    transfer_s, single, first, count, arrival_s, outstanding, think_s, load, feasible, qos_s, measured, abandon,
+    max_gaps, finish, arrival, dynamic, busy, peak,
 ):  # fmt: skip
     """Shared and pinned: requests first come, first served; each layer, in
     topological order, on the allowed core (``allowed`` ``(P, T, C)``) where
@@ -153,13 +157,18 @@ def greedy_stream_kernel(
     (insertion-based list scheduling, as HEFT's); each core remembers its
     ``max_gaps`` latest, and forgets those that end before the current
     request arrives (arrivals only grow).  Layers run to completion, and
-    a later request never delays an earlier one."""
+    a later request never delays an earlier one.  ``power_w`` and
+    ``chained_power_w`` ``(P, L, C)``: each layer's dynamic power on each
+    core (0 where its latency is 0), for the peak.
+
+    Cores are tried in index order (ties to the lower one); a core whose
+    earliest possible finish (inputs ready, then its latency) is already no
+    better than the best so far is not searched for an idle interval."""
     P, L, C = latency_s.shape
     T, J, D = preds.shape
     core_free = np.empty(C)
     gap_start, gap_end = np.empty((C, max_gaps)), np.empty((C, max_gaps))
     gaps = np.empty(C, dtype=np.int64)
-    gap_hi, gap_long = np.empty(C), np.empty(C)
     done_at = np.empty(J)
     core_of = np.empty(J, dtype=np.int64)
     local_at, remote_at, pred_core = np.empty(D), np.empty(D), np.empty(D, dtype=np.int64)
@@ -170,8 +179,6 @@ def greedy_stream_kernel(
             continue
         core_free[:] = 0.0
         gaps[:] = 0
-        gap_hi[:] = -np.inf
-        gap_long[:] = -np.inf
         energy = 0.0
         while True:
             t, release = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p], finish[p],
@@ -181,14 +188,13 @@ def greedy_stream_kernel(
             r = first[t] + next_k[t]
             next_k[t] += 1
             for c in range(C):  # idle time before this arrival is lost to every later request
-                kept = 0
-                for i in range(gaps[c]):
-                    if gap_end[c, i] > release:
-                        gap_start[c, kept], gap_end[c, kept] = gap_start[c, i], gap_end[c, i]
-                        kept += 1
-                if kept < gaps[c]:
-                    gaps[c] = kept
-                    _gap_bounds(c, gap_start, gap_end, gaps, gap_hi, gap_long)
+                m = 0
+                while m < gaps[c] and gap_end[c, m] <= release:
+                    m += 1
+                if m > 0:
+                    for i in range(m, gaps[c]):
+                        gap_start[c, i - m], gap_end[c, i - m] = gap_start[c, i], gap_end[c, i]
+                    gaps[c] -= m
             last = release
             for j in range(J):
                 g = layer[t, j]
@@ -211,31 +217,28 @@ def greedy_stream_kernel(
                         at = local_at[k] if pred_core[k] == c else remote_at[k]
                         ready = at if at > ready else ready  # finite times: no NaN to propagate
                     lat = chained_latency_s[p, g, c] if c == chain_core else latency_s[p, g, c]
-                    if ready + lat > gap_hi[c] or lat > gap_long[c]:  # fits no idle interval
-                        start, where = (core_free[c] if core_free[c] > ready else ready), -1
-                    else:
-                        start, where = _earliest_start(gap_start[c], gap_end[c], gaps[c], core_free[c], ready, lat)
+                    if best >= 0 and ready + lat >= best_finish:  # starts at ready or later: cannot win
+                        continue
+                    start, where = _earliest_start(gap_start, gap_end, c, gaps[c], core_free[c], ready, lat)
                     if best < 0 or start + lat < best_finish:
                         best, best_finish, best_latency, best_start, best_gap = c, start + lat, lat, start, where
-                best_energy = chained_dynamic_j[p, g, best] if best == chain_core else dynamic_j[p, g, best]
+                chained = best == chain_core
                 if best_gap >= 0:  # the idle interval it went into leaves up to two
                     before, after = gap_start[best, best_gap], gap_end[best, best_gap]
+                    for i in range(best_gap + 1, gaps[best]):
+                        gap_start[best, i - 1], gap_end[best, i - 1] = gap_start[best, i], gap_end[best, i]
                     gaps[best] -= 1
-                    gap_start[best, best_gap] = gap_start[best, gaps[best]]
-                    gap_end[best, best_gap] = gap_end[best, gaps[best]]
-                    gaps[best] = _add_gap(gap_start[best], gap_end[best], gaps[best], before, best_start, max_gaps)
-                    gaps[best] = _add_gap(gap_start[best], gap_end[best], gaps[best], best_finish, after, max_gaps)
+                    gaps[best] = _insert_gap(gap_start, gap_end, best, gaps[best], before, best_start, max_gaps)
+                    gaps[best] = _insert_gap(gap_start, gap_end, best, gaps[best], best_finish, after, max_gaps)
                 else:
-                    gaps[best] = _add_gap(gap_start[best], gap_end[best], gaps[best], core_free[best], best_start,
-                                          max_gaps)  # fmt: skip
+                    gaps[best] = _insert_gap(gap_start, gap_end, best, gaps[best], core_free[best], best_start,
+                                             max_gaps)  # fmt: skip
                     core_free[best] = best_finish
-                _gap_bounds(best, gap_start, gap_end, gaps, gap_hi, gap_long)
                 done_at[j] = best_finish
                 core_of[j] = best
                 busy[p, best] += best_latency
-                energy += best_energy
-                if best_latency > 0:
-                    peak[p, best] = _max(peak[p, best], best_energy / best_latency)
+                energy += chained_dynamic_j[p, g, best] if chained else dynamic_j[p, g, best]
+                peak[p, best] = _max(peak[p, best], chained_power_w[p, g, best] if chained else power_w[p, g, best])
                 last = _max(last, best_finish)
             finish[p, r] = last
             if _gives_up(r, t, last - release, measured, qos_s, abandon, over):

@@ -84,7 +84,10 @@ class CoreTables:
     the same core; ``active`` ``(P, C)``; ``feasible`` ``(P,)``; and each
     tenant's whole model chained on each core, ``work_s``/``work_j``
     ``(P, T, C)``, with its largest layer power ``power_w``; the design's
-    leakage ``static_w`` and infeasibility ``reason`` ``(P,)``."""
+    leakage ``static_w`` and infeasibility ``reason`` ``(P,)``; each layer's
+    dynamic power on each core ``(P, L, C)``, from DRAM and chained
+    (``layer_power_w``, ``chained_layer_power_w``; 0 where the latency is 0),
+    divided once here rather than at every layer a stream runs."""
 
     latency_s: np.ndarray
     dynamic_j: np.ndarray
@@ -97,6 +100,13 @@ class CoreTables:
     power_w: np.ndarray
     static_w: np.ndarray
     reason: np.ndarray
+    layer_power_w: np.ndarray
+    chained_layer_power_w: np.ndarray
+
+
+def _power(latency: np.ndarray, energy: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(latency > 0, energy / latency, 0.0)
 
 
 def core_tables(costs: evaluator.CoreLayerCosts, layers: TenantLayers) -> CoreTables:
@@ -110,8 +120,7 @@ def core_tables(costs: evaluator.CoreLayerCosts, layers: TenantLayers) -> CoreTa
         gathered = np.where(valid[None, None], table[:, :, index], 0.0)  # (P, C, T, J)
         return np.ascontiguousarray(np.swapaxes(reduce(gathered, axis=-1), 1, 2))
 
-    with np.errstate(invalid="ignore", divide="ignore"):
-        power = np.where(costs.chained_latency_s > 0, costs.chained_dynamic_j / costs.chained_latency_s, 0.0)
+    power = _power(costs.chained_latency_s, costs.chained_dynamic_j)
     return CoreTables(
         latency_s=layer_major(costs.latency_s),
         dynamic_j=layer_major(costs.dynamic_j),
@@ -124,6 +133,8 @@ def core_tables(costs: evaluator.CoreLayerCosts, layers: TenantLayers) -> CoreTa
         power_w=per_tenant(power, np.max),
         static_w=costs.static_w,
         reason=costs.reason,
+        layer_power_w=layer_major(_power(costs.latency_s, costs.dynamic_j)),
+        chained_layer_power_w=layer_major(power),
     )
 
 
@@ -156,7 +167,7 @@ def _run_greedy(tables: CoreTables, layers: TenantLayers, stream: RequestStream,
     out = Outputs.empty(P, stream.num_requests, C)
     serving_kernels.greedy_stream_kernel(
         tables.latency_s, tables.dynamic_j, tables.chained_latency_s, tables.chained_dynamic_j,
-        np.ascontiguousarray(allowed), layers.layer, layers.preds, layers.transfer_s, layers.single,
+        tables.layer_power_w, tables.chained_layer_power_w, np.ascontiguousarray(allowed), layers.layer, layers.preds, layers.transfer_s, layers.single,
         *_stream_args(stream, load, tables.feasible), MAX_GAPS, out.finish, out.arrival, out.dynamic, out.busy, out.peak,
     )  # fmt: skip
     return out

@@ -90,6 +90,22 @@ BAD = {
         "not valid YAML at line 18, column 1: key 'seeds' appears twice in one mapping",
     ),
     "not a mapping": ("- just a list\n", "expected a mapping of sections, got list"),
+    "misspelt maximize": (
+        TINY_CONFIG.replace("objective: edp", "objective: {maximise: [stp]}"),
+        "objective.maximise: unknown key (allowed: minimize, maximize, constraints)",
+    ),
+    "metric maximized the wrong way": (
+        TINY_CONFIG.replace("objective: edp", "objective: {maximize: [edp]}"),
+        "objective.maximize[0]: 'edp' is better when lower: list it under minimize",
+    ),
+    "unknown metric to maximize": (
+        TINY_CONFIG.replace("objective: edp", "objective: {maximize: qps}"),
+        "objective.maximize[0]: unknown metric 'qps' to maximize (allowed: fairness, qps_at_sla,",
+    ),
+    "no metric at all": (
+        TINY_CONFIG.replace("objective: edp", "objective: {maximize: []}"),
+        "objective: name at least one metric to minimize or maximize",
+    ),
 }
 
 
@@ -137,6 +153,17 @@ def test_short_forms_expand():
     assert config.workload.mix == "planaria_b" and config.platform.preset == "cloud"
     assert config.space.name == "fda" and config.objective.minimize == ["latency_s"]
     assert config.seeds == [0, 1, 2] and config.budget.evaluations == 100 and not config.ray.enabled
+
+
+@pytest.mark.parametrize("objective, keys", [
+    ({"maximize": ["stp"]}, ("stp",)),  # only metrics to maximize: those alone, not edp beside them
+    ({"maximize": "stp"}, ("stp",)),
+    ({"minimize": "latency_s", "maximize": ["stp"]}, ("latency_s", "stp")),
+    ({"constraints": ["latency_s <= 1"]}, ("edp",)),  # no metric named: the default
+])
+def test_objective_names_exactly_the_metrics_it_lists(objective, keys):
+    config = parse_config({"workload": "planaria_b", "platform": "cloud", "objective": objective})
+    assert config.objective.keys == keys
 
 
 def test_platform_overrides_and_custom_workload_build():

@@ -242,3 +242,26 @@ def test_a_local_ray_that_does_not_start_says_so_and_what_to_do(monkeypatch):
     assert str(error.value).startswith("local Ray did not start (Exception: The current node timed out during startup.")
     assert "--no-ray" in str(error.value) and shut == [True]
     assert {k: os.environ.get(k) for k in distributed.AUTH_VARIABLES} == before  # the run's token is dropped
+
+
+def test_serving_metrics_are_the_same_for_any_number_of_workers(ray_session):
+    """Serving scores split over 1, 2 or 3 workers: every design sees the same request streams
+    (common random numbers from the seed), so the joined metrics are the in-process ones, bit for bit."""
+    from cosearch.config_loader import ConfigProblem, parse_config
+
+    config = parse_config({
+        "workload": "planaria_b", "platform": "cloud", "space": {"name": "cosearch", "options": {"max_cores": 3}},
+        "objective": {"maximize": ["qps_at_sla"]}, "ray": False,
+        "serving": {"policy": "shared", "arrival": {"poisson": 10}, "qos": "QoS-S", "requests": 30, "warmup": 5},
+    }, "serving.yaml")  # fmt: skip
+    problem = ConfigProblem.from_config(config).build()
+    X = np.random.default_rng(1).random((6, problem.dim))
+    want = problem.evaluate(X)
+    assert (want.qps_at_sla > 0).any()
+    for workers in (2, 3):
+        split = distributed.SplitProblem(problem, workers=workers, min_part_s=0.0)
+        split.evaluate(X[:2])  # timed in-process first
+        got = split.evaluate(X)
+        assert split.parts_used == [1, workers]
+        for p in range(len(X)):
+            assert repr(got.row(p)) == repr(want.row(p)), (workers, p)  # repr: NaN equals NaN

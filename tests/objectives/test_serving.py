@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from objectives import serving as sv
+from objectives import serving_metrics
 from objectives.evaluator import CoreLayerCosts
 from objectives.metrics import METRICS
 from spaces import get_platform
@@ -138,6 +139,50 @@ def test_qps_at_sla_is_where_the_sla_flips(two_tenants):
     above = sv.simulate(designs, workload, EDGE, scenario, load=load * 1.001, tables=tables)
     from objectives.serving_metrics import meets_sla
     assert meets_sla(below).all() and not meets_sla(above).any()
+
+
+def _saturated(tables, scenario):
+    """The load at which each design's cores would be busy all the time (qps_at_sla's grid anchor)."""
+    work = (sv.demand_qps(scenario, tables.work_s) * tables.work_s.min(axis=2)).sum(axis=1)
+    return tables.active.sum(axis=1) / work
+
+
+@pytest.mark.parametrize("curve, expected", [
+    (lambda x: x < 0.7, 0.7),  # monotone: the flip
+    (lambda x: (x < 0.2) | ((x >= 0.3) & (x < 0.9)), 0.2),  # a meeting island [0.3, 0.9) above a miss at 0.25
+    (lambda x: (x < 0.2) | ((x >= 0.24) & (x < 0.9)), 0.9),  # the miss (0.2, 0.24) falls between grid loads
+    (lambda x: x >= 0.0, 2.0**20),  # meets at every load: the grid's top
+    (lambda x: x < 0.0, 0.0),  # never meets
+])
+def test_qps_at_sla_is_the_first_failure_above_an_unbroken_run_of_meeting_loads(two_tenants, monkeypatch, curve,
+                                                                                 expected):
+    """On a made-up SLA curve (meets iff ``curve(load / saturated load)``): the grid loads s, s/2,
+    s/4, ... below the result must all meet, so an island of meeting loads above a failing grid load
+    is not the answer; a miss between grid loads is not seen."""
+    workload, designs, tenants, tables = two_tenants
+    scenario = sv.Scenario(tenants)
+    saturated = _saturated(tables, scenario)
+    monkeypatch.setattr(serving_metrics, "meets_sla", lambda result, quantile=0.99: curve(result.load / saturated))
+    qps = sv.qps_at_sla(designs, workload, EDGE, scenario, tables=tables, iterations=20)
+    np.testing.assert_allclose(qps / scenario.base_qps / saturated, expected, rtol=1e-5)
+
+
+def test_qps_at_sla_confirmation_changes_only_designs_whose_sla_is_not_monotone(two_tenants):
+    """Without the confirmation (``confirm=0``) the search is the plain bracket-and-bisect; with it, a
+    design's result changes only if a grid load below its bracket misses."""
+    workload, designs, tenants, tables = two_tenants
+    scenario = sv.Scenario(tenants)
+    plain = sv.qps_at_sla(designs, workload, EDGE, scenario, tables=tables, confirm=0)
+    confirmed = sv.qps_at_sla(designs, workload, EDGE, scenario, tables=tables)
+    assert (confirmed <= plain).all()
+    load = plain / scenario.base_qps
+    saturated = _saturated(tables, scenario)
+    k = np.floor(np.log2(load / saturated) + 1e-12)  # the bracket's lower grid load: saturated * 2**k
+    below = [sv.simulate(designs, workload, EDGE, scenario, load=saturated * 2.0 ** (k - i), tables=tables)
+             for i in (1, 2, 3)]
+    monotone = np.all([serving_metrics.meets_sla(b) for b in below], axis=0)
+    np.testing.assert_array_equal(confirmed[monotone], plain[monotone])
+    assert (confirmed[~monotone] < plain[~monotone]).all()
 
 
 def test_same_seed_same_requests_and_batches_split_alike(two_tenants):

@@ -1,0 +1,91 @@
+"""The sped-up serving kernels give bit-identical results to the versions the published serving
+experiments ran on (frozen in ``tests/objectives/serving_kernel_v1.py``), on zoo models with
+branching layer graphs, loads from idle to saturated (so every core's idle-interval memory fills
+and forgets), pinned core sets, closed-loop clients and streams given up by ``qps_at_sla``."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from objectives import serving as sv
+from objectives import serving_policies
+from objectives.workloads import Workload, get_model
+from spaces import get_platform
+from tests.objectives.helpers import random_designs
+from tests.objectives.serving_kernel_v1 import greedy_stream_kernel as greedy_v1
+
+CLOUD = get_platform("cloud")
+MODELS = ("mobilenet_v2", "googlenet")  # branching graphs: multi-input layers, chains, NoC transfers
+
+
+@pytest.fixture(scope="module")
+def zoo():
+    workload = Workload.from_models("speedup", [get_model(m) for m in MODELS])
+    designs = random_designs(np.random.default_rng(2), workload, 6, 4, pes_choices=(256, 1024, 4096), greedy=True)
+    probe = sv.Scenario(tuple(sv.Tenant(m, m, sv.Poisson(1.0), 1.0) for m in MODELS))
+    tables = sv.prepare(designs, workload, CLOUD, probe)
+    return workload, designs, tables
+
+
+def _v1(tables, layers, stream, allowed, load):
+    """What the frozen kernel fills, for the same stream."""
+    P, L, C = tables.latency_s.shape
+    out = serving_policies.Outputs.empty(P, stream.num_requests, C)
+    greedy_v1(tables.latency_s, tables.dynamic_j, tables.chained_latency_s, tables.chained_dynamic_j,
+              np.ascontiguousarray(allowed), layers.layer, layers.preds, layers.transfer_s, layers.single,
+              *serving_policies._stream_args(stream, load, tables.feasible), sv.MAX_GAPS,
+              out.finish, out.arrival, out.dynamic, out.busy, out.peak)  # fmt: skip
+    return out
+
+
+def _assert_identical(new, old):
+    for field in ("finish", "arrival", "dynamic", "busy", "peak"):
+        np.testing.assert_array_equal(getattr(new, field), getattr(old, field), err_msg=field)
+
+
+def _scenario(tables, utilization, policy, *, requests=400, closed=False, qos=20.0):
+    """Two tenants whose rates keep the median design's cores ``utilization`` busy."""
+    best = np.median(tables.work_s.min(axis=2), axis=0)
+    rate = utilization * np.median(tables.active.sum(axis=1)) / best.sum()
+    tenants = tuple(sv.Tenant(m, m, sv.ClosedLoop(3, float(b)) if closed and i == 1 else sv.Poisson(float(rate)),
+                              float(qos * b), requests=requests)
+                    for i, (m, b) in enumerate(zip(MODELS, best)))  # fmt: skip
+    return sv.Scenario(tenants, policy=policy, warmup=20, seed=4)
+
+
+@pytest.mark.parametrize("policy", ["shared", "pinned"])
+@pytest.mark.parametrize("utilization", [0.05, 0.5, 0.9, 3.0])
+def test_the_greedy_kernel_is_bit_identical_to_its_first_version(zoo, policy, utilization):
+    workload, designs, tables = zoo
+    scenario = _scenario(tables, utilization, policy, closed=utilization == 0.5)
+    layers, stream = sv.tenant_layers(workload, scenario, CLOUD), sv.request_stream(scenario)
+    allowed = sv.pinned_cores(tables, scenario) if policy == "pinned" else \
+        np.repeat(tables.active[:, None, :], len(MODELS), axis=1)  # fmt: skip
+    load = np.linspace(0.7, 1.3, designs.num_designs)
+    new = sv.POLICIES[policy].run(tables, layers, stream, scenario, load)
+    _assert_identical(new, _v1(tables, layers, stream, allowed, load))
+    assert np.isfinite(new.finish).all() and (new.peak > 0).any()
+
+
+def test_a_stream_given_up_stops_where_it_did(zoo):
+    """``qps_at_sla``'s early stop: the same requests finished, the same left NaN."""
+    workload, designs, tables = zoo
+    scenario = _scenario(tables, 1.5, "shared", qos=3.0)
+    layers = sv.tenant_layers(workload, scenario, CLOUD)
+    stream = dataclasses.replace(sv.request_stream(scenario), abandon=np.array([5, 5]))
+    allowed = np.repeat(tables.active[:, None, :], len(MODELS), axis=1)
+    new = sv.POLICIES["shared"].run(tables, layers, stream, scenario, np.ones(designs.num_designs))
+    _assert_identical(new, _v1(tables, layers, stream, allowed, np.ones(designs.num_designs)))
+    assert np.isnan(new.finish).any(axis=1).all()  # every design gave up
+
+
+def test_qps_at_sla_is_bit_identical_to_the_first_kernel(zoo, monkeypatch):
+    workload, designs, tables = zoo
+    scenario = _scenario(tables, 0.5, "shared", requests=200, qos=10.0)
+    new = sv.qps_at_sla(designs, workload, CLOUD, scenario, tables=tables, iterations=6)
+
+    monkeypatch.setattr(serving_policies, "_run_greedy", _v1)
+    old = sv.qps_at_sla(designs, workload, CLOUD, scenario, tables=tables, iterations=6)
+    np.testing.assert_array_equal(new, old)
+    assert (new > 0).sum() >= 4  # real brackets, not all zeros
