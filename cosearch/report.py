@@ -128,7 +128,7 @@ def core_facts(data: dict, platform) -> list[dict]:
     A design file that records them (its ``cores``) is read as it is; for
     one that does not, they follow from its shares and the platform it names.
     """
-    from cosearch.results_writer import partitioned_gbps
+    from objectives.chip import partitioned_gbps
     from objectives.mapper import core_for
     from spaces.hardware import MiB, get_dataflow
 

@@ -74,18 +74,11 @@ def platform_numbers(platform) -> dict:
     return numbers
 
 
-def partitioned_gbps(platform) -> float:
-    """The GB/s a design's bandwidth shares split: DRAM's, or the global NoC's on a platform that
-    partitions its NoC among the cores (``bw_partition: noc``, Herald's classes)."""
-    from objectives.chip import partitioned_gbps as split
-
-    return split(platform)
-
-
 def core_numbers(batch, platform, layer_core=None, workload=None) -> list[dict]:
     """Each active core of the first design of ``batch`` in absolute terms: PEs and the array
     shape the mapper gives them, dataflow, GB/s (of the partitioned bandwidth) and MiB; with ``layer_core`` (each layer's core as
     evaluated), its layers and the models they belong to."""
+    from objectives.chip import partitioned_gbps
     from objectives.evaluator import config_core
 
     cores = []
@@ -114,6 +107,9 @@ def design_columns(designs, platform) -> dict[str, list]:
     """``pareto.csv``'s readable design columns, one list per column over ``designs``: the core
     count, the mapping mode, and per core slot its size, PEs, dataflow, GB/s and MiB (empty where
     a design has fewer cores)."""
+    from objectives.chip import partitioned_gbps
+
+    gbps = partitioned_gbps(platform)  # what the bandwidth shares split: DRAM's, or Herald's global NoC
     width = max((len(d.cores) for d in designs), default=0)
     columns: dict[str, list] = {"cores": [len(d.cores) for d in designs],
                                 "mapping": ["greedy" if d.is_greedy else "searched" for d in designs]}
@@ -122,7 +118,7 @@ def design_columns(designs, platform) -> dict[str, list]:
         columns[f"core{k}_size"] = [("" if c is None else c.size or "custom") for c in present]
         columns[f"core{k}_pes"] = [("" if c is None else c.pes) for c in present]
         columns[f"core{k}_dataflow"] = [("" if c is None else c.dataflow) for c in present]
-        columns[f"core{k}_bw_gbps"] = [("" if c is None else c.bw_share * partitioned_gbps(platform)) for c in present]
+        columns[f"core{k}_bw_gbps"] = [("" if c is None else c.bw_share * gbps) for c in present]
         columns[f"core{k}_buffer_mib"] = [("" if c is None else c.buffer_share * platform.buffer_bytes / MIB)
                                           for c in present]
     return columns
