@@ -378,6 +378,11 @@ def _amount(value: float | None, unit: str) -> str:
     return "" if value is None else f"{value:.3g} {unit}"
 
 
+def _with_unit(name: str, unit: str, texts: Sequence[str]) -> str:
+    """A share row's name with the unit of its amounts: a narrow segment shows its number alone."""
+    return f"{name} ({unit})" if any(texts) else name
+
+
 def design_figure(
     cores: Sequence[Mapping],
     *,
@@ -404,11 +409,12 @@ def design_figure(
     n = len(cores)
     pes = np.array([c["pes"] for c in cores], float)
     label, share, texts = compute or ("compute (PEs)", pes / pes.sum(), [f"{int(p):,} PEs" for p in pes])
+    bw_texts = [_amount(c.get("bw_gbps"), "GB/s") for c in cores]
+    buffer_texts = [_amount(c.get("buffer_mib"), "MiB") for c in cores]
     rows = [(label, np.asarray(share, float), list(texts)),
-            (bandwidth, np.array([c["bw_share"] for c in cores], float),
-             [_amount(c.get("bw_gbps"), "GB/s") for c in cores]),
-            ("on-chip buffer", np.array([c["buffer_share"] for c in cores], float),
-             [_amount(c.get("buffer_mib"), "MiB") for c in cores])]
+            (_with_unit(bandwidth, "GB/s", bw_texts), np.array([c["bw_share"] for c in cores], float), bw_texts),
+            (_with_unit("on-chip buffer", "MiB", buffer_texts), np.array([c["buffer_share"] for c in cores], float),
+             buffer_texts)]
     has_work = work is not None and np.asarray(work).size and np.asarray(work).sum() > 0
     height = 2.2 + 0.45 * len(rows) + 0.2 * len(notes) + (0.8 * n + 0.6 if has_work else 0.3 * n)
     fig, axes = _figure(9.0, height, nrows=2 if has_work else 1, squeeze=False,
@@ -538,6 +544,9 @@ def gantt_figure(
                     ax.annotate(si(deadline[m], "s"), (deadline[m], 1.0), xycoords=("data", "axes fraction"),
                                 xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=7)
         ax.plot([], [], color=colors[m], lw=6, label=text)
+    if np.isfinite(done).any():  # the triangles above the bars, otherwise unexplained
+        ax.plot([], [], marker="v", ms=8, ls="none", color="0.6", mec="k", mew=0.5,
+                label="a DNN done (triangle in its colour)")
     if drawn.any():
         ax.plot([], [], color="0.3", ls="--", lw=1.4, label="deadline (dashed: the DNN's colour, grey if shared)")
     ax.set_yticks(range(len(labels)), labels)

@@ -239,9 +239,13 @@ def test_design_diagram_gives_absolute_numbers_per_core_and_the_work_of_each_dnn
     in_bars = {t.get_text() for t in top.texts}
     assert {"512 PEs", "22.4 GB/s", "1.2 MiB"} <= in_bars
     assert re.search(r"\(GMAC\)$", bottom.get_xlabel())
-    assert [t.get_text() for t in top.get_yticklabels()][1] == "off-chip bandwidth"
+    # rows name their unit: a segment too narrow for "0.96 GB/s" shows "0.96"
+    assert [t.get_text() for t in top.get_yticklabels()][1:] == ["off-chip bandwidth (GB/s)", "on-chip buffer (MiB)"]
     noc = plots.design_figure(CORES, bandwidth="global NoC bandwidth")
-    assert [t.get_text() for t in noc.axes[0].get_yticklabels()][1] == "global NoC bandwidth"
+    assert [t.get_text() for t in noc.axes[0].get_yticklabels()][1] == "global NoC bandwidth (GB/s)"
+    shares_only = [{k: v for k, v in c.items() if k not in ("bw_gbps", "buffer_mib")} for c in CORES]
+    assert [t.get_text() for t in plots.design_figure(shares_only).axes[0].get_yticklabels()][1:] == [
+        "off-chip bandwidth", "on-chip buffer"]  # percentages, no unit to name
     dnn = [c for c in bottom.containers]  # one bar per core for each DNN, its MACs
     assert [list(map(lambda p: p.get_width(), c)) for c in dnn] == [[3e9, 0.0], [1e9, 2e9]]
     assert [t.get_text() for t in bottom.texts] == [" 67% of the MACs", " 33% of the MACs"]  # 4 and 2 of 6 GMAC
@@ -268,6 +272,7 @@ def test_gantt_bars_per_layer_names_where_they_fit_and_deadlines(tmp_path):
     assert re.search(r"\(ms\)$", ax.get_xlabel())
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend[:2] == ["a: done at 4.05 ms, deadline 5 ms (met)", "b: done at 3 ms, deadline 1 s (met)"]
+    assert "a DNN done (triangle in its colour)" in legend  # the markers above the bars are named
     _png(plots.gantt(tmp_path / "g.png", start_s=start, finish_s=finish, core=[0, 0, 0, 0, 1, 1],
                      layer_model=[0, 0, 0, 0, 1, 1], model_names=["a", "b"]))
 
@@ -385,3 +390,12 @@ def test_core_mix_stacks_each_designs_cores_by_size_and_dataflow(tmp_path):
     r = renderer(fig)
     assert not _overlap(_box(fig.legends[0], r), _box(ax, r))
     _png(plots.core_mix(tmp_path / "mix.png", mixes))
+
+
+def test_the_star_names_the_searched_space_as_baselines_are_named():
+    """A baseline searching a larger space may beat the searched space's best: the legend says whose best."""
+    from cosearch.report import _best_label
+
+    assert _best_label(["edp"], "hda") == "best hda design"
+    assert _best_label(["edp"]) == "best design"
+    assert _best_label(["latency_s", "energy_j"], "cosearch").startswith("best cosearch design (least ")
