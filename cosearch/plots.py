@@ -685,11 +685,15 @@ def grouped_bars_figure(
     metric: str = "qps_at_sla",
     log: bool = True,
     title: str = "",
+    spread: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
+    ratios: bool = True,
 ):
     """Bars grouped by the outer key (a scenario or experiment), one bar per inner key (a design),
     each labelled with its value relative to the group's first bar (``values[group][design]``, in
-    the unit of ``metric`` in the metrics table). A value of 0 has no bar: it is written at the
-    floor. Room is left above the tallest bar for its label."""
+    the unit of ``metric`` in the metrics table; ``ratios=False``: no labels). A value of 0 has
+    no bar: it is written at the floor. Room is left above the tallest bar for its label.
+    ``spread[group][design]``: ``(min, max)`` drawn as a whisker (over seeds, say); a bar of 0
+    whose max is not 0 gets a mark at its max."""
     groups = list(values)
     designs = list(dict.fromkeys(d for g in groups for d in values[g]))
     fig, ax = _figure(min(14.0, max(6.5, 1.3 * len(groups) * max(len(designs), 2) / 3)), 5.0)
@@ -703,7 +707,13 @@ def grouped_bars_figure(
         heights.extend(ys[drawn])
         for x, y, group, ok in zip(xs, ys, groups, drawn):
             first = next(iter(values[group].values()))
-            if ok and first > 0:
+            lo, hi = (spread or {}).get(group, {}).get(design, (np.nan, np.nan))
+            if ok and hi > lo:
+                ax.errorbar(x, y, yerr=[[y - lo], [hi - y]], fmt="none", ecolor="0.2", capsize=2, lw=0.8)
+            elif not ok and hi > 0:  # 0 at the median, not on every seed: the best seed's mark
+                ax.errorbar(x, hi, fmt="_", color="0.2", ms=6)
+                heights.append(hi)
+            if ok and first > 0 and ratios:
                 ax.annotate(f"{y / first:.2g}×", (x, y), xytext=(0, 2), textcoords="offset points", fontsize=6,
                             ha="center", va="bottom", rotation=90)
             elif design in values[group] and not ok:  # measured as 0 (a design a group lacks gets no mark)

@@ -378,6 +378,20 @@ def test_grouped_bars_label_each_bar_relative_to_its_group_inside_the_axes(tmp_p
     _png(plots.grouped_bars(tmp_path / "bars.png", values, metric="qps_at_sla", log=False))
 
 
+def test_grouped_bars_with_spread_whiskers_and_a_zero_median_marked_at_its_best_seed():
+    """The serving overview's figure: median bars, min-max whiskers, no ratio labels; a design 0 on
+    most seeds but not all is written 0 at the floor with a mark at its best seed."""
+    values = {"a": {"co": 40.0, "fixed": 0.0}}
+    fig = plots.grouped_bars_figure(values, spread={"a": {"co": (30.0, 55.0), "fixed": (0.0, 8.0)}}, ratios=False)
+    (ax,) = fig.axes
+    whiskers = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]
+    (segment,) = whiskers[0].lines[2][0].get_segments()
+    assert segment[:, 1].tolist() == [30.0, 55.0]  # from the worst seed to the best
+    assert whiskers[1].lines[0].get_ydata().tolist() == [8.0]  # the best seed of a median 0
+    assert [t.get_text() for t in ax.texts] == ["0"]  # no ratio labels; the 0 at the floor
+    assert ax.get_ylim()[1] > 55.0
+
+
 def test_core_mix_stacks_each_designs_cores_by_size_and_dataflow(tmp_path):
     mixes = {"best": ["B4096 ws_kc", "B4096 ws_kc", "B1024 os_yx"], "homogeneous": ["B2048 ws_kc"] * 4}
     fig = plots.core_mix_figure(mixes)
