@@ -434,12 +434,14 @@ def _warm_up() -> int:
     cache (by scoring designs of the tiny problem, whose batches call every kernel with the types
     any problem's do). A second or two of CPU per worker, spent while the driver still prepares;
     it changes nothing a run computes (mapper tables are kept per workload and platform)."""
-    from cosearch.experiment import TinyProblem
+    import objectives
     from cosearch.optimizers.cma_es import import_cma
+    from cosearch.testing import tiny_problem
 
     import_cma()
-    problem = TinyProblem().build()
-    problem.evaluate(np.random.default_rng(0).random((4, problem.dim)))
+    tiny = tiny_problem()
+    objectives.evaluate(tiny.space.decode(np.random.default_rng(0).random((4, tiny.space.dim))), tiny.workload,
+                        tiny.platform)
     return os.getpid()
 
 
