@@ -210,6 +210,17 @@ def test_convergence_edp_ticks_carry_the_unit_in_the_label(tmp_path):
     _png(plots.convergence(tmp_path / "c.png", {"cmaes": runs, "random": runs[:1]}))
 
 
+def test_convergence_time_axis_turns_log_when_one_optimizer_is_far_slower(tmp_path):
+    """TPE 50 times slower than CMA-ES squeezed CMA-ES into a vertical line at 0 s."""
+    fast = [{"evaluations": [16, 32, 48], "seconds": [0.1, 0.2, 0.4], "best": [3.0, 2.5, 2.4]}]
+    slow = [{"evaluations": [16, 32, 48], "seconds": [5.0, 12.0, 20.0], "best": [3.1, 2.8, 2.6]}]
+    right = plots.convergence_figure({"cmaes": fast, "tpe": slow}).axes[1]
+    assert right.get_xscale() == "log" and right.get_xlim()[0] < 0.1 and "log scale" in right.get_xlabel()
+    alike = plots.convergence_figure({"cmaes": fast, "random": [{**fast[0], "seconds": [0.2, 0.3, 0.5]}]}).axes[1]
+    assert alike.get_xscale() == "linear"
+    _png(plots.convergence(tmp_path / "c.png", {"cmaes": fast, "tpe": slow}))
+
+
 def test_tick_labels_say_where_their_ticks_are():
     """A narrow log range ticked every 0.025: ``1.075`` must not read ``1.07``."""
     runs = [{"evaluations": [16, 32, 64, 100], "seconds": [4.5, 8.2, 12.8, 15.7], "best": [1.134, 1.129, 1.116, 1.116]}]
@@ -250,6 +261,8 @@ def test_design_diagram_gives_absolute_numbers_per_core_and_the_work_of_each_dnn
     assert [list(map(lambda p: p.get_width(), c)) for c in dnn] == [[3e9, 0.0], [1e9, 2e9]]
     assert [t.get_text() for t in bottom.texts] == [" 67% of the MACs", " 33% of the MACs"]  # 4 and 2 of 6 GMAC
     _assert_texts_inside_and_apart(top)
+    tiny = plots.design_figure(CORES, work=np.array([[1e12, 0.0], [1e9, 0.0]]), model_names=["a", "b"])
+    assert [t.get_text() for t in tiny.axes[1].texts] == [" 100% of the MACs", " <1% of the MACs"]
     _png(plots.design_diagram(tmp_path / "d.png", CORES, compute=("compute (DSP)", [0.5, 0.1], ["642", "98"])))
 
 
