@@ -164,6 +164,12 @@ def _far(latency, energy, cloud, front, marked: np.ndarray) -> np.ndarray:
     return far
 
 
+def _covers(point: tuple[float, float], others: Sequence[tuple[float, float]], decades: float = 0.03) -> bool:
+    """Whether a marker at ``point`` would hide one of ``others`` on log-log axes: within ``decades``
+    on both (0.03 of a decade: a few pixels on a front spanning two decades)."""
+    return any(abs(np.log10(point[0] / x)) < decades and abs(np.log10(point[1] / y)) < decades for x, y in others)
+
+
 def pareto_figure(
     *,
     latency_s: Sequence[float],
@@ -213,12 +219,17 @@ def pareto_figure(
         ax.scatter([best[0]], [best[1]], marker="*", s=300, color="C3", edgecolor="k", lw=0.6, zorder=5,
                    label=f"{best_label} ({EDP.label} {si(best[0] * best[1], EDP.unit)})")
         points.append((np.array([best[0]]), np.array([best[1]])))
+    markers = [(p[0][0], p[1][0]) for p in points[1:]]  # the star's point, then each baseline's
     for i, (name, (lat, en)) in enumerate((baselines or {}).items()):
         if np.isfinite(lat) and np.isfinite(en) and lat > 0 and en > 0:
-            ax.scatter([lat], [en], marker=MARKERS[i % len(MARKERS)], s=max(120 - 14 * i, 40),
-                       color=BASELINE_COLORS[i % len(BASELINE_COLORS)], edgecolor="k", lw=0.8, zorder=6 + i,
-                       label=f"baseline {name} ({EDP.label} {si(lat * en, EDP.unit)})")
+            color = BASELINE_COLORS[i % len(BASELINE_COLORS)]
+            # on (nearly) the same point as a marker drawn before: hollow, so that one shows through
+            style = ({"facecolor": "none", "edgecolor": color, "lw": 2.0} if _covers((lat, en), markers)
+                     else {"color": color, "edgecolor": "k", "lw": 0.8})
+            ax.scatter([lat], [en], marker=MARKERS[i % len(MARKERS)], s=max(120 - 14 * i, 40), zorder=6 + i,
+                       label=f"baseline {name} ({EDP.label} {si(lat * en, EDP.unit)})", **style)
             points.append((np.array([lat]), np.array([en])))
+            markers.append((lat, en))
     xs = np.concatenate([p[0] for p in points])
     ys = np.concatenate([p[1] for p in points])
     _finish(fig, ax, title or "Pareto front: latency vs energy", ncol=1)

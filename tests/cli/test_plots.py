@@ -129,6 +129,11 @@ def test_every_baseline_stays_visible_over_the_best_star():
             assert not _inside(_marker_box(mine), _marker_box(other), slack=0.0), (name, other.get_label())
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert sum(t.startswith("baseline ") for t in legend) == 3
+    # and the star stays visible under them: a marker on its point is hollow (herald_arvr_a's
+    # homogeneous_multicore baseline, 749 against 750 mJ·s, hid it as a filled square)
+    hollow = {c.get_label().split(" ")[1]: not (c.get_facecolor()[:, 3] > 0).any()
+              for c in points if c.get_label().startswith("baseline")}
+    assert hollow == {"same_as_best": True, "also_same": True, "elsewhere": False}
 
 
 @pytest.mark.parametrize("decades", [0.12, 0.3, 0.9, 1.2, 1.5, 3.0, 6.0])
