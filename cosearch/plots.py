@@ -346,7 +346,8 @@ def convergence_figure(
             continue
         seeds = sum(1 for r in runs if len(r["evaluations"]))
         for ax, x in ((left, evaluations), (right, seconds)):
-            ax.step(x, q50, where="post", color=color, lw=1.5, label=f"{name} ({seeds} seed{'s' * (seeds != 1)})")
+            ax.step(x, q50, where="post", color=color, lw=1.5, label=f"{name} ({seeds} seed{'s' * (seeds != 1)})",
+                    marker="o" if len(x) == 1 else None)  # one batch alone: a point, not an invisible step
             if seeds > 1:
                 ax.fill_between(x, q25, q75, step="post", color=color, alpha=0.2, lw=0)
         shown.extend(q[np.isfinite(q)] for q in (q25, q75))

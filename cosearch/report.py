@@ -230,7 +230,7 @@ def _convergence(results: ResultsDir, summary: dict, fmt: str, title: str) -> pa
                  "median and IQR over seeds")
     else:
         name, unit = (objective.label, objective.unit) if objective else (summary["objective"][0], "")
-        options = {"label": f"best {name} so far" + (" (higher is better)" if higher else ""), "unit": unit,
+        options = {"label": f"best {name} so far" + (", higher is better" if higher else ""), "unit": unit,
                    "log": True}
         title = f"Convergence — {title} (median and IQR over seeds)"
     return plots.convergence(results.plots_dir / f"convergence.{fmt}", curves, title=title, **options)

@@ -226,6 +226,15 @@ def test_convergence_time_axis_turns_log_when_one_optimizer_is_far_slower(tmp_pa
     _png(plots.convergence(tmp_path / "c.png", {"cmaes": fast, "tpe": slow}))
 
 
+def test_a_run_of_one_batch_is_a_visible_point():
+    """A serving run with a budget of one population had a single value per seed: an empty figure."""
+    one = [{"evaluations": [12], "seconds": [7.5], "best": [250.0]}, {"evaluations": [12], "seconds": [8.0],
+                                                                     "best": [260.0]}]
+    for ax in plots.convergence_figure({"cmaes": one}, log=False).axes:
+        (line,) = ax.lines
+        assert line.get_marker() == "o" and len(line.get_xdata()) == 1
+
+
 def test_tick_labels_say_where_their_ticks_are():
     """A narrow log range ticked every 0.025: ``1.075`` must not read ``1.07``."""
     runs = [{"evaluations": [16, 32, 64, 100], "seconds": [4.5, 8.2, 12.8, 15.7], "best": [1.134, 1.129, 1.116, 1.116]}]
