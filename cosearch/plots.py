@@ -494,6 +494,7 @@ def design_figure(
         bottom.set_xlim(0, left.max() * 1.22)
         unit_axis(bottom.xaxis, "work on each core: MACs per pass of the mix", "MAC", 0.0, left.max())
         bottom.grid(True, axis="x", alpha=0.3)
+        bottom.set_axisbelow(True)  # grid lines behind the bars, not across them
         fig.legend(*bottom.get_legend_handles_labels(), fontsize=8, loc="outside lower center",
                    ncol=min(len(model_names), 4), frameon=False, title="DNN", title_fontsize=8)
     fig.suptitle(title or f"Best design: {n} core{'s' * (n != 1)}")
@@ -583,6 +584,7 @@ def gantt_figure(
     ax.set_xlim(0, x_hi)
     unit_axis(ax.xaxis, "time since the DNNs arrive", "s", 0.0, x_hi)
     ax.grid(True, axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
     fig.legend(fontsize=8, loc="outside lower center", ncol=min(M + drawn.any(), 2), frameon=False)
     ax.set_title(title or "Schedule per core, coloured by DNN", pad=16)  # room for the finish and deadline marks
     if layer_names is not None and len(layer_names):
@@ -764,6 +766,7 @@ def grouped_bars_figure(
     tilt = len(groups) > 6
     ax.set_xticks(range(len(groups)), groups, rotation=20 if tilt else 0, ha="right" if tilt else "center")
     ax.grid(True, axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
     _legend_below(fig, ax)
     fig.suptitle(title, fontsize=10)
     return fig
