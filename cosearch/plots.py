@@ -763,13 +763,26 @@ def grouped_bars_figure(
         ax.set_ylabel(f"{label} ({unit})" if unit else label)
     for x in zeros:  # no bar: marked at the axis floor
         ax.annotate("0", (x, ax.get_ylim()[0]), fontsize=7, ha="center", va="bottom", color="0.4")
-    tilt = len(groups) > 6
+    width_in = fig.get_figwidth()
+    # tilted where the names would run into each other (about 0.075 in a character at 10 pt)
+    tilt = len(groups) > 6 or max(map(len, groups), default=0) * CHAR_IN > 0.9 * (width_in - 1.2) / max(len(groups), 1)
     ax.set_xticks(range(len(groups)), groups, rotation=20 if tilt else 0, ha="right" if tilt else "center")
     ax.grid(True, axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     _legend_below(fig, ax)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(_wrapped(title, width_in), fontsize=10)
     return fig
+
+
+CHAR_IN = 0.075
+"""About how wide a character of a 10-point label is, in inches (DejaVu Sans), to decide before drawing."""
+
+
+def _wrapped(text: str, width_in: float) -> str:
+    """``text`` broken into lines that fit a figure ``width_in`` inches wide (a title is not clipped)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, max(int(width_in / CHAR_IN), 20))) if text else text
 
 
 def grouped_bars(path, values, **kwargs) -> pathlib.Path:

@@ -405,6 +405,17 @@ def test_grouped_bars_label_each_bar_relative_to_its_group_inside_the_axes(tmp_p
     _png(plots.grouped_bars(tmp_path / "bars.png", values, metric="qps_at_sla", log=False))
 
 
+def test_grouped_bars_keep_a_long_title_and_long_group_names_inside_the_figure(tmp_path):
+    """The serving overview's case: three groups named like 'planaria_b QoS-H' and a long title."""
+    values = {f"planaria_b QoS-{q}": {"co-search": 600.0, "prema": 0.0, "planaria": 80.0} for q in "SMH"}
+    title = "Throughput at SLA per design: median over seeds, whiskers min–max (0: no seed meets the SLA)"
+    fig = plots.grouped_bars_figure(values, title=title, ratios=False)
+    r = renderer(fig)
+    page = fig.bbox.extents
+    for text in [fig._suptitle, *fig.axes[0].get_xticklabels()]:
+        assert _inside(text.get_window_extent(r).extents, page), text.get_text()
+
+
 def test_grouped_bars_with_spread_whiskers_and_a_zero_median_marked_at_its_best_seed():
     """The serving overview's figure: median bars, min-max whiskers, no ratio labels; a design 0 on
     most seeds but not all is written 0 at the floor with a mark at its best seed."""
