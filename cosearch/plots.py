@@ -763,6 +763,7 @@ def grouped_bars_figure(
         ax.set_ylabel(f"{label} ({unit})" if unit else label)
     for x in zeros:  # no bar: marked at the axis floor
         ax.annotate("0", (x, ax.get_ylim()[0]), fontsize=7, ha="center", va="bottom", color="0.4")
+    ax.set_xlim(-0.5, len(groups) - 0.5)  # every design's slot, drawn or 0, and each name under its group
     width_in = fig.get_figwidth()
     # tilted where the names would run into each other (about 0.075 in a character at 10 pt)
     tilt = len(groups) > 6 or max(map(len, groups), default=0) * CHAR_IN > 0.9 * (width_in - 1.2) / max(len(groups), 1)
@@ -790,6 +791,11 @@ def grouped_bars(path, values, **kwargs) -> pathlib.Path:
     return save_figure(grouped_bars_figure(values, **kwargs), path)
 
 
+MIN_LABELLED_SHARE = 0.06
+"""A core-mix segment is labelled with its count when it is at least this share of the tallest bar
+(about the height of an 8-point digit on the figure's axes)."""
+
+
 def core_mix_figure(mixes: Mapping[str, Sequence[str]], *, title: str = ""):
     """The cores of several designs (name → each core's label, e.g. ``B4096 ws_kc``), counted per
     label as one stacked bar each, so which sizes each design chose reads at a glance."""
@@ -799,12 +805,15 @@ def core_mix_figure(mixes: Mapping[str, Sequence[str]], *, title: str = ""):
     labels = sorted({core for cores in mixes.values() for core in cores})
     fig, ax = _figure(max(6.5, 0.9 * len(names) + 2), 5.0)
     bottom = np.zeros(len(names))
-    for label, color in zip(labels, _colors(len(labels))):
+    tallest = max((len(cores) for cores in mixes.values()), default=1)
+    for i, (label, color) in enumerate(zip(labels, _colors(len(labels)))):
         counts = np.array([list(mixes[n]).count(label) for n in names], float)
-        ax.bar(range(len(names)), counts, bottom=bottom, color=color, edgecolor="white", label=label)
-        for i, count in enumerate(counts):
-            if count:
-                ax.text(i, bottom[i] + count / 2, f"{int(count)}", ha="center", va="center", fontsize=8)
+        # past the palette's 20 colours a label repeats one: hatched, so the two stay apart
+        ax.bar(range(len(names)), counts, bottom=bottom, color=color, edgecolor="white", label=label,
+               hatch="//" if i >= 20 else None)
+        for x, count in enumerate(counts):
+            if count >= MIN_LABELLED_SHARE * tallest:  # a count only where its segment holds the digits
+                ax.text(x, bottom[x] + count / 2, f"{int(count)}", ha="center", va="center", fontsize=8)
         bottom += counts
     ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
     ax.set_ylabel("cores (count)")

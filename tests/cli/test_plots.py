@@ -416,6 +416,27 @@ def test_grouped_bars_keep_a_long_title_and_long_group_names_inside_the_figure(t
         assert _inside(text.get_window_extent(r).extents, page), text.get_text()
 
 
+def test_one_group_with_zero_designs_keeps_every_slot_and_its_name_centred():
+    """serving/vision: five designs, three measured 0; the axis ended at the last drawn bar, hiding two
+    of the 0 marks and putting the group's name under its third bar."""
+    fig = plots.grouped_bars_figure({"serving": {"best": 800.0, "homog": 0.0, "hda": 600.0, "fda": 0.0, "wr": 0.0}})
+    (ax,) = fig.axes
+    lo, hi = ax.get_xlim()
+    zeros = [t.get_position()[0] for t in ax.texts if t.get_text() == "0"]
+    assert len(zeros) == 3 and all(lo < x < hi for x in zeros)
+    assert (lo, hi) == (-0.5, 0.5) and ax.get_xticks().tolist() == [0.0]
+
+
+def test_core_mix_labels_only_segments_that_hold_a_digit_and_hatches_repeated_colours():
+    mixes = {"many": [f"B{s} {d}" for s in range(100, 2300, 100) for d in ("ws_kc",)] * 1 + ["B512 dpu_pck"] * 40,
+             "one": ["B4096 ws_kc"]}
+    fig = plots.core_mix_figure(mixes)
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.texts] == ["40"]  # 22 one-core slivers and the single core unlabelled
+    hatched = [c for c in ax.containers if c.patches[0].get_hatch()]
+    assert len(hatched) == len({*mixes["many"], *mixes["one"]}) - 20
+
+
 def test_grouped_bars_with_spread_whiskers_and_a_zero_median_marked_at_its_best_seed():
     """The serving overview's figure: median bars, min-max whiskers, no ratio labels; a design 0 on
     most seeds but not all is written 0 at the floor with a mark at its best seed."""
