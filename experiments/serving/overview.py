@@ -179,10 +179,11 @@ def main() -> None:
     bars = print_tables(experiments)
     print_isolated(experiments)
     args.out.mkdir(parents=True, exist_ok=True)
-    plots.grouped_bars(args.out / "overview-qps.png", {g: {d: m for d, (m, _, _) in b.items()} for g, b in bars.items()},
-                       spread={g: {d: (lo, hi) for d, (_, lo, hi) in b.items()} for g, b in bars.items()},
-                       ratios=False, metric="qps_at_sla",
-                       title="Throughput at SLA per design: median over seeds, whiskers min–max (0: no seed meets the SLA)")
+    medians = {g: {d: m for d, (m, _, _) in b.items()} for g, b in bars.items()}
+    spreads = {g: {d: (lo, hi) for d, (_, lo, hi) in b.items()} for g, b in bars.items()}
+    title = "Throughput at SLA per design: median over seeds, whiskers min–max (0: no seed meets the SLA)"
+    plots.grouped_bars(args.out / "overview-qps.png", medians, spread=spreads, ratios=False, metric="qps_at_sla",
+                       title=title)
     mixes = {}
     for exp in experiments:
         # the best co-search seed: the lowest minimised objective, as the run's summary picks it
