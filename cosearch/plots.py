@@ -791,7 +791,7 @@ def grouped_bars(path, values, **kwargs) -> pathlib.Path:
     return save_figure(grouped_bars_figure(values, **kwargs), path)
 
 
-MIN_LABELLED_SHARE = 0.06
+MIN_LABELLED_SHARE = 0.045
 """A core-mix segment is labelled with its count when it is at least this share of the tallest bar
 (about the height of an 8-point digit on the figure's axes)."""
 
