@@ -321,7 +321,7 @@ def design_reasons(designs: DesignBatch, platform: Platform, used: np.ndarray | 
     return reason
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 def _layer_off_active_cores(layer_core, active, bad):
     """Fill ``bad`` ``(P,)``: a design maps its layers (not all -1: greedy) and one
     of them is on an inactive core or on none (-1).  One compiled pass: as numpy,
@@ -335,7 +335,8 @@ def _layer_off_active_cores(layer_core, active, bad):
             core = layer_core[p, layer]
             if core >= 0:
                 greedy = False
-            if core < 0 or not active[p, min(core, C - 1)]:
+            # (A select, not min(): the builtin compiled one more overload cold.)
+            if core < 0 or not active[p, core if core < C - 1 else C - 1]:
                 off = True
         bad[p] = off and not greedy
     return bad
