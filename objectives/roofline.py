@@ -32,7 +32,7 @@ import dataclasses
 import numba
 import numpy as np
 
-from objectives.schedule import _f64, _greedy_design, _i64, _max, _schedule_design
+from objectives.schedule import _f64, _greedy_design, _i64, _max, _schedule_shared_and_alone
 
 
 @numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True, error_model="numpy")
@@ -184,12 +184,10 @@ class Scored:
 def _score_kernel(
     rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, order, preds, only_pred, transfer_s, input_bytes,
     saved_pj_per_byte, clock_hz, macs, model, instance, starts, latency_s, finish_s, makespan, dram_total,
-    dynamic_total, mac_slots, model_finish, instance_shared, instance_alone, no_release, alone_core, scratch,
-    per_cycle,
+    dynamic_total, mac_slots, model_finish, instance_shared, instance_alone, scratch, per_cycle,
 ):  # fmt: skip
-    # (``no_release`` (0, 0), the int scratch ``alone_core`` (L,), the float
-    # ``scratch`` (7, max(L, C * I, M)) and ``per_cycle`` (2, C) come from the
-    # wrapper: each array made here compiled a numpy overload cold.)
+    # (The float ``scratch`` (7, max(L, C * I, M)) and ``per_cycle`` (2, C)
+    # come from the wrapper: each array made here compiled a numpy overload cold.)
     P, C = core_block.shape
     L = layer_core.shape[1]
     I = starts.shape[0]
@@ -208,12 +206,9 @@ def _score_kernel(
             dynamic_sum += dynamic[layer]
             slot_sum += macs[layer] / utilization[layer]
         dram_total[p], dynamic_total[p], mac_slots[p] = dram_sum, dynamic_sum, slot_sum
-        makespan[p] = _schedule_design(latency_s[p], layer_core[p], order[p], preds, transfer_s, no_release, p,
-                                       finish_s[p], core_free)  # fmt: skip
-        # Each instance alone: its layers on cores of its own (instance * C + core).
-        for layer in range(L):
-            alone_core[layer] = layer_core[p, layer] + C * instance[layer]
-        _schedule_design(latency_s[p], alone_core, order[p], preds, transfer_s, no_release, p, alone, alone_free)
+        # The shared schedule, and each instance alone: its layers on cores of its own.
+        makespan[p] = _schedule_shared_and_alone(latency_s[p], layer_core[p], instance, order[p], preds, transfer_s,
+                                                 finish_s[p], core_free, alone, alone_free)  # fmt: skip
         # Maxima in scalars and a small local array: read-modify-writes
         # through the (P, M) and (P, I) outputs cost as much as a schedule.
         for m in range(most.shape[0]):
@@ -251,8 +246,8 @@ def score(rows, core_block, core_dram_bw, core_noc_bw, core_buffer, layer_core, 
         rows, _i64(core_block), _f64(core_dram_bw), _f64(core_noc_bw), _f64(core_buffer), _i64(layer_core),
         _i64(order), _i64(preds), _only_pred(preds), _f64(transfer_s), _f64(input_bytes), float(saved_pj_per_byte),
         float(clock_hz), _f64(macs), _i64(model), _i64(instance), _i64(starts), latency, finish, makespan, dram,
-        dynamic, slots, model_finish, shared, alone, np.zeros((0, 0)), np.empty(L, dtype=np.int64),
-        np.empty((7, max(L, core_block.shape[1] * I, num_models))), np.empty((2, core_block.shape[1])),
+        dynamic, slots, model_finish, shared, alone, np.empty((7, max(L, core_block.shape[1] * I, num_models))),
+        np.empty((2, core_block.shape[1])),
     )  # fmt: skip
     return Scored(latency_s=latency, finish_s=finish, makespan_s=makespan, dram_bytes=dram, dynamic_pj=dynamic,
                   mac_slots=slots, model_finish_s=model_finish, instance_shared_s=shared, instance_alone_s=alone)

@@ -115,6 +115,48 @@ def _schedule_design(latency, core_of, order, preds, transfer_s, release_s, p, f
     return last
 
 
+@numba.njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def _schedule_shared_and_alone(latency, core_of, instance, order, preds, transfer_s, finish, core_free, alone,
+                               alone_free):  # fmt: skip
+    """``_schedule_design`` twice in one walk of ``order``, without release
+    times: the shared schedule (``finish``, ``core_free``) and each model
+    instance alone (``alone``, ``alone_free`` ``(C * I,)``), its layers on cores
+    of their own (``core + C * instance``).  The two walks read the same
+    layer, predecessors and transfers; walked once, they are read once (a
+    fifth of the scoring kernel at P = 1024).  Each schedule's arithmetic is
+    ``_schedule_design``'s.  Returns the shared makespan."""
+    C = core_free.shape[0]
+    D = preds.shape[1]
+    for c in range(C):
+        core_free[c] = 0.0
+    for c in range(alone_free.shape[0]):
+        alone_free[c] = 0.0
+    last = 0.0
+    for t in range(order.shape[0]):
+        layer = order[t]
+        core = core_of[layer]
+        own = core + C * instance[layer]
+        start, start_alone = core_free[core], alone_free[own]
+        for d in range(D):
+            # Branch-free, as in _schedule_design: an absent predecessor (-1)
+            # reads the last layer's slots, real elements, selected away.
+            pred = preds[layer, d]
+            transfer = transfer_s[layer, d]
+            pred_core = core_of[pred]
+            arrival = finish[pred] + (transfer if pred_core != core else 0.0)
+            start = _max(start, arrival) if pred >= 0 else start
+            arrival = alone[pred] + (transfer if pred_core + C * instance[pred] != own else 0.0)
+            start_alone = _max(start_alone, arrival) if pred >= 0 else start_alone
+        done = start + latency[layer]
+        finish[layer] = done
+        core_free[core] = done
+        last = _max(last, done)
+        done = start_alone + latency[layer]
+        alone[layer] = done
+        alone_free[own] = done
+    return last
+
+
 @numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 def _list_schedule_kernel(latency_s, layer_core, order, preds, transfer_s, release_s, num_cores, finish, makespan):
     """Fill ``finish`` ``(P, L)`` and ``makespan`` ``(P,)``; ``release_s`` is ``(P, L)`` or ``(0, 0)`` for none."""
