@@ -339,7 +339,6 @@ def _layer_off_active_cores(layer_core, active, bad):
             if core < 0 or not active[p, core if core < C - 1 else C - 1]:
                 off = True
         bad[p] = off and not greedy
-    return bad
 
 
 def _sanitized(designs: DesignBatch, reason: np.ndarray) -> DesignBatch:
