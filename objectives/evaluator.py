@@ -564,10 +564,13 @@ def _place_layers(designs: DesignBatch, workload: Workload, cores: _Cores, order
     greedy = (layer_core < 0).all(axis=1)
     if not greedy.any():
         return layer_core
+    # Compiled: each design's (C, L) float32 latency table is built and ranked in one pass, never stored.
+    if greedy.all():  # the usual batch: no (P, L) gathers and scatter (a tenth of the step at P = 1024)
+        return roofline.greedy_assign(cores.store.times, cores.block, cores.dram_bw, cores.noc_bw, cores.active,
+                                      order, workload.preds, designs.mapping_bias)  # fmt: skip
     g = np.flatnonzero(greedy)
     bias = None if designs.mapping_bias is None else designs.mapping_bias[g]
     layer_core = layer_core.copy()
-    # Compiled: each design's (C, L) float32 latency table is built and ranked in one pass, never stored.
     layer_core[g] = roofline.greedy_assign(cores.store.times, cores.block[g], cores.dram_bw[g], cores.noc_bw[g],
                                            cores.active[g], order[g], workload.preds, bias)
     return layer_core
