@@ -40,11 +40,11 @@ def _greedy_kernel(times, core_block, dram_bw, noc_bw, core_active, order, preds
     """Fill ``assignment`` ``(P, L)``: ``times`` is the store's ``(4, N)`` float32
     (compute s, first/last bytes, steady DRAM bytes, NoC bytes), ``dram_bw`` and
     ``noc_bw`` ``(P, C)`` float32, ``bias_s`` ``(P, L, C)`` or ``(0, 0, 0)``;
-    ``scratch`` ``(3, max(C, L))`` float64 and ``table`` ``(C, L)`` float32 come
+    ``scratch`` ``(2, max(C, L))`` float64 and ``table`` ``(C, L)`` float32 come
     from the caller (each array made here compiled a numpy overload cold)."""
     P, C = core_block.shape
     L = order.shape[1]
-    core_free, finish, finish_if = scratch[0, :C], scratch[1, :L], scratch[2, :C]
+    core_free, finish = scratch[0, :C], scratch[1, :L]
     # One design's (C, L) latencies at a time in ``table``: each core's layers
     # read in layer order, four contiguous runs (one per field) that LLVM
     # divides eight float32 at a time, then ranked from cache in placement order.
@@ -56,7 +56,7 @@ def _greedy_kernel(times, core_block, dram_bw, noc_bw, core_active, order, preds
                 i = block + layer
                 steady = _max(times[2, i] / dram, times[3, i] / noc)
                 table[c, layer] = times[1, i] / dram + _max(times[0, i], steady)
-        _greedy_design(table, core_active[p], order[p], preds, bias_s, p, core_free, finish, finish_if, assignment[p])
+        _greedy_design(table, core_active[p], order[p], preds, bias_s, p, core_free, finish, assignment[p])
 
 
 def greedy_assign(times, core_block, core_dram_bw, core_noc_bw, core_active, order, preds, bias_s) -> np.ndarray:
@@ -70,7 +70,7 @@ def greedy_assign(times, core_block, core_dram_bw, core_noc_bw, core_active, ord
     _greedy_kernel(
         times, _i64(core_block), np.ascontiguousarray(core_dram_bw, dtype=np.float32),
         np.ascontiguousarray(core_noc_bw, dtype=np.float32), np.ascontiguousarray(core_active, dtype=np.bool_),
-        _i64(order), _i64(preds), bias, assignment, np.empty((3, max(C, L))), np.empty((C, L), dtype=np.float32),
+        _i64(order), _i64(preds), bias, assignment, np.empty((2, max(C, L))), np.empty((C, L), dtype=np.float32),
     )  # fmt: skip
     return assignment
 

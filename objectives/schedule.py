@@ -167,10 +167,10 @@ def _list_schedule_kernel(latency_s, layer_core, order, preds, transfer_s, relea
 
 
 @numba.njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def _greedy_design(latency, core_active, order, preds, bias_s, p, core_free, finish, finish_if, assignment):
+def _greedy_design(latency, core_active, order, preds, bias_s, p, core_free, finish, assignment):
     """Best-fit assignment of design ``p``: ``latency`` ``(C, L)`` (float64 or
     float32), ``core_active`` ``(C,)``, ``order`` and ``assignment`` ``(L,)``;
-    ``core_free``, ``finish``, ``finish_if`` are scratch."""
+    ``core_free`` and ``finish`` are scratch."""
     C = core_free.shape[0]
     biased = bias_s.shape[0] > 0
     for c in range(core_free.shape[0]):  # (a loop: slice assignment compiles slowly)
@@ -182,18 +182,19 @@ def _greedy_design(latency, core_active, order, preds, bias_s, p, core_free, fin
             pred = preds[layer, d]
             arrival = finish[pred]  # branch-free: an absent (-1) predecessor is selected away
             ready = _max(ready, arrival) if pred >= 0 else ready
-        best, best_key = 0, 0.0
+        best, best_key, best_done = 0, 0.0, 0.0
         for c in range(C):
             # An inactive core's latency + inf, as the numpy path blocked it.
-            finish_if[c] = _max(core_free[c], ready) + (np.float64(latency[c, layer]) + (0.0 if core_active[c] else np.inf))
-            key = finish_if[c] + bias_s[p, layer, c] if biased else finish_if[c]
+            done = _max(core_free[c], ready) + (np.float64(latency[c, layer]) + (0.0 if core_active[c] else np.inf))
+            key = done + bias_s[p, layer, c] if biased else done
             # np.argmin: the first minimum, or the first NaN.  Bitwise & and |,
             # not short-circuit: selects instead of unpredictable branches.
             take = (c == 0) | ((best_key == best_key) & ((key < best_key) | (key != key)))
             best = c if take else best
             best_key = key if take else best_key
-        finish[layer] = finish_if[best]
-        core_free[best] = finish_if[best]
+            best_done = done if take else best_done  # (a scalar: no per-core array to store and reload)
+        finish[layer] = best_done
+        core_free[best] = best_done
         assignment[layer] = best
 
 
@@ -201,9 +202,9 @@ def _greedy_design(latency, core_active, order, preds, bias_s, p, core_free, fin
 def _greedy_kernel(latency_s, core_active, order, preds, bias_s, assignment):
     """Fill ``assignment`` ``(P, L)``; ``latency_s`` is ``(P, C, L)``, ``bias_s`` ``(P, L, C)`` or ``(0, 0, 0)``."""
     P, C, L = latency_s.shape
-    core_free, finish, finish_if = np.empty(C), np.empty(L), np.empty(C)
+    core_free, finish = np.empty(C), np.empty(L)
     for p in range(P):
-        _greedy_design(latency_s[p], core_active[p], order[p], preds, bias_s, p, core_free, finish, finish_if,
+        _greedy_design(latency_s[p], core_active[p], order[p], preds, bias_s, p, core_free, finish,
                        assignment[p])  # fmt: skip
 
 
