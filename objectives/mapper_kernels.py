@@ -28,7 +28,7 @@ _N, _G, _K, _C, _Y, _X, _R, _S = range(8)
 _INPUT, _WEIGHT, _OUTPUT = range(3)
 
 
-@numba.njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@numba.njit(cache=True, no_cfunc_wrapper=True)
 def _touched(extent, taps, stride_g, dilation_g, stride, transposed):
     """``mapper._rows``: input rows touched by ``extent`` output rows and ``taps``
     filter rows (stride and dilation divided by their common factor)."""

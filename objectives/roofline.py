@@ -91,7 +91,7 @@ def _only_pred(preds: np.ndarray) -> np.ndarray:
     return only
 
 
-@numba.njit(cache=True, error_model="numpy", no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
 def _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, only_pred, input_bytes,
                      saved_pj_per_byte, clock_hz, p, per_cycle, latency_s, dram, dynamic, utilization):  # fmt: skip
     """Fill the ``(L,)`` rows ``latency_s``, ``dram``, ``dynamic`` and

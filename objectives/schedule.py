@@ -37,7 +37,7 @@ import numpy as np
 from objectives.metrics import row_total
 
 
-@numba.njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@numba.njit(cache=True, no_cfunc_wrapper=True)
 def _max(a: float, b: float) -> float:
     """``np.maximum`` for scalars: a NaN on either side wins.  Two selects,
     no short-circuit ``or``: branch-free, as the comparisons in a schedule
@@ -83,7 +83,7 @@ def schedule_order(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
     return np.argsort(topological_priority(priority, preds), axis=1, kind="stable")
 
 
-@numba.njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@numba.njit(cache=True, no_cfunc_wrapper=True)
 def _schedule_design(latency, core_of, order, preds, transfer_s, release_s, p, finish, core_free):
     """List-schedule design ``p``: its ``latency``, ``core_of`` (each layer's
     core), ``order`` and ``finish`` are ``(L,)`` rows; ``release_s`` is
@@ -115,7 +115,7 @@ def _schedule_design(latency, core_of, order, preds, transfer_s, release_s, p, f
     return last
 
 
-@numba.njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@numba.njit(cache=True, no_cfunc_wrapper=True)
 def _schedule_shared_and_alone(latency, core_of, instance, order, preds, transfer_s, finish, core_free, alone,
                                alone_free):  # fmt: skip
     """``_schedule_design`` twice in one walk of ``order``, without release
@@ -166,7 +166,7 @@ def _list_schedule_kernel(latency_s, layer_core, order, preds, transfer_s, relea
                                        finish[p], core_free)  # fmt: skip
 
 
-@numba.njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@numba.njit(cache=True, no_cfunc_wrapper=True)
 def _greedy_design(latency, core_active, order, preds, bias_s, p, core_free, finish, assignment):
     """Best-fit assignment of design ``p``: ``latency`` ``(C, L)`` (float64 or
     float32), ``core_active`` ``(C,)``, ``order`` and ``assignment`` ``(L,)``;
