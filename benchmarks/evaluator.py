@@ -20,15 +20,24 @@ The batches are scored with the per-layer mapper's tables already built
 tables for every buffer rung and layer — is printed per (configuration,
 layer) and per (configuration, rung, layer).
 
+Each row is followed by where the time went, in ns per (design x layer):
+the evaluator's steps (feasibility, core resources, placement order, layer
+placement — the greedy kernel —, the scoring kernel, the rest: chip costs
+and metrics), timed in a separate pass so the row's own figure carries no
+timer overhead.
+
 Cold start: fresh processes score one P = 16 batch of each mapping, first
 with an empty numba cache (compiling the kernels) and then with the cache
 just written (loading them), against importing the evaluator alone; the
-first batch also maps the layers on the batch's cores.
+first batch also maps the layers on the batch's cores.  The empty-cache
+process also prints each kernel's compile CPU seconds (nested compiles
+counted in the kernel that asked for them).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -40,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from objectives import evaluate
+from objectives import evaluator as evaluator_module
 from objectives.evaluator import TableStore, config_core
 from objectives.workloads import get_workload
 from spaces import DesignBatch, get_platform
@@ -84,6 +94,56 @@ def measure(workload, platform, num_designs, greedy, repeats):
     return best, peak
 
 
+STEPS = {
+    "feasibility": "design_reasons",
+    "core resources": "_core_resources",
+    "placement order": "_placement_order",
+    "layer placement": "_place_layers",
+    "scoring kernel": "_layer_costs_and_schedule",
+}
+
+
+@contextlib.contextmanager
+def timed_steps(totals: dict):
+    """Add each step's CPU seconds to ``totals`` while inside (the evaluator's
+    step functions wrapped, and put back on leaving)."""
+    saved = {name: getattr(evaluator_module, name) for name in STEPS.values()}
+
+    def timer(label, function):
+        def timed(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                totals[label] = totals.get(label, 0.0) + time.process_time() - start
+        return timed
+
+    try:
+        for label, name in STEPS.items():
+            setattr(evaluator_module, name, timer(label, saved[name]))
+        yield totals
+    finally:
+        for name, function in saved.items():
+            setattr(evaluator_module, name, function)
+
+
+def step_profile(workload, platform, num_designs, greedy, repeats) -> dict:
+    """ns per (design x layer) in each evaluator step, best of ``repeats`` per step, and the rest."""
+    designs = random_batch(np.random.default_rng(0), workload, platform, num_designs, greedy=greedy)
+    evaluate(designs, workload, platform)
+    best: dict = {}
+    for _ in range(repeats):
+        with timed_steps({}) as totals:
+            start = time.process_time()
+            evaluate(designs, workload, platform)
+            totals["total"] = time.process_time() - start
+        for label, seconds in totals.items():
+            best[label] = min(best.get(label, float("inf")), seconds)
+    best["rest"] = max(best["total"] - sum(best.get(label, 0.0) for label in STEPS), 0.0)
+    scale = 1e9 / (num_designs * workload.num_layers)
+    return {label: seconds * scale for label, seconds in best.items() if label != "total"}
+
+
 def mapper_cold_cost(workload, platform, repeats=1):
     """CPU seconds to map every layer of ``workload`` at every rung, per core configuration."""
     dataflows = tuple(DATAFLOWS[n] for n in platform.dataflows)
@@ -116,6 +176,23 @@ def numpy_ceiling(repeats=20) -> float:
 COLD = """
 import time
 start = time.process_time()
+compiled = {{}}
+if {score}:
+    from numba.core import event
+
+    class Compiles(event.Listener):
+        depth = []
+
+        def on_start(self, ev):
+            self.depth.append(time.process_time())
+
+        def on_end(self, ev):
+            seconds = time.process_time() - self.depth.pop()
+            if not self.depth:
+                name = ev.data["dispatcher"].py_func.__qualname__
+                compiled[name] = compiled.get(name, 0.0) + seconds
+
+    event.register("numba:compile", Compiles())
 import numpy as np
 from benchmarks.evaluator import random_batch
 from objectives import evaluate
@@ -127,11 +204,12 @@ if {score}:
     for greedy in (False, True):
         evaluate(random_batch(np.random.default_rng(0), workload, platform, 16, greedy=greedy), workload, platform)
 print(imported - start, time.process_time() - imported)
+print(" ".join(f"{{name}}={{seconds:.3f}}" for name, seconds in sorted(compiled.items(), key=lambda kv: -kv[1])))
 """
 
 
-def cold_start(workload: str, platform: str) -> list[tuple[str, float, float]]:
-    """``(what, import CPU s, first two calls CPU s)`` of fresh processes."""
+def cold_start(workload: str, platform: str) -> list[tuple[str, float, float, str]]:
+    """``(what, import CPU s, first two calls CPU s, compile CPU s per kernel)`` of fresh processes."""
     root = Path(__file__).resolve().parents[1]
     rows = []
     with tempfile.TemporaryDirectory() as cache:
@@ -139,8 +217,9 @@ def cold_start(workload: str, platform: str) -> list[tuple[str, float, float]]:
         for what, score in (("import only", False), ("empty cache", True), ("cached", True)):
             code = COLD.format(workload=workload, platform=platform, score=score)
             out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=True)
-            imported, scored = map(float, out.stdout.split())
-            rows.append((what, imported, scored))
+            times, compiles = (out.stdout.split("\n") + [""])[:2]
+            imported, scored = map(float, times.split())
+            rows.append((what, imported, scored, compiles))
     return rows
 
 
@@ -166,10 +245,14 @@ def main(argv=None):
                 f"{mode:>8} {P:>6} {seconds:>9.4f} {rate:>20,.0f} {rate / ceiling:>9.4f} {P / seconds:>10,.0f} "
                 f"{peak / 2**20:>9.1f}"
             )
+            steps = step_profile(workload, platform, P, greedy, repeats=10 if P < 1024 else 3)
+            print(f"{'':>17}ns per (design x layer): " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items()))
     if not args.no_cold:
         print("cold start, fresh process (CPU s): import, then one P = 16 batch of each mapping")
-        for what, imported, scored in cold_start(args.workload, args.platform):
+        for what, imported, scored, compiles in cold_start(args.workload, args.platform):
             print(f"{what:>12}: import {imported:6.2f}  first calls {scored:6.2f}")
+            if compiles:
+                print(f"{'':>14}compile CPU s by kernel: {compiles.replace('=', ' ')}")
     seconds, configs, rungs = mapper_cold_cost(workload, platform)
     per = seconds / (configs * L)
     print(f"mapper, cold: {configs} configurations x {L} layers x {rungs} rungs in {seconds:.2f} CPU s = "

@@ -513,15 +513,19 @@ def candidate_scores(core: Core, layers: Layers, layer, u, t, buf_op: int, objec
         core.buffer_read_pj, core.buffer_write_pj, core.dram_pj, core.dram_bytes_per_cycle,
         core.noc_bytes_per_cycle, pipeline, core.setup_cycles, core.static_pj_per_cycle, core.cycle_scale,
     ], dtype=np.float64)
-    return mapper_kernels.candidate_scores(
+    rf_ops = np.array(core.rf_operands, dtype=np.int64)
+    score, need = np.empty((len(rf_ops), len(layer))), np.empty(len(layer))
+    mapper_kernels.candidate_scores(
         np.asarray(layer, dtype=np.int64), np.ascontiguousarray(u, dtype=np.int64),
         np.ascontiguousarray(t, dtype=np.int64), np.ascontiguousarray(layers.dims, dtype=np.int64), opdims,
         layers.stride // g, layers.dilation // g, layers.stride.astype(np.int64),
         layers.transposed.astype(np.bool_),
         layers.density.astype(np.float64), layers.macs, np.array(loop_order(buf_op), dtype=np.int64),
         np.array([loop_order(rf) for rf in core.rf_operands], dtype=np.int64).reshape(-1, 8),
-        np.array(core.rf_operands, dtype=np.int64), params, mapper_kernels.OBJECTIVE_CODES[objective],
+        rf_ops, params, mapper_kernels.OBJECTIVE_CODES[objective], score, need, np.empty((4, 8), dtype=np.int64),
+        np.empty((3, 3)),
     )
+    return score, need
 
 
 def latency_cycles(compute, dram_bytes, edge_bytes, noc_bytes, dram_bytes_per_cycle, noc_bytes_per_cycle):
@@ -698,7 +702,11 @@ def _choose(score, need, layer, num_layers, capacities) -> tuple[np.ndarray, np.
     candidates with ``need <= capacity``, and whether any fits."""
     order = np.lexsort((need, layer))
     starts = np.searchsorted(layer[order], np.arange(num_layers + 1))
-    return mapper_kernels.choose_sorted(score, need, order, starts, np.asarray(capacities, dtype=np.float64))
+    chosen = np.zeros((len(capacities), num_layers), dtype=np.int64)
+    fits = np.zeros((len(capacities), num_layers), dtype=np.bool_)
+    mapper_kernels.choose_sorted(score, need, order, starts, np.asarray(capacities, dtype=np.float64), chosen, fits,
+                                 np.empty(len(order), dtype=np.int64))
+    return chosen, fits
 
 
 # -- building a core from a platform ---------------------------------------------------

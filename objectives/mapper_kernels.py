@@ -28,21 +28,26 @@ _N, _G, _K, _C, _Y, _X, _R, _S = range(8)
 _INPUT, _WEIGHT, _OUTPUT = range(3)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, no_cfunc_wrapper=True)
 def _touched(extent, taps, stride_g, dilation_g, stride, transposed):
     """``mapper._rows``: input rows touched by ``extent`` output rows and ``taps``
     filter rows (stride and dilation divided by their common factor)."""
     if transposed:
         return -(-extent // stride)
-    return min((extent - 1) * stride_g + (taps - 1) * dilation_g + 1, extent * taps)
+    window, dense = (extent - 1) * stride_g + (taps - 1) * dilation_g + 1, extent * taps
+    return dense if dense < window else window  # min(): the builtin compiled one more overload cold
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True, error_model="numpy")
 def candidate_scores(layer, u, t, dims, opdims, stride_g, dilation_g, stride, transposed, density, macs,
-                     dram_order, rf_orders, rf_ops, params, objective):  # pragma: no cover - compiled
-    """``(len(rf_ops), n)`` objective and ``(n,)`` double-buffered need of ``n``
-    candidates with one buffer operand (its DRAM loop order ``dram_order``),
-    under each RF operand of ``rf_ops`` (buffer loop orders ``rf_orders``).
+                     dram_order, rf_orders, rf_ops, params, objective, score, need, ints, floats):  # pragma: no cover
+    """Fill ``score`` ``(len(rf_ops), n)``, the objective, and ``need`` ``(n,)``,
+    the double-buffered need, of ``n`` candidates with one buffer operand (its
+    DRAM loop order ``dram_order``), under each RF operand of ``rf_ops``
+    (buffer loop orders ``rf_orders``).  ``ints`` ``(4, 8)`` int64 and
+    ``floats`` ``(3, 3)`` are scratch: arrays made here compiled a numpy
+    overload each cold, and so did the builtins ``min`` and ``max``, which
+    are written out as the selects they compile to.
 
     ``layer`` ``(n,)``, ``u`` and ``t`` ``(n, 8)``: each candidate's layer,
     spatial factors and DRAM tile counts; per layer ``dims`` ``(L, 8)``,
@@ -51,25 +56,20 @@ def candidate_scores(layer, u, t, dims, opdims, stride_g, dilation_g, stride, tr
     ``mapper.evaluate_mappings``.
     """
     n = len(layer)
-    score = np.empty((len(rf_ops), n))
-    need = np.empty(n)
     w, a = params[P_WORD], params[P_ACC]
     pipeline, setup = np.int64(params[P_PIPELINE]), np.int64(params[P_SETUP])
-    steps = np.empty(8, dtype=np.int64)
-    b = np.empty(8, dtype=np.int64)
-    tt = np.empty(8, dtype=np.int64)
-    ext = np.empty(8, dtype=np.int64)
-    above = np.empty((3, 2))
-    reuse = np.empty(3)
+    steps, b, tt, ext = ints[0], ints[1], ints[2], ints[3]
+    factor_above, running_above, reuse = floats[0], floats[1], floats[2]
     for i in range(n):
         l = layer[i]
         D = dims[l]
         for d in range(8):
             steps[d] = -(-D[d] // u[i, d])
-            td = min(t[i, d], steps[d])
+            td = steps[d] if steps[d] < t[i, d] else t[i, d]  # min(t, steps)
             b[d] = -(-steps[d] // td)
             tt[d] = -(-steps[d] // b[d])
-            ext[d] = min(D[d], u[i, d] * b[d])
+            covered = u[i, d] * b[d]
+            ext[d] = covered if covered < D[d] else D[d]  # min(D, covered)
         sg, dg, st, tr = stride_g[l], dilation_g[l], stride[l], transposed[l]
         rows_tile = _touched(ext[_Y], ext[_R], sg, dg, st, tr)
         cols_tile = _touched(ext[_X], ext[_S], sg, dg, st, tr)
@@ -94,9 +94,9 @@ def candidate_scores(layer, u, t, dims, opdims, stride_g, dilation_g, stride, tr
                         factor = running
                 else:
                     running = running * tt[d]
-            above[o, 0], above[o, 1] = factor, running
-        reads = v_in * above[_INPUT, 0] * w + v_w * above[_WEIGHT, 0] * w
-        passes = above[_OUTPUT, 0] - 1.0
+            factor_above[o], running_above[o] = factor, running
+        reads = v_in * factor_above[_INPUT] * w + v_w * factor_above[_WEIGHT] * w
+        passes = factor_above[_OUTPUT] - 1.0
         writes = v_out * (w + passes * a)
         psum_reads = v_out * passes * a
         dram = reads + psum_reads + writes
@@ -128,7 +128,7 @@ def candidate_scores(layer, u, t, dims, opdims, stride_g, dilation_g, stride, tr
                 a_cols = steps[_X] * steps[_S] * _touched(u[i, _X], u[i, _S], sg, dg, st, tr)
             a_in = nc * a_rows * a_cols
             for o in range(3):
-                factor, running = above[o, 0], above[o, 1]
+                factor, running = factor_above[o], running_above[o]
                 for d in rf_orders[k]:
                     indexed = opdims[l, o, d] and not (slide and o == _INPUT and (d == _R or d == _S))
                     if indexed:
@@ -160,8 +160,12 @@ def candidate_scores(layer, u, t, dims, opdims, stride_g, dilation_g, stride, tr
             dram_pj = dram * params[P_DRAM]
             energy = -0.0 + mac_pj + rf_pj + noc_pj + buffer_pj + dram_pj  # numpy's sum over the levels
 
-            steady = max(max(dram - edge, 0.0) / params[P_DRAM_BPC], noc / params[P_NOC_BPC])
-            latency = edge / params[P_DRAM_BPC] + max(compute, steady)
+            # max(x, y) as the builtin selects it: y if y > x else x.
+            spill = dram - edge
+            spill = 0.0 if 0.0 > spill else spill
+            steady, by_noc = spill / params[P_DRAM_BPC], noc / params[P_NOC_BPC]
+            steady = by_noc if by_noc > steady else steady
+            latency = edge / params[P_DRAM_BPC] + (steady if steady > compute else compute)
             energy = energy + params[P_STATIC] * latency
             if objective == 0:
                 score[k, i] = energy * latency
@@ -169,19 +173,17 @@ def candidate_scores(layer, u, t, dims, opdims, stride_g, dilation_g, stride, tr
                 score[k, i] = latency
             else:
                 score[k, i] = energy
-    return score, need
 
 
-@numba.njit(cache=True, nogil=True)
-def choose_sorted(score, need, order, starts, capacities):  # pragma: no cover - compiled
+@numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True)
+def choose_sorted(score, need, order, starts, capacities, chosen, fits, argbest):  # pragma: no cover - compiled
     """``mapper._choose`` over candidates sorted by (layer, need) (``order``;
     layer ``l``'s are ``order[starts[l]:starts[l + 1]]``): a walk up each
     layer's needs keeps the cheapest so far (the later of equals), and each
     capacity takes the walk where its fitting candidates end; where none
-    fits, the layer's least-need candidate."""
-    chosen = np.zeros((len(capacities), len(starts) - 1), dtype=np.int64)
-    fits = np.zeros((len(capacities), len(starts) - 1), dtype=np.bool_)
-    argbest = np.empty(len(order), dtype=np.int64)
+    fits, the layer's least-need candidate.  Fills ``chosen`` and ``fits``
+    ``(R, L)``, zeros from the caller (a layer without candidates keeps
+    them); ``argbest`` ``(len(order),)`` is scratch."""
     for l in range(len(starts) - 1):
         lo, hi = starts[l], starts[l + 1]
         if lo == hi:
@@ -206,4 +208,3 @@ def choose_sorted(score, need, order, starts, capacities):  # pragma: no cover -
                     b = m
             fits[r, l] = a > lo
             chosen[r, l] = order[argbest[a - 1] if a > lo else lo]
-    return chosen, fits

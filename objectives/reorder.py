@@ -32,7 +32,7 @@ import numpy as np
 from objectives.schedule import _f64, _i64, _max
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 def _time_sequences(latency, layer_core, seq, first, count, preds, transfer, finish, placed, ptr, core_free, done):
     """Time one design whose core ``c`` runs ``seq[first[c]:first[c] + count[c]]`` in that order.
 
@@ -77,7 +77,7 @@ def _time_sequences(latency, layer_core, seq, first, count, preds, transfer, fin
     return last
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 def _ready_at(layer, c, layer_core, preds, transfer, finish):
     """When ``layer``'s inputs are all on core ``c`` under the current times."""
     ready = 0.0
@@ -91,7 +91,7 @@ def _ready_at(layer, c, layer_core, preds, transfer, finish):
     return ready
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 def _reorder_kernel(latency_s, layer_core, order, preds, transfer_s, num_cores, lookahead, out):
     P, L = latency_s.shape
     C = num_cores

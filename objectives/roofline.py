@@ -32,21 +32,22 @@ import dataclasses
 import numba
 import numpy as np
 
-from objectives.schedule import _f64, _greedy_design, _i64, _max, _schedule_design
+from objectives.schedule import _f64, _greedy_design, _i64, _max, _schedule_shared_and_alone
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _greedy_kernel(times, core_block, dram_bw, noc_bw, core_active, order, preds, bias_s, assignment):
+@numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True, error_model="numpy")
+def _greedy_kernel(times, core_block, dram_bw, noc_bw, core_active, order, preds, bias_s, assignment, scratch, table):
     """Fill ``assignment`` ``(P, L)``: ``times`` is the store's ``(4, N)`` float32
     (compute s, first/last bytes, steady DRAM bytes, NoC bytes), ``dram_bw`` and
-    ``noc_bw`` ``(P, C)`` float32, ``bias_s`` ``(P, L, C)`` or ``(0, 0, 0)``."""
+    ``noc_bw`` ``(P, C)`` float32, ``bias_s`` ``(P, L, C)`` or ``(0, 0, 0)``;
+    ``scratch`` ``(2, max(C, L))`` float64 and ``table`` ``(C, L)`` float32 come
+    from the caller (each array made here compiled a numpy overload cold)."""
     P, C = core_block.shape
     L = order.shape[1]
-    core_free, finish, finish_if = np.empty(C), np.empty(L), np.empty(C)
-    # One design's (C, L) latencies at a time: each core's layers read in
-    # layer order, four contiguous runs (one per field) that LLVM divides
-    # eight float32 at a time, then ranked from cache in placement order.
-    table = np.empty((C, L), dtype=np.float32)
+    core_free, finish = scratch[0, :C], scratch[1, :L]
+    # One design's (C, L) latencies at a time in ``table``: each core's layers
+    # read in layer order, four contiguous runs (one per field) that LLVM
+    # divides eight float32 at a time, then ranked from cache in placement order.
     for p in range(P):
         for c in range(C):
             block, dram, noc = core_block[p, c], dram_bw[p, c], noc_bw[p, c]
@@ -55,7 +56,7 @@ def _greedy_kernel(times, core_block, dram_bw, noc_bw, core_active, order, preds
                 i = block + layer
                 steady = _max(times[2, i] / dram, times[3, i] / noc)
                 table[c, layer] = times[1, i] / dram + _max(times[0, i], steady)
-        _greedy_design(table, core_active[p], order[p], preds, bias_s, p, core_free, finish, finish_if, assignment[p])
+        _greedy_design(table, core_active[p], order[p], preds, bias_s, p, core_free, finish, assignment[p])
 
 
 def greedy_assign(times, core_block, core_dram_bw, core_noc_bw, core_active, order, preds, bias_s) -> np.ndarray:
@@ -65,10 +66,11 @@ def greedy_assign(times, core_block, core_dram_bw, core_noc_bw, core_active, ord
     under the core's bandwidths ``(P, C)`` in bytes/s, inputs from DRAM."""
     bias = np.zeros((0, 0, 0)) if bias_s is None else np.ascontiguousarray(bias_s, dtype=np.float64)
     assignment = np.empty(order.shape, dtype=np.int64)
+    (P, L), C = order.shape, core_block.shape[1]
     _greedy_kernel(
         times, _i64(core_block), np.ascontiguousarray(core_dram_bw, dtype=np.float32),
         np.ascontiguousarray(core_noc_bw, dtype=np.float32), np.ascontiguousarray(core_active, dtype=np.bool_),
-        _i64(order), _i64(preds), bias, assignment,
+        _i64(order), _i64(preds), bias, assignment, np.empty((2, max(C, L))), np.empty((C, L), dtype=np.float32),
     )  # fmt: skip
     return assignment
 
@@ -89,7 +91,7 @@ def _only_pred(preds: np.ndarray) -> np.ndarray:
     return only
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
 def _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, only_pred, input_bytes,
                      saved_pj_per_byte, clock_hz, p, per_cycle, latency_s, dram, dynamic, utilization):  # fmt: skip
     """Fill the ``(L,)`` rows ``latency_s``, ``dram``, ``dynamic`` and
@@ -120,12 +122,11 @@ def _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core,
         utilization[layer] = rows[i, 7]
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True, error_model="numpy")
 def _roofline_kernel(
     rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, only_pred, input_bytes, saved_pj_per_byte, clock_hz,
-    latency_s, dram, dynamic, utilization,
+    latency_s, dram, dynamic, utilization, per_cycle,
 ):  # fmt: skip
-    per_cycle = np.empty((2, core_block.shape[1]))
     for p in range(layer_core.shape[0]):
         _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, only_pred, input_bytes,
                          saved_pj_per_byte, clock_hz, p, per_cycle, latency_s[p], dram[p], dynamic[p],
@@ -149,7 +150,7 @@ def layer_roofline(rows, core_block, core_dram_bw, core_noc_bw, core_buffer, lay
     _roofline_kernel(
         rows, _i64(core_block), _f64(core_dram_bw), _f64(core_noc_bw), _f64(core_buffer), _i64(layer_core),
         _only_pred(preds), _f64(input_bytes), float(saved_pj_per_byte), float(clock_hz), latency, dram, dynamic,
-        utilization,
+        utilization, np.empty((2, core_block.shape[1])),
     )  # fmt: skip
     return latency, dram, dynamic, utilization
 
@@ -179,21 +180,20 @@ class Scored:
     instance_alone_s: np.ndarray
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True, error_model="numpy")
 def _score_kernel(
     rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, order, preds, only_pred, transfer_s, input_bytes,
     saved_pj_per_byte, clock_hz, macs, model, instance, starts, latency_s, finish_s, makespan, dram_total,
-    dynamic_total, mac_slots, model_finish, instance_shared, instance_alone, no_release, alone_core,
+    dynamic_total, mac_slots, model_finish, instance_shared, instance_alone, scratch, per_cycle,
 ):  # fmt: skip
-    # (``no_release`` (0, 0) and the int scratch ``alone_core`` (L,) come from the
-    # wrapper: allocating them here compiled two more numpy overloads cold.)
+    # (The float ``scratch`` (7, max(L, C * I, M)) and ``per_cycle`` (2, C)
+    # come from the wrapper: each array made here compiled a numpy overload cold.)
     P, C = core_block.shape
     L = layer_core.shape[1]
-    core_free, alone_free, alone = np.empty(C), np.empty(C * starts.shape[0]), np.empty(L)
-    dram, dynamic, utilization = np.empty(L), np.empty(L), np.empty(L)
     I = starts.shape[0]
-    most = np.empty(model_finish.shape[1])
-    per_cycle = np.empty((2, C))
+    core_free, alone_free, alone = scratch[0, :C], scratch[1, : C * I], scratch[2, :L]
+    dram, dynamic, utilization = scratch[3, :L], scratch[4, :L], scratch[5, :L]
+    most = scratch[6, : model_finish.shape[1]]
     for p in range(P):
         _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, only_pred, input_bytes,
                          saved_pj_per_byte, clock_hz, p, per_cycle, latency_s[p], dram, dynamic, utilization)  # fmt: skip
@@ -206,12 +206,9 @@ def _score_kernel(
             dynamic_sum += dynamic[layer]
             slot_sum += macs[layer] / utilization[layer]
         dram_total[p], dynamic_total[p], mac_slots[p] = dram_sum, dynamic_sum, slot_sum
-        makespan[p] = _schedule_design(latency_s[p], layer_core[p], order[p], preds, transfer_s, no_release, p,
-                                       finish_s[p], core_free)  # fmt: skip
-        # Each instance alone: its layers on cores of its own (instance * C + core).
-        for layer in range(L):
-            alone_core[layer] = layer_core[p, layer] + C * instance[layer]
-        _schedule_design(latency_s[p], alone_core, order[p], preds, transfer_s, no_release, p, alone, alone_free)
+        # The shared schedule, and each instance alone: its layers on cores of its own.
+        makespan[p] = _schedule_shared_and_alone(latency_s[p], layer_core[p], instance, order[p], preds, transfer_s,
+                                                 finish_s[p], core_free, alone, alone_free)  # fmt: skip
         # Maxima in scalars and a small local array: read-modify-writes
         # through the (P, M) and (P, I) outputs cost as much as a schedule.
         for m in range(most.shape[0]):
@@ -249,7 +246,8 @@ def score(rows, core_block, core_dram_bw, core_noc_bw, core_buffer, layer_core, 
         rows, _i64(core_block), _f64(core_dram_bw), _f64(core_noc_bw), _f64(core_buffer), _i64(layer_core),
         _i64(order), _i64(preds), _only_pred(preds), _f64(transfer_s), _f64(input_bytes), float(saved_pj_per_byte),
         float(clock_hz), _f64(macs), _i64(model), _i64(instance), _i64(starts), latency, finish, makespan, dram,
-        dynamic, slots, model_finish, shared, alone, np.zeros((0, 0)), np.empty(L, dtype=np.int64),
+        dynamic, slots, model_finish, shared, alone, np.empty((7, max(L, core_block.shape[1] * I, num_models))),
+        np.empty((2, core_block.shape[1])),
     )  # fmt: skip
     return Scored(latency_s=latency, finish_s=finish, makespan_s=makespan, dram_bytes=dram, dynamic_pj=dynamic,
                   mac_slots=slots, model_finish_s=model_finish, instance_shared_s=shared, instance_alone_s=alone)

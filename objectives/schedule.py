@@ -37,7 +37,7 @@ import numpy as np
 from objectives.metrics import row_total
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, no_cfunc_wrapper=True)
 def _max(a: float, b: float) -> float:
     """``np.maximum`` for scalars: a NaN on either side wins.  Two selects,
     no short-circuit ``or``: branch-free, as the comparisons in a schedule
@@ -46,7 +46,7 @@ def _max(a: float, b: float) -> float:
     return a if a != a else larger
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 def _topological_keys_kernel(keys, preds):
     """Raise ``keys`` ``(P, L)`` in place to at least their predecessors' keys."""
     P, L = keys.shape
@@ -83,7 +83,7 @@ def schedule_order(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
     return np.argsort(topological_priority(priority, preds), axis=1, kind="stable")
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, no_cfunc_wrapper=True)
 def _schedule_design(latency, core_of, order, preds, transfer_s, release_s, p, finish, core_free):
     """List-schedule design ``p``: its ``latency``, ``core_of`` (each layer's
     core), ``order`` and ``finish`` are ``(L,)`` rows; ``release_s`` is
@@ -115,7 +115,49 @@ def _schedule_design(latency, core_of, order, preds, transfer_s, release_s, p, f
     return last
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, no_cfunc_wrapper=True)
+def _schedule_shared_and_alone(latency, core_of, instance, order, preds, transfer_s, finish, core_free, alone,
+                               alone_free):  # fmt: skip
+    """``_schedule_design`` twice in one walk of ``order``, without release
+    times: the shared schedule (``finish``, ``core_free``) and each model
+    instance alone (``alone``, ``alone_free`` ``(C * I,)``), its layers on cores
+    of their own (``core + C * instance``).  The two walks read the same
+    layer, predecessors and transfers; walked once, they are read once (a
+    fifth of the scoring kernel at P = 1024).  Each schedule's arithmetic is
+    ``_schedule_design``'s.  Returns the shared makespan."""
+    C = core_free.shape[0]
+    D = preds.shape[1]
+    for c in range(C):
+        core_free[c] = 0.0
+    for c in range(alone_free.shape[0]):
+        alone_free[c] = 0.0
+    last = 0.0
+    for t in range(order.shape[0]):
+        layer = order[t]
+        core = core_of[layer]
+        own = core + C * instance[layer]
+        start, start_alone = core_free[core], alone_free[own]
+        for d in range(D):
+            # Branch-free, as in _schedule_design: an absent predecessor (-1)
+            # reads the last layer's slots, real elements, selected away.
+            pred = preds[layer, d]
+            transfer = transfer_s[layer, d]
+            pred_core = core_of[pred]
+            arrival = finish[pred] + (transfer if pred_core != core else 0.0)
+            start = _max(start, arrival) if pred >= 0 else start
+            arrival = alone[pred] + (transfer if pred_core + C * instance[pred] != own else 0.0)
+            start_alone = _max(start_alone, arrival) if pred >= 0 else start_alone
+        done = start + latency[layer]
+        finish[layer] = done
+        core_free[core] = done
+        last = _max(last, done)
+        done = start_alone + latency[layer]
+        alone[layer] = done
+        alone_free[own] = done
+    return last
+
+
+@numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 def _list_schedule_kernel(latency_s, layer_core, order, preds, transfer_s, release_s, num_cores, finish, makespan):
     """Fill ``finish`` ``(P, L)`` and ``makespan`` ``(P,)``; ``release_s`` is ``(P, L)`` or ``(0, 0)`` for none."""
     core_free = np.empty(num_cores)
@@ -124,11 +166,11 @@ def _list_schedule_kernel(latency_s, layer_core, order, preds, transfer_s, relea
                                        finish[p], core_free)  # fmt: skip
 
 
-@numba.njit(cache=True)
-def _greedy_design(latency, core_active, order, preds, bias_s, p, core_free, finish, finish_if, assignment):
+@numba.njit(cache=True, no_cfunc_wrapper=True)
+def _greedy_design(latency, core_active, order, preds, bias_s, p, core_free, finish, assignment):
     """Best-fit assignment of design ``p``: ``latency`` ``(C, L)`` (float64 or
     float32), ``core_active`` ``(C,)``, ``order`` and ``assignment`` ``(L,)``;
-    ``core_free``, ``finish``, ``finish_if`` are scratch."""
+    ``core_free`` and ``finish`` are scratch."""
     C = core_free.shape[0]
     biased = bias_s.shape[0] > 0
     for c in range(core_free.shape[0]):  # (a loop: slice assignment compiles slowly)
@@ -140,28 +182,29 @@ def _greedy_design(latency, core_active, order, preds, bias_s, p, core_free, fin
             pred = preds[layer, d]
             arrival = finish[pred]  # branch-free: an absent (-1) predecessor is selected away
             ready = _max(ready, arrival) if pred >= 0 else ready
-        best, best_key = 0, 0.0
+        best, best_key, best_done = 0, 0.0, 0.0
         for c in range(C):
             # An inactive core's latency + inf, as the numpy path blocked it.
-            finish_if[c] = _max(core_free[c], ready) + (np.float64(latency[c, layer]) + (0.0 if core_active[c] else np.inf))
-            key = finish_if[c] + bias_s[p, layer, c] if biased else finish_if[c]
+            done = _max(core_free[c], ready) + (np.float64(latency[c, layer]) + (0.0 if core_active[c] else np.inf))
+            key = done + bias_s[p, layer, c] if biased else done
             # np.argmin: the first minimum, or the first NaN.  Bitwise & and |,
             # not short-circuit: selects instead of unpredictable branches.
             take = (c == 0) | ((best_key == best_key) & ((key < best_key) | (key != key)))
             best = c if take else best
             best_key = key if take else best_key
-        finish[layer] = finish_if[best]
-        core_free[best] = finish_if[best]
+            best_done = done if take else best_done  # (a scalar: no per-core array to store and reload)
+        finish[layer] = best_done
+        core_free[best] = best_done
         assignment[layer] = best
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 def _greedy_kernel(latency_s, core_active, order, preds, bias_s, assignment):
     """Fill ``assignment`` ``(P, L)``; ``latency_s`` is ``(P, C, L)``, ``bias_s`` ``(P, L, C)`` or ``(0, 0, 0)``."""
     P, C, L = latency_s.shape
-    core_free, finish, finish_if = np.empty(C), np.empty(L), np.empty(C)
+    core_free, finish = np.empty(C), np.empty(L)
     for p in range(P):
-        _greedy_design(latency_s[p], core_active[p], order[p], preds, bias_s, p, core_free, finish, finish_if,
+        _greedy_design(latency_s[p], core_active[p], order[p], preds, bias_s, p, core_free, finish,
                        assignment[p])  # fmt: skip
 
 
