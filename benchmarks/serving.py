@@ -1,7 +1,7 @@
 """Serving simulation throughput: designs scored per second on a request stream, per policy.
 
     python benchmarks/serving.py [--designs 64] [--cores 4] [--requests 1000] [--load 0.5]
-        [--platform cloud] [--repeats 3] [--qps]
+        [--platform cloud] [--repeats 3] [--qps] [--policies shared,pinned]
 
 The issue's case: three tenants (ResNet-50, MobileNet-v2, GoogLeNet: 54, 53
 and 58 layers) × 1,000 Poisson requests each, on random 4-core designs of
@@ -66,7 +66,13 @@ def main() -> None:
     parser.add_argument("--platform", default="cloud")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--qps", action="store_true", help="also time qps_at_sla")
+    parser.add_argument("--policies", default=",".join(sv.POLICIES),
+                        help="comma-separated policies to time (default: all of them)")
     args = parser.parse_args()
+    policies = args.policies.split(",")
+    unknown = [p for p in policies if p not in sv.POLICIES]
+    if unknown:
+        parser.error(f"--policies: unknown {', '.join(unknown)} (allowed: {', '.join(sv.POLICIES)})")
 
     workload = Workload.from_models("serving-bench", [get_model(m) for m in MODELS])
     platform = get_platform(args.platform)
@@ -88,7 +94,7 @@ def main() -> None:
     stream_layers, stream_tenants = sv.tenant_layers(workload, probe, platform), sv.request_stream(probe).tenant
     ceiling = args.designs / cpu_seconds(lambda: numpy_ceiling(tables, stream_layers, stream_tenants), args.repeats)
     print(f"numpy ceiling  {ceiling:8.1f} designs/s  (each request-layer's fastest core: a gather and a min)")
-    for policy in sv.POLICIES:
+    for policy in policies:
         scenario = sv.Scenario(tenants, policy=policy, warmup=50)
         sv.simulate(designs, workload, platform, scenario, tables=tables)  # compile / load the kernels
         seconds = cpu_seconds(lambda: sv.simulate(designs, workload, platform, scenario, tables=tables),

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from objectives import serving as sv
-from objectives import serving_policies
+from objectives import serving_kernels, serving_policies
 from objectives.workloads import Workload, get_model
 from spaces import get_platform
 from tests.objectives.helpers import random_designs
@@ -28,14 +28,27 @@ def zoo():
     return workload, designs, tables
 
 
-def _v1(tables, layers, stream, allowed, load):
+def _v1(tables, layers, stream, allowed, load, max_gaps=sv.MAX_GAPS):
     """What the frozen kernel fills, for the same stream."""
     P, L, C = tables.latency_s.shape
     out = serving_policies.Outputs.empty(P, stream.num_requests, C)
     greedy_v1(tables.latency_s, tables.dynamic_j, tables.chained_latency_s, tables.chained_dynamic_j,
               np.ascontiguousarray(allowed), layers.layer, layers.preds, layers.transfer_s, layers.single,
-              *serving_policies._stream_args(stream, load, tables.feasible), sv.MAX_GAPS,
+              *serving_policies._stream_args(stream, load, tables.feasible), max_gaps,
               out.finish, out.arrival, out.dynamic, out.busy, out.peak)  # fmt: skip
+    return out
+
+
+def _new(tables, layers, stream, allowed, load, max_gaps):
+    """What the current kernel fills when each core keeps ``max_gaps`` idle intervals."""
+    P, L, C = tables.latency_s.shape
+    out = serving_policies.Outputs.empty(P, stream.num_requests, C)
+    serving_kernels.greedy_stream_kernel(
+        tables.latency_s, tables.dynamic_j, tables.chained_latency_s, tables.chained_dynamic_j, tables.layer_power_w,
+        tables.chained_layer_power_w, np.ascontiguousarray(allowed), layers.layer, layers.preds, layers.transfer_s,
+        layers.single, *serving_policies._stream_args(stream, load, tables.feasible), max_gaps,
+        out.finish, out.arrival, out.dynamic, out.busy, out.peak,
+    )  # fmt: skip
     return out
 
 
@@ -66,6 +79,20 @@ def test_the_greedy_kernel_is_bit_identical_to_its_first_version(zoo, policy, ut
     new = sv.POLICIES[policy].run(tables, layers, stream, scenario, load)
     _assert_identical(new, _v1(tables, layers, stream, allowed, load))
     assert np.isfinite(new.finish).all() and (new.peak > 0).any()
+
+
+@pytest.mark.parametrize("max_gaps", [1, 2, 3])
+@pytest.mark.parametrize("utilization", [0.5, 3.0])
+def test_cores_that_keep_few_idle_intervals_forget_the_ones_the_first_version_did(zoo, max_gaps, utilization):
+    """Few slots: nearly every split and insertion finds its core full."""
+    workload, designs, tables = zoo
+    scenario = _scenario(tables, utilization, "shared")
+    layers, stream = sv.tenant_layers(workload, scenario, CLOUD), sv.request_stream(scenario)
+    allowed = np.repeat(tables.active[:, None, :], len(MODELS), axis=1)
+    load = np.linspace(0.7, 1.3, designs.num_designs)
+    new = _new(tables, layers, stream, allowed, load, max_gaps)
+    _assert_identical(new, _v1(tables, layers, stream, allowed, load, max_gaps))
+    assert np.isfinite(new.finish).all()
 
 
 def test_a_stream_given_up_stops_where_it_did(zoo):
