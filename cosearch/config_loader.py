@@ -288,7 +288,7 @@ class ConfigProblem(typing.NamedTuple):
     @classmethod
     def from_config(cls, config: ExperimentConfig, baseline=None):
         """The main space's problem, or the one of a ``BaselineSpaceConfig``; with a ``serving``
-        section, a ``scenarios.ServingSpec`` (designs judged on its request streams)."""
+        section, a ``ServingSpec`` (designs judged on its request streams)."""
         name = config.space.name if baseline is None else baseline.name
         options = config.space.options if baseline is None else baseline.options
         label = name if baseline is None else baseline.key
@@ -296,8 +296,6 @@ class ConfigProblem(typing.NamedTuple):
         platform = config.platform.model_dump(mode="json")
         key = f"{label}:{config.workload.mix or config.workload.name or 'custom'}@{config.platform.label}"
         if config.serving is not None:
-            from cosearch.scenarios import ServingSpec
-
             serving = config.serving.model_dump(mode="json")
             if baseline is not None and baseline.policy is not None:
                 serving["policy"] = baseline.policy
@@ -315,6 +313,27 @@ class ConfigProblem(typing.NamedTuple):
         workload = WorkloadConfig.model_validate(self.workload).build()
         platform = PlatformConfig.model_validate(self.platform).build()
         return BuiltProblem(make_space(self.space, workload, platform, **self.space_options), workload, platform)
+
+
+class ServingSpec(typing.NamedTuple):
+    """A picklable problem spec (``ConfigProblem``'s fields plus the ``serving`` section as plain
+    data), rebuilt as a ``scenarios.ServingProblem`` wherever the run goes. It lives here, beside
+    ``ConfigProblem``, so ``scenarios`` never imports this module (config_loader → scenarios only)."""
+
+    key: str
+    workload: dict
+    platform: dict
+    space: str
+    space_options: dict
+    serving: dict
+    needs: tuple = ()
+
+    def build(self):
+        from cosearch.config_serving import ServingConfig
+        from cosearch.scenarios import ServingProblem
+
+        built = ConfigProblem(*self[:5]).build()
+        return ServingProblem(built, ServingConfig.model_validate(self.serving), self.needs)
 
 
 # -- the runs a config asks for ------------------------------------------------

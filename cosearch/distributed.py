@@ -140,6 +140,13 @@ def _init_keeping_sigterm(**options) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
+LOCAL_SYSTEM_CONFIG = {"prestart_worker_first_driver": False}
+"""Ray settings of a private local instance. The raylet already starts one worker per CPU as it
+comes up; by default it starts more when the driver connects, which on a small machine import
+Python beside those (about 1 s of CPU and 80 MB each) and exit unused: the event actor and one
+warm-up task per CPU need no more (measured: 3 worker processes instead of 4)."""
+
+
 @contextlib.contextmanager
 def session(address: str | None = None, *, num_cpus: int | None = None,
             runtime_env: dict | None = None) -> Iterator[None]:
@@ -154,7 +161,8 @@ def session(address: str | None = None, *, num_cpus: int | None = None,
     if address in (None, "local"):
         with local_token_auth():
             try:
-                _init_keeping_sigterm(address="local", num_cpus=num_cpus or os.cpu_count(), **options)
+                _init_keeping_sigterm(address="local", num_cpus=num_cpus or os.cpu_count(),
+                                      _system_config=LOCAL_SYSTEM_CONFIG, **options)
             except Exception as e:  # Ray raises a bare Exception when its processes do not come up in time
                 ray.shutdown()  # what did start is stopped
                 raise LocalRayError(
@@ -288,7 +296,10 @@ def _run_task(spec: RunSpec, problem, sink, workers: int = 1, min_part_s: float 
 
 
 class RayExecutor:
-    """Runs as Ray tasks; see the module docstring. ``max_in_flight`` defaults to twice the cluster's CPUs.
+    """Runs as Ray tasks; see the module docstring. ``max_in_flight`` defaults to the cluster's CPUs:
+    a run waits for its last event's delivery before it returns, and Ray lends a waiting task's CPU
+    to a queued one, for which it starts a new worker process (about 1 s of CPU, 80 MB) that is then
+    not needed; the driver sends the next run as soon as one finishes instead.
 
     ``population_split``: the ``min_part_s`` of ``SplitProblem`` for runs
     given more than one CPU (the cluster's CPUs over the runs left, at
@@ -355,19 +366,23 @@ class RayExecutor:
 
         ``problems``: the driver's built problems by key, each put in the object
         store once and handed to its runs' tasks; a run whose problem is not
-        there builds it on its worker.
+        there builds it on its worker. A session this call opens it closes; one
+        opened by ``start`` stays open for its caller to ``close`` (``run_experiment``
+        closes it while the results are written).
         """
+        opened_here = self._session is None
         self.start()
         try:
             return self._execute(list(specs), collector, problems or {})
         finally:
-            self.close()
+            if opened_here:
+                self.close()
 
     def _execute(self, specs: list[RunSpec], collector, problems: Mapping) -> bool:
         sink = self.sink
         refs = {key: ray.put(problems[key]) for key in dict.fromkeys(s.problem.key for s in specs) if key in problems}
         cpus = ray.cluster_resources().get("CPU", 1)
-        limit = self.max_in_flight or max(2 * int(cpus), 1)
+        limit = self.max_in_flight or max(int(cpus), 1)
         task = _run_task.options(scheduling_strategy="SPREAD", max_retries=self.max_retries, num_cpus=1)
         queue, pending = list(specs), {}
 
@@ -390,7 +405,9 @@ class RayExecutor:
                     spec = queue.pop(0)
                     problem = refs.get(spec.problem.key)
                     pending[task.remote(spec, problem, sink, workers, self.population_split)] = spec.label
-                ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=self.poll_seconds)
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=self.poll_seconds)
+                if ready:  # with every other run finished by now
+                    ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0)
                 drain()
                 for ref in ready:
                     label = pending.pop(ref)
@@ -417,12 +434,14 @@ def _warm_up() -> int:
     cache (by scoring designs of the tiny problem, whose batches call every kernel with the types
     any problem's do). A second or two of CPU per worker, spent while the driver still prepares;
     it changes nothing a run computes (mapper tables are kept per workload and platform)."""
-    from cosearch.experiment import TinyProblem
+    import objectives
     from cosearch.optimizers.cma_es import import_cma
+    from cosearch.testing import tiny_problem
 
     import_cma()
-    problem = TinyProblem().build()
-    problem.evaluate(np.random.default_rng(0).random((4, problem.dim)))
+    tiny = tiny_problem()
+    objectives.evaluate(tiny.space.decode(np.random.default_rng(0).random((4, tiny.space.dim))), tiny.workload,
+                        tiny.platform)
     return os.getpid()
 
 

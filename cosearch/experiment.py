@@ -465,8 +465,9 @@ def run_experiment(
        an extra ``planned`` event (``runs``, ``todo``) comes before the first run;
     4. collect: every run by label in spec order, the merged fronts;
     5. write (with a writer, when every run finished): designs, front, plots
-       and ``summary.json`` as ``result.summary``. A Ctrl-C while writing
-       returns ``interrupted`` with every run kept and no summary.
+       and ``summary.json`` as ``result.summary``, while a side thread closes
+       the executor (Ray's processes stop). A Ctrl-C while writing returns
+       ``interrupted`` with every run kept and no summary.
     """
     executor = make_executor(executor, address, num_cpus, runtime_env)
     close = getattr(executor, "close", lambda: None)  # what ``start`` opened (Ray's session)
@@ -490,14 +491,23 @@ def run_experiment(
         started = time.perf_counter()
         collector = Collector(todo, forward)
         interrupted = executor.execute(todo, collector, problems) if todo else False
-    finally:
+    except BaseException:
         close()
+        raise
     outcome = collector.result(interrupted, restored)
     outcome.runs = {s.label: outcome.runs[s.label] for s in specs if s.label in outcome.runs}  # spec order
-    if writer is not None and not interrupted and not outcome.failures:
+    if writer is None or interrupted or outcome.failures:
+        close()
+        return outcome
+    seconds = time.perf_counter() - started
+
+    def write() -> None:
         try:
             outcome.summary = writer.finish(name or getattr(spec, "name", "experiment"), specs, outcome, problems,
-                                            seconds=time.perf_counter() - started)
+                                            seconds=seconds)
         except KeyboardInterrupt:  # summary.json is written last, so the directory still reads as unfinished
             outcome.interrupted = True
+
+    # Ray's processes take a second or two to stop (mostly waiting for them to exit): written meanwhile.
+    _alongside(close, write)
     return outcome

@@ -164,6 +164,12 @@ def _far(latency, energy, cloud, front, marked: np.ndarray) -> np.ndarray:
     return far
 
 
+def _covers(point: tuple[float, float], others: Sequence[tuple[float, float]], decades: float = 0.03) -> bool:
+    """Whether a marker at ``point`` would hide one of ``others`` on log-log axes: within ``decades``
+    on both (0.03 of a decade: a few pixels on a front spanning two decades)."""
+    return any(abs(np.log10(point[0] / x)) < decades and abs(np.log10(point[1] / y)) < decades for x, y in others)
+
+
 def pareto_figure(
     *,
     latency_s: Sequence[float],
@@ -213,12 +219,17 @@ def pareto_figure(
         ax.scatter([best[0]], [best[1]], marker="*", s=300, color="C3", edgecolor="k", lw=0.6, zorder=5,
                    label=f"{best_label} ({EDP.label} {si(best[0] * best[1], EDP.unit)})")
         points.append((np.array([best[0]]), np.array([best[1]])))
+    markers = [(p[0][0], p[1][0]) for p in points[1:]]  # the star's point, then each baseline's
     for i, (name, (lat, en)) in enumerate((baselines or {}).items()):
         if np.isfinite(lat) and np.isfinite(en) and lat > 0 and en > 0:
-            ax.scatter([lat], [en], marker=MARKERS[i % len(MARKERS)], s=max(120 - 14 * i, 40),
-                       color=BASELINE_COLORS[i % len(BASELINE_COLORS)], edgecolor="k", lw=0.8, zorder=6 + i,
-                       label=f"baseline {name} ({EDP.label} {si(lat * en, EDP.unit)})")
+            color = BASELINE_COLORS[i % len(BASELINE_COLORS)]
+            # on (nearly) the same point as a marker drawn before: hollow, so that one shows through
+            style = ({"facecolor": "none", "edgecolor": color, "lw": 2.0} if _covers((lat, en), markers)
+                     else {"color": color, "edgecolor": "k", "lw": 0.8})
+            ax.scatter([lat], [en], marker=MARKERS[i % len(MARKERS)], s=max(120 - 14 * i, 40), zorder=6 + i,
+                       label=f"baseline {name} ({EDP.label} {si(lat * en, EDP.unit)})", **style)
             points.append((np.array([lat]), np.array([en])))
+            markers.append((lat, en))
     xs = np.concatenate([p[0] for p in points])
     ys = np.concatenate([p[1] for p in points])
     _finish(fig, ax, title or "Pareto front: latency vs energy", ncol=1)
@@ -304,6 +315,11 @@ def median_curves(runs: Sequence[Mapping[str, Sequence[float]]]):
     return grid, np.median(seconds, axis=0), q
 
 
+TIME_SPREAD_FOR_LOG = 20.0
+"""The convergence figure's time axis turns logarithmic when the slowest optimizer's run lasts this
+many times the fastest's."""
+
+
 def convergence_figure(
     curves: Mapping[str, Sequence[Mapping[str, Sequence[float]]]],
     *,
@@ -323,18 +339,21 @@ def convergence_figure(
     """
     fig, (left, right) = _figure(10.5, 4.4, ncols=2, sharey=True)
     colors = _colors(len(curves))
-    shown, t_max = [], 0.0
+    shown, t_max, t_ends, t_firsts = [], 0.0, [], []
     for color, (name, runs) in zip(colors, curves.items()):
         evaluations, seconds, (q25, q50, q75) = median_curves(runs)
         if not evaluations.size:
             continue
         seeds = sum(1 for r in runs if len(r["evaluations"]))
         for ax, x in ((left, evaluations), (right, seconds)):
-            ax.step(x, q50, where="post", color=color, lw=1.5, label=f"{name} ({seeds} seed{'s' * (seeds != 1)})")
+            ax.step(x, q50, where="post", color=color, lw=1.5, label=f"{name} ({seeds} seed{'s' * (seeds != 1)})",
+                    marker="o" if len(x) == 1 else None)  # one batch alone: a point, not an invisible step
             if seeds > 1:
                 ax.fill_between(x, q25, q75, step="post", color=color, alpha=0.2, lw=0)
         shown.extend(q[np.isfinite(q)] for q in (q25, q75))
         t_max = max(t_max, float(seconds.max()))
+        t_ends.append(float(seconds.max()))
+        t_firsts.extend(seconds[seconds > 0][:1])
     values = np.concatenate(shown) if shown else np.zeros(0)
     values = values[values > 0] if log else values
     if values.size:
@@ -349,7 +368,15 @@ def convergence_figure(
         y_lo, y_hi = left.get_ylim()
         unit_axis(left.yaxis, label, unit, y_lo, max(abs(y_lo), abs(y_hi)), log=log, scale=scale)
     left.set_xlabel("evaluations (designs scored)")
-    unit_axis(right.xaxis, "wall-clock time, median over seeds", "s", 0.0, t_max or 1.0)
+    if t_firsts and min(t_ends) > 0 and t_max / min(t_ends) > TIME_SPREAD_FOR_LOG:
+        # one optimizer far slower than another (TPE against CMA-ES): on a linear axis the fast
+        # ones are a vertical line at 0; a log axis shows each over its own span
+        t_lo = min(t_firsts)
+        right.set_xscale("log")
+        right.set_xlim(t_lo / 1.2, t_max * 1.2)
+        unit_axis(right.xaxis, "wall-clock time, median over seeds, log scale", "s", t_lo, t_max, log=True)
+    else:
+        unit_axis(right.xaxis, "wall-clock time, median over seeds", "s", 0.0, t_max or 1.0)
     right.set_ylabel("")
     for ax in (left, right):
         ax.grid(True, alpha=0.3)
@@ -378,6 +405,11 @@ def _amount(value: float | None, unit: str) -> str:
     return "" if value is None else f"{value:.3g} {unit}"
 
 
+def _with_unit(name: str, unit: str, texts: Sequence[str]) -> str:
+    """A share row's name with the unit of its amounts: a narrow segment shows its number alone."""
+    return f"{name} ({unit})" if any(texts) else name
+
+
 def design_figure(
     cores: Sequence[Mapping],
     *,
@@ -404,11 +436,12 @@ def design_figure(
     n = len(cores)
     pes = np.array([c["pes"] for c in cores], float)
     label, share, texts = compute or ("compute (PEs)", pes / pes.sum(), [f"{int(p):,} PEs" for p in pes])
+    bw_texts = [_amount(c.get("bw_gbps"), "GB/s") for c in cores]
+    buffer_texts = [_amount(c.get("buffer_mib"), "MiB") for c in cores]
     rows = [(label, np.asarray(share, float), list(texts)),
-            (bandwidth, np.array([c["bw_share"] for c in cores], float),
-             [_amount(c.get("bw_gbps"), "GB/s") for c in cores]),
-            ("on-chip buffer", np.array([c["buffer_share"] for c in cores], float),
-             [_amount(c.get("buffer_mib"), "MiB") for c in cores])]
+            (_with_unit(bandwidth, "GB/s", bw_texts), np.array([c["bw_share"] for c in cores], float), bw_texts),
+            (_with_unit("on-chip buffer", "MiB", buffer_texts), np.array([c["buffer_share"] for c in cores], float),
+             buffer_texts)]
     has_work = work is not None and np.asarray(work).size and np.asarray(work).sum() > 0
     height = 2.2 + 0.45 * len(rows) + 0.2 * len(notes) + (0.8 * n + 0.6 if has_work else 0.3 * n)
     fig, axes = _figure(9.0, height, nrows=2 if has_work else 1, squeeze=False,
@@ -461,6 +494,7 @@ def design_figure(
         bottom.set_xlim(0, left.max() * 1.22)
         unit_axis(bottom.xaxis, "work on each core: MACs per pass of the mix", "MAC", 0.0, left.max())
         bottom.grid(True, axis="x", alpha=0.3)
+        bottom.set_axisbelow(True)  # grid lines behind the bars, not across them
         fig.legend(*bottom.get_legend_handles_labels(), fontsize=8, loc="outside lower center",
                    ncol=min(len(model_names), 4), frameon=False, title="DNN", title_fontsize=8)
     fig.suptitle(title or f"Best design: {n} core{'s' * (n != 1)}")
@@ -468,7 +502,9 @@ def design_figure(
     _in_segments(top, r, segments)
     if has_work:
         for c in range(n):
-            bottom.text(left[c], c, f" {left[c] / total:.0%} of the MACs", va="center", fontsize=8, in_layout=False)
+            share = left[c] / total
+            shown = "<1%" if 0 < share < 0.005 else f"{share:.0%}"  # a core with some work never reads 0%
+            bottom.text(left[c], c, f" {shown} of the MACs", va="center", fontsize=8, in_layout=False)
     return fig
 
 
@@ -538,6 +574,9 @@ def gantt_figure(
                     ax.annotate(si(deadline[m], "s"), (deadline[m], 1.0), xycoords=("data", "axes fraction"),
                                 xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=7)
         ax.plot([], [], color=colors[m], lw=6, label=text)
+    if np.isfinite(done).any():  # the triangles above the bars, otherwise unexplained
+        ax.plot([], [], marker="v", ms=8, ls="none", color="0.6", mec="k", mew=0.5,
+                label="a DNN done (triangle in its colour)")
     if drawn.any():
         ax.plot([], [], color="0.3", ls="--", lw=1.4, label="deadline (dashed: the DNN's colour, grey if shared)")
     ax.set_yticks(range(len(labels)), labels)
@@ -545,6 +584,7 @@ def gantt_figure(
     ax.set_xlim(0, x_hi)
     unit_axis(ax.xaxis, "time since the DNNs arrive", "s", 0.0, x_hi)
     ax.grid(True, axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
     fig.legend(fontsize=8, loc="outside lower center", ncol=min(M + drawn.any(), 2), frameon=False)
     ax.set_title(title or "Schedule per core, coloured by DNN", pad=16)  # room for the finish and deadline marks
     if layer_names is not None and len(layer_names):
@@ -676,11 +716,15 @@ def grouped_bars_figure(
     metric: str = "qps_at_sla",
     log: bool = True,
     title: str = "",
+    spread: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
+    ratios: bool = True,
 ):
     """Bars grouped by the outer key (a scenario or experiment), one bar per inner key (a design),
     each labelled with its value relative to the group's first bar (``values[group][design]``, in
-    the unit of ``metric`` in the metrics table). A value of 0 has no bar: it is written at the
-    floor. Room is left above the tallest bar for its label."""
+    the unit of ``metric`` in the metrics table; ``ratios=False``: no labels). A value of 0 has
+    no bar: it is written at the floor. Room is left above the tallest bar for its label.
+    ``spread[group][design]``: ``(min, max)`` drawn as a whisker (over seeds, say); a bar of 0
+    whose max is not 0 gets a mark at its max."""
     groups = list(values)
     designs = list(dict.fromkeys(d for g in groups for d in values[g]))
     fig, ax = _figure(min(14.0, max(6.5, 1.3 * len(groups) * max(len(designs), 2) / 3)), 5.0)
@@ -694,7 +738,13 @@ def grouped_bars_figure(
         heights.extend(ys[drawn])
         for x, y, group, ok in zip(xs, ys, groups, drawn):
             first = next(iter(values[group].values()))
-            if ok and first > 0:
+            lo, hi = (spread or {}).get(group, {}).get(design, (np.nan, np.nan))
+            if ok and hi > lo:
+                ax.errorbar(x, y, yerr=[[y - lo], [hi - y]], fmt="none", ecolor="0.2", capsize=2, lw=0.8)
+            elif not ok and hi > 0:  # 0 at the median, not on every seed: the best seed's mark
+                ax.errorbar(x, hi, fmt="_", color="0.2", ms=6)
+                heights.append(hi)
+            if ok and first > 0 and ratios:
                 ax.annotate(f"{y / first:.2g}×", (x, y), xytext=(0, 2), textcoords="offset points", fontsize=6,
                             ha="center", va="bottom", rotation=90)
             elif design in values[group] and not ok:  # measured as 0 (a design a group lacks gets no mark)
@@ -713,17 +763,37 @@ def grouped_bars_figure(
         ax.set_ylabel(f"{label} ({unit})" if unit else label)
     for x in zeros:  # no bar: marked at the axis floor
         ax.annotate("0", (x, ax.get_ylim()[0]), fontsize=7, ha="center", va="bottom", color="0.4")
-    tilt = len(groups) > 6
+    ax.set_xlim(-0.5, len(groups) - 0.5)  # every design's slot, drawn or 0, and each name under its group
+    width_in = fig.get_figwidth()
+    # tilted where the names would run into each other (about 0.075 in a character at 10 pt)
+    tilt = len(groups) > 6 or max(map(len, groups), default=0) * CHAR_IN > 0.9 * (width_in - 1.2) / max(len(groups), 1)
     ax.set_xticks(range(len(groups)), groups, rotation=20 if tilt else 0, ha="right" if tilt else "center")
     ax.grid(True, axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
     _legend_below(fig, ax)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(_wrapped(title, width_in), fontsize=10)
     return fig
+
+
+CHAR_IN = 0.075
+"""About how wide a character of a 10-point label is, in inches (DejaVu Sans), to decide before drawing."""
+
+
+def _wrapped(text: str, width_in: float) -> str:
+    """``text`` broken into lines that fit a figure ``width_in`` inches wide (a title is not clipped)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, max(int(width_in / CHAR_IN), 20))) if text else text
 
 
 def grouped_bars(path, values, **kwargs) -> pathlib.Path:
     """``grouped_bars_figure(values, **kwargs)`` written to ``path``."""
     return save_figure(grouped_bars_figure(values, **kwargs), path)
+
+
+MIN_LABELLED_SHARE = 0.045
+"""A core-mix segment is labelled with its count when it is at least this share of the tallest bar
+(about the height of an 8-point digit on the figure's axes)."""
 
 
 def core_mix_figure(mixes: Mapping[str, Sequence[str]], *, title: str = ""):
@@ -735,12 +805,15 @@ def core_mix_figure(mixes: Mapping[str, Sequence[str]], *, title: str = ""):
     labels = sorted({core for cores in mixes.values() for core in cores})
     fig, ax = _figure(max(6.5, 0.9 * len(names) + 2), 5.0)
     bottom = np.zeros(len(names))
-    for label, color in zip(labels, _colors(len(labels))):
+    tallest = max((len(cores) for cores in mixes.values()), default=1)
+    for i, (label, color) in enumerate(zip(labels, _colors(len(labels)))):
         counts = np.array([list(mixes[n]).count(label) for n in names], float)
-        ax.bar(range(len(names)), counts, bottom=bottom, color=color, edgecolor="white", label=label)
-        for i, count in enumerate(counts):
-            if count:
-                ax.text(i, bottom[i] + count / 2, f"{int(count)}", ha="center", va="center", fontsize=8)
+        # past the palette's 20 colours a label repeats one: hatched, so the two stay apart
+        ax.bar(range(len(names)), counts, bottom=bottom, color=color, edgecolor="white", label=label,
+               hatch="//" if i >= 20 else None)
+        for x, count in enumerate(counts):
+            if count >= MIN_LABELLED_SHARE * tallest:  # a count only where its segment holds the digits
+                ax.text(x, bottom[x] + count / 2, f"{int(count)}", ha="center", va="center", fontsize=8)
         bottom += counts
     ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
     ax.set_ylabel("cores (count)")

@@ -193,15 +193,18 @@ def _key_labels(keys) -> str:
     return ", ".join(labels[:-1]) + f" and {labels[-1]}" if len(labels) > 1 else "".join(labels)
 
 
-def _best_label(objectives) -> str:
-    """What the star is: with several objectives, the best by the first (runs compare lexicographically)."""
+def _best_label(objectives, space: str | None = None) -> str:
+    """What the star is: the best design of the searched space, named as the baselines' spaces are
+    (a baseline may search a larger space and beat it); with several objectives, the best by the
+    first (runs compare lexicographically)."""
     from objectives.metrics import METRICS
 
+    best = f"best {space} design" if isinstance(space, str) and space else "best design"
     if len(objectives) == 1:
-        return "best design"
+        return best
     first = METRICS.get(objectives[0])
     word = "most" if first is not None and first.direction == "maximize" else "least"
-    return f"best design ({word} {_key_labels(objectives[:1])})"
+    return f"{best} ({word} {_key_labels(objectives[:1])})"
 
 
 def _convergence(results: ResultsDir, summary: dict, fmt: str, title: str) -> pathlib.Path:
@@ -227,7 +230,7 @@ def _convergence(results: ResultsDir, summary: dict, fmt: str, title: str) -> pa
                  "median and IQR over seeds")
     else:
         name, unit = (objective.label, objective.unit) if objective else (summary["objective"][0], "")
-        options = {"label": f"best {name} so far" + (" (higher is better)" if higher else ""), "unit": unit,
+        options = {"label": f"best {name} so far" + (", higher is better" if higher else ""), "unit": unit,
                    "log": True}
         title = f"Convergence — {title} (median and IQR over seeds)"
     return plots.convergence(results.plots_dir / f"convergence.{fmt}", curves, title=title, **options)
@@ -285,7 +288,7 @@ def plot_results(results: ResultsDir, fmt: str = "png", summary: dict | None = N
         front_keys=summary["pareto"]["keys"],
         best=None if not best else (best["metrics"]["latency_s"], best["metrics"]["energy_j"]),
         baselines=baselines, title=f"Pareto front — {title}", cloud_label="on single runs' fronts only",
-        best_label=_best_label(summary["objective"]))]
+        best_label=_best_label(summary["objective"], summary.get("space")))]
     written.append(_convergence(results, summary, fmt, title))
     if best and best.get("design"):
         written.extend(_best_design_plots(results, best, fmt, title))

@@ -345,22 +345,3 @@ def design_result(result, p: int, scenario):
     """Design ``p``'s rows of a ``ServingResult``, judged against ``scenario``'s bounds."""
     rows = {name: getattr(result, name)[p : p + 1] for name in PER_DESIGN_FIELDS}
     return dataclasses.replace(result, qos_s=np.array([t.qos_s for t in scenario.tenants]), **rows)
-
-
-class ServingSpec(NamedTuple):
-    """A picklable problem spec (``config_loader.ConfigProblem``'s fields plus the ``serving`` section as
-    plain data), rebuilt as a ``ServingProblem`` wherever the run goes."""
-
-    key: str
-    workload: dict
-    platform: dict
-    space: str
-    space_options: dict
-    serving: dict
-    needs: tuple = ()
-
-    def build(self) -> ServingProblem:
-        from cosearch.config_loader import ConfigProblem
-
-        built = ConfigProblem(*self[:5]).build()
-        return ServingProblem(built, ServingConfig.model_validate(self.serving), self.needs)

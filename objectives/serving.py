@@ -23,7 +23,7 @@ input from DRAM or, when its only predecessor ran on the same core, from the
 buffer.  A request of a tenant runs one inference of its model's layer
 graph.  The policies (each documented in ``POLICIES``) are compiled loops
 over the stream, one design at a time (``objectives.serving_kernels``,
-``objectives.serving_fission``).
+``objectives.serving_dispatch``).
 
 Statistics skip each tenant's first ``warmup`` requests.  Energy is the
 layers' dynamic energy plus the design's leakage over the whole served
@@ -77,6 +77,7 @@ import numpy as np
 
 from objectives import evaluator
 from objectives import serving_metrics as metric_values
+from objectives.serving_metrics import ServingResult
 from objectives.serving_policies import (  # noqa: F401  (the serving API, in one place)
     MAX_GAPS, POLICIES, CoreTables, Policy, Subarrays, TenantLayers, core_tables, demand_qps, pinned_cores,
     subarrays, tenant_layers,
@@ -87,50 +88,6 @@ from objectives.serving_scenario import (  # noqa: F401
 from objectives.workloads import Workload
 from spaces.design import DesignBatch
 from spaces.hardware import Platform
-
-
-@dataclasses.dataclass(frozen=True)
-class ServingResult:
-    """What serving a stream did on P designs.
-
-    ``arrival_s``/``finish_s``/``latency_s`` ``(P, R)`` per request (``inf``
-    for an infeasible design); ``tenant``, ``measured``, ``priority`` ``(R,)``;
-    ``qos_s`` ``(T,)``; ``isolated_s`` ``(P, T)`` one request of each tenant
-    alone on the design under the same policy; ``dynamic_j``, ``static_w``,
-    ``span_s`` (0 to the last finish), ``energy_j``, ``peak_power_w``,
-    ``load`` ``(P,)``; ``busy_s`` ``(P, C)`` each core's time running
-    layers; ``reason`` ``(P,)`` the evaluator's infeasibility codes."""
-
-    arrival_s: np.ndarray
-    finish_s: np.ndarray
-    tenant: np.ndarray
-    measured: np.ndarray
-    priority: np.ndarray
-    qos_s: np.ndarray
-    isolated_s: np.ndarray
-    dynamic_j: np.ndarray
-    static_w: np.ndarray
-    busy_s: np.ndarray
-    peak_power_w: np.ndarray
-    load: np.ndarray
-    reason: np.ndarray
-
-    @property
-    def latency_s(self) -> np.ndarray:
-        with np.errstate(invalid="ignore"):
-            return np.where(self.feasible[:, None], self.finish_s - self.arrival_s, np.inf)
-
-    @property
-    def span_s(self) -> np.ndarray:
-        return self.finish_s.max(axis=1, initial=0.0)
-
-    @property
-    def energy_j(self) -> np.ndarray:
-        return self.dynamic_j + self.static_w * self.span_s
-
-    @property
-    def feasible(self) -> np.ndarray:
-        return self.reason == 0
 
 
 def _isolated(policy: Policy, tables: CoreTables, layers: TenantLayers, stream: RequestStream,

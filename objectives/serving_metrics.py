@@ -1,5 +1,8 @@
 """What a served stream is judged by: latency percentiles, SLA, throughput, energy per query, fairness.
 
+``ServingResult`` (what serving a stream did, per design and request) is defined here, with the
+statistics over it; ``objectives.serving`` makes it and re-exports it.
+
 Every statistic is over each tenant's *measured* requests (its first
 ``warmup`` are skipped).  Definitions, after Planaria §V (which follows
 MLPerf's server scenario) and PREMA:
@@ -26,36 +29,77 @@ The metrics are declared in ``objectives.metrics.METRICS`` (``source="serving"``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import dataclasses
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from objectives.serving import ServingResult
 
 PERCENTILES = (50, 95, 99)
 
 
-def tenant_columns(result: "ServingResult") -> list[np.ndarray]:
+@dataclasses.dataclass(frozen=True)
+class ServingResult:
+    """What serving a stream did on P designs.
+
+    ``arrival_s``/``finish_s``/``latency_s`` ``(P, R)`` per request (``inf``
+    for an infeasible design); ``tenant``, ``measured``, ``priority`` ``(R,)``;
+    ``qos_s`` ``(T,)``; ``isolated_s`` ``(P, T)`` one request of each tenant
+    alone on the design under the same policy; ``dynamic_j``, ``static_w``,
+    ``span_s`` (0 to the last finish), ``energy_j``, ``peak_power_w``,
+    ``load`` ``(P,)``; ``busy_s`` ``(P, C)`` each core's time running
+    layers; ``reason`` ``(P,)`` the evaluator's infeasibility codes."""
+
+    arrival_s: np.ndarray
+    finish_s: np.ndarray
+    tenant: np.ndarray
+    measured: np.ndarray
+    priority: np.ndarray
+    qos_s: np.ndarray
+    isolated_s: np.ndarray
+    dynamic_j: np.ndarray
+    static_w: np.ndarray
+    busy_s: np.ndarray
+    peak_power_w: np.ndarray
+    load: np.ndarray
+    reason: np.ndarray
+
+    @property
+    def latency_s(self) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return np.where(self.feasible[:, None], self.finish_s - self.arrival_s, np.inf)
+
+    @property
+    def span_s(self) -> np.ndarray:
+        return self.finish_s.max(axis=1, initial=0.0)
+
+    @property
+    def energy_j(self) -> np.ndarray:
+        return self.dynamic_j + self.static_w * self.span_s
+
+    @property
+    def feasible(self) -> np.ndarray:
+        return self.reason == 0
+
+
+def tenant_columns(result: ServingResult) -> list[np.ndarray]:
     """Each tenant's measured request indices, in arrival order of its numbering."""
     T = len(result.qos_s)
     return [np.flatnonzero((result.tenant == t) & result.measured) for t in range(T)]
 
 
-def tenant_sla_rate(result: "ServingResult") -> np.ndarray:
+def tenant_sla_rate(result: ServingResult) -> np.ndarray:
     """``(P, T)`` each tenant's fraction of measured requests within its bound."""
     latency = result.latency_s
     return np.stack([(latency[:, cols] <= result.qos_s[t]).mean(axis=1)
                      for t, cols in enumerate(tenant_columns(result))], axis=1)
 
 
-def meets_sla(result: "ServingResult", sla_quantile: float | np.ndarray = 0.99) -> np.ndarray:
+def meets_sla(result: ServingResult, sla_quantile: float | np.ndarray = 0.99) -> np.ndarray:
     """``(P,)`` whether every tenant has at least its ``sla_quantile`` (scalar or ``(T,)``) within bound."""
     quantile = np.broadcast_to(np.asarray(sla_quantile, dtype=np.float64), result.qos_s.shape)
     return (tenant_sla_rate(result) >= quantile - 1e-12).all(axis=1) & result.feasible
 
 
-def serving_metrics(result: "ServingResult") -> dict[str, np.ndarray]:
+def serving_metrics(result: ServingResult) -> dict[str, np.ndarray]:
     """Every serving metric of the table but ``qps_at_sla``: name → ``(P,)`` or ``(P, T)``."""
     ok = result.feasible
     latency = np.where(ok[:, None], result.latency_s, np.inf)

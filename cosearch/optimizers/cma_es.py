@@ -29,11 +29,12 @@ import numpy as np
 
 from cosearch.optimizers._base import Optimizer, finite_objectives
 
-OPTIONAL_CMA_IMPORTS = ("matplotlib.pyplot", "scipy.stats")
+OPTIONAL_CMA_IMPORTS = ("matplotlib", "matplotlib.pyplot", "scipy.stats")
 """What ``import cma`` loads only for its plots and surrogate models (``cma.s``,
 ``cma.fitness_models``), inside ``try`` blocks that fall back when missing:
 about 2 s of CPU at every start, in every Ray worker, for nothing the
-ask-and-tell strategy uses."""
+ask-and-tell strategy uses. ``matplotlib`` itself is hidden too: ``from matplotlib
+import pyplot`` loads the package (a quarter second) before it reaches pyplot."""
 
 
 def import_cma():

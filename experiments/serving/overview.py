@@ -187,45 +187,6 @@ def print_tables(experiments: list[dict]) -> dict:
     return bars
 
 
-def spread_bars(path: pathlib.Path, bars: dict[str, dict[str, tuple]], *, ylabel: str, title: str) -> None:
-    """Median bars with min-max whiskers over seeds, grouped by experiment and case; a design measured
-    as 0 on every seed is marked 0 at the axis floor."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.patches
-    import matplotlib.pyplot as plt
-
-    groups = list(bars)
-    designs = list(dict.fromkeys(d for g in groups for d in bars[g]))
-    fig, ax = plt.subplots(figsize=(min(16.0, max(7.0, 0.45 * len(groups) * len(designs))), 4.8))
-    width = 0.8 / len(designs)
-    colors = plt.get_cmap("tab10").colors
-    for d, design in enumerate(designs):
-        for g, group in enumerate(groups):
-            if design not in bars[group]:
-                continue
-            med, lo, hi = bars[group][design]
-            x = g + (d - (len(designs) - 1) / 2) * width
-            if hi > 0:
-                ax.bar(x, med if med > 0 else np.nan, width=width * 0.92, color=colors[d % 10])
-                low, high = (med - lo, hi - med) if med > 0 else (0, 0)  # median 0: a mark at the best seed
-                ax.errorbar(x, med if med > 0 else hi, yerr=[[low], [high]], fmt="none" if med > 0 else "_",
-                            ecolor="0.2", color="0.2", capsize=2, lw=0.8)
-            else:
-                ax.annotate("0", (x, 0), xycoords=("data", "axes fraction"), fontsize=7, ha="center",
-                            va="bottom", color=colors[d % 10])
-    ax.set_yscale("log")
-    ax.set_xticks(range(len(groups)), groups, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    handles = [matplotlib.patches.Patch(color=colors[d % 10], label=design) for d, design in enumerate(designs)]
-    ax.legend(handles=handles, fontsize=7, ncol=min(len(designs), 6), loc="upper center", bbox_to_anchor=(0.5, -0.28))
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="+", type=pathlib.Path)
@@ -237,8 +198,11 @@ def main() -> None:
     bars = print_tables(experiments)
     print_isolated(experiments)
     args.out.mkdir(parents=True, exist_ok=True)
-    spread_bars(args.out / "overview-qps.png", bars, ylabel="throughput at SLA (queries/s)",
-                title="Throughput at SLA per design: median over seeds, whiskers min–max (0: no seed meets the SLA)")
+    medians = {g: {d: m for d, (m, _, _) in b.items()} for g, b in bars.items()}
+    spreads = {g: {d: (lo, hi) for d, (_, lo, hi) in b.items()} for g, b in bars.items()}
+    title = "Throughput at SLA per design: median over seeds, whiskers min–max (0: no seed meets the SLA)"
+    plots.grouped_bars(args.out / "overview-qps.png", medians, spread=spreads, ratios=False, metric="qps_at_sla",
+                       title=title)
     mixes = {}
     for exp in experiments:
         # the best co-search seed: the lowest minimised objective, as the run's summary picks it

@@ -102,6 +102,6 @@ def test_a_maximised_objective_is_shown_and_plotted_as_itself(tmp_path, monkeypa
     assert main(["run", str(write_config(tmp_path, config)), "--out", str(tmp_path / "out")]) == 0
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     (history,) = drawn["curves"]["random"]
-    assert drawn["label"] == "best STP so far (higher is better)"
+    assert drawn["label"] == "best STP so far, higher is better"  # the unit's parentheses follow
     assert history["best"][-1] == summary["best"]["metrics"]["stp"] > 0
     assert f"best STP {summary['best']['metrics']['stp']:.4g}\n" in capsys.readouterr().out

@@ -129,6 +129,11 @@ def test_every_baseline_stays_visible_over_the_best_star():
             assert not _inside(_marker_box(mine), _marker_box(other), slack=0.0), (name, other.get_label())
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert sum(t.startswith("baseline ") for t in legend) == 3
+    # and the star stays visible under them: a marker on its point is hollow (herald_arvr_a's
+    # homogeneous_multicore baseline, 749 against 750 mJ·s, hid it as a filled square)
+    hollow = {c.get_label().split(" ")[1]: not (c.get_facecolor()[:, 3] > 0).any()
+              for c in points if c.get_label().startswith("baseline")}
+    assert hollow == {"same_as_best": True, "also_same": True, "elsewhere": False}
 
 
 @pytest.mark.parametrize("decades", [0.12, 0.3, 0.9, 1.2, 1.5, 3.0, 6.0])
@@ -210,6 +215,26 @@ def test_convergence_edp_ticks_carry_the_unit_in_the_label(tmp_path):
     _png(plots.convergence(tmp_path / "c.png", {"cmaes": runs, "random": runs[:1]}))
 
 
+def test_convergence_time_axis_turns_log_when_one_optimizer_is_far_slower(tmp_path):
+    """TPE 50 times slower than CMA-ES squeezed CMA-ES into a vertical line at 0 s."""
+    fast = [{"evaluations": [16, 32, 48], "seconds": [0.1, 0.2, 0.4], "best": [3.0, 2.5, 2.4]}]
+    slow = [{"evaluations": [16, 32, 48], "seconds": [5.0, 12.0, 20.0], "best": [3.1, 2.8, 2.6]}]
+    right = plots.convergence_figure({"cmaes": fast, "tpe": slow}).axes[1]
+    assert right.get_xscale() == "log" and right.get_xlim()[0] < 0.1 and "log scale" in right.get_xlabel()
+    alike = plots.convergence_figure({"cmaes": fast, "random": [{**fast[0], "seconds": [0.2, 0.3, 0.5]}]}).axes[1]
+    assert alike.get_xscale() == "linear"
+    _png(plots.convergence(tmp_path / "c.png", {"cmaes": fast, "tpe": slow}))
+
+
+def test_a_run_of_one_batch_is_a_visible_point():
+    """A serving run with a budget of one population had a single value per seed: an empty figure."""
+    one = [{"evaluations": [12], "seconds": [7.5], "best": [250.0]}, {"evaluations": [12], "seconds": [8.0],
+                                                                     "best": [260.0]}]
+    for ax in plots.convergence_figure({"cmaes": one}, log=False).axes:
+        (line,) = ax.lines
+        assert line.get_marker() == "o" and len(line.get_xdata()) == 1
+
+
 def test_tick_labels_say_where_their_ticks_are():
     """A narrow log range ticked every 0.025: ``1.075`` must not read ``1.07``."""
     runs = [{"evaluations": [16, 32, 64, 100], "seconds": [4.5, 8.2, 12.8, 15.7], "best": [1.134, 1.129, 1.116, 1.116]}]
@@ -239,13 +264,19 @@ def test_design_diagram_gives_absolute_numbers_per_core_and_the_work_of_each_dnn
     in_bars = {t.get_text() for t in top.texts}
     assert {"512 PEs", "22.4 GB/s", "1.2 MiB"} <= in_bars
     assert re.search(r"\(GMAC\)$", bottom.get_xlabel())
-    assert [t.get_text() for t in top.get_yticklabels()][1] == "off-chip bandwidth"
+    # rows name their unit: a segment too narrow for "0.96 GB/s" shows "0.96"
+    assert [t.get_text() for t in top.get_yticklabels()][1:] == ["off-chip bandwidth (GB/s)", "on-chip buffer (MiB)"]
     noc = plots.design_figure(CORES, bandwidth="global NoC bandwidth")
-    assert [t.get_text() for t in noc.axes[0].get_yticklabels()][1] == "global NoC bandwidth"
+    assert [t.get_text() for t in noc.axes[0].get_yticklabels()][1] == "global NoC bandwidth (GB/s)"
+    shares_only = [{k: v for k, v in c.items() if k not in ("bw_gbps", "buffer_mib")} for c in CORES]
+    assert [t.get_text() for t in plots.design_figure(shares_only).axes[0].get_yticklabels()][1:] == [
+        "off-chip bandwidth", "on-chip buffer"]  # percentages, no unit to name
     dnn = [c for c in bottom.containers]  # one bar per core for each DNN, its MACs
     assert [list(map(lambda p: p.get_width(), c)) for c in dnn] == [[3e9, 0.0], [1e9, 2e9]]
     assert [t.get_text() for t in bottom.texts] == [" 67% of the MACs", " 33% of the MACs"]  # 4 and 2 of 6 GMAC
     _assert_texts_inside_and_apart(top)
+    tiny = plots.design_figure(CORES, work=np.array([[1e12, 0.0], [1e9, 0.0]]), model_names=["a", "b"])
+    assert [t.get_text() for t in tiny.axes[1].texts] == [" 100% of the MACs", " <1% of the MACs"]
     _png(plots.design_diagram(tmp_path / "d.png", CORES, compute=("compute (DSP)", [0.5, 0.1], ["642", "98"])))
 
 
@@ -268,6 +299,7 @@ def test_gantt_bars_per_layer_names_where_they_fit_and_deadlines(tmp_path):
     assert re.search(r"\(ms\)$", ax.get_xlabel())
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend[:2] == ["a: done at 4.05 ms, deadline 5 ms (met)", "b: done at 3 ms, deadline 1 s (met)"]
+    assert "a DNN done (triangle in its colour)" in legend  # the markers above the bars are named
     _png(plots.gantt(tmp_path / "g.png", start_s=start, finish_s=finish, core=[0, 0, 0, 0, 1, 1],
                      layer_model=[0, 0, 0, 0, 1, 1], model_names=["a", "b"]))
 
@@ -373,6 +405,52 @@ def test_grouped_bars_label_each_bar_relative_to_its_group_inside_the_axes(tmp_p
     _png(plots.grouped_bars(tmp_path / "bars.png", values, metric="qps_at_sla", log=False))
 
 
+def test_grouped_bars_keep_a_long_title_and_long_group_names_inside_the_figure(tmp_path):
+    """The serving overview's case: three groups named like 'planaria_b QoS-H' and a long title."""
+    values = {f"planaria_b QoS-{q}": {"co-search": 600.0, "prema": 0.0, "planaria": 80.0} for q in "SMH"}
+    title = "Throughput at SLA per design: median over seeds, whiskers min–max (0: no seed meets the SLA)"
+    fig = plots.grouped_bars_figure(values, title=title, ratios=False)
+    r = renderer(fig)
+    page = fig.bbox.extents
+    for text in [fig._suptitle, *fig.axes[0].get_xticklabels()]:
+        assert _inside(text.get_window_extent(r).extents, page), text.get_text()
+
+
+def test_one_group_with_zero_designs_keeps_every_slot_and_its_name_centred():
+    """serving/vision: five designs, three measured 0; the axis ended at the last drawn bar, hiding two
+    of the 0 marks and putting the group's name under its third bar."""
+    fig = plots.grouped_bars_figure({"serving": {"best": 800.0, "homog": 0.0, "hda": 600.0, "fda": 0.0, "wr": 0.0}})
+    (ax,) = fig.axes
+    lo, hi = ax.get_xlim()
+    zeros = [t.get_position()[0] for t in ax.texts if t.get_text() == "0"]
+    assert len(zeros) == 3 and all(lo < x < hi for x in zeros)
+    assert (lo, hi) == (-0.5, 0.5) and ax.get_xticks().tolist() == [0.0]
+
+
+def test_core_mix_labels_only_segments_that_hold_a_digit_and_hatches_repeated_colours():
+    mixes = {"many": [f"B{s} {d}" for s in range(100, 2300, 100) for d in ("ws_kc",)] * 1 + ["B512 dpu_pck"] * 40,
+             "one": ["B4096 ws_kc"]}
+    fig = plots.core_mix_figure(mixes)
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.texts] == ["40"]  # 22 one-core slivers and the single core unlabelled
+    hatched = [c for c in ax.containers if c.patches[0].get_hatch()]
+    assert len(hatched) == len({*mixes["many"], *mixes["one"]}) - 20
+
+
+def test_grouped_bars_with_spread_whiskers_and_a_zero_median_marked_at_its_best_seed():
+    """The serving overview's figure: median bars, min-max whiskers, no ratio labels; a design 0 on
+    most seeds but not all is written 0 at the floor with a mark at its best seed."""
+    values = {"a": {"co": 40.0, "fixed": 0.0}}
+    fig = plots.grouped_bars_figure(values, spread={"a": {"co": (30.0, 55.0), "fixed": (0.0, 8.0)}}, ratios=False)
+    (ax,) = fig.axes
+    whiskers = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]
+    (segment,) = whiskers[0].lines[2][0].get_segments()
+    assert segment[:, 1].tolist() == [30.0, 55.0]  # from the worst seed to the best
+    assert whiskers[1].lines[0].get_ydata().tolist() == [8.0]  # the best seed of a median 0
+    assert [t.get_text() for t in ax.texts] == ["0"]  # no ratio labels; the 0 at the floor
+    assert ax.get_ylim()[1] > 55.0
+
+
 def test_core_mix_stacks_each_designs_cores_by_size_and_dataflow(tmp_path):
     mixes = {"best": ["B4096 ws_kc", "B4096 ws_kc", "B1024 os_yx"], "homogeneous": ["B2048 ws_kc"] * 4}
     fig = plots.core_mix_figure(mixes)
@@ -385,3 +463,12 @@ def test_core_mix_stacks_each_designs_cores_by_size_and_dataflow(tmp_path):
     r = renderer(fig)
     assert not _overlap(_box(fig.legends[0], r), _box(ax, r))
     _png(plots.core_mix(tmp_path / "mix.png", mixes))
+
+
+def test_the_star_names_the_searched_space_as_baselines_are_named():
+    """A baseline searching a larger space may beat the searched space's best: the legend says whose best."""
+    from cosearch.report import _best_label
+
+    assert _best_label(["edp"], "hda") == "best hda design"
+    assert _best_label(["edp"]) == "best design"
+    assert _best_label(["latency_s", "energy_j"], "cosearch").startswith("best cosearch design (least ")

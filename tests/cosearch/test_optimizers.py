@@ -256,3 +256,17 @@ def test_optuna_told_points_it_did_not_ask_are_stored_by_label():
     optimizer.tell(X, objective(X))  # a baseline's point: added as a finished trial
     trial = optimizer._study.trials[-1]
     assert trial.params == {"dataflow": "rs", "cores": 3, "bw_share": 0.25, "priority": 0.75}
+
+
+def test_cma_loads_without_its_plotting_imports_which_stay_importable():
+    """In a fresh interpreter (a Ray worker's situation): cma's optional plotting and statistics
+    imports are skipped while it loads, and a later import of them works."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from cosearch.optimizers.cma_es import import_cma; cma = import_cma(); "
+              "skipped = [m for m in ('matplotlib', 'matplotlib.pyplot', 'scipy.stats') if m in sys.modules]; "
+              "import matplotlib.pyplot; cma.CMAEvolutionStrategy([0.5, 0.5], 0.2, {'verbose': -9}).ask(); "
+              "print(skipped, matplotlib.pyplot.__name__)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["[]", "matplotlib.pyplot"]
