@@ -376,13 +376,23 @@ def fda_of(summary: dict) -> dict:
     return min((summary["baselines"][b] for b in ("fda_nvdla", "fda_shidiannao")), key=lambda e: e["metrics"]["edp"])
 
 
+def by_budget(runs: dict[str, dict]) -> list[str]:
+    """Each budget the runs used, naming the experiments that used it when they differ."""
+    names: dict[str, list[str]] = {}
+    for name, summary in runs.items():
+        names.setdefault(budget_text(summary), []).append(name)
+    if len(names) == 1:
+        return list(names)
+    return [f"{budget}: {', '.join(f'`{n}`' for n in members)}" for budget, members in sorted(names.items())]
+
+
 def herald_section(lines: list[str]) -> None:
     cases = [(mix, plat, f"herald_{mix}_{plat}") for mix in HERALD_MIXES for plat in HERALD_BUDGETS]
     cases = [(mix, plat, name) for mix, plat, name in cases if done(name)]
     if not cases:
         return
     runs = {name: load(name) for _, _, name in cases}
-    budgets = sorted({budget_text(s) for s in runs.values()})
+    budgets = by_budget(runs)
     lines += [
         "## Herald's AR/VR and MLPerf workloads (Maelstrom)",
         "",

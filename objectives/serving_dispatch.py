@@ -228,10 +228,14 @@ def _planaria_allocation(active_ids, n_active, now, tenant_of, nxt, arrival_row,
         for a in range(N - given):  # what flooring left, one each to the best scores
             alloc[order[a % n_active]] += 1
     else:
+        # Planaria §V "Spatial task scheduling", Algorithm 1 line 40 (ALLOCATEUNFITTASKS): the score is
+        # priority / (slack × minimum) with the slack unclamped, so a request already past its bound
+        # (slack < 0) scores negative and is served after every request that can still make it (at
+        # slack 0, the limit from below: -inf).
         for a in range(n_active):
             r = active_ids[a]
-            slack = max(qos_s[tenant_of[r]] - (now - arrival_row[r]), 1e-30)
-            score[a] = priority[r] / (slack * minimum[a])
+            slack = qos_s[tenant_of[r]] - (now - arrival_row[r])
+            score[a] = priority[r] / (slack * minimum[a]) if slack != 0 else -np.inf
         order[:n_active] = np.argsort(-score[:n_active], kind="mergesort")
         left = N
         for a in range(n_active):

@@ -8,6 +8,11 @@ over seeds with its range, the Planaria-over-PREMA and co-search-over-PREMA rati
 fairness at the configured load, and each seed's core mix.  Draws ``overview-qps.png`` (median bars,
 min-max whiskers over seeds) and ``overview-core-mix.png`` (the cores of each experiment's best design),
 and copies each experiment's own figures (``cosearch run``'s ``plots/``) as ``<experiment>-<figure>.png``.
+
+``--rescore`` scores each run's best design again under the metric definitions of this checkout
+(one evaluation per run, under the run's own policy) instead of reading the metrics the run recorded:
+for results older than a change of definition (``qps_at_sla``'s search) or of a baseline's policy.  The
+designs are still the ones each search picked under the definitions it ran with.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from cosearch import plots
 from cosearch.config_loader import build, config_problems, load_config
 from cosearch.report import core_label
 from cosearch.results import ResultsDir
+from cosearch.run import objective_matrix
 
 FIGURES = ("latency_cdf", "sla_load", "qps", "core_mix")
 # The poster's granularity classes of DPU sizes: its "small cores" are B512 and B800, its "large" B3136
@@ -38,11 +44,12 @@ def run_label(record: dict, baseline_keys: list[str]) -> str:
     return next(k for k in sorted(baseline_keys, key=len, reverse=True) if rest == k or rest.startswith(k + "-"))
 
 
-def read_experiment(root: pathlib.Path) -> dict:
+def read_experiment(root: pathlib.Path, rescore: bool = False) -> dict:
     """Per design label, one entry per seed: its evaluations, stop reason, per-case metrics and cores.
 
     From the finished runs' ``run.json`` alone, so an experiment still running (no ``summary.json``
-    yet) is reported on the runs it has finished."""
+    yet) is reported on the runs it has finished; ``rescore``: the metrics of each run's best design
+    scored again here, not the recorded ones."""
     results = ResultsDir(root)
     summary = results.read_summary() if results.summary_path.exists() else None
     config = load_config(root / "config.yaml")
@@ -56,6 +63,9 @@ def read_experiment(root: pathlib.Path) -> dict:
         run = results.read_run(run_id)["summary"]
         label = run_label(run, keys)
         metrics = run["best_metrics"] or {}
+        objective = (run["best_objectives"] or [np.inf])[0]
+        if rescore and run["best_x"] is not None:
+            metrics, objective = score_again(problems[label], run["best_x"], config)
         cores, pes = [], []
         if run["best_x"] is not None:
             design = spaces[label].designs(np.asarray(run["best_x"], dtype=np.float64).reshape(1, -1))[0]
@@ -65,9 +75,16 @@ def read_experiment(root: pathlib.Path) -> dict:
                             "seconds": run["seconds"],
                             "cases": metrics.get("scenarios") or [], "cores": cores, "pes": pes,
                             "qps_per_watt": metrics.get("qps_per_watt", float("nan")),
-                            "objective": (run["best_objectives"] or [np.inf])[0], "x": run["best_x"]})
+                            "objective": objective, "x": run["best_x"]})
     return {"name": config.name.removeprefix("serving_"), "runs": {k: v for k, v in runs.items() if v},
             "summary": summary, "root": root, "problems": problems, "workload": built.workload}
+
+
+def score_again(problem, x, config) -> tuple[dict, float]:
+    """One design's metrics row and first minimised objective, scored now."""
+    metrics = problem.evaluate(np.asarray(x, dtype=np.float64).reshape(1, -1))
+    F = objective_matrix(metrics, config.objective.keys, config.objective.constraint_list())
+    return problem.metrics_row(metrics, 0), float(F[0, 0])
 
 
 def print_isolated(experiments: list[dict]) -> None:
@@ -174,8 +191,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="+", type=pathlib.Path)
     parser.add_argument("--out", type=pathlib.Path, required=True)
+    parser.add_argument("--rescore", action="store_true",
+                        help="score each run's best design again under this checkout's definitions")
     args = parser.parse_args()
-    experiments = [read_experiment(root) for root in args.results]
+    experiments = [read_experiment(root, args.rescore) for root in args.results]
     bars = print_tables(experiments)
     print_isolated(experiments)
     args.out.mkdir(parents=True, exist_ok=True)

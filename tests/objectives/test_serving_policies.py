@@ -115,6 +115,18 @@ def test_planaria_puts_the_tight_request_first_when_the_minima_do_not_fit():
     np.testing.assert_allclose(got, [4.0, 3.0])
 
 
+def test_planaria_serves_a_request_past_its_bound_after_one_that_can_still_make_it():
+    # One 2 s layer per request, two subarrays.  b (bound 100 s) has both over [0, 1]; a (at 0.1, bound
+    # 0.5 s) and c (at 0.5, bound 2 s) wait.  When b ends, at 1, a needs both (slack -0.4 s) and so does c
+    # (2 s of work in 1.5 s of slack): they do not fit, and by priority / (slack x minimum) a scores
+    # 1 / (-0.4 x 2) < 0, c 1 / (1.5 x 2): c takes both, [1, 2], within its bound; a then [2, 3].
+    # (Clamping a's slack at a tiny positive number ranked it first: a [1, 2], c [2, 3], past c's 2.5 s.)
+    one = chains([0], [0], [0])
+    got = finish("planaria", tables([[2.0, 2.0]], one), one, tenant("b", 0.0, qos=100.0),
+                 tenant("a", 0.1, qos=0.5), tenant("c", 0.5, qos=2.0))
+    np.testing.assert_allclose(got, [1.0, 3.0, 2.0])
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_the_shared_kernel_matches_the_reference_on_random_streams(seed):
     rng = np.random.default_rng(seed)
