@@ -315,6 +315,9 @@ def median_curves(runs: Sequence[Mapping[str, Sequence[float]]]):
     return grid, np.median(seconds, axis=0), q
 
 
+CONVERGENCE_LABEL_IN = 4.4
+"""How tall the convergence figure's value label may run, in inches: the figure's height."""
+
 TIME_SPREAD_FOR_LOG = 20.0
 """The convergence figure's time axis turns logarithmic when the slowest optimizer's run lasts this
 many times the fastest's."""
@@ -367,6 +370,9 @@ def convergence_figure(
             left.set_ylim(lo - 0.05 * span, hi + 0.05 * span)
         y_lo, y_hi = left.get_ylim()
         unit_axis(left.yaxis, label, unit, y_lo, max(abs(y_lo), abs(y_hi)), log=log, scale=scale)
+        # a long metric name (a serving run's "best throughput at SLA per watt so far, higher is
+        # better (…)") ran past the figure's top and bottom on one line
+        left.set_ylabel(_wrapped(left.get_ylabel(), CONVERGENCE_LABEL_IN))
     left.set_xlabel("evaluations (designs scored)")
     if t_firsts and min(t_ends) > 0 and t_max / min(t_ends) > TIME_SPREAD_FOR_LOG:
         # one optimizer far slower than another (TPE against CMA-ES): on a linear axis the fast

@@ -202,6 +202,18 @@ def test_hypervolume_curves_never_decrease_and_both_panels_agree():
     assert [t.get_text() for t in left.get_legend().get_texts()] == ["nsga2 (3 seeds)", "random (1 seed)"]
 
 
+def test_a_long_convergence_label_stays_inside_the_figure():
+    """A serving run's value label ran past the figure's top and bottom on one line."""
+    runs = [{"evaluations": [12, 24, 36], "seconds": [50.0, 100.0, 150.0], "best": [2.6, 3.0, 4.5]}]
+    fig = plots.convergence_figure({"cmaes": runs}, label="best throughput at SLA per watt so far, higher is better",
+                                   unit="queries/s/W")
+    left = fig.axes[0]
+    r = renderer(fig)
+    box = left.yaxis.label.get_window_extent(r)
+    assert 0 <= box.y0 and box.y1 <= fig.bbox.height and box.x0 >= 0
+    assert " ".join(left.get_ylabel().split()) == "best throughput at SLA per watt so far, higher is better (queries/s/W)"
+
+
 def test_convergence_edp_ticks_carry_the_unit_in_the_label(tmp_path):
     runs = [{"evaluations": [16, 32, 48], "seconds": [0.1, 0.2, 0.3], "best": [35e-6, 30e-6, 29e-6]},
             {"evaluations": [16, 32, 48], "seconds": [0.1, 0.3, 0.4], "best": [40e-6, np.inf, 31e-6]}]
