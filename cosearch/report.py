@@ -238,6 +238,7 @@ def _convergence(results: ResultsDir, summary: dict, fmt: str, title: str) -> pa
 
 def _best_design_plots(results: ResultsDir, best: dict, fmt: str, title: str) -> list[pathlib.Path]:
     from cosearch import plots
+    from objectives.chip import PARTITIONED_BANDWIDTH
 
     data = read_design(results.root / best["design"])
     workload, platform = _built(data)
@@ -246,7 +247,7 @@ def _best_design_plots(results: ResultsDir, best: dict, fmt: str, title: str) ->
              f"energy {plots.si(m['energy_j'], 'J', 4)}   resources {m['resource_fraction']:.0%} of the budget"]
     written = [plots.design_diagram(
         results.plots_dir / f"design.{fmt}", core_facts(data, platform), compute=compute_row(data, platform),
-        bandwidth="global NoC bandwidth" if getattr(platform, "bw_partition", "dram") == "noc" else "off-chip bandwidth",
+        bandwidth=PARTITIONED_BANDWIDTH[getattr(platform, "bw_partition", "dram")],  # a file naming no platform: DRAM
         work=core_work(data, workload), model_names=data["model_names"], title=f"Best design — {title}",
         notes=notes)]
     schedule = data.get("schedule")

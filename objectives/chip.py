@@ -57,8 +57,12 @@ def core_bandwidths(platform: Platform, bw_share: np.ndarray, core_pes: np.ndarr
     return dram * bw_share, noc * pe_share
 
 
+PARTITIONED_BANDWIDTH = {"dram": "off-chip bandwidth", "noc": "global NoC bandwidth"}
+"""What a design's bandwidth shares split, by the platform's ``bw_partition``, as plots name it."""
+
+
 def partitioned_gbps(platform: Platform) -> float:
-    """The chip bandwidth (GB/s) a design's bandwidth shares split."""
+    """The chip bandwidth (GB/s) a design's bandwidth shares split (``PARTITIONED_BANDWIDTH``)."""
     return platform.noc_gbps if platform.bw_partition == "noc" else platform.bw_gbps
 
 
