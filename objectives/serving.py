@@ -221,7 +221,7 @@ def qps_at_sla(designs: DesignBatch, workload: Workload, platform: Platform, sce
             break
         load = np.where(up, low * 2.0, np.where(down, high * 0.5, np.where(check, floor * 0.5, 1.0)))
         ok = meets(load, up | down | check)
-        floor = np.where(down & ok, load, np.where(check & ok, load, floor))
+        floor = np.where((down | check) & ok, load, floor)
         low = np.where((up | down) & ok, load, np.where(check & ~ok, 0.0, low))  # a failure below: search on down
         high = np.where((up | down | check) & ~ok, load, high)
     for _ in range(iterations):
