@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import io
 import pickle
+import threading
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -29,6 +31,18 @@ import numpy as np
 from spaces.genes import Gene, bin_centre, bin_index
 
 PENALTY = 1e30  # what an infeasible (inf/NaN) objective becomes where a library needs finite values
+
+# A lock guards a live object across threads and has no state worth keeping, but pickle refuses it.
+# Optuna 5.1's NSGA-II/III samplers hold one (``sampler._thread_lock``, new since 5.0), which made
+# their studies unpicklable and so their checkpoints impossible; a restored state gets a new lock.
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+
+
+class _StatePickler(pickle.Pickler):
+    def reducer_override(self, obj):
+        if isinstance(obj, _LOCK_TYPES):
+            return (threading.RLock if isinstance(obj, _LOCK_TYPES[1]) else threading.Lock), ()
+        return NotImplemented
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,7 +163,9 @@ class Optimizer(abc.ABC):
 
     def state(self) -> dict:
         values = {name: getattr(self, name) for name in self._state_attributes}
-        return {"optimizer": self.name, "pickle": pickle.dumps(values)}
+        buffer = io.BytesIO()
+        _StatePickler(buffer).dump(values)
+        return {"optimizer": self.name, "pickle": buffer.getvalue()}
 
     def load(self, state: dict) -> None:
         if state.get("optimizer") != self.name:
