@@ -190,7 +190,8 @@ def greedy_stream_kernel(
     chained layer.  A core's idle intervals (while a layer waited for its
     inputs) stay open to later requests' layers that fit in them
     (insertion-based list scheduling, as HEFT's); each core remembers its
-    ``max_gaps`` latest, and forgets those that end before the current
+    ``max_gaps`` latest (the backfilling depth; 0: none, each layer goes
+    after its core's last), and forgets those that end before the current
     request arrives (arrivals only grow).  Layers run to completion, and
     a later request never delays an earlier one.  ``power_w`` and
     ``chained_power_w`` ``(P, L, C)``: each layer's dynamic power on each
@@ -252,9 +253,12 @@ def greedy_stream_kernel(
                         at = local_at[k] if pred_core[k] == c else remote_at[k]
                         ready = at if at > ready else ready  # finite times: no NaN to propagate
                     lat = chained_latency_s[p, g, c] if c == chain_core else latency_s[p, g, c]
-                    if best >= 0 and ready + lat >= best_finish:  # starts at ready or later: cannot win
-                        continue
-                    start, where = _earliest_start(gap_start, gap_end, c, gaps[c], core_free[c], ready, lat)
+                    if max_gaps > 0:
+                        if best >= 0 and ready + lat >= best_finish:  # starts at ready or later: cannot win
+                            continue
+                        start, where = _earliest_start(gap_start, gap_end, c, gaps[c], core_free[c], ready, lat)
+                    else:  # no backfilling: after the core's last layer (no pruning branch to mispredict)
+                        start, where = _max(core_free[c], ready), -1
                     if best < 0 or start + lat < best_finish:
                         best, best_finish, best_latency, best_start, best_gap = c, start + lat, lat, start, where
                 chained = best == chain_core
@@ -262,8 +266,9 @@ def greedy_stream_kernel(
                     gaps[best] = _split_gap(gap_start, gap_end, best, gaps[best], best_gap, best_start, best_finish,
                                             max_gaps)  # fmt: skip
                 else:
-                    gaps[best] = _insert_gap(gap_start, gap_end, best, gaps[best], core_free[best], best_start,
-                                             max_gaps)  # fmt: skip
+                    if max_gaps > 0:  # the idle time it leaves before it (none to keep at depth 0)
+                        gaps[best] = _insert_gap(gap_start, gap_end, best, gaps[best], core_free[best], best_start,
+                                                 max_gaps)  # fmt: skip
                     core_free[best] = best_finish
                 done_at[j] = best_finish
                 core_of[j] = best
