@@ -112,7 +112,7 @@ class Scenario:
     backfill: int = BACKFILL
 
     def __post_init__(self):
-        if isinstance(self.backfill, bool) or not isinstance(self.backfill, int) or self.backfill < 0:
+        if isinstance(self.backfill, bool) or not isinstance(self.backfill, (int, np.integer)) or self.backfill < 0:
             raise ValueError(f"backfill must be a whole number of idle intervals ≥ 0, not {self.backfill!r}")
         if not self.tenants:
             raise ValueError("a scenario needs at least one tenant")
