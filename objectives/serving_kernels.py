@@ -253,12 +253,9 @@ def greedy_stream_kernel(
                         at = local_at[k] if pred_core[k] == c else remote_at[k]
                         ready = at if at > ready else ready  # finite times: no NaN to propagate
                     lat = chained_latency_s[p, g, c] if c == chain_core else latency_s[p, g, c]
-                    if max_gaps > 0:
-                        if best >= 0 and ready + lat >= best_finish:  # starts at ready or later: cannot win
-                            continue
-                        start, where = _earliest_start(gap_start, gap_end, c, gaps[c], core_free[c], ready, lat)
-                    else:  # no backfilling: after the core's last layer (no pruning branch to mispredict)
-                        start, where = _max(core_free[c], ready), -1
+                    if best >= 0 and ready + lat >= best_finish:  # starts at ready or later: cannot win
+                        continue
+                    start, where = _earliest_start(gap_start, gap_end, c, gaps[c], core_free[c], ready, lat)
                     if best < 0 or start + lat < best_finish:
                         best, best_finish, best_latency, best_start, best_gap = c, start + lat, lat, start, where
                 chained = best == chain_core
