@@ -1,14 +1,16 @@
 """Serving simulation throughput: designs scored per second on a request stream, per policy.
 
     python benchmarks/serving.py [--designs 64] [--cores 4] [--requests 1000] [--load 0.5]
-        [--platform cloud] [--repeats 3] [--qps] [--policies shared,pinned]
+        [--platform cloud] [--repeats 3] [--qps] [--policies shared,pinned] [--backfill 8,0]
 
 The issue's case: three tenants (ResNet-50, MobileNet-v2, GoogLeNet: 54, 53
 and 58 layers) × 1,000 Poisson requests each, on random 4-core designs of
 the platform's menu.  Rates are set so the median design's cores would be
 busy ``--load`` of the time with each tenant on its fastest core; QoS bounds
 are 10 × the median design's best isolated latency.  Target: >= 200
-designs/s for the ``shared`` policy on one core.
+designs/s for the ``shared`` policy on one core.  ``shared`` and ``pinned``
+are timed at each backfilling depth of ``--backfill`` (idle intervals each
+core keeps open; default the engine's, docs/serving.md "Backfilling depth").
 
 Figures are CPU seconds of this process (best of ``--repeats``): other
 processes on a shared machine stretch wall time, not the work done here,
@@ -68,11 +70,19 @@ def main() -> None:
     parser.add_argument("--qps", action="store_true", help="also time qps_at_sla")
     parser.add_argument("--policies", default=",".join(sv.POLICIES),
                         help="comma-separated policies to time (default: all of them)")
+    parser.add_argument("--backfill", default=str(sv.BACKFILL),
+                        help=f"comma-separated backfilling depths for shared and pinned (default: {sv.BACKFILL})")
     args = parser.parse_args()
     policies = args.policies.split(",")
     unknown = [p for p in policies if p not in sv.POLICIES]
     if unknown:
         parser.error(f"--policies: unknown {', '.join(unknown)} (allowed: {', '.join(sv.POLICIES)})")
+    try:
+        depths = [int(d) for d in args.backfill.split(",")]
+    except ValueError:
+        parser.error(f"--backfill: {args.backfill!r} is not a comma-separated list of whole numbers")
+    if any(d < 0 for d in depths):
+        parser.error(f"--backfill: {args.backfill!r} has a negative depth (allowed: 0 or more idle intervals)")
 
     workload = Workload.from_models("serving-bench", [get_model(m) for m in MODELS])
     platform = get_platform(args.platform)
@@ -93,19 +103,21 @@ def main() -> None:
     print(f"cost tables: {args.designs / tables_s:8.1f} designs/s (once per batch)")
     stream_layers, stream_tenants = sv.tenant_layers(workload, probe, platform), sv.request_stream(probe).tenant
     ceiling = args.designs / cpu_seconds(lambda: numpy_ceiling(tables, stream_layers, stream_tenants), args.repeats)
-    print(f"numpy ceiling  {ceiling:8.1f} designs/s  (each request-layer's fastest core: a gather and a min)")
-    for policy in policies:
-        scenario = sv.Scenario(tenants, policy=policy, warmup=50)
+    print(f"{'numpy ceiling':22s} {ceiling:8.1f} designs/s  (each request-layer's fastest core: a gather and a min)")
+    runs = [(policy, depth) for policy in policies for depth in (depths if policy in ("shared", "pinned") else [None])]
+    for policy, depth in runs:
+        scenario = sv.Scenario(tenants, policy=policy, warmup=50, backfill=sv.BACKFILL if depth is None else depth)
         sv.simulate(designs, workload, platform, scenario, tables=tables)  # compile / load the kernels
         seconds = cpu_seconds(lambda: sv.simulate(designs, workload, platform, scenario, tables=tables),
                               args.repeats)
         steps = args.designs * args.requests * layers
-        print(f"{policy:14s} {args.designs / seconds:8.1f} designs/s  {steps / seconds / 1e6:6.2f} M request-layers/s"
+        name = policy if depth is None else f"{policy} (backfill {depth})"
+        print(f"{name:22s} {args.designs / seconds:8.1f} designs/s  {steps / seconds / 1e6:6.2f} M request-layers/s"
               f"  {args.designs / seconds / ceiling:6.3f} of the numpy ceiling")
     if args.qps:
         scenario = sv.Scenario(tenants, warmup=50)
         seconds = cpu_seconds(lambda: sv.qps_at_sla(designs, workload, platform, scenario, tables=tables), 1)
-        print(f"qps_at_sla     {args.designs / seconds:8.1f} designs/s (shared)")
+        print(f"{'qps_at_sla':22s} {args.designs / seconds:8.1f} designs/s (shared, backfill {sv.BACKFILL})")
 
 
 if __name__ == "__main__":

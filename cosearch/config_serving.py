@@ -32,6 +32,7 @@ from pydantic import (AfterValidator, BeforeValidator, Field, NonNegativeFloat, 
                       field_validator, model_validator)
 
 from cosearch.config_base import Section, resolve_file, short_form
+from objectives.serving_scenario import BACKFILL
 from spaces.userfiles import InputFileError, read_text, shown
 
 MAX_REQUESTS = 100_000
@@ -280,6 +281,7 @@ class ServingConfig(MixConfig):
 
     policy: str = "shared"
     policy_options: dict[str, Any] = {}
+    backfill: NonNegativeInt = BACKFILL
     qos: QosText = "QoS-S"
     priority: Priority = "uniform"
     requests: Annotated[int, Field(gt=0, le=MAX_REQUESTS)] = 200

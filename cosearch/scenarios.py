@@ -131,7 +131,8 @@ def resolve_cases(serving: ServingConfig, workload) -> list[Case]:
             isolated.append(bound.value if bound.kind == "isolated" else None)
         try:
             scenario = engine.Scenario(tenants=tuple(tenants), policy=serving.policy, warmup=serving.warmup,
-                                       seed=serving.seed, policy_options=dict(serving.policy_options))
+                                       seed=serving.seed, policy_options=dict(serving.policy_options),
+                                       backfill=serving.backfill)
         except ValueError as e:
             raise ValueError(f"{key}: {e}") from None
         loads = mix.loads or serving.loads

@@ -36,7 +36,9 @@ said otherwise):
   core where it would finish first (Herald's best fit, over the stream),
   NoC transfers and on-chip chained inputs priced; idle intervals of a
   core stay open to later requests' layers (insertion, as HEFT's; each
-  core keeps its 8 latest).  A later request never delays an earlier one.
+  core keeps its ``Scenario.backfill`` latest, 8 by default — the
+  backfilling depth, docs/serving.md).  A later request never delays an
+  earlier one.
 * ``pinned`` — the same within each tenant's own cores
   (``policy_options["cores"]``: tenant → core indices, or a load-balancing
   heuristic, :func:`pinned_cores`).
@@ -79,11 +81,11 @@ from objectives import evaluator
 from objectives import serving_metrics as metric_values
 from objectives.serving_metrics import ServingResult
 from objectives.serving_policies import (  # noqa: F401  (the serving API, in one place)
-    MAX_GAPS, POLICIES, CoreTables, Policy, Subarrays, TenantLayers, core_tables, demand_qps, pinned_cores,
+    POLICIES, CoreTables, Policy, Subarrays, TenantLayers, core_tables, demand_qps, pinned_cores,
     subarrays, tenant_layers,
 )
 from objectives.serving_scenario import (  # noqa: F401
-    Arrival, ClosedLoop, Poisson, RequestStream, Scenario, Tenant, Trace, request_stream,
+    BACKFILL, Arrival, ClosedLoop, Poisson, RequestStream, Scenario, Tenant, Trace, request_stream,
 )
 from objectives.workloads import Workload
 from spaces.design import DesignBatch

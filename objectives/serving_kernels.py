@@ -190,7 +190,8 @@ def greedy_stream_kernel(
     chained layer.  A core's idle intervals (while a layer waited for its
     inputs) stay open to later requests' layers that fit in them
     (insertion-based list scheduling, as HEFT's); each core remembers its
-    ``max_gaps`` latest, and forgets those that end before the current
+    ``max_gaps`` latest (the backfilling depth; 0: none, each layer goes
+    after its core's last), and forgets those that end before the current
     request arrives (arrivals only grow).  Layers run to completion, and
     a later request never delays an earlier one.  ``power_w`` and
     ``chained_power_w`` ``(P, L, C)``: each layer's dynamic power on each
@@ -262,8 +263,9 @@ def greedy_stream_kernel(
                     gaps[best] = _split_gap(gap_start, gap_end, best, gaps[best], best_gap, best_start, best_finish,
                                             max_gaps)  # fmt: skip
                 else:
-                    gaps[best] = _insert_gap(gap_start, gap_end, best, gaps[best], core_free[best], best_start,
-                                             max_gaps)  # fmt: skip
+                    if max_gaps > 0:  # the idle time it leaves before it (none to keep at depth 0)
+                        gaps[best] = _insert_gap(gap_start, gap_end, best, gaps[best], core_free[best], best_start,
+                                                 max_gaps)  # fmt: skip
                     core_free[best] = best_finish
                 done_at[j] = best_finish
                 core_of[j] = best

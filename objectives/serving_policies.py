@@ -16,11 +16,6 @@ from objectives.workloads import Workload
 from spaces.hardware import Platform
 from spaces.registry import Registry
 
-MAX_GAPS = 8
-"""Idle intervals each core keeps open to later requests in the shared and
-pinned policies (the latest ones; older ones rarely fit anything new)."""
-
-
 @dataclasses.dataclass(frozen=True)
 class TenantLayers:
     """Each tenant's model as a local layer graph: ``layer`` ``(T, J)`` global
@@ -162,13 +157,17 @@ def _stream_args(stream: RequestStream, load: np.ndarray, feasible: np.ndarray) 
 
 
 def _run_greedy(tables: CoreTables, layers: TenantLayers, stream: RequestStream, allowed: np.ndarray,
-                load: np.ndarray) -> Outputs:
+                load: np.ndarray, backfill: int) -> Outputs:
+    """The shared and pinned policies' kernel; each core keeps its ``backfill`` latest idle intervals open."""
     P, L, C = tables.latency_s.shape
+    # Each layer placed adds at most one interval to its core, so a deeper list than the stream has
+    # layers never fills: any larger depth is the same as this one (and "keep every interval" is cheap).
+    backfill = min(backfill, int(((layers.layer >= 0).sum(axis=1) * stream.count).sum()))
     out = Outputs.empty(P, stream.num_requests, C)
     serving_kernels.greedy_stream_kernel(
         tables.latency_s, tables.dynamic_j, tables.chained_latency_s, tables.chained_dynamic_j,
         tables.layer_power_w, tables.chained_layer_power_w, np.ascontiguousarray(allowed), layers.layer, layers.preds, layers.transfer_s, layers.single,
-        *_stream_args(stream, load, tables.feasible), MAX_GAPS, out.finish, out.arrival, out.dynamic, out.busy, out.peak,
+        *_stream_args(stream, load, tables.feasible), backfill, out.finish, out.arrival, out.dynamic, out.busy, out.peak,
     )  # fmt: skip
     return out
 
@@ -178,7 +177,8 @@ def _every_active_core(tables: CoreTables, T: int) -> np.ndarray:
 
 
 def _shared(tables, layers, stream, scenario, load):
-    return _run_greedy(tables, layers, stream, _every_active_core(tables, len(scenario.tenants)), load)
+    return _run_greedy(tables, layers, stream, _every_active_core(tables, len(scenario.tenants)), load,
+                       scenario.backfill)
 
 
 def _whole_request(tables, layers, stream, scenario, load):
@@ -258,7 +258,7 @@ def _given_cores(given: Mapping, scenario: Scenario, tables: CoreTables) -> np.n
 
 
 def _pinned(tables, layers, stream, scenario, load):
-    return _run_greedy(tables, layers, stream, pinned_cores(tables, scenario), load)
+    return _run_greedy(tables, layers, stream, pinned_cores(tables, scenario), load, scenario.backfill)
 
 
 POLICIES["shared"] = Policy("shared", "layers of any request on any active core, each where it finishes first "

@@ -51,6 +51,12 @@ def test_resolved_cases_default_tenants_loads_and_quantiles():
     assert dict(zip(workload.model_names, cases[0].quantile)) == {
         "resnet50": 0.99, "googlenet": 0.99, "yolov3": 0.99, "ssd_resnet34": 0.99, "gnmt": 0.97}
     assert scenario.warmup == 5 and scenario.policy == "shared"
+    assert scenario.backfill == engine.BACKFILL
+
+
+def test_the_backfilling_depth_reaches_every_scenario():
+    c = config({"arrival": 5, "backfill": 64, "scenarios": [{"qos": "QoS-S"}, {"qos": "QoS-M"}]})
+    assert [k.scenario.backfill for k in resolve_cases(c.serving, build(c).workload)] == [64, 64]
 
 
 def test_scenarios_override_the_section_and_tenants_take_every_arrival_form(tmp_path):
@@ -106,6 +112,8 @@ BAD = {
                                                                        "measure: a tenant sends 10"),
     "unknown aggregation": ({"arrival": 5, "aggregate": "median"}, "serving.aggregate: input should be 'mean', "
                                                                    "'worst' or 'cvar'"),
+    "negative backfill": ({"arrival": 5, "backfill": -1}, "serving.backfill: input should be greater than or "
+                                                          "equal to 0"),
     "unknown key": ({"arrival": 5, "rate": 3}, "serving.rate: unknown key (allowed: tenants, arrival, qos,"),
     "missing trace": ({"arrival": {"trace": "nowhere.csv"}}, "serving.arrival.trace: no such file 'nowhere.csv'"),
 }

@@ -29,15 +29,16 @@ def one_layer():
     return workload, designs, tables, float(tables.work_s[0, 0, 0])
 
 
-def _scenario(rate, qos, *, requests=20_000, policy="shared", warmup=200, seed=0):
+def _scenario(rate, qos, *, requests=20_000, policy="shared", warmup=200, seed=0, backfill=sv.BACKFILL):
     return sv.Scenario((sv.Tenant("a", "fc", sv.Poisson(rate), qos, requests=requests),), policy=policy,
-                       warmup=warmup, seed=seed)
+                       warmup=warmup, seed=seed, backfill=backfill)
 
 
+@pytest.mark.parametrize("backfill", [0, sv.BACKFILL])
 @pytest.mark.parametrize("rho", [0.3, 0.5, 0.8])
-def test_md1_mean_wait_matches_the_closed_form(one_layer, rho):
+def test_md1_mean_wait_matches_the_closed_form(one_layer, rho, backfill):
     workload, designs, tables, service = one_layer
-    scenario = _scenario(rho / service, 1.0)
+    scenario = _scenario(rho / service, 1.0, backfill=backfill)
     result = sv.simulate(designs, workload, EDGE, scenario, tables=tables)
     wait = result.latency_s[0, result.measured] - service
     expected = rho * service / (2 * (1 - rho))
@@ -56,7 +57,8 @@ def test_every_policy_is_first_come_first_served_on_one_core_and_one_layer(one_l
     np.testing.assert_allclose(other.finish_s, shared.finish_s, rtol=1e-12)
 
 
-def test_littles_law_holds_on_a_shared_multi_tenant_stream():
+@pytest.mark.parametrize("backfill", [0, sv.BACKFILL, 64])
+def test_littles_law_holds_on_a_shared_multi_tenant_stream(backfill):
     workload = workload_of(small_cnn("cnn"), gemm_model("fc", k=512, c=512, y=16))
     designs = random_designs(np.random.default_rng(5), workload, 1, 3, greedy=True)
     tenants = (sv.Tenant("vision", "cnn", sv.Poisson(1.0), 1.0, requests=4000),
@@ -64,7 +66,7 @@ def test_littles_law_holds_on_a_shared_multi_tenant_stream():
     tables = sv.prepare(designs, workload, EDGE, sv.Scenario(tenants))
     capacity = tables.active.sum() / tables.work_s[0].min(axis=1).sum()  # requests/s of each tenant at saturation
     tenants = tuple(dataclasses.replace(t, arrival=sv.Poisson(0.3 * capacity)) for t in tenants)
-    result = sv.simulate(designs, workload, EDGE, sv.Scenario(tenants), tables=tables)
+    result = sv.simulate(designs, workload, EDGE, sv.Scenario(tenants, backfill=backfill), tables=tables)
     arrival, finish = result.arrival_s[0], result.finish_s[0]
     assert (finish > arrival).all()
     # L (time-average number in the system, sampled on a grid) = lambda (measured) x W (mean latency).

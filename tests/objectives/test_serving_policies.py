@@ -1,6 +1,8 @@
 """Every serving policy on hand-computed cases (two requests, one or two layers each),
 and the shared policy's kernel against a plain-Python reference on random small streams."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -127,6 +129,33 @@ def test_planaria_serves_a_request_past_its_bound_after_one_that_can_still_make_
     np.testing.assert_allclose(got, [1.0, 3.0, 2.0])
 
 
+# Tenant a: L0 -> L1 -> L2 -> L3, its layers alternating between a core fast for them (core 0 for L0
+# and L2, core 1 for L1 and L3); L1's input takes 3 s to cross, L2's and L3's 0.5 s.  Tenant b: L4 alone,
+# 3 s on core 1 (1000 s on core 0).
+WAITS = chains([0, 1, 2, 3], [4], transfer_s=1.0)
+WAITS = dataclasses.replace(WAITS, transfer_s=WAITS.transfer_s * np.array([0.0, 3.0, 0.5, 0.5])[None, :, None])
+WAITS_COSTS = [[1.0, 100.0], [100.0, 1.0], [1.0, 100.0], [100.0, 1.0], [1000.0, 3.0]]
+
+
+@pytest.mark.parametrize("backfill, b_finish", [(0, 11.0), (1, 11.0), (2, 3.0), (8, 3.0)])
+def test_a_deeper_backfill_reaches_an_older_idle_interval(backfill, b_finish):
+    # a: L0 on core 0 [0, 1]; L1 on core 1 [4, 5] (core 1 idle [0, 4)); L2 on core 0 [5.5, 6.5]; L3 on
+    # core 1 [7, 8] (core 1 idle [5, 7)).  b arrives at 0 too, after a: its 3 s fit core 1's older idle
+    # interval [0, 4) -> [0, 3], not the later [5, 7).  A core that keeps one interval forgot [0, 4)
+    # when [5, 7) opened (the earliest goes): b waits for core 1's last layer, [8, 11]; so does one
+    # that keeps none.
+    scenario = sv.Scenario((tenant("a", 0.0), tenant("b", 0.0)), backfill=backfill)
+    out = sv.POLICIES["shared"].run(tables(WAITS_COSTS, WAITS), WAITS, sv.request_stream(scenario), scenario,
+                                    np.ones(1))
+    np.testing.assert_array_equal(out.finish[0], [8.0, b_finish])
+
+
+@pytest.mark.parametrize("backfill", [-1, 1.5, True])
+def test_a_backfill_depth_is_a_whole_number_of_intervals(backfill):
+    with pytest.raises(ValueError, match="backfill must be a whole number of idle intervals ≥ 0"):
+        sv.Scenario((tenant("a", 0.0),), backfill=backfill)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_the_shared_kernel_matches_the_reference_on_random_streams(seed):
     rng = np.random.default_rng(seed)
@@ -145,7 +174,9 @@ def test_the_shared_kernel_matches_the_reference_on_random_streams(seed):
     scenario = sv.Scenario((sv.Tenant("a", "m", sv.Poisson(0.4), 5.0, requests=12),
                             sv.Tenant("b", "m", sv.Poisson(0.6), 5.0, requests=12)), seed=seed)
     stream = sv.request_stream(scenario)
-    got = serving_policies._run_greedy(table, layers, stream, allowed, np.ones(1)).finish
+    # The reference keeps every idle interval: an unbounded depth (no core ever holds more intervals than
+    # the stream has layers, so the kernel keeps that many, not 10^12).
+    got = serving_policies._run_greedy(table, layers, stream, allowed, np.ones(1), 10**12).finish
     np.testing.assert_allclose(got, reference_shared(table, layers, stream, allowed), rtol=1e-12)
 
 
