@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import ray
+from numba.core import event as numba_event
 
 from cosearch.run import RunResult, RunSpec, failure_line, run
 
@@ -427,21 +428,49 @@ class RayExecutor:
             return True
 
 
+class _NotCached(Exception):
+    """A kernel the warm-up asked for is not in numba's disk cache."""
+
+
+class _RefuseCompiles(numba_event.Listener):
+    """Stops a compile before it starts (numba's event API): a cache hit raises no event."""
+
+    def on_start(self, event) -> None:
+        raise _NotCached(event.data["dispatcher"].py_func.__name__)
+
+    def on_end(self, event) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _loading_kernels_only() -> Iterator[None]:
+    """Numba kernels called in the block load from the disk cache (or this process) as usual; the first
+    that would be compiled ends the block instead, quietly, before its compile starts."""
+    with numba_event.install_listener("numba:compile", _RefuseCompiles()), contextlib.suppress(_NotCached):
+        yield
+
+
 @ray.remote(num_cpus=1)
 def _warm_up() -> int:
     """Load in a new worker what every run needs before its first batch: cosearch's modules (by
     unpickling this function), CMA-ES, and the evaluator's compiled kernels from numba's disk
     cache (by scoring designs of the tiny problem, whose batches call every kernel with the types
     any problem's do). A second or two of CPU per worker, spent while the driver still prepares;
-    it changes nothing a run computes (mapper tables are kept per workload and platform)."""
+    it changes nothing a run computes (mapper tables are kept per workload and platform).
+
+    A kernel missing from the cache (the first run after an install or an edit) is not compiled
+    here: the driver compiles every kernel while it prepares (its reference sample scores
+    designs), each worker compiling them too put three compiles of about 8 CPU s on a 2-core
+    machine, and the runs, which start once the driver has prepared, load them from the cache."""
     import objectives
     from cosearch.optimizers.cma_es import import_cma
     from cosearch.testing import tiny_problem
 
     import_cma()
     tiny = tiny_problem()
-    objectives.evaluate(tiny.space.decode(np.random.default_rng(0).random((4, tiny.space.dim))), tiny.workload,
-                        tiny.platform)
+    with _loading_kernels_only():
+        objectives.evaluate(tiny.space.decode(np.random.default_rng(0).random((4, tiny.space.dim))), tiny.workload,
+                            tiny.platform)  # fmt: skip
     return os.getpid()
 
 

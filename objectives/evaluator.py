@@ -33,7 +33,7 @@ import numpy as np
 
 from objectives import chip, mapper, metrics, reorder, roofline, schedule
 from objectives.mapper import INPUT, OUTPUT
-from objectives.schedule import _i64
+from objectives.schedule import _f64, _i64
 from objectives.workloads import Workload
 from objectives.workloads._layers import MAX_LAYER_SIZE
 from spaces import design as design_codes
@@ -119,6 +119,13 @@ class TableStore:
         and ``by_dataflows`` keys hold this process's object ids, ``recent`` only serves design files)."""
         return {**self.__dict__, "by_config": {}, "by_dataflows": {}, "recent": collections.OrderedDict(),
                 "carrier": None}
+
+    def __setstate__(self, state: dict) -> None:
+        """Tables of its own, writeable: Ray's object store hands out read-only arrays, which
+        ``_add`` could not extend in place, and which numba would compile every kernel again for
+        (``schedule.kernel_array``).  One copy per process that receives the store."""
+        self.__dict__.update(state)
+        self.rows, self.times = (a if a.flags.writeable else a.copy() for a in (self.rows, self.times))
 
     def costs(self, core: mapper.Core) -> mapper.LayerCosts:
         return mapper.map_layers(core, self.layers, self.capacities, self.objective)
@@ -440,9 +447,9 @@ def _evaluate(designs: DesignBatch, workload: Workload, platform: Platform, reas
               with_schedule: bool, used: np.ndarray | None) -> metrics.Metrics:
     """The scoring of one block of (sanitized) designs, step by step."""
     cores = _core_resources(designs, workload, platform)
-    order = _placement_order(designs, workload)
-    layer_core = _place_layers(designs, workload, cores, order)
-    fixed = _workload_arrays(workload, platform)
+    fixed = _workload_arrays(workload, platform)  # (its preds: the workload's, in the kernels' array type)
+    order = _placement_order(designs, workload, fixed.preds)
+    layer_core = _place_layers(designs, cores, order, fixed.preds)
     timing = _layer_costs_and_schedule(designs, platform, cores, layer_core, order, fixed)
     if platform.schedule_lookahead >= 3:
         # A layer's cost does not depend on the order, so the reordered schedule is one more fused pass.
@@ -548,15 +555,17 @@ def _core_resources(designs: DesignBatch, workload: Workload, platform: Platform
     )
 
 
-def _placement_order(designs: DesignBatch, workload: Workload) -> np.ndarray:
+def _placement_order(designs: DesignBatch, workload: Workload, preds: np.ndarray) -> np.ndarray:
     """Step 2: ``(P, L)`` the order in which layers are placed: the design's
-    priorities, or the workload's default (progress through each model)."""
+    priorities, or the workload's default (progress through each model),
+    repeated into an array of its own: the kernels read it as the writeable
+    array they are compiled for, and no wrapper copies it again."""
     if designs.layer_priority is None:
-        return np.broadcast_to(_default_order(workload), (designs.num_designs, workload.num_layers))
-    return schedule.schedule_order(designs.layer_priority, workload.preds)
+        return np.repeat(_default_order(workload), designs.num_designs, axis=0)
+    return schedule.schedule_order(designs.layer_priority, preds)
 
 
-def _place_layers(designs: DesignBatch, workload: Workload, cores: _Cores, order: np.ndarray) -> np.ndarray:
+def _place_layers(designs: DesignBatch, cores: _Cores, order: np.ndarray, preds: np.ndarray) -> np.ndarray:
     """Step 3: ``(P, L)`` each layer's core: the design's own mapping, or, where
     it asks for greedy (all −1), Herald's best fit on every layer's latency on
     every core with its inputs from DRAM (float32: it only ranks cores)."""
@@ -567,12 +576,12 @@ def _place_layers(designs: DesignBatch, workload: Workload, cores: _Cores, order
     # Compiled: each design's (C, L) float32 latency table is built and ranked in one pass, never stored.
     if greedy.all():  # the usual batch: no (P, L) gathers and scatter (a tenth of the step at P = 1024)
         return roofline.greedy_assign(cores.store.times, cores.block, cores.dram_bw, cores.noc_bw, cores.active,
-                                      order, workload.preds, designs.mapping_bias)  # fmt: skip
+                                      order, preds, designs.mapping_bias)  # fmt: skip
     g = np.flatnonzero(greedy)
     bias = None if designs.mapping_bias is None else designs.mapping_bias[g]
     layer_core = layer_core.copy()
     layer_core[g] = roofline.greedy_assign(cores.store.times, cores.block[g], cores.dram_bw[g], cores.noc_bw[g],
-                                           cores.active[g], order[g], workload.preds, bias)
+                                           cores.active[g], order[g], preds, bias)
     return layer_core
 
 
@@ -606,14 +615,14 @@ def _workload_arrays(workload: Workload, platform: Platform) -> _WorkloadArrays:
     instance, starts, instance_priority = _instances(workload)
     macs = workload.macs.astype(np.float64)
     arrays = _WorkloadArrays(
-        preds=np.ascontiguousarray(workload.preds, dtype=np.int64),
-        input_bytes=np.ascontiguousarray(workload.operand_bytes(platform.word_bytes)[INPUT], dtype=np.float64),
-        transfer_s=np.ascontiguousarray(_transfer_s(workload, platform), dtype=np.float64),
+        preds=_i64(workload.preds),
+        input_bytes=_f64(workload.operand_bytes(platform.word_bytes)[INPUT]),
+        transfer_s=_f64(_transfer_s(workload, platform)),
         macs=macs,
         macs_total=macs.sum(),
-        model=np.ascontiguousarray(workload.model, dtype=np.int64),
-        instance=np.ascontiguousarray(instance, dtype=np.int64),
-        starts=np.ascontiguousarray(starts, dtype=np.int64),
+        model=_i64(workload.model),
+        instance=_i64(instance),
+        starts=_i64(starts),
         instance_priority=instance_priority,
         num_models=workload.num_models,
     )

@@ -40,6 +40,7 @@ import math
 import numpy as np
 
 from objectives import mapper_kernels
+from objectives.schedule import kernel_array
 from objectives.workloads._layers import touched_extent
 from spaces.hardware import ASIC_ENERGY, LOOP_DIMS
 
@@ -516,11 +517,10 @@ def candidate_scores(core: Core, layers: Layers, layer, u, t, buf_op: int, objec
     rf_ops = np.array(core.rf_operands, dtype=np.int64)
     score, need = np.empty((len(rf_ops), len(layer))), np.empty(len(layer))
     mapper_kernels.candidate_scores(
-        np.asarray(layer, dtype=np.int64), np.ascontiguousarray(u, dtype=np.int64),
-        np.ascontiguousarray(t, dtype=np.int64), np.ascontiguousarray(layers.dims, dtype=np.int64), opdims,
-        layers.stride // g, layers.dilation // g, layers.stride.astype(np.int64),
-        layers.transposed.astype(np.bool_),
-        layers.density.astype(np.float64), layers.macs, np.array(loop_order(buf_op), dtype=np.int64),
+        kernel_array(layer, np.int64), kernel_array(u, np.int64), kernel_array(t, np.int64),
+        kernel_array(layers.dims, np.int64), opdims, layers.stride // g, layers.dilation // g,
+        layers.stride.astype(np.int64), layers.transposed.astype(np.bool_), layers.density.astype(np.float64),
+        kernel_array(layers.macs, np.float64), np.array(loop_order(buf_op), dtype=np.int64),
         np.array([loop_order(rf) for rf in core.rf_operands], dtype=np.int64).reshape(-1, 8),
         rf_ops, params, mapper_kernels.OBJECTIVE_CODES[objective], score, need, np.empty((4, 8), dtype=np.int64),
         np.empty((3, 3)),
@@ -704,7 +704,7 @@ def _choose(score, need, layer, num_layers, capacities) -> tuple[np.ndarray, np.
     starts = np.searchsorted(layer[order], np.arange(num_layers + 1))
     chosen = np.zeros((len(capacities), num_layers), dtype=np.int64)
     fits = np.zeros((len(capacities), num_layers), dtype=np.bool_)
-    mapper_kernels.choose_sorted(score, need, order, starts, np.asarray(capacities, dtype=np.float64), chosen, fits,
+    mapper_kernels.choose_sorted(score, need, order, starts, kernel_array(capacities, np.float64), chosen, fits,
                                  np.empty(len(order), dtype=np.int64))
     return chosen, fits
 

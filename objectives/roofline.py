@@ -32,7 +32,7 @@ import dataclasses
 import numba
 import numpy as np
 
-from objectives.schedule import _f64, _greedy_design, _i64, _max, _schedule_shared_and_alone
+from objectives.schedule import _f64, _greedy_design, _i64, _max, _schedule_shared_and_alone, kernel_array
 
 
 @numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True, error_model="numpy")
@@ -64,13 +64,13 @@ def greedy_assign(times, core_block, core_dram_bw, core_noc_bw, core_active, ord
     ``schedule.greedy_assign``), each layer's latency on each core taken
     from the store's ``times`` columns at ``core_block[p, c] + layer``
     under the core's bandwidths ``(P, C)`` in bytes/s, inputs from DRAM."""
-    bias = np.zeros((0, 0, 0)) if bias_s is None else np.ascontiguousarray(bias_s, dtype=np.float64)
+    bias = np.zeros((0, 0, 0)) if bias_s is None else _f64(bias_s)
     assignment = np.empty(order.shape, dtype=np.int64)
     (P, L), C = order.shape, core_block.shape[1]
     _greedy_kernel(
-        times, _i64(core_block), np.ascontiguousarray(core_dram_bw, dtype=np.float32),
-        np.ascontiguousarray(core_noc_bw, dtype=np.float32), np.ascontiguousarray(core_active, dtype=np.bool_),
-        _i64(order), _i64(preds), bias, assignment, np.empty((2, max(C, L))), np.empty((C, L), dtype=np.float32),
+        times, _i64(core_block), kernel_array(core_dram_bw, np.float32), kernel_array(core_noc_bw, np.float32),
+        kernel_array(core_active, np.bool_), _i64(order), _i64(preds), bias, assignment, np.empty((2, max(C, L))),
+        np.empty((C, L), dtype=np.float32),
     )  # fmt: skip
     return assignment
 

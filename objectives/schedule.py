@@ -222,12 +222,23 @@ class ScheduleResult:
         return self.finish_s - self.latency_s
 
 
+def kernel_array(a, dtype) -> np.ndarray:
+    """``a`` as the one array type the kernels are compiled for: C-contiguous,
+    of ``dtype`` and writeable.  Numba types a read-only array as a type of its
+    own, and Ray's object store (a worker's workload and tables), a
+    ``np.broadcast_to`` view or a row of a read-only batch hand out read-only
+    ones: each compiled and cached every kernel a second time (a cold quickstart
+    compiled the scoring kernels three times).  The copy is made only then."""
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return a if a.flags.writeable else a.copy()
+
+
 def _f64(a) -> np.ndarray:
-    return np.ascontiguousarray(a, dtype=np.float64)
+    return kernel_array(a, np.float64)
 
 
 def _i64(a) -> np.ndarray:
-    return np.ascontiguousarray(a, dtype=np.int64)
+    return kernel_array(a, np.int64)
 
 
 def list_schedule(
@@ -279,6 +290,6 @@ def greedy_assign(
     bias = np.zeros((0, 0, 0)) if bias_s is None else _f64(bias_s)
     assignment = np.empty(order.shape, dtype=np.int64)
     _greedy_kernel(
-        _f64(latency_s), np.ascontiguousarray(core_active, dtype=np.bool_), _i64(order), _i64(preds), bias, assignment
+        _f64(latency_s), kernel_array(core_active, np.bool_), _i64(order), _i64(preds), bias, assignment
     )
     return assignment

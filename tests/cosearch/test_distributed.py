@@ -265,3 +265,19 @@ def test_serving_metrics_are_the_same_for_any_number_of_workers(ray_session):
         assert split.parts_used == [1, workers]
         for p in range(len(X)):
             assert repr(got.row(p)) == repr(want.row(p)), (workers, p)  # repr: NaN equals NaN
+
+
+def test_the_workers_warm_up_loads_compiled_kernels_and_compiles_none():
+    """A cold cache is left to the driver, which compiles every kernel while it prepares: the block
+    stops at the first kernel it would compile; one already compiled (or on disk) runs."""
+    import numba
+
+    square = numba.njit(lambda x: x * x)
+    reached = []
+    with distributed._loading_kernels_only():
+        reached.append(square(3))
+    assert reached == [] and square.signatures == []  # stopped before compiling
+    assert square(3) == 9  # outside the block: compiled as usual
+    with distributed._loading_kernels_only():
+        reached.append(square(4))
+    assert reached == [16]
