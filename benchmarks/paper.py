@@ -192,10 +192,12 @@ def refresh_digests(names: list[str]) -> None:
     for name in names:
         if not ran(name):
             continue
-        DATA.mkdir(parents=True, exist_ok=True)
-        data = digest(name)
+        data, path = digest(name), digest_path(name)
+        if path.exists() and {k: v for k, v in json.loads(path.read_text()).items() if k != "digested"} == data:
+            continue  # the same run digested before: its file (and git diff) stays as it is
         data["digested"] = {**checkout(), "date": now_utc()}
-        digest_path(name).write_text(json.dumps(data, indent=None, separators=(",", ":")) + "\n")
+        DATA.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=None, separators=(",", ":")) + "\n")
         if name in PLOTTED:
             IMAGES.mkdir(parents=True, exist_ok=True)
             for plot in ("convergence", "pareto"):
@@ -685,17 +687,12 @@ def convergence_section(lines: list[str], names: list[str]) -> None:
 
 
 def provenance_section(lines: list[str], names: list[str]) -> None:
-    lines += [
-        "## Where the numbers come from",
-        "",
-        "Each experiment's digest `docs/data/paper/<name>.json` (written from `results/paper/<name>/`, which is",
-        "not committed; `--report` rebuilds this page from the digests): when its search finished, the",
-        "commit it was started from (`+` when the model, search or experiment files differed from it) and",
-        "the seconds its runs took, all spaces and seeds, one process each (on a shared machine).",
-        "",
-        "| experiment | evaluations × seeds | finished (UTC) | started from commit | seconds, sum over runs |",
-        "|---|---|---|---|---|",
-    ]
+    about = ("Each experiment's digest `docs/data/paper/<name>.json` (written from `results/paper/<name>/`, "
+             "which is not committed; `--report` rebuilds this page from the digests): when its search finished, "
+             "the commit it was started from (`+` when the model, search or experiment files differed from it) "
+             "and the seconds its runs took, all spaces and seeds, one process each (on a shared machine).")
+    header = "| experiment | evaluations × seeds | finished (UTC) | started from commit | seconds, sum over runs |"
+    lines += ["## Where the numbers come from", "", about, "", header, "|---|---|---|---|---|"]
     for name in names:
         s = load(name)
         launched = s["launched"]

@@ -40,6 +40,9 @@ def paper(tmp_path_factory):
                     "--out", str(paper.RESULTS / NAME)], check=True, cwd=REPO, stdout=subprocess.DEVNULL)
     paper.refresh_digests([NAME])
     assert paper.ran(NAME)
+    written = paper.digest_path(NAME).stat().st_mtime_ns
+    paper.refresh_digests([NAME])
+    paper.rewritten = paper.digest_path(NAME).stat().st_mtime_ns != written
     paper.from_run = paper.report_lines()  # load() reads the results directory while it is here
     paper.summary = json.loads((paper.RESULTS / NAME / "summary.json").read_text())
     shutil.rmtree(paper.RESULTS / NAME)
@@ -76,6 +79,10 @@ def test_the_digest_keeps_the_figures_and_is_small(paper):
     assert all(r["half_final"] >= 1.0 for r in data["runs"])  # a best-so-far never gets worse
     assert set(data["baselines"]) == {"fda_nvdla", "fda_shidiannao", "sm_fda", "cosearch"}
     assert paper.digest_path(NAME).stat().st_size < 200_000
+
+
+def test_a_digest_is_not_rewritten_for_the_same_run(paper):
+    assert not paper.rewritten
 
 
 def test_a_digest_without_its_run_survives_a_refresh(paper):
