@@ -1,12 +1,21 @@
 """Reproduce the published comparisons and write docs/results.md from the runs.
 
     python benchmarks/paper.py            # run every experiments/paper/*.yaml not yet done, then report
-    python benchmarks/paper.py --report   # only regenerate docs/results.md from results/paper/
+    python benchmarks/paper.py --report   # only regenerate docs/results.md from the digests
 
-Every number in docs/results.md comes from the results directories (the
-searches) or from the cost model itself (the evidence tables); nothing is
-typed in by hand except the published figures, which are quoted with their
-source.
+Every number in docs/results.md comes from the searches or from the cost model
+itself (the evidence tables); nothing is typed in by hand except the published
+figures, which are quoted with their source.
+
+The searches' results directories (``results/paper/<name>/``) are not
+committed, so each one is condensed into a digest, ``docs/data/paper/<name>.json``,
+which is: what the report reads of the run (per seed and space the best
+objectives, the half-budget/final convergence figure, the search's best genes
+and cores; the best design of the search and of each baseline, for the
+re-scoring tables; budget, seconds, commit and date). The report is built from
+the digests alone; a digest is refreshed whenever its results directory holds a
+finished experiment. Attribution JSONs are copied likewise from
+``results/attribution/`` to ``docs/data/attribution/``.
 """
 
 from __future__ import annotations
@@ -35,8 +44,14 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "experiments" / "paper"
 RESULTS = REPO / "results" / "paper"
 ATTRIBUTION = REPO / "results" / "attribution"
+DATA = REPO / "docs" / "data" / "paper"
+"""The committed digests, one per experiment run (``results/`` is not committed)."""
+ATTRIBUTION_DATA = REPO / "docs" / "data" / "attribution"
 DOC = REPO / "docs" / "results.md"
 IMAGES = REPO / "docs" / "img" / "paper"
+PLOTTED = ("fpga_vision", "fpga_nlp", "fpga_mixed", "herald_arvr_a_cloud", "herald_mlperf_mobile")
+"""The experiments whose convergence and Pareto plots the report shows."""
+DIGEST_FORMAT = "cosearch.paper-digest/1"
 
 # The co-search poster (cloud FPGA INFaaS): the core mix it found per workload.
 POSTER_INSIGHT = {
@@ -61,6 +76,21 @@ SEARCH = "cmaes-"
 """Run ids of the experiments' own search (one per seed); a baseline's are ``baseline-<label>-<seed>``."""
 
 
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def checkout() -> dict:
+    """The commit the code runs at, and whether the model, search or experiment files differ from it."""
+    dirty = git("status", "--porcelain", "--", "cosearch", "objectives", "spaces", "experiments")
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(dirty)}
+
+
+def launch_record(name: str) -> pathlib.Path:
+    """Beside (not inside) the results directory, which cosearch owns: the checkout a run was started from."""
+    return RESULTS / f"{name}.launch.json"
+
+
 def run_missing(names: list[str], ray: bool = True, budget: int | None = None) -> None:
     for name in names:
         out = RESULTS / name
@@ -74,20 +104,109 @@ def run_missing(names: list[str], ray: bool = True, budget: int | None = None) -
             command.append("--no-ray")
         if budget:
             command += ["--budget", str(budget)]
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        launch_record(name).write_text(json.dumps({**checkout(), "started": now_utc()}, indent=1) + "\n")
         subprocess.run(command, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
 
 
-def done(name: str) -> bool:
+def now_utc() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def ran(name: str) -> bool:
+    """The experiment's results directory is here and finished (``summary.json`` is written last)."""
     return (RESULTS / name / "summary.json").exists()
 
 
+def digest_path(name: str) -> pathlib.Path:
+    return DATA / f"{name}.json"
+
+
+def done(name: str) -> bool:
+    return ran(name) or digest_path(name).exists()
+
+
 def load(name: str) -> dict:
-    summary = json.loads((RESULTS / name / "summary.json").read_text())
-    best = json.loads((RESULTS / name / summary["best"]["design"]).read_text())
-    summary["best_design"] = best["design"]
-    for entry in summary["baselines"].values():
-        entry["design_data"] = json.loads((RESULTS / name / entry["design"]).read_text())["design"]
-    return summary
+    """What the report knows of an experiment: its digest, from the results directory when that is here."""
+    if ran(name):
+        return digest(name)
+    return json.loads(digest_path(name).read_text())
+
+
+def half_budget_gain(history: pathlib.Path) -> float:
+    """A run's best EDP at half its evaluations over its best at the end (1.00: no gain in the second half)."""
+    with open(history, newline="") as f:
+        rows = [(int(r["evaluations"]), float(r["best_edp_j_s"])) for r in csv.DictReader(f)]
+    final_evals, final = rows[-1]
+    half = [edp for evals, edp in rows if evals <= final_evals / 2]
+    return (half[-1] if half else rows[0][1]) / final
+
+
+RUN_KEYS = ("run_id", "kind", "optimizer", "seed", "space", "evaluations", "seconds", "stopped_by", "best_objectives")
+"""What the report reads of each run in ``summary.json``."""
+
+
+def digest(name: str) -> dict:
+    """The report's view of a finished results directory: ``summary.json`` without the front, plots and
+    file names, the designs it names inlined (``best_design``; each baseline's ``design_data``), and per
+    run its half-budget/final figure and — for the search's runs — the best genes and the cores they decode
+    to (with the config as it is now; the digest keeps them so that a later change of the space's encoding
+    cannot change an old result)."""
+    root = RESULTS / name
+    summary = json.loads((root / "summary.json").read_text())
+    built = experiment(name)
+    sizes = built.platform.core_sizes
+    runs = []
+    for run in summary["runs"]:
+        entry = {k: run[k] for k in RUN_KEYS if k in run}
+        if run["best_objectives"]:
+            entry["half_final"] = half_budget_gain(root / "runs" / run["run_id"] / "history.csv")
+        if run["run_id"].startswith(SEARCH) and run["best_objectives"]:
+            x = json.loads((root / "runs" / run["run_id"] / "run.json").read_text())["summary"]["best_x"]
+            batch = built.space.decode(np.array([x], dtype=float))
+            entry["best_x"] = x
+            entry["cores"] = [[sizes[s].name if s >= 0 else f"PE{p}", int(p), batch.dataflows[d].name]
+                              for p, s, d in zip(batch.core_pes[0], batch.core_size[0], batch.core_dataflow[0])
+                              if p > 0]
+        runs.append(entry)
+    launch = launch_record(name)
+    return {
+        "format": DIGEST_FORMAT,
+        **{k: summary[k] for k in ("experiment", "workload", "platform", "space", "genes", "layers", "objective",
+                                   "evaluations", "seconds")},
+        "finished": datetime.datetime.fromtimestamp((root / "summary.json").stat().st_mtime,
+                                                    datetime.timezone.utc).isoformat(timespec="seconds"),
+        "launched": json.loads(launch.read_text()) if launch.exists() else None,
+        "best": {k: summary["best"][k] for k in ("run", "evaluations", "metrics")},
+        "best_design": json.loads((root / summary["best"]["design"]).read_text())["design"],
+        "baselines": {label: {**{k: entry[k] for k in ("run", "space", "metrics")},
+                              "design_data": json.loads((root / entry["design"]).read_text())["design"]}
+                      for label, entry in summary["baselines"].items()},
+        "runs": runs,
+    }
+
+
+def refresh_digests(names: list[str]) -> None:
+    """A digest per finished results directory (and its plots beside the report), the attribution JSONs
+    copied; what is not here keeps its committed digest."""
+    for name in names:
+        if not ran(name):
+            continue
+        data, path = digest(name), digest_path(name)
+        if path.exists() and {k: v for k, v in json.loads(path.read_text()).items() if k != "digested"} == data:
+            continue  # the same run digested before: its file (and git diff) stays as it is
+        data["digested"] = {**checkout(), "date": now_utc()}
+        DATA.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=None, separators=(",", ":")) + "\n")
+        if name in PLOTTED:
+            IMAGES.mkdir(parents=True, exist_ok=True)
+            for plot in ("convergence", "pareto"):
+                source = RESULTS / name / "plots" / f"{plot}.png"
+                if source.exists():
+                    shutil.copyfile(source, IMAGES / f"{name}-{plot}.png")
+    for path in sorted(ATTRIBUTION.glob("*.json")):
+        ATTRIBUTION_DATA.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, ATTRIBUTION_DATA / path.name)
 
 
 def experiment(name: str):
@@ -143,35 +262,18 @@ def budget_text(summary: dict) -> str:
     return f"{max(r['evaluations'] for r in runs)} evaluations × {len(runs)} seeds"
 
 
-def half_budget_gain(name: str, run_id: str) -> float:
-    """A run's best EDP at half its evaluations over its best at the end (1.00: no gain in the second half)."""
-    with open(RESULTS / name / "runs" / run_id / "history.csv", newline="") as f:
-        rows = [(int(r["evaluations"]), float(r["best_edp_j_s"])) for r in csv.DictReader(f)]
-    final_evals, final = rows[-1]
-    half = [edp for evals, edp in rows if evals <= final_evals / 2]
-    return (half[-1] if half else rows[0][1]) / final
-
-
 def convergence_row(name: str, summary: dict, label: str | None) -> str:
     runs = seed_runs(summary, label)
-    gains = [half_budget_gain(name, r["run_id"]) for r in runs]
+    gains = [r["half_final"] for r in runs]
     edps = seed_edps(summary, label)
     space = label or f"{summary['space']} (the search)"
     return (f"| {name} | {space} | {runs[0]['evaluations']} | {np.median(gains):.3f} | {max(gains):.3f} | "
             f"{edps.max() / edps.min():.3f} |")
 
 
-def seed_cores(name: str, summary: dict) -> list[list[tuple[str, int, str]]]:
+def seed_cores(summary: dict) -> list[list[tuple[str, int, str]]]:
     """Per seed of the search: its best design's active cores as (size name, PEs, dataflow)."""
-    built = experiment(name)
-    sizes = built.platform.core_sizes
-    out = []
-    for run in seed_runs(summary):
-        x = json.loads((RESULTS / name / "runs" / run["run_id"] / "run.json").read_text())["summary"]["best_x"]
-        batch = built.space.decode(np.array([x], dtype=float))
-        out.append([(sizes[s].name if s >= 0 else f"PE{p}", int(p), batch.dataflows[d].name)
-                    for p, s, d in zip(batch.core_pes[0], batch.core_size[0], batch.core_dataflow[0]) if p > 0])
-    return out
+    return [[tuple(core) for core in run["cores"]] for run in seed_runs(summary)]
 
 
 def size_counts(cores) -> str:
@@ -308,7 +410,7 @@ def fpga_section(lines: list[str]) -> None:
     for name, s in [*runs.items(), *((n, load(n)) for n in extra)]:
         mix = name[5:].removesuffix("_8cores")
         shown = f"{mix} (8 cores)" if name.endswith("_8cores") else mix
-        for run, cores in zip(seed_runs(s), seed_cores(name, s)):
+        for run, cores in zip(seed_runs(s), seed_cores(s)):
             lines.append(f"| {shown} | {POSTER_INSIGHT[mix]} | {run['seed']} | {run['best_objectives'][0]:.4g} | "
                          f"{size_counts(cores)} | {pe_share(cores, POSTER_SMALL):.0%} | "
                          f"{pe_share(cores, POSTER_LARGE):.0%} |")
@@ -415,7 +517,7 @@ def herald_section(lines: list[str]) -> None:
         platform = get_platform(plat)
         cores = s["best_design"]["cores"]
         pes = "/".join(str(c["pes"]) for c in cores)
-        ws = [c[0][1] for c in seed_cores(name, s)]
+        ws = [c[0][1] for c in seed_cores(s)]
         # Like for like with Table V: the shares split the global NoC on Herald's budgets.
         bw = "/".join(f"{c['bw_share'] * chip.partitioned_gbps(platform):.0f}" for c in cores)
         (hbw, hpe) = HERALD_TABLE_V[(mix, plat)]
@@ -539,7 +641,7 @@ def ablation_section(lines: list[str]) -> None:
 
 
 def attribution_section(lines: list[str]) -> None:
-    files = sorted(ATTRIBUTION.glob("*.json"))
+    files = sorted(ATTRIBUTION_DATA.glob("*.json"))
     if not files:
         return
     lines += [
@@ -584,18 +686,32 @@ def convergence_section(lines: list[str], names: list[str]) -> None:
     lines.append("")
 
 
-def plots_section(lines: list[str]) -> None:
-    IMAGES.mkdir(parents=True, exist_ok=True)
+def provenance_section(lines: list[str], names: list[str]) -> None:
+    about = ("Each experiment's digest `docs/data/paper/<name>.json` (written from `results/paper/<name>/`, "
+             "which is not committed; `--report` rebuilds this page from the digests): when its search finished, "
+             "the commit it was started from (`+` when the model, search or experiment files differed from it) "
+             "and the seconds its runs took, all spaces and seeds, one process each (on a shared machine).")
+    header = "| experiment | evaluations × seeds | finished (UTC) | started from commit | seconds, sum over runs |"
+    lines += ["## Where the numbers come from", "", about, "", header, "|---|---|---|---|---|"]
+    for name in names:
+        s = load(name)
+        launched = s["launched"]
+        commit = "—" if launched is None else launched["commit"][:10] + ("+" if launched["dirty"] else "")
+        lines.append(f"| {name} | {budget_text(s)} | {s['finished'].replace('T', ' ')[:16]} | {commit} | "
+                     f"{s['seconds']:.0f} |")
+    lines.append("")
+
+
+def plots_section(lines: list[str], names: list[str]) -> None:
     lines += ["## Plots", ""]
-    for name in ("fpga_vision", "fpga_nlp", "fpga_mixed", "herald_arvr_a_cloud", "herald_mlperf_mobile"):
+    for name in PLOTTED:
         for plot in ("convergence", "pareto"):
-            source = RESULTS / name / "plots" / f"{plot}.png"
-            if source.exists():
-                shutil.copyfile(source, IMAGES / f"{name}-{plot}.png")
+            if name in names and (IMAGES / f"{name}-{plot}.png").exists():
                 lines += [f"### {name}: {plot}", "", f"![{name} {plot}](img/paper/{name}-{plot}.png)", ""]
 
 
-def write_report() -> None:
+def report_lines() -> list[str]:
+    """The page, from the digests (or the results directories, where they are here)."""
     names = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
     finished = [n for n in names if done(n)]
     missing = [n for n in names if n not in finished]
@@ -603,7 +719,8 @@ def write_report() -> None:
         "# Reproducing the published comparisons",
         "",
         f"Generated by `python benchmarks/paper.py` on {datetime.date.today()} ({host.machine()}, "
-        f"Python {host.python_version()}) from `results/paper/` and `results/attribution/`. Do not edit by",
+        f"Python {host.python_version()}) from the digests of the runs in `docs/data/paper/` and",
+        "`docs/data/attribution/` (see the end of this page). Do not edit by",
         "hand; the discussion of why cosearch agrees or differs is in",
         "[results-discussion.md](results-discussion.md). Objective: EDP of one batch (every DNN ready at",
         "t = 0); the serving objectives are in [serving.md](serving.md). Seeds: every space, the",
@@ -611,7 +728,7 @@ def write_report() -> None:
         "",
     ]
     if missing:
-        lines += ["Not run for this page (no `results/paper/<name>/summary.json`): "
+        lines += ["Not run for this page (no digest `docs/data/paper/<name>.json`): "
                   + ", ".join(f"`{n}`" for n in missing) + ".", ""]
     fpga_section(lines)
     herald_section(lines)
@@ -619,14 +736,23 @@ def write_report() -> None:
     ablation_section(lines)
     attribution_section(lines)
     convergence_section(lines, finished)
-    plots_section(lines)
-    DOC.write_text("\n".join(lines) + "\n")
-    print(f"wrote {DOC.relative_to(REPO)}")
+    provenance_section(lines, finished)
+    plots_section(lines, finished)
+    return lines
+
+
+def write_report(doc: pathlib.Path = DOC) -> None:
+    refresh_digests(sorted(p.stem for p in CONFIGS.glob("*.yaml")))
+    doc.write_text("\n".join(report_lines()) + "\n")
+    print(f"wrote {doc}")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--report", action="store_true", help="only regenerate docs/results.md")
+    parser.add_argument("--report", action="store_true",
+                        help="only regenerate docs/results.md (from the digests, refreshed from results/paper/)")
+    parser.add_argument("--doc", type=pathlib.Path, default=DOC,
+                        help="write the page here instead of docs/results.md (e.g. to look at a partial one)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="configs to run (default: all)")
     parser.add_argument("--no-ray", action="store_true", help="run each config in one process, without Ray")
     parser.add_argument("--budget", type=int, metavar="N",
@@ -636,7 +762,7 @@ def main(argv=None) -> int:
     names = args.only or sorted(p.stem for p in CONFIGS.glob("*.yaml"))
     if not args.report:
         run_missing(names, ray=not args.no_ray, budget=args.budget)
-    write_report()
+    write_report(args.doc)
     return 0
 
 
