@@ -31,6 +31,7 @@ import numpy as np
 
 from cosearch.attribution import STEPS, StepResult, attribute, gains
 from cosearch.config_loader import build, load_config
+from provenance import checkout, now_utc  # benchmarks/ is on the path as a script
 
 
 def stock_dataflow(config, platform, given: str | None) -> str:
@@ -96,7 +97,8 @@ def main(argv=None) -> int:
         everything[config.name] = {
             "settings": {"stock": stock, "seeds": len(seeds), "evaluations": args.evaluations,
                          "optimizer": args.optimizer, "options": options, "lookahead": args.lookahead,
-                         "order": list(args.order), "seconds": round(seconds, 1)},
+                         "order": list(args.order), "seconds": round(seconds, 1), **checkout(),
+                         "finished": now_utc()},
             "steps": [dataclasses.asdict(r) for r in results],
         }
     if args.json:

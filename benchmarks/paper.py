@@ -37,6 +37,7 @@ from cosearch.config_loader import build, load_config
 from herald_checks import HERALD_TABLE_V, SHI_VARIANTS, post_processing, shi_platform, shi_variants, table_v_design
 from objectives import chip, evaluate, mapper
 from objectives.workloads import ModelEntry, Op, Workload, get_workload
+from provenance import checkout, now_utc
 from spaces import Dataflow, get_dataflow, get_platform, single_design
 from spaces.design_view import Design
 
@@ -76,16 +77,6 @@ SEARCH = "cmaes-"
 """Run ids of the experiments' own search (one per seed); a baseline's are ``baseline-<label>-<seed>``."""
 
 
-def git(*args: str) -> str:
-    return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
-
-
-def checkout() -> dict:
-    """The commit the code runs at, and whether the model, search or experiment files differ from it."""
-    dirty = git("status", "--porcelain", "--", "cosearch", "objectives", "spaces", "experiments")
-    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(dirty)}
-
-
 def launch_record(name: str) -> pathlib.Path:
     """Beside (not inside) the results directory, which cosearch owns: the checkout a run was started from."""
     return RESULTS / f"{name}.launch.json"
@@ -107,10 +98,6 @@ def run_missing(names: list[str], ray: bool = True, budget: int | None = None) -
         RESULTS.mkdir(parents=True, exist_ok=True)
         launch_record(name).write_text(json.dumps({**checkout(), "started": now_utc()}, indent=1) + "\n")
         subprocess.run(command, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
-
-
-def now_utc() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def ran(name: str) -> bool:
