@@ -98,21 +98,39 @@ def _gives_up(r, t, latency, measured, qos_s, abandon, over) -> bool:
     return False
 
 
+#: a core keeping more idle intervals than this skips, by bisection, those that start too late to win
+BISECT_FROM = 16
+
+
 @numba.njit(cache=True, inline="always")
-def _earliest_start(gap_start, gap_end, c, gaps, tail, ready, latency):
+def _earliest_start(gap_start, gap_end, c, gaps, tail, ready, latency, bound):
     """The earliest start ≥ ``ready`` on core c: in one of its ``gaps`` idle
     intervals that fits ``latency``, or after its last layer (``tail``);
-    returns (start, gap index or −1).
+    returns (start, gap index or −1).  Intervals starting at or after
+    ``bound`` (the finish another core already offers) may be left out: a
+    start in them finishes no earlier than ``bound``, so the caller, which
+    takes only a finish below it, decides the same without them.
 
     A core's idle intervals are disjoint and kept in time order, so only the
     latest ones can end late enough (``ready + latency``): the scan walks back
     from the latest and stops at the first that ends too soon — usually at
     once.  As layers take positive time, at most one interval fits at a
-    given start, so no tie depends on the order they are kept in."""
+    given start, so no tie depends on the order they are kept in.  With many
+    intervals kept (deep backfilling on a stream that queues far ahead), the
+    scan first skips by bisection those that start at or after ``bound``."""
     best = tail if tail > ready else ready
     where = -1
     need = ready + latency
     i = gaps - 1
+    if gaps > BISECT_FROM and gap_start[c, i] >= bound:
+        lo, hi = 0, i  # the first interval starting at or after bound is in (lo, hi]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if gap_start[c, mid] >= bound:
+                hi = mid
+            else:
+                lo = mid + 1
+        i = lo - 1
     while i >= 0 and gap_end[c, i] >= need:
         start = gap_start[c, i] if gap_start[c, i] > ready else ready
         if start + latency <= gap_end[c, i] and start < best:
@@ -255,7 +273,7 @@ def greedy_stream_kernel(
                     lat = chained_latency_s[p, g, c] if c == chain_core else latency_s[p, g, c]
                     if best >= 0 and ready + lat >= best_finish:  # starts at ready or later: cannot win
                         continue
-                    start, where = _earliest_start(gap_start, gap_end, c, gaps[c], core_free[c], ready, lat)
+                    start, where = _earliest_start(gap_start, gap_end, c, gaps[c], core_free[c], ready, lat, best_finish)
                     if best < 0 or start + lat < best_finish:
                         best, best_finish, best_latency, best_start, best_gap = c, start + lat, lat, start, where
                 chained = best == chain_core

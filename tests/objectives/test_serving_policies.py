@@ -180,6 +180,32 @@ def test_the_shared_kernel_matches_the_reference_on_random_streams(seed):
     np.testing.assert_allclose(got, reference_shared(table, layers, stream, allowed), rtol=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(1, 4))  # seeds whose streams bisect (52 to 64 times each)
+def test_the_shared_kernel_matches_the_reference_when_cores_keep_many_idle_intervals(seed):
+    """A stream arriving faster than the cores serve it books them far ahead, and
+    the NoC transfers leave hundreds of idle intervals open on each core: the
+    kernel then skips, by bisection, the ones that start too late to win
+    (``serving_kernels.BISECT_FROM``), and must place every layer where the
+    reference, which keeps and tries every interval, does."""
+    rng = np.random.default_rng(seed)
+    L, C, T = 7, 3, 2
+    preds = np.full((T, 4, 2), -1)
+    preds[0, 1:, 0] = [0, 0, 1]
+    preds[0, 3, 1] = 2
+    preds[1, 1:3, 0] = [0, 1]
+    layers = sv.TenantLayers(layer=np.array([[0, 1, 2, 3], [4, 5, 6, -1]]), preds=preds,
+                             transfer_s=np.where(preds >= 0, rng.uniform(0.5, 1.5, preds.shape), 0.0),
+                             single=(preds[:, :, 0] >= 0) & (preds[:, :, 1] < 0))
+    latency = rng.uniform(0.2, 2.0, (L, C))
+    table = tables(latency, layers, chained=latency * rng.uniform(0.5, 1.0, (L, C)))
+    allowed = np.ones((1, T, C), dtype=bool)
+    scenario = sv.Scenario((sv.Tenant("a", "m", sv.Poisson(6.0), 5.0, requests=200),
+                            sv.Tenant("b", "m", sv.Poisson(6.0), 5.0, requests=200)), seed=seed)
+    stream = sv.request_stream(scenario)
+    got = serving_policies._run_greedy(table, layers, stream, allowed, np.ones(1), 10**12).finish
+    np.testing.assert_allclose(got, reference_shared(table, layers, stream, allowed), rtol=1e-12)
+
+
 def test_a_closed_loop_client_sends_its_next_request_when_the_last_returns():
     # Two clients, think time 0.5 s, one 2-layer request = 2 s on one core: requests arrive at 0, 0 (both
     # clients), then each client's next 0.5 s after its last returned.

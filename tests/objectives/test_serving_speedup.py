@@ -95,6 +95,22 @@ def test_cores_that_keep_few_idle_intervals_forget_the_ones_the_first_version_di
     assert np.isfinite(new.finish).all()
 
 
+@pytest.mark.parametrize("max_gaps", [64, 10**6])
+@pytest.mark.parametrize("utilization", [0.9, 3.0])
+def test_cores_that_keep_many_idle_intervals_choose_as_the_first_version_did(zoo, max_gaps, utilization):
+    """Deep lists: cores hold hundreds of intervals and the search skips, by bisection, those that start
+    too late to win (``serving_kernels.BISECT_FROM``); 10**6 keeps every one."""
+    workload, designs, tables = zoo
+    scenario = _scenario(tables, utilization, "shared", requests=150)
+    layers, stream = sv.tenant_layers(workload, scenario, CLOUD), sv.request_stream(scenario)
+    allowed = np.repeat(tables.active[:, None, :], len(MODELS), axis=1)
+    load = np.linspace(0.7, 1.3, designs.num_designs)
+    new = serving_policies._run_greedy(tables, layers, stream, allowed, load, max_gaps)
+    depth = min(max_gaps, int(((layers.layer >= 0).sum(axis=1) * stream.count).sum()))  # as _run_greedy keeps
+    _assert_identical(new, _v1(tables, layers, stream, allowed, load, depth))
+    assert np.isfinite(new.finish).all()
+
+
 def test_a_stream_given_up_stops_where_it_did(zoo):
     """``qps_at_sla``'s early stop: the same requests finished, the same left NaN."""
     workload, designs, tables = zoo
