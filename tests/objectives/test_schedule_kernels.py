@@ -113,3 +113,17 @@ def test_transfer_is_paid_only_between_cores():
         np.array([[0.0], [0.5]]), 2,
     )  # fmt: skip
     np.testing.assert_array_equal(timing.start_s, [[0.0, 1.0], [0.0, 1.5]])
+
+
+def test_max_is_numpys_maximum_on_nan_inf_and_signed_zeros():
+    # The kernels' scalar maximum, written so that it compiles branch-free,
+    # must still be np.maximum's value: a NaN on either side wins; between
+    # equal values (-0.0 and 0.0, on which numpy's own SIMD and scalar loops
+    # differ) it keeps the first argument, as it always has.
+    values = [np.nan, -np.inf, -1.0, -0.0, 0.0, 0.5, np.inf]
+    for a in values:
+        for b in values:
+            got, want = schedule._max(a, b), np.maximum(a, b)
+            assert np.isnan(got) == np.isnan(want) and (np.isnan(want) or got == want), (a, b, got)
+            if a == b:
+                assert np.signbit(got) == np.signbit(a), (a, b, got)
