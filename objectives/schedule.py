@@ -79,9 +79,10 @@ def topological_priority(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True)
-def _order_kernel(priority, preds, order, fallback, keys, scratch):
+def _order_kernel(priority, preds, order, fallback, raised, keys, scratch):
     """Fill ``order`` ``(P, L)`` with the stable argsort of each design's raised
-    keys (``topological_priority``), or flag the design in ``fallback`` ``(P,)``.
+    keys (``topological_priority``), or flag the design in ``fallback`` ``(P,)``
+    and leave its raised keys in ``raised`` ``(P, L)`` for numpy to sort.
 
     Raising copies keys along edges, so a design's L keys take few distinct
     values (about 45 of 412 on herald_arvr_a, random priorities): each is
@@ -116,7 +117,14 @@ def _order_kernel(priority, preds, order, fallback, keys, scratch):
             size[source], within[layer] = count + 1, count
             sources[num_sources] = layer  # kept only if it is a source
             num_sources += source == layer
-        if fallback[p]:
+        if fallback[p]:  # raised as _topological_keys_kernel raises (a kernel less to compile cold)
+            for layer in range(L):
+                key = priority[p, layer]
+                for d in range(preds.shape[1]):
+                    pred = preds[layer, d]
+                    if pred >= 0:
+                        key = _max(key, raised[p, pred])
+                raised[p, layer] = key
             continue
         for j in range(1, num_sources):
             x = sources[j]
@@ -132,6 +140,8 @@ def _order_kernel(priority, preds, order, fallback, keys, scratch):
                 fallback[p] = True
             start, size[x] = start + size[x], start  # size becomes each source's first position
         if fallback[p]:
+            for layer in range(L):
+                raised[p, layer] = keys[layer]
             continue
         for layer in range(L):
             order[p, size[src[layer]] + within[layer]] = layer
@@ -147,10 +157,10 @@ def schedule_order(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
     """
     priority, preds = _f64(priority), _i64(preds)
     P, L = priority.shape
-    order, fallback = np.empty((P, L), dtype=np.int64), np.empty(P, dtype=np.bool_)
-    _order_kernel(priority, preds, order, fallback, np.empty(L), np.empty((4, max(L, 1)), dtype=np.int64))
+    order, fallback, raised = np.empty((P, L), dtype=np.int64), np.empty(P, dtype=np.bool_), np.empty((P, L))
+    _order_kernel(priority, preds, order, fallback, raised, np.empty(L), np.empty((4, max(L, 1)), dtype=np.int64))
     if fallback.any():
-        order[fallback] = np.argsort(topological_priority(priority[fallback], preds), axis=1, kind="stable")
+        order[fallback] = np.argsort(raised[fallback], axis=1, kind="stable")
     return order
 
 

@@ -23,12 +23,10 @@ from objectives import evaluate, evaluator, mapper_kernels, roofline, schedule
 from spaces import get_platform
 from tests.objectives.helpers import gemm_model, random_designs, small_cnn, workload_of
 
-# (module, name) of every kernel ``evaluate`` calls from Python (nested kernels are compiled with these;
-# ``_topological_keys_kernel`` orders the designs ``_order_kernel`` leaves to numpy, and the default order).
+# (module, name) of every kernel ``evaluate`` calls from Python (nested kernels are compiled with these).
 KERNELS = (
-    (evaluator, "_layer_off_active_cores"), (schedule, "_order_kernel"), (schedule, "_topological_keys_kernel"),
-    (roofline, "_greedy_kernel"), (roofline, "_score_kernel"), (mapper_kernels, "candidate_scores"),
-    (mapper_kernels, "choose_sorted"),
+    (evaluator, "_layer_off_active_cores"), (schedule, "_order_kernel"), (roofline, "_greedy_kernel"),
+    (roofline, "_score_kernel"), (mapper_kernels, "candidate_scores"), (mapper_kernels, "choose_sorted"),
 )  # fmt: skip
 
 

@@ -117,12 +117,12 @@ def test_transfer_is_paid_only_between_cores():
 
 
 def compiled_order(priority, preds):
-    """``schedule._order_kernel``'s order and which designs it left to numpy."""
+    """``schedule._order_kernel``'s order, which designs it left to numpy and their raised keys."""
     P, L = priority.shape
-    order, fallback = np.full((P, L), -1, dtype=np.int64), np.empty(P, dtype=np.bool_)
+    order, fallback, raised = np.full((P, L), -1, dtype=np.int64), np.empty(P, dtype=np.bool_), np.empty((P, L))
     schedule._order_kernel(np.array(priority, dtype=np.float64), np.array(preds, dtype=np.int64), order, fallback,
-                           np.empty(L), np.empty((4, max(L, 1)), dtype=np.int64))  # fmt: skip
-    return order, fallback
+                           raised, np.empty(L), np.empty((4, max(L, 1)), dtype=np.int64))  # fmt: skip
+    return order, fallback, raised
 
 
 def stable_argsort_of_raised_keys(priority, preds):
@@ -144,8 +144,10 @@ def test_schedule_order_is_the_stable_argsort_of_the_raised_keys(data):
         priority = data.draw(arrays(np.float64, (P, preds.shape[0]), elements=values))
     want = stable_argsort_of_raised_keys(priority, preds)
     np.testing.assert_array_equal(schedule.schedule_order(priority, preds), want)
-    order, fallback = compiled_order(priority, preds)
+    order, fallback, raised = compiled_order(priority, preds)
     np.testing.assert_array_equal(order[~fallback], want[~fallback])
+    keys = reference.topological_priority(priority, preds, reference.dependency_levels(preds))
+    np.testing.assert_array_equal(raised[fallback], keys[fallback])
 
 
 def test_schedule_order_on_a_zoo_workload_takes_the_compiled_path():
@@ -154,7 +156,7 @@ def test_schedule_order_on_a_zoo_workload_takes_the_compiled_path():
     preds = get_workload("herald_arvr_a").preds
     rng = np.random.default_rng(3)
     for priority in (rng.uniform(0, 1, (32, len(preds))), rng.normal(0, 1, (32, len(preds)))):
-        order, fallback = compiled_order(priority, preds)
+        order, fallback, _ = compiled_order(priority, preds)
         assert not fallback.any()
         np.testing.assert_array_equal(order, stable_argsort_of_raised_keys(priority, preds))
 
@@ -162,7 +164,7 @@ def test_compiled_order_by_hand_and_the_designs_it_leaves_to_numpy():
     # 0 -> 1, 0 -> 2, (1, 2) -> 3, 4 alone.  Raised keys 0.5, 0.5, 0.9, 0.9, 0.3
     # (sources 0, 2 and 4): 4 first, then 0 and 1 (ties by index), then 2 and 3.
     preds = np.array([[-1, -1], [0, -1], [0, -1], [1, 2], [-1, -1]])
-    order, fallback = compiled_order(np.array([[0.5, 0.1, 0.9, 0.2, 0.3]]), preds)
+    order, fallback, _ = compiled_order(np.array([[0.5, 0.1, 0.9, 0.2, 0.3]]), preds)
     assert order.tolist() == [[4, 0, 1, 2, 3]] and not fallback[0]
     # Left to numpy: a NaN priority; two sources of one value (4 and 0 at 0.5,
     # whose layers interleave by index); a chain of rising priorities, every
@@ -174,7 +176,7 @@ def test_compiled_order_by_hand_and_the_designs_it_leaves_to_numpy():
         (np.arange(40.0)[None], chain, [list(range(40))]),
     ]
     for priority, dag, want in cases:
-        order, fallback = compiled_order(priority, dag)
+        order, fallback, _ = compiled_order(priority, dag)
         assert fallback[0]
         assert schedule.schedule_order(priority, dag).tolist() == want
         np.testing.assert_array_equal(stable_argsort_of_raised_keys(priority, dag), want)
