@@ -50,20 +50,6 @@ def _max(a: float, b: float) -> float:
     return larger if a == a else a + a
 
 
-@numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True)
-def _topological_keys_kernel(keys, preds):
-    """Raise ``keys`` ``(P, L)`` in place to at least their predecessors' keys."""
-    P, L = keys.shape
-    for p in range(P):
-        for layer in range(L):
-            key = keys[p, layer]
-            for d in range(preds.shape[1]):
-                pred = preds[layer, d]
-                if pred >= 0:
-                    key = _max(key, keys[p, pred])
-            keys[p, layer] = key
-
-
 def topological_priority(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
     """Raise each key to at least its predecessors' keys, ``(P, L)``.
 
@@ -71,15 +57,19 @@ def topological_priority(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
     argsort of the result is a topological order for every design.
     Requires layers in topological order (``preds`` ``(L, D)`` -1 padded,
     every predecessor before its layer), so one pass in index order sees
-    every predecessor's final key.
+    every predecessor's final key.  (``_order_kernel`` told to order no
+    design: one kernel to compile cold, not two.)
     """
-    keys = np.array(priority, dtype=np.float64, order="C")
-    _topological_keys_kernel(keys, _i64(preds))
-    return keys
+    priority, preds = _f64(priority), _i64(preds)
+    P, L = priority.shape
+    raised = np.empty((P, L))
+    _order_kernel(priority, preds, -1, np.empty((P, L), dtype=np.int64), np.empty(P, dtype=np.bool_), raised,
+                  np.empty(L), np.empty((4, max(L, 1)), dtype=np.int64))  # fmt: skip
+    return raised
 
 
 @numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True)
-def _order_kernel(priority, preds, order, fallback, raised, keys, scratch):
+def _order_kernel(priority, preds, limit, order, fallback, raised, keys, scratch):
     """Fill ``order`` ``(P, L)`` with the stable argsort of each design's raised
     keys (``topological_priority``), or flag the design in ``fallback`` ``(P,)``
     and leave its raised keys in ``raised`` ``(P, L)`` for numpy to sort.
@@ -92,16 +82,16 @@ def _order_kernel(priority, preds, order, fallback, raised, keys, scratch):
     and each layer written at its source's start plus that count: the stable
     argsort, with no sort of the layers and no chain through memory.  Left
     to the caller (numpy): a NaN priority, two sources of equal value (their
-    layers would interleave), or more sources than insertion sorts cheaply
-    (S^2 > 16 L).  ``keys`` ``(L,)`` float64 and ``scratch`` ``(4, L)`` int64
-    come from the wrapper."""
+    layers would interleave), or more sources S than insertion sorts cheaply
+    (S^2 > ``limit``; -1 leaves every design).  ``keys`` ``(L,)`` float64 and
+    ``scratch`` ``(4, L)`` int64 come from the wrapper."""
     P, L = priority.shape
     src, within, size, sources = scratch[0], scratch[1], scratch[2], scratch[3]
     for p in range(P):
         num_sources, fallback[p] = 0, False
         for layer in range(L):
             key, source = priority[p, layer], layer
-            if key != key or num_sources * num_sources > 16 * L:
+            if key != key or num_sources * num_sources > limit:
                 fallback[p] = True
                 break
             for d in range(preds.shape[1]):
@@ -117,34 +107,31 @@ def _order_kernel(priority, preds, order, fallback, raised, keys, scratch):
             size[source], within[layer] = count + 1, count
             sources[num_sources] = layer  # kept only if it is a source
             num_sources += source == layer
-        if fallback[p]:  # raised as _topological_keys_kernel raises (a kernel less to compile cold)
+        if not fallback[p]:
+            for j in range(1, num_sources):
+                x = sources[j]
+                i = j - 1
+                while i >= 0 and keys[x] < keys[sources[i]]:
+                    sources[i + 1] = sources[i]
+                    i -= 1
+                sources[i + 1] = x
+            start = 0
+            for j in range(num_sources):
+                x = sources[j]
+                if j > 0 and keys[x] == keys[sources[j - 1]]:
+                    fallback[p] = True
+                start, size[x] = start + size[x], start  # size becomes each source's first position
+        if not fallback[p]:
             for layer in range(L):
-                key = priority[p, layer]
-                for d in range(preds.shape[1]):
-                    pred = preds[layer, d]
-                    if pred >= 0:
-                        key = _max(key, raised[p, pred])
-                raised[p, layer] = key
+                order[p, size[src[layer]] + within[layer]] = layer
             continue
-        for j in range(1, num_sources):
-            x = sources[j]
-            i = j - 1
-            while i >= 0 and keys[x] < keys[sources[i]]:
-                sources[i + 1] = sources[i]
-                i -= 1
-            sources[i + 1] = x
-        start = 0
-        for j in range(num_sources):
-            x = sources[j]
-            if j > 0 and keys[x] == keys[sources[j - 1]]:
-                fallback[p] = True
-            start, size[x] = start + size[x], start  # size becomes each source's first position
-        if fallback[p]:
-            for layer in range(L):
-                raised[p, layer] = keys[layer]
-            continue
-        for layer in range(L):
-            order[p, size[src[layer]] + within[layer]] = layer
+        for layer in range(L):  # the keys raised for numpy: the same maxima, NaN included
+            key = priority[p, layer]
+            for d in range(preds.shape[1]):
+                pred = preds[layer, d]
+                if pred >= 0:
+                    key = _max(key, raised[p, pred])
+            raised[p, layer] = key
 
 
 def schedule_order(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
@@ -158,7 +145,8 @@ def schedule_order(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
     priority, preds = _f64(priority), _i64(preds)
     P, L = priority.shape
     order, fallback, raised = np.empty((P, L), dtype=np.int64), np.empty(P, dtype=np.bool_), np.empty((P, L))
-    _order_kernel(priority, preds, order, fallback, raised, np.empty(L), np.empty((4, max(L, 1)), dtype=np.int64))
+    _order_kernel(priority, preds, 16 * L, order, fallback, raised, np.empty(L),
+                  np.empty((4, max(L, 1)), dtype=np.int64))  # fmt: skip
     if fallback.any():
         order[fallback] = np.argsort(raised[fallback], axis=1, kind="stable")
     return order

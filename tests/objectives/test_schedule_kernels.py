@@ -120,8 +120,8 @@ def compiled_order(priority, preds):
     """``schedule._order_kernel``'s order, which designs it left to numpy and their raised keys."""
     P, L = priority.shape
     order, fallback, raised = np.full((P, L), -1, dtype=np.int64), np.empty(P, dtype=np.bool_), np.empty((P, L))
-    schedule._order_kernel(np.array(priority, dtype=np.float64), np.array(preds, dtype=np.int64), order, fallback,
-                           raised, np.empty(L), np.empty((4, max(L, 1)), dtype=np.int64))  # fmt: skip
+    schedule._order_kernel(np.array(priority, dtype=np.float64), np.array(preds, dtype=np.int64), 16 * L, order,
+                           fallback, raised, np.empty(L), np.empty((4, max(L, 1)), dtype=np.int64))  # fmt: skip
     return order, fallback, raised
 
 
@@ -148,6 +148,7 @@ def test_schedule_order_is_the_stable_argsort_of_the_raised_keys(data):
     np.testing.assert_array_equal(order[~fallback], want[~fallback])
     keys = reference.topological_priority(priority, preds, reference.dependency_levels(preds))
     np.testing.assert_array_equal(raised[fallback], keys[fallback])
+    np.testing.assert_array_equal(schedule.topological_priority(priority, preds), keys)
 
 
 def test_schedule_order_on_a_zoo_workload_takes_the_compiled_path():
