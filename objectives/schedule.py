@@ -81,33 +81,34 @@ def _order_kernel(priority, preds, limit, order, fallback, raised, keys, scratch
     source's layers came before it; the sources are then sorted by insertion
     and each layer written at its source's start plus that count: the stable
     argsort, with no sort of the layers and no chain through memory.  Left
-    to the caller (numpy): a NaN priority, two sources of equal value (their
-    layers would interleave), or more sources S than insertion sorts cheaply
-    (S^2 > ``limit``; -1 leaves every design).  ``keys`` ``(L,)`` float64 and
-    ``scratch`` ``(4, L)`` int64 come from the wrapper."""
+    to the caller (numpy), with its keys raised in full: a NaN priority, two
+    sources of equal value (their layers would interleave), or more sources
+    S than insertion sorts cheaply (S^2 > ``limit``; -1 leaves every design).
+    ``keys`` ``(L,)`` float64 and ``scratch`` ``(4, L)`` int64 come from the
+    wrapper.  (One pass that never breaks off: it compiles in about two
+    thirds of the time of one that stopped at the first NaN and raised again.)"""
     P, L = priority.shape
     src, within, size, sources = scratch[0], scratch[1], scratch[2], scratch[3]
     for p in range(P):
-        num_sources, fallback[p] = 0, False
+        num_sources, nan = 0, False
         for layer in range(L):
             key, source = priority[p, layer], layer
-            if key != key or num_sources * num_sources > limit:
-                fallback[p] = True
-                break
+            nan |= key != key
             for d in range(preds.shape[1]):
                 pred = preds[layer, d]
                 if pred >= 0:
-                    # _max(key, keys[pred]) (no NaN here), and where the maximum came from.
+                    # The raise, and where the maximum came from (if no NaN: else left to numpy).
                     inherited = keys[pred]
                     source = src[pred] if key < inherited else source
-                    key = inherited if key < inherited else key
+                    key = _max(key, inherited)
             keys[layer], src[layer] = key, source
             size[layer] = 0  # read only if this layer is a source
             count = size[source]
             size[source], within[layer] = count + 1, count
             sources[num_sources] = layer  # kept only if it is a source
             num_sources += source == layer
-        if not fallback[p]:
+        left = nan or num_sources * num_sources > limit
+        if not left:
             for j in range(1, num_sources):
                 x = sources[j]
                 i = j - 1
@@ -118,20 +119,14 @@ def _order_kernel(priority, preds, limit, order, fallback, raised, keys, scratch
             start = 0
             for j in range(num_sources):
                 x = sources[j]
-                if j > 0 and keys[x] == keys[sources[j - 1]]:
-                    fallback[p] = True
+                left |= j > 0 and keys[x] == keys[sources[j - 1]]
                 start, size[x] = start + size[x], start  # size becomes each source's first position
-        if not fallback[p]:
-            for layer in range(L):
+        fallback[p] = left
+        for layer in range(L):
+            if left:
+                raised[p, layer] = keys[layer]
+            else:
                 order[p, size[src[layer]] + within[layer]] = layer
-            continue
-        for layer in range(L):  # the keys raised for numpy: the same maxima, NaN included
-            key = priority[p, layer]
-            for d in range(preds.shape[1]):
-                pred = preds[layer, d]
-                if pred >= 0:
-                    key = _max(key, raised[p, pred])
-            raised[p, layer] = key
 
 
 def schedule_order(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
