@@ -31,8 +31,35 @@ import dataclasses
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils
+from numba.extending import intrinsic
 
-from objectives.schedule import _f64, _greedy_design, _i64, _max, _schedule_shared_and_alone, kernel_array
+from objectives.schedule import (_f64, _greedy_design, _i64, _max, _schedule_shared_and_alone, kernel_array,
+                                 transfer_columns)
+
+
+@intrinsic
+def _prefetch_row(typingctx, rows, i):
+    """Ask the cache for ``rows[i]`` (a hint: no value, no fault).  A batch's
+    designs read their layers' rows from blocks all over the table store, which
+    at P = 1024 outgrows the caches; the roofline loop's own loads left a
+    third of the scoring kernel waiting on memory, and a prefetch 32 layers
+    ahead (llvm.prefetch: read, keep in every level) hides most of it."""
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        array = context.make_array(array_type)(context, builder, args[0])
+        zero = ir.Constant(args[1].type, 0)
+        pointer = cgutils.get_item_pointer(context, builder, array_type, array, [args[1], zero], wraparound=False)
+        i32 = ir.IntType(32)
+        prefetch = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [pointer.type, i32, i32, i32]), "llvm.prefetch.p0"
+        )
+        builder.call(prefetch, [pointer, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return numba.types.void(rows, i), codegen
 
 
 @numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True, error_model="numpy")
@@ -40,11 +67,11 @@ def _greedy_kernel(times, core_block, dram_bw, noc_bw, core_active, order, preds
     """Fill ``assignment`` ``(P, L)``: ``times`` is the store's ``(4, N)`` float32
     (compute s, first/last bytes, steady DRAM bytes, NoC bytes), ``dram_bw`` and
     ``noc_bw`` ``(P, C)`` float32, ``bias_s`` ``(P, L, C)`` or ``(0, 0, 0)``;
-    ``scratch`` ``(2, max(C, L))`` float64 and ``table`` ``(C, L)`` float32 come
+    ``scratch`` ``(2, max(C, L + 1))`` float64 and ``table`` ``(C, L)`` float32 come
     from the caller (each array made here compiled a numpy overload cold)."""
     P, C = core_block.shape
     L = order.shape[1]
-    core_free, finish = scratch[0, :C], scratch[1, :L]
+    core_free, finish = scratch[0, :C], scratch[1, : L + 1]
     # One design's (C, L) latencies at a time in ``table``: each core's layers
     # read in layer order, four contiguous runs (one per field) that LLVM
     # divides eight float32 at a time, then ranked from cache in placement order.
@@ -69,13 +96,25 @@ def greedy_assign(times, core_block, core_dram_bw, core_noc_bw, core_active, ord
     (P, L), C = order.shape, core_block.shape[1]
     _greedy_kernel(
         times, _i64(core_block), kernel_array(core_dram_bw, np.float32), kernel_array(core_noc_bw, np.float32),
-        kernel_array(core_active, np.bool_), _i64(order), _i64(preds), bias, assignment, np.empty((2, max(C, L))),
+        kernel_array(core_active, np.bool_), _i64(order), _i64(preds), bias, assignment, np.empty((2, max(C, L + 1))),
         np.empty((C, L), dtype=np.float32),
     )  # fmt: skip
     return assignment
 
 
-_LAST_ONLY_PRED: dict = {}  # "last": (preds, its table), by identity: the evaluator passes one array per workload
+# "last": (preds, its table) and "transfer": (transfer_s, its columns), by identity: the evaluator passes
+# one array of each per workload.
+_LAST_ONLY_PRED: dict = {}
+
+
+def _transfer_columns(transfer_s: np.ndarray) -> np.ndarray:
+    """``schedule.transfer_columns(transfer_s)``, kept for the last array asked (one per workload)."""
+    last = _LAST_ONLY_PRED.get("transfer")
+    if last is not None and last[0] is transfer_s:
+        return last[1]
+    columns = transfer_columns(transfer_s)
+    _LAST_ONLY_PRED["transfer"] = (transfer_s, columns)  # kept alive, so its id stays its own
+    return columns
 
 
 def _only_pred(preds: np.ndarray) -> np.ndarray:
@@ -91,6 +130,11 @@ def _only_pred(preds: np.ndarray) -> np.ndarray:
     return only
 
 
+PREFETCH_LAYERS = 32
+"""How far ahead ``_design_roofline`` prefetches a layer's row (8, 16 and 32 measured alike at
+P = 1024, 32 a little ahead; no effect at P = 16, whose rows stay in cache)."""
+
+
 @numba.njit(cache=True, error_model="numpy", no_cfunc_wrapper=True)
 def _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, only_pred, input_bytes,
                      saved_pj_per_byte, clock_hz, p, per_cycle, latency_s, dram, dynamic, utilization):  # fmt: skip
@@ -102,7 +146,11 @@ def _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core,
     for c in range(core_block.shape[1]):
         per_cycle[0, c] = dram_bw[p, c] / clock_hz
         per_cycle[1, c] = noc_bw[p, c] / clock_hz
-    for layer in range(layer_core.shape[1]):
+    L = layer_core.shape[1]
+    for layer in range(L):
+        if layer + PREFETCH_LAYERS < L:
+            ahead = layer + PREFETCH_LAYERS
+            _prefetch_row(rows, core_block[p, layer_core[p, ahead]] + ahead)
         c = layer_core[p, layer]
         i = core_block[p, c] + layer  # rows[i, f], not a row view: a view pays a reference count
         # A layer's input stays in the buffer when its only predecessor ran on
@@ -182,18 +230,21 @@ class Scored:
 
 @numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True, error_model="numpy")
 def _score_kernel(
-    rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, order, preds, only_pred, transfer_s, input_bytes,
+    rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, order, preds, only_pred, transfers, input_bytes,
     saved_pj_per_byte, clock_hz, macs, model, instance, starts, latency_s, finish_s, makespan, dram_total,
     dynamic_total, mac_slots, model_finish, instance_shared, instance_alone, scratch, per_cycle,
 ):  # fmt: skip
-    # (The float ``scratch`` (7, max(L, C * I, M)) and ``per_cycle`` (2, C)
+    # (The float ``scratch`` (8, max(L + 1, C * I, M)) and ``per_cycle`` (2, C)
     # come from the wrapper: each array made here compiled a numpy overload cold.)
     P, C = core_block.shape
     L = layer_core.shape[1]
     I = starts.shape[0]
-    core_free, alone_free, alone = scratch[0, :C], scratch[1, : C * I], scratch[2, :L]
+    core_free, alone_free, alone = scratch[0, :C], scratch[1, : C * I], scratch[2, : L + 1]
     dram, dynamic, utilization = scratch[3, :L], scratch[4, :L], scratch[5, :L]
     most = scratch[6, : model_finish.shape[1]]
+    # The shared finish times in scratch, copied out in layer order: written in
+    # placement order straight into (P, L), each row's lines missed in random order.
+    finish = scratch[7, : L + 1]
     for p in range(P):
         _design_roofline(rows, core_block, dram_bw, noc_bw, core_buffer, layer_core, only_pred, input_bytes,
                          saved_pj_per_byte, clock_hz, p, per_cycle, latency_s[p], dram, dynamic, utilization)  # fmt: skip
@@ -207,15 +258,16 @@ def _score_kernel(
             slot_sum += macs[layer] / utilization[layer]
         dram_total[p], dynamic_total[p], mac_slots[p] = dram_sum, dynamic_sum, slot_sum
         # The shared schedule, and each instance alone: its layers on cores of its own.
-        makespan[p] = _schedule_shared_and_alone(latency_s[p], layer_core[p], instance, order[p], preds, transfer_s,
-                                                 finish_s[p], core_free, alone, alone_free)  # fmt: skip
+        makespan[p] = _schedule_shared_and_alone(latency_s[p], layer_core[p], instance, order[p], preds, transfers,
+                                                 finish, core_free, alone, alone_free)  # fmt: skip
         # Maxima in scalars and a small local array: read-modify-writes
         # through the (P, M) and (P, I) outputs cost as much as a schedule.
         for m in range(most.shape[0]):
             most[m] = 0.0
         i, shared, alone_last = -1, 0.0, 0.0
         for layer in range(L):
-            done = finish_s[p, layer]
+            done = finish[layer]
+            finish_s[p, layer] = done
             m = model[layer]
             most[m] = _max(most[m], done)
             if i + 1 < I and layer == starts[i + 1]:  # instances are contiguous runs of layers
@@ -244,10 +296,10 @@ def score(rows, core_block, core_dram_bw, core_noc_bw, core_buffer, layer_core, 
     model_finish, shared, alone = np.empty((P, num_models)), np.empty((P, I)), np.empty((P, I))
     _score_kernel(
         rows, _i64(core_block), _f64(core_dram_bw), _f64(core_noc_bw), _f64(core_buffer), _i64(layer_core),
-        _i64(order), _i64(preds), _only_pred(preds), _f64(transfer_s), _f64(input_bytes), float(saved_pj_per_byte),
-        float(clock_hz), _f64(macs), _i64(model), _i64(instance), _i64(starts), latency, finish, makespan, dram,
-        dynamic, slots, model_finish, shared, alone, np.empty((7, max(L, core_block.shape[1] * I, num_models))),
-        np.empty((2, core_block.shape[1])),
+        _i64(order), _i64(preds), _only_pred(preds), _transfer_columns(transfer_s), _f64(input_bytes),
+        float(saved_pj_per_byte), float(clock_hz), _f64(macs), _i64(model), _i64(instance), _i64(starts), latency,
+        finish, makespan, dram, dynamic, slots, model_finish, shared, alone,
+        np.empty((8, max(L + 1, core_block.shape[1] * I, num_models))), np.empty((2, core_block.shape[1])),
     )  # fmt: skip
     return Scored(latency_s=latency, finish_s=finish, makespan_s=makespan, dram_bytes=dram, dynamic_pj=dynamic,
                   mac_slots=slots, model_finish_s=model_finish, instance_shared_s=shared, instance_alone_s=alone)

@@ -39,25 +39,15 @@ from objectives.metrics import row_total
 
 @numba.njit(cache=True, no_cfunc_wrapper=True)
 def _max(a: float, b: float) -> float:
-    """``np.maximum`` for scalars: a NaN on either side wins.  Two selects,
-    no short-circuit ``or``: branch-free, as the comparisons in a schedule
-    are unpredictable."""
+    """``np.maximum`` for scalars: a NaN on either side wins.  Branch-free, as
+    the comparisons in a schedule are unpredictable: each select tests one
+    comparison, which x86 lowers to a blend.  (``a if a != a else larger``
+    was merged by LLVM into one select on an ``or`` of two comparisons, which
+    x86 can only lower to a branch: a random layer mapping paid a
+    misprediction per predecessor.)  ``a + a`` is ``a`` when ``a`` is NaN, in
+    ``a``'s type (float32 stays float32)."""
     larger = a if a >= b else b
-    return a if a != a else larger
-
-
-@numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True)
-def _topological_keys_kernel(keys, preds):
-    """Raise ``keys`` ``(P, L)`` in place to at least their predecessors' keys."""
-    P, L = keys.shape
-    for p in range(P):
-        for layer in range(L):
-            key = keys[p, layer]
-            for d in range(preds.shape[1]):
-                pred = preds[layer, d]
-                if pred >= 0:
-                    key = _max(key, keys[p, pred])
-            keys[p, layer] = key
+    return larger if a == a else a + a
 
 
 def topological_priority(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
@@ -67,31 +57,119 @@ def topological_priority(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
     argsort of the result is a topological order for every design.
     Requires layers in topological order (``preds`` ``(L, D)`` -1 padded,
     every predecessor before its layer), so one pass in index order sees
-    every predecessor's final key.
+    every predecessor's final key.  (``_order_kernel`` told to order no
+    design: one kernel to compile cold, not two.)
     """
-    keys = np.array(priority, dtype=np.float64, order="C")
-    _topological_keys_kernel(keys, _i64(preds))
-    return keys
+    priority, preds = _f64(priority), _i64(preds)
+    P, L = priority.shape
+    raised = np.empty((P, L))
+    _order_kernel(priority, preds, -1, np.empty((P, L), dtype=np.int64), np.empty(P, dtype=np.bool_), raised,
+                  np.empty(L), np.empty((4, max(L, 1)), dtype=np.int64))  # fmt: skip
+    return raised
+
+
+@numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True)
+def _order_kernel(priority, preds, limit, order, fallback, raised, keys, scratch):
+    """Fill ``order`` ``(P, L)`` with the stable argsort of each design's raised
+    keys (``topological_priority``), or flag the design in ``fallback`` ``(P,)``
+    and leave its raised keys in ``raised`` ``(P, L)`` for numpy to sort.
+
+    Raising copies keys along edges, so a design's L keys take few distinct
+    values (about 45 of 412 on herald_arvr_a, random priorities): each is
+    the priority of a *source* layer, one that kept its own.  While raising
+    in index order, each layer notes its source and how many of that
+    source's layers came before it; the sources are then sorted by insertion
+    and each layer written at its source's start plus that count: the stable
+    argsort, with no sort of the layers and no chain through memory.  Left
+    to the caller (numpy), with its keys raised in full: a NaN priority, two
+    sources of equal value (their layers would interleave), or more sources
+    S than insertion sorts cheaply (S^2 > ``limit``; -1 leaves every design).
+    ``keys`` ``(L,)`` float64 and ``scratch`` ``(4, L)`` int64 come from the
+    wrapper.  (One pass that never breaks off: it compiles in about two
+    thirds of the time of one that stopped at the first NaN and raised again.)"""
+    P, L = priority.shape
+    src, within, size, sources = scratch[0], scratch[1], scratch[2], scratch[3]
+    for p in range(P):
+        num_sources, nan = 0, False
+        for layer in range(L):
+            key, source = priority[p, layer], layer
+            nan |= key != key
+            for d in range(preds.shape[1]):
+                pred = preds[layer, d]
+                if pred >= 0:
+                    # The raise, and where the maximum came from (if no NaN: else left to numpy).
+                    inherited = keys[pred]
+                    source = src[pred] if key < inherited else source
+                    key = _max(key, inherited)
+            keys[layer], src[layer] = key, source
+            size[layer] = 0  # read only if this layer is a source
+            count = size[source]
+            size[source], within[layer] = count + 1, count
+            sources[num_sources] = layer  # kept only if it is a source
+            num_sources += source == layer
+        left = nan or num_sources * num_sources > limit
+        if not left:
+            for j in range(1, num_sources):
+                x = sources[j]
+                i = j - 1
+                while i >= 0 and keys[x] < keys[sources[i]]:
+                    sources[i + 1] = sources[i]
+                    i -= 1
+                sources[i + 1] = x
+            start = 0
+            for j in range(num_sources):
+                x = sources[j]
+                left |= j > 0 and keys[x] == keys[sources[j - 1]]
+                start, size[x] = start + size[x], start  # size becomes each source's first position
+        fallback[p] = left
+        for layer in range(L):
+            if left:
+                raised[p, layer] = keys[layer]
+            else:
+                order[p, size[src[layer]] + within[layer]] = layer
 
 
 def schedule_order(priority: np.ndarray, preds: np.ndarray) -> np.ndarray:
-    """``(P, L)`` int64: each design's layers in the order they are placed.
+    """``(P, L)`` int64: each design's layers in the order they are placed, the
+    stable argsort of ``topological_priority(priority, preds)``.
 
-    (A compiled merge sort per design was measured slower than numpy's
-    stable argsort over the batch: the raised keys are a few sorted runs.)
+    Compiled by counting distinct keys (``_order_kernel``); a design whose
+    keys are too many distinct values for that is sorted by numpy (a
+    compiled merge sort was measured slower than numpy's stable argsort).
     """
-    return np.argsort(topological_priority(priority, preds), axis=1, kind="stable")
+    priority, preds = _f64(priority), _i64(preds)
+    P, L = priority.shape
+    order, fallback, raised = np.empty((P, L), dtype=np.int64), np.empty(P, dtype=np.bool_), np.empty((P, L))
+    _order_kernel(priority, preds, 16 * L, order, fallback, raised, np.empty(L),
+                  np.empty((4, max(L, 1)), dtype=np.int64))  # fmt: skip
+    if fallback.any():
+        order[fallback] = np.argsort(raised[fallback], axis=1, kind="stable")
+    return order
+
+
+def transfer_columns(transfer_s: np.ndarray) -> np.ndarray:
+    """``(L, 2 D)`` float64: zeros, then ``transfer_s`` ``(L, D)``.  The kernels
+    read a predecessor's delay at column ``d + D * cross`` (``cross``: it
+    exists and ran on another core), an index rather than a select on the
+    cores, which x86 compiled to a branch that a random layer mapping
+    mispredicted; an absent predecessor reads a zero, whatever its slot holds."""
+    transfer_s = _f64(transfer_s)
+    return np.concatenate([np.zeros_like(transfer_s), transfer_s], axis=1)
 
 
 @numba.njit(cache=True, no_cfunc_wrapper=True)
-def _schedule_design(latency, core_of, order, preds, transfer_s, release_s, p, finish, core_free):
+def _schedule_design(latency, core_of, order, preds, transfers, release_s, p, finish, core_free):
     """List-schedule design ``p``: its ``latency``, ``core_of`` (each layer's
-    core), ``order`` and ``finish`` are ``(L,)`` rows; ``release_s`` is
-    ``(P, L)`` or ``(0, 0)`` for none.  Returns the makespan."""
+    core) and ``order`` are ``(L,)`` rows, ``transfers`` is
+    ``transfer_columns``' table; ``release_s`` is ``(P, L)`` or ``(0, 0)`` for
+    none.  Fills ``finish`` ``(L + 1,)``, whose last slot holds -inf: what an
+    absent predecessor (-1) reads, so it leaves the maximum as it is without
+    a select.  Returns the makespan."""
     D = preds.shape[1]
     released = release_s.shape[0] > 0
     for c in range(core_free.shape[0]):  # (a loop: slice assignment compiles slowly)
         core_free[c] = 0.0
+    finish[-1] = -np.inf
     last = 0.0  # as finish.max(axis=1, initial=0.0)
     for t in range(order.shape[0]):
         layer = order[t]
@@ -100,14 +178,11 @@ def _schedule_design(latency, core_of, order, preds, transfer_s, release_s, p, f
         if released:
             start = _max(start, release_s[p, layer])
         for d in range(D):
-            # Branch-free, as whether a predecessor exists and shares the core
-            # is unpredictable: an absent one (-1) reads the last layer's slot,
-            # a real element, and is selected away.  Adding 0.0 on one core is
-            # exact (a finish is never -0.0), as numpy added np.where(cross, transfer, 0.0).
+            # Adding 0.0 on one core is exact (a finish is never -0.0), as
+            # numpy added np.where(cross, transfer, 0.0); -inf + 0.0 stays -inf.
             pred = preds[layer, d]
-            transfer = transfer_s[layer, d]
-            arrival = finish[pred] + (transfer if core_of[pred] != core else 0.0)
-            start = _max(start, arrival) if pred >= 0 else start
+            cross = (pred >= 0) & (core_of[pred] != core)
+            start = _max(start, finish[pred] + transfers[layer, d + D * cross])
         done = start + latency[layer]
         finish[layer] = done
         core_free[core] = done
@@ -116,21 +191,23 @@ def _schedule_design(latency, core_of, order, preds, transfer_s, release_s, p, f
 
 
 @numba.njit(cache=True, no_cfunc_wrapper=True)
-def _schedule_shared_and_alone(latency, core_of, instance, order, preds, transfer_s, finish, core_free, alone,
+def _schedule_shared_and_alone(latency, core_of, instance, order, preds, transfers, finish, core_free, alone,
                                alone_free):  # fmt: skip
     """``_schedule_design`` twice in one walk of ``order``, without release
-    times: the shared schedule (``finish``, ``core_free``) and each model
-    instance alone (``alone``, ``alone_free`` ``(C * I,)``), its layers on cores
-    of their own (``core + C * instance``).  The two walks read the same
-    layer, predecessors and transfers; walked once, they are read once (a
-    fifth of the scoring kernel at P = 1024).  Each schedule's arithmetic is
-    ``_schedule_design``'s.  Returns the shared makespan."""
+    times: the shared schedule (``finish`` ``(L + 1,)``, ``core_free``) and
+    each model instance alone (``alone`` ``(L + 1,)``, ``alone_free``
+    ``(C * I,)``), its layers on cores of their own (``core + C * instance``).
+    The two walks read the same layer, predecessors and transfers; walked
+    once, they are read once (a fifth of the scoring kernel at P = 1024).
+    Each schedule's arithmetic is ``_schedule_design``'s, -inf in the last
+    slots included.  Returns the shared makespan."""
     C = core_free.shape[0]
     D = preds.shape[1]
     for c in range(C):
         core_free[c] = 0.0
     for c in range(alone_free.shape[0]):
         alone_free[c] = 0.0
+    finish[-1], alone[-1] = -np.inf, -np.inf
     last = 0.0
     for t in range(order.shape[0]):
         layer = order[t]
@@ -138,15 +215,12 @@ def _schedule_shared_and_alone(latency, core_of, instance, order, preds, transfe
         own = core + C * instance[layer]
         start, start_alone = core_free[core], alone_free[own]
         for d in range(D):
-            # Branch-free, as in _schedule_design: an absent predecessor (-1)
-            # reads the last layer's slots, real elements, selected away.
             pred = preds[layer, d]
-            transfer = transfer_s[layer, d]
             pred_core = core_of[pred]
-            arrival = finish[pred] + (transfer if pred_core != core else 0.0)
-            start = _max(start, arrival) if pred >= 0 else start
-            arrival = alone[pred] + (transfer if pred_core + C * instance[pred] != own else 0.0)
-            start_alone = _max(start_alone, arrival) if pred >= 0 else start_alone
+            cross = (pred >= 0) & (pred_core != core)
+            start = _max(start, finish[pred] + transfers[layer, d + D * cross])
+            cross = (pred >= 0) & (pred_core + C * instance[pred] != own)
+            start_alone = _max(start_alone, alone[pred] + transfers[layer, d + D * cross])
         done = start + latency[layer]
         finish[layer] = done
         core_free[core] = done
@@ -158,30 +232,33 @@ def _schedule_shared_and_alone(latency, core_of, instance, order, preds, transfe
 
 
 @numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True)
-def _list_schedule_kernel(latency_s, layer_core, order, preds, transfer_s, release_s, num_cores, finish, makespan):
+def _list_schedule_kernel(latency_s, layer_core, order, preds, transfers, release_s, num_cores, finish, makespan):
     """Fill ``finish`` ``(P, L)`` and ``makespan`` ``(P,)``; ``release_s`` is ``(P, L)`` or ``(0, 0)`` for none."""
-    core_free = np.empty(num_cores)
-    for p in range(latency_s.shape[0]):
-        makespan[p] = _schedule_design(latency_s[p], layer_core[p], order[p], preds, transfer_s, release_s, p,
-                                       finish[p], core_free)  # fmt: skip
+    P, L = latency_s.shape
+    core_free, row = np.empty(num_cores), np.empty(L + 1)
+    for p in range(P):
+        makespan[p] = _schedule_design(latency_s[p], layer_core[p], order[p], preds, transfers, release_s, p, row,
+                                       core_free)  # fmt: skip
+        for layer in range(L):
+            finish[p, layer] = row[layer]
 
 
 @numba.njit(cache=True, no_cfunc_wrapper=True)
 def _greedy_design(latency, core_active, order, preds, bias_s, p, core_free, finish, assignment):
     """Best-fit assignment of design ``p``: ``latency`` ``(C, L)`` (float64 or
     float32), ``core_active`` ``(C,)``, ``order`` and ``assignment`` ``(L,)``;
-    ``core_free`` and ``finish`` are scratch."""
+    ``core_free`` and ``finish`` ``(L + 1,)`` are scratch (``finish``'s last
+    slot -inf, as in ``_schedule_design``)."""
     C = core_free.shape[0]
     biased = bias_s.shape[0] > 0
     for c in range(core_free.shape[0]):  # (a loop: slice assignment compiles slowly)
         core_free[c] = 0.0
+    finish[-1] = -np.inf
     for t in range(order.shape[0]):
         layer = order[t]
         ready = 0.0
         for d in range(preds.shape[1]):
-            pred = preds[layer, d]
-            arrival = finish[pred]  # branch-free: an absent (-1) predecessor is selected away
-            ready = _max(ready, arrival) if pred >= 0 else ready
+            ready = _max(ready, finish[preds[layer, d]])
         best, best_key, best_done = 0, 0.0, 0.0
         for c in range(C):
             # An inactive core's latency + inf, as the numpy path blocked it.
@@ -202,7 +279,7 @@ def _greedy_design(latency, core_active, order, preds, bias_s, p, core_free, fin
 def _greedy_kernel(latency_s, core_active, order, preds, bias_s, assignment):
     """Fill ``assignment`` ``(P, L)``; ``latency_s`` is ``(P, C, L)``, ``bias_s`` ``(P, L, C)`` or ``(0, 0, 0)``."""
     P, C, L = latency_s.shape
-    core_free, finish = np.empty(C), np.empty(L)
+    core_free, finish = np.empty(C), np.empty(L + 1)
     for p in range(P):
         _greedy_design(latency_s[p], core_active[p], order[p], preds, bias_s, p, core_free, finish,
                        assignment[p])  # fmt: skip
@@ -265,8 +342,8 @@ def list_schedule(
     # Inputs are made contiguous and of one dtype so that one compiled
     # signature (cached on disk) serves every call.
     _list_schedule_kernel(
-        latency_s, _i64(layer_core), _i64(order), _i64(preds), _f64(transfer_s), release, int(num_cores), finish,
-        makespan,
+        latency_s, _i64(layer_core), _i64(order), _i64(preds), transfer_columns(transfer_s), release, int(num_cores),
+        finish, makespan,
     )  # fmt: skip
     return ScheduleResult(finish_s=finish, latency_s=latency_s, makespan_s=makespan)
 

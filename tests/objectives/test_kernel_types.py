@@ -25,7 +25,7 @@ from tests.objectives.helpers import gemm_model, random_designs, small_cnn, work
 
 # (module, name) of every kernel ``evaluate`` calls from Python (nested kernels are compiled with these).
 KERNELS = (
-    (evaluator, "_layer_off_active_cores"), (schedule, "_topological_keys_kernel"), (roofline, "_greedy_kernel"),
+    (evaluator, "_layer_off_active_cores"), (schedule, "_order_kernel"), (roofline, "_greedy_kernel"),
     (roofline, "_score_kernel"), (mapper_kernels, "candidate_scores"), (mapper_kernels, "choose_sorted"),
 )  # fmt: skip
 

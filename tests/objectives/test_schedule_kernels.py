@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from objectives import schedule
+from objectives.workloads import get_workload
 from tests.objectives import schedule_reference as reference
 
 # Few distinct values make ties (equal keys, equal finish times) common, which
@@ -113,3 +114,83 @@ def test_transfer_is_paid_only_between_cores():
         np.array([[0.0], [0.5]]), 2,
     )  # fmt: skip
     np.testing.assert_array_equal(timing.start_s, [[0.0, 1.0], [0.0, 1.5]])
+
+
+def compiled_order(priority, preds):
+    """``schedule._order_kernel``'s order, which designs it left to numpy and their raised keys."""
+    P, L = priority.shape
+    order, fallback, raised = np.full((P, L), -1, dtype=np.int64), np.empty(P, dtype=np.bool_), np.empty((P, L))
+    schedule._order_kernel(np.array(priority, dtype=np.float64), np.array(preds, dtype=np.int64), 16 * L, order,
+                           fallback, raised, np.empty(L), np.empty((4, max(L, 1)), dtype=np.int64))  # fmt: skip
+    return order, fallback, raised
+
+
+def stable_argsort_of_raised_keys(priority, preds):
+    return np.argsort(reference.topological_priority(priority, preds, reference.dependency_levels(preds)), axis=1,
+                      kind="stable")  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_schedule_order_is_the_stable_argsort_of_the_raised_keys(data):
+    # Larger DAGs than problems() and mostly distinct priorities, so that most
+    # designs take the compiled path; ties, NaN, -0.0 and inf the other.
+    preds = data.draw(dags(max_layers=40))
+    P = data.draw(st.integers(1, 4))
+    if data.draw(st.booleans()):  # distinct values
+        priority = data.draw(arrays(np.float64, (P, preds.shape[0]), elements=st.floats(-10, 10), unique=True))
+    else:
+        values = st.floats(-10, 10) | st.sampled_from([0.0, -0.0, 0.5, np.inf, -np.inf, np.nan])
+        priority = data.draw(arrays(np.float64, (P, preds.shape[0]), elements=values))
+    want = stable_argsort_of_raised_keys(priority, preds)
+    np.testing.assert_array_equal(schedule.schedule_order(priority, preds), want)
+    order, fallback, raised = compiled_order(priority, preds)
+    np.testing.assert_array_equal(order[~fallback], want[~fallback])
+    keys = reference.topological_priority(priority, preds, reference.dependency_levels(preds))
+    np.testing.assert_array_equal(raised[fallback], keys[fallback])
+    np.testing.assert_array_equal(schedule.topological_priority(priority, preds), keys)
+
+
+def test_schedule_order_on_a_zoo_workload_takes_the_compiled_path():
+    # What a search sends: random priorities on a 412-layer workload of three
+    # models; every design is ordered by the kernel, as numpy orders it.
+    preds = get_workload("herald_arvr_a").preds
+    rng = np.random.default_rng(3)
+    for priority in (rng.uniform(0, 1, (32, len(preds))), rng.normal(0, 1, (32, len(preds)))):
+        order, fallback, _ = compiled_order(priority, preds)
+        assert not fallback.any()
+        np.testing.assert_array_equal(order, stable_argsort_of_raised_keys(priority, preds))
+
+def test_compiled_order_by_hand_and_the_designs_it_leaves_to_numpy():
+    # 0 -> 1, 0 -> 2, (1, 2) -> 3, 4 alone.  Raised keys 0.5, 0.5, 0.9, 0.9, 0.3
+    # (sources 0, 2 and 4): 4 first, then 0 and 1 (ties by index), then 2 and 3.
+    preds = np.array([[-1, -1], [0, -1], [0, -1], [1, 2], [-1, -1]])
+    order, fallback, _ = compiled_order(np.array([[0.5, 0.1, 0.9, 0.2, 0.3]]), preds)
+    assert order.tolist() == [[4, 0, 1, 2, 3]] and not fallback[0]
+    # Left to numpy: a NaN priority; two sources of one value (4 and 0 at 0.5,
+    # whose layers interleave by index); a chain of rising priorities, every
+    # layer a source (S^2 > 16 L from S = 26 of L = 40).
+    chain = np.array([[-1]] + [[i] for i in range(39)])
+    cases = [
+        (np.array([[0.5, 0.1, np.nan, 0.2, 0.3]]), preds, [[4, 0, 1, 2, 3]]),  # NaN keys last
+        (np.array([[0.5, 0.1, 0.9, 0.2, 0.5]]), preds, [[0, 1, 4, 2, 3]]),
+        (np.arange(40.0)[None], chain, [list(range(40))]),
+    ]
+    for priority, dag, want in cases:
+        order, fallback, _ = compiled_order(priority, dag)
+        assert fallback[0]
+        assert schedule.schedule_order(priority, dag).tolist() == want
+        np.testing.assert_array_equal(stable_argsort_of_raised_keys(priority, dag), want)
+
+def test_max_is_numpys_maximum_on_nan_inf_and_signed_zeros():
+    # The kernels' scalar maximum, written so that it compiles branch-free,
+    # must still be np.maximum's value: a NaN on either side wins; between
+    # equal values (-0.0 and 0.0, on which numpy's own SIMD and scalar loops
+    # differ) it keeps the first argument, as it always has.
+    values = [np.nan, -np.inf, -1.0, -0.0, 0.0, 0.5, np.inf]
+    for a in values:
+        for b in values:
+            got, want = schedule._max(a, b), np.maximum(a, b)
+            assert np.isnan(got) == np.isnan(want) and (np.isnan(want) or got == want), (a, b, got)
+            if a == b:
+                assert np.signbit(got) == np.signbit(a), (a, b, got)
