@@ -190,6 +190,10 @@ class CMAES(Optimizer):
             if len(inject):
                 self._es.inject([z for z in self._to_z(np.asarray(inject))], force=True)
         self._popsize = int(self._es.popsize)
+        # cma hands injected points back through its integer and boundary handling, which can move
+        # them (measured: a size gene at its top index came back one index lower), so the first
+        # generation's leading rows are set to the injected points themselves.
+        self._inject_z = self._to_z(np.asarray(inject)) if len(inject) else None
         self._gen_z = None  # (λ, d) the generation being evaluated
         self._gen_F = None  # (λ,) NaN until told
         self._handed = 0  # rows of the generation handed out
@@ -199,6 +203,9 @@ class CMAES(Optimizer):
     def _next_generation(self) -> None:
         with self._own_random_state():
             self._gen_z = np.array(self._es.ask(), dtype=np.float64)
+        if self._inject_z is not None:
+            k = min(len(self._inject_z), len(self._gen_z))
+            self._gen_z[:k], self._inject_z = self._inject_z[:k], None
         self._gen_F = np.full(len(self._gen_z), np.nan)
         self._handed, self._extras = 0, 0
 
