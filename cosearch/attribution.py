@@ -27,7 +27,10 @@ chain beyond rounding; a step's gain is the previous best over its own.  The
 rounding can matter: a design's shares pass through the next space's
 encoding, and on designs of many equal cores a last-bit change of a share can
 flip a tie of the greedy layer mapper (measured: a 56-core U250 design moved
-1.7 % in EDP), so a step's gain can read slightly below 1.  The attribution
+1.7 % in EDP), so a step's gain can read slightly below 1.  (In the
+2026-12-02 runs of the twelve paper experiments none did, once CMA-ES asked
+the start exactly as given: the sub-1 readings seen before were ``cma``'s
+injection moving the start, not this rounding.)  The attribution
 depends on the order the choices are freed in (freeing the dataflow first
 gives it credit that granularity might also have earned).  The default
 order frees the intra-core mapping first, so that its row is the
