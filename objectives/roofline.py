@@ -102,32 +102,32 @@ def greedy_assign(times, core_block, core_dram_bw, core_noc_bw, core_active, ord
     return assignment
 
 
-# "last": (preds, its table) and "transfer": (transfer_s, its columns), by identity: the evaluator passes
-# one array of each per workload.
-_LAST_ONLY_PRED: dict = {}
+# Tables derived from a workload's arrays, one per kind, kept for the last array asked by identity:
+# the evaluator passes one array of each per workload (kept alive here, so its id stays its own).
+_LAST_DERIVED: dict = {}
+
+
+def _derived(kind: str, array: np.ndarray, derive):
+    last = _LAST_DERIVED.get(kind)
+    if last is None or last[0] is not array:
+        last = _LAST_DERIVED[kind] = (array, derive(array))
+    return last[1]
 
 
 def _transfer_columns(transfer_s: np.ndarray) -> np.ndarray:
     """``schedule.transfer_columns(transfer_s)``, kept for the last array asked (one per workload)."""
-    last = _LAST_ONLY_PRED.get("transfer")
-    if last is not None and last[0] is transfer_s:
-        return last[1]
-    columns = transfer_columns(transfer_s)
-    _LAST_ONLY_PRED["transfer"] = (transfer_s, columns)  # kept alive, so its id stays its own
-    return columns
+    return _derived("transfer", transfer_s, transfer_columns)
 
 
 def _only_pred(preds: np.ndarray) -> np.ndarray:
     """``(L,)`` each layer's predecessor if it has exactly one (its first slot), else -1.
     (In numpy, in the wrappers: a compiled helper cost each kernel's cold start 0.6 CPU s.)"""
-    last = _LAST_ONLY_PRED.get("last")
-    if last is not None and last[0] is preds:
-        return last[1]
-    safe = _i64(preds)
-    single = (safe[:, 0] >= 0) & (safe[:, 1:] < 0).all(axis=1)
-    only = np.where(single, safe[:, 0], -1)
-    _LAST_ONLY_PRED["last"] = (preds, only)  # preds kept alive, so its id stays its own
-    return only
+
+    def only(preds):
+        safe = _i64(preds)
+        return np.where((safe[:, 0] >= 0) & (safe[:, 1:] < 0).all(axis=1), safe[:, 0], -1)
+
+    return _derived("only_pred", preds, only)
 
 
 PREFETCH_LAYERS = 32
