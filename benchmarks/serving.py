@@ -87,19 +87,21 @@ def main() -> None:
     parser.add_argument("--qps", action="store_true", help="also time qps_at_sla")
     parser.add_argument("--policies", default=",".join(sv.POLICIES),
                         help="comma-separated policies to time (default: all of them)")
-    parser.add_argument("--backfill", default=str(sv.BACKFILL),
-                        help=f"comma-separated backfilling depths for shared and pinned (default: {sv.BACKFILL})")
+    parser.add_argument("--backfill", default="all",
+                        help="comma-separated backfilling depths for shared and pinned, each a whole number of "
+                             "idle intervals or 'all' (every one, the default)")
     args = parser.parse_args()
     policies = args.policies.split(",")
     unknown = [p for p in policies if p not in sv.POLICIES]
     if unknown:
         parser.error(f"--policies: unknown {', '.join(unknown)} (allowed: {', '.join(sv.POLICIES)})")
     try:
-        depths = [int(d) for d in args.backfill.split(",")]
+        depths = [None if d.strip() == "all" else int(d) for d in args.backfill.split(",")]
     except ValueError:
-        parser.error(f"--backfill: {args.backfill!r} is not a comma-separated list of whole numbers")
-    if any(d < 0 for d in depths):
-        parser.error(f"--backfill: {args.backfill!r} has a negative depth (allowed: 0 or more idle intervals)")
+        parser.error(f"--backfill: {args.backfill!r} is not a comma-separated list of whole numbers or 'all'")
+    if any(d is not None and d < 0 for d in depths):
+        parser.error(f"--backfill: {args.backfill!r} has a negative depth (allowed: 0 or more idle intervals, "
+                     f"or 'all')")
 
     workload = Workload.from_models("serving-bench", [get_model(m) for m in MODELS])
     platform = get_platform(args.platform)
@@ -123,20 +125,20 @@ def main() -> None:
     compiled_floor(*floor_args)  # compile / load it
     floor = args.designs / cpu_seconds(lambda: compiled_floor(*floor_args), args.repeats)
     print(f"{'compiled floor':22s} {floor:8.1f} designs/s  (one visit per request-layer: its fastest core, no state)")
-    runs = [(policy, depth) for policy in policies for depth in (depths if policy in ("shared", "pinned") else [None])]
+    runs = [(policy, depth) for policy in policies for depth in (depths if policy in ("shared", "pinned") else ["-"])]
     for policy, depth in runs:
-        scenario = sv.Scenario(tenants, policy=policy, warmup=50, backfill=sv.BACKFILL if depth is None else depth)
+        scenario = sv.Scenario(tenants, policy=policy, warmup=50, backfill=sv.BACKFILL if depth == "-" else depth)
         sv.simulate(designs, workload, platform, scenario, tables=tables)  # compile / load the kernels
         seconds = cpu_seconds(lambda: sv.simulate(designs, workload, platform, scenario, tables=tables),
                               args.repeats)
         steps = args.designs * args.requests * layers
-        name = policy if depth is None else f"{policy} (backfill {depth})"
+        name = policy if depth == "-" else f"{policy} (backfill {'all' if depth is None else depth})"
         print(f"{name:22s} {args.designs / seconds:8.1f} designs/s  {steps / seconds / 1e6:6.2f} M request-layers/s"
               f"  {args.designs / seconds / floor:6.3f} of the compiled floor")
     if args.qps:
         scenario = sv.Scenario(tenants, warmup=50)
         seconds = cpu_seconds(lambda: sv.qps_at_sla(designs, workload, platform, scenario, tables=tables), 1)
-        print(f"{'qps_at_sla':22s} {args.designs / seconds:8.1f} designs/s (shared, backfill {sv.BACKFILL})")
+        print(f"{'qps_at_sla':22s} {args.designs / seconds:8.1f} designs/s (shared, backfill all)")
 
 
 if __name__ == "__main__":

@@ -115,6 +115,19 @@ def _qos_text(value: Any) -> str:
 QosText = Annotated[str, BeforeValidator(_qos_text)]
 
 
+def _backfill(value: Any) -> int | None:
+    """``all`` (or null): every idle interval; else a whole number of them ≥ 0."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == "all"):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"backfilling depth {shown(value)} must be 'all' (every idle interval) or a whole "
+                         f"number of idle intervals ≥ 0")
+    return value
+
+
+Backfill = Annotated[int | None, BeforeValidator(_backfill)]
+
+
 def mlperf_bound_s(model: str) -> float:
     """The MLPerf server latency bound of a zoo model (docs/workloads.md: directly or by task and weight class)."""
     from objectives.workloads.zoo.mixes import latency_bound_s
@@ -281,7 +294,7 @@ class ServingConfig(MixConfig):
 
     policy: str = "shared"
     policy_options: dict[str, Any] = {}
-    backfill: NonNegativeInt = BACKFILL
+    backfill: Backfill = BACKFILL
     qos: QosText = "QoS-S"
     priority: Priority = "uniform"
     requests: Annotated[int, Field(gt=0, le=MAX_REQUESTS)] = 200

@@ -157,12 +157,14 @@ def _stream_args(stream: RequestStream, load: np.ndarray, feasible: np.ndarray) 
 
 
 def _run_greedy(tables: CoreTables, layers: TenantLayers, stream: RequestStream, allowed: np.ndarray,
-                load: np.ndarray, backfill: int) -> Outputs:
-    """The shared and pinned policies' kernel; each core keeps its ``backfill`` latest idle intervals open."""
+                load: np.ndarray, backfill: int | None) -> Outputs:
+    """The shared and pinned policies' kernel; each core keeps its ``backfill`` latest idle intervals open
+    (None: every one)."""
     P, L, C = tables.latency_s.shape
     # Each layer placed adds at most one interval to its core, so a deeper list than the stream has
-    # layers never fills: any larger depth is the same as this one (and "keep every interval" is cheap).
-    backfill = min(backfill, int(((layers.layer >= 0).sum(axis=1) * stream.count).sum()))
+    # layers never fills: any larger depth is the same as this one, which keeps every interval.
+    every = int(((layers.layer >= 0).sum(axis=1) * stream.count).sum())
+    backfill = every if backfill is None else min(backfill, every)
     out = Outputs.empty(P, stream.num_requests, C)
     serving_kernels.greedy_stream_kernel(
         tables.latency_s, tables.dynamic_j, tables.chained_latency_s, tables.chained_dynamic_j,

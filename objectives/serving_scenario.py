@@ -94,9 +94,10 @@ class Tenant:
         return (int(p[0]), int(p[1])) if isinstance(p, tuple) else (int(p), int(p))
 
 
-BACKFILL = 8
+BACKFILL = None
 """The shared and pinned policies' default backfilling depth: how many of each core's latest idle
-intervals stay open to later requests' layers (docs/serving.md, "Backfilling depth")."""
+intervals stay open to later requests' layers; None keeps every one, as the sources do (HEFT's
+insertion policy, conservative backfilling; docs/serving.md, "Backfilling depth")."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,11 +110,13 @@ class Scenario:
     warmup: int = 0
     seed: int = 0
     policy_options: Mapping = dataclasses.field(default_factory=dict)
-    backfill: int = BACKFILL
+    backfill: int | None = BACKFILL
 
     def __post_init__(self):
-        if isinstance(self.backfill, bool) or not isinstance(self.backfill, (int, np.integer)) or self.backfill < 0:
-            raise ValueError(f"backfill must be a whole number of idle intervals ≥ 0, not {self.backfill!r}")
+        if self.backfill is not None and (isinstance(self.backfill, bool) or not isinstance(
+                self.backfill, (int, np.integer)) or self.backfill < 0):
+            raise ValueError(f"backfill must be a whole number of idle intervals ≥ 0 or None (every one), "
+                             f"not {self.backfill!r}")
         if not self.tenants:
             raise ValueError("a scenario needs at least one tenant")
         names = [t.name for t in self.tenants]

@@ -21,7 +21,7 @@ from cosearch.config_loader import build, config_problems, load_config
 from objectives.serving import BACKFILL
 
 
-def first_case(config_path: str, depth: int, designs: int) -> dict[str, np.ndarray]:
+def first_case(config_path: str, depth: int | None, designs: int) -> dict[str, np.ndarray]:
     """``(designs,)`` per metric of the co-search space's random designs, first case, at one depth."""
     config = load_config(config_path, {"serving.backfill": depth})
     problem = next(iter(config_problems(config, build(config, config_path)).values()))  # the co-search
@@ -49,14 +49,16 @@ def absolute(old: np.ndarray, new: np.ndarray) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="+")
-    parser.add_argument("--depths", default="0,1,4,64", help="comma-separated depths to compare with the default")
+    parser.add_argument("--depths", default="0,1,4,8,64",
+                        help="comma-separated depths to compare with the default (every interval): whole numbers")
     parser.add_argument("--designs", type=int, default=16)
     args = parser.parse_args()
     try:
         depths = [int(d) for d in args.depths.split(",")]
     except ValueError:
         parser.error(f"--depths: {args.depths!r} is not a comma-separated list of whole numbers")
-    print(f"| experiment | depth | designs (qps_at_sla > 0 at {BACKFILL}) | qps_at_sla | SLA rate | p99 latency | "
+    default = "every interval" if BACKFILL is None else f"depth {BACKFILL}"
+    print(f"| experiment | depth | designs (qps_at_sla > 0 at {default}) | qps_at_sla | SLA rate | p99 latency | "
           "energy per query |\n|---|---:|---|---|---|---|---|")
     for path in args.configs:
         base = first_case(path, BACKFILL, args.designs)

@@ -59,6 +59,13 @@ def test_the_backfilling_depth_reaches_every_scenario():
     assert [k.scenario.backfill for k in resolve_cases(c.serving, build(c).workload)] == [64, 64]
 
 
+@pytest.mark.parametrize("written", ["all", "ALL", None])
+def test_backfill_all_keeps_every_interval(written):
+    c = config({"arrival": 5, "backfill": written})
+    assert c.serving.backfill is None
+    assert resolve_cases(c.serving, build(c).workload)[0].scenario.backfill is None
+
+
 def test_scenarios_override_the_section_and_tenants_take_every_arrival_form(tmp_path):
     trace = tmp_path / "arrivals.csv"
     trace.write_text("time_s\n0.0\n0.01, x\n0.02  # third\n0.05\n")
@@ -112,8 +119,11 @@ BAD = {
                                                                        "measure: a tenant sends 10"),
     "unknown aggregation": ({"arrival": 5, "aggregate": "median"}, "serving.aggregate: input should be 'mean', "
                                                                    "'worst' or 'cvar'"),
-    "negative backfill": ({"arrival": 5, "backfill": -1}, "serving.backfill: input should be greater than or "
-                                                          "equal to 0"),
+    "negative backfill": ({"arrival": 5, "backfill": -1}, "serving.backfill: backfilling depth -1 must be 'all' "
+                                                          "(every idle interval) or a whole number of idle "
+                                                          "intervals ≥ 0"),
+    "backfill word": ({"arrival": 5, "backfill": "deep"}, "serving.backfill: backfilling depth 'deep' must be "
+                                                          "'all'"),
     "unknown key": ({"arrival": 5, "rate": 3}, "serving.rate: unknown key (allowed: tenants, arrival, qos,"),
     "missing trace": ({"arrival": {"trace": "nowhere.csv"}}, "serving.arrival.trace: no such file 'nowhere.csv'"),
 }

@@ -137,13 +137,13 @@ WAITS = dataclasses.replace(WAITS, transfer_s=WAITS.transfer_s * np.array([0.0, 
 WAITS_COSTS = [[1.0, 100.0], [100.0, 1.0], [1.0, 100.0], [100.0, 1.0], [1000.0, 3.0]]
 
 
-@pytest.mark.parametrize("backfill, b_finish", [(0, 11.0), (1, 11.0), (2, 3.0), (8, 3.0)])
+@pytest.mark.parametrize("backfill, b_finish", [(0, 11.0), (1, 11.0), (2, 3.0), (8, 3.0), (None, 3.0)])
 def test_a_deeper_backfill_reaches_an_older_idle_interval(backfill, b_finish):
     # a: L0 on core 0 [0, 1]; L1 on core 1 [4, 5] (core 1 idle [0, 4)); L2 on core 0 [5.5, 6.5]; L3 on
     # core 1 [7, 8] (core 1 idle [5, 7)).  b arrives at 0 too, after a: its 3 s fit core 1's older idle
     # interval [0, 4) -> [0, 3], not the later [5, 7).  A core that keeps one interval forgot [0, 4)
     # when [5, 7) opened (the earliest goes): b waits for core 1's last layer, [8, 11]; so does one
-    # that keeps none.
+    # that keeps none.  None (the default) keeps every interval.
     scenario = sv.Scenario((tenant("a", 0.0), tenant("b", 0.0)), backfill=backfill)
     out = sv.POLICIES["shared"].run(tables(WAITS_COSTS, WAITS), WAITS, sv.request_stream(scenario), scenario,
                                     np.ones(1))
@@ -152,7 +152,7 @@ def test_a_deeper_backfill_reaches_an_older_idle_interval(backfill, b_finish):
 
 @pytest.mark.parametrize("backfill", [-1, 1.5, True])
 def test_a_backfill_depth_is_a_whole_number_of_intervals(backfill):
-    with pytest.raises(ValueError, match="backfill must be a whole number of idle intervals ≥ 0"):
+    with pytest.raises(ValueError, match="backfill must be a whole number of idle intervals ≥ 0 or None"):
         sv.Scenario((tenant("a", 0.0),), backfill=backfill)
 
 
