@@ -98,7 +98,7 @@ def _gives_up(r, t, latency, measured, qos_s, abandon, over) -> bool:
     return False
 
 
-#: a core keeping more idle intervals than this skips, by bisection, those that start too late to win
+#: a core keeping more idle intervals than this finds, by bisection, the first that ends late enough
 BISECT_FROM = 16
 
 
@@ -115,22 +115,37 @@ def _earliest_start(gap_start, gap_end, c, gaps, tail, ready, latency, bound):
     latest ones can end late enough (``ready + latency``): the scan walks back
     from the latest and stops at the first that ends too soon — usually at
     once.  As layers take positive time, at most one interval fits at a
-    given start, so no tie depends on the order they are kept in.  With many
-    intervals kept (deep backfilling on a stream that queues far ahead), the
-    scan first skips by bisection those that start at or after ``bound``."""
+    given start, so no tie depends on the order they are kept in.
+
+    With many intervals kept (deep backfilling on a stream that queues far
+    ahead), the walk back would read every interval between ``need`` and
+    the bound; instead the first interval that ends late enough is found by
+    bisection (the ends, too, are in time order, the intervals being
+    disjoint), and the scan goes forward from it to the first that fits: a
+    later one starts later, so that one is the earliest start."""
     best = tail if tail > ready else ready
     where = -1
     need = ready + latency
     i = gaps - 1
-    if gaps > BISECT_FROM and gap_start[c, i] >= bound:
-        lo, hi = 0, i  # the first interval starting at or after bound is in (lo, hi]
+    if gaps > BISECT_FROM:
+        lo, hi = 0, gaps  # the first interval ending at or after need is at lo
         while lo < hi:
             mid = (lo + hi) // 2
-            if gap_start[c, mid] >= bound:
+            if gap_end[c, mid] >= need:
                 hi = mid
             else:
                 lo = mid + 1
-        i = lo - 1
+        limit = best if best < bound else bound  # an interval starting there or later cannot win
+        k = lo
+        while k < gaps and gap_start[c, k] < limit:
+            start = gap_start[c, k] if gap_start[c, k] > ready else ready
+            if start + latency <= gap_end[c, k]:
+                # start < best: an interval ends by the core's last finish (tail), so one that ends after
+                # ready + latency means best is the tail, later than ready and than this interval's start
+                best, where = start, k
+                break
+            k += 1
+        i = -1  # decided: no walk back
     while i >= 0 and gap_end[c, i] >= need:
         start = gap_start[c, i] if gap_start[c, i] > ready else ready
         if start + latency <= gap_end[c, i] and start < best:
