@@ -37,7 +37,7 @@ from cosearch.config_loader import build, load_config
 from herald_checks import HERALD_TABLE_V, SHI_VARIANTS, post_processing, shi_platform, shi_variants, table_v_design
 from objectives import chip, evaluate, mapper
 from objectives.workloads import ModelEntry, Op, Workload, get_workload
-from provenance import checkout, now_utc
+from provenance import checkout, now_utc, written_utc
 from spaces import Dataflow, get_dataflow, get_platform, single_design
 from spaces.design_view import Design
 
@@ -161,8 +161,7 @@ def digest(name: str) -> dict:
         "format": DIGEST_FORMAT,
         **{k: summary[k] for k in ("experiment", "workload", "platform", "space", "genes", "layers", "objective",
                                    "evaluations", "seconds")},
-        "finished": datetime.datetime.fromtimestamp((root / "summary.json").stat().st_mtime,
-                                                    datetime.timezone.utc).isoformat(timespec="seconds"),
+        "finished": written_utc(root / "summary.json"),
         "launched": json.loads(launch.read_text()) if launch.exists() else None,
         "best": {k: summary["best"][k] for k in ("run", "evaluations", "metrics")},
         "best_design": json.loads((root / summary["best"]["design"]).read_text())["design"],
