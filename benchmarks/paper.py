@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import importlib.util
 import json
 import pathlib
 import platform as host
@@ -53,6 +54,9 @@ IMAGES = REPO / "docs" / "img" / "paper"
 PLOTTED = ("fpga_vision", "fpga_nlp", "fpga_mixed", "herald_arvr_a_cloud", "herald_mlperf_mobile")
 """The experiments whose convergence and Pareto plots the report shows."""
 DIGEST_FORMAT = "cosearch.paper-digest/1"
+SERVING_DATA = REPO / "docs" / "data" / "serving"
+"""The serving experiments' digests (``experiments/serving/overview.py RESULTS --digest``)."""
+SERVING_OVERVIEW = REPO / "experiments" / "serving" / "overview.py"
 
 # The co-search poster (cloud FPGA INFaaS): the core mix it found per workload.
 POSTER_INSIGHT = {
@@ -657,6 +661,65 @@ def attribution_section(lines: list[str]) -> None:
             lines += attribution_table(results, seeds) + [""]
 
 
+def serving_overview():
+    """``experiments/serving/overview.py``, whose tables the serving section shows: a script beside its
+    experiments, not a package, so loaded by its path once, under a name of its own (``overview`` would say
+    nothing on ``sys.path``)."""
+    name = "serving_overview"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, SERVING_OVERVIEW)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(name)
+            raise
+    return sys.modules[name]
+
+
+def serving_digests() -> list[dict]:
+    """The serving experiments' digests in ``SERVING_DATA`` (none: an empty list), in docs/serving.md's order."""
+    if not any(SERVING_DATA.glob("*.json")):
+        return []
+    return serving_overview().read_digests([SERVING_DATA])
+
+
+def serving_line(exp: dict) -> str:
+    """What an experiment's tables stand on: the co-search's seeds × evaluations, the streams (backfilling depth,
+    requests per tenant), when it finished and the commit its digest was written at."""
+    search = exp["runs"].get("co-search", [])
+    evaluations = "/".join(sorted({str(e["evaluations"]) for e in search}))
+    streams = exp["serving"]
+    counts = sorted({n for tenants in streams["requests"].values() for n in tenants.values()})
+    requests = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+    depth = ("not stated in its config (run before `serving.backfill` was a key)" if streams["backfill"] is None
+             else str(streams["backfill"]))
+    digested = exp["digested"]
+    return (f"- `{exp['name']}`: co-search {len(search)} seeds × {evaluations} evaluations; policy "
+            f"`{streams['policy']}`, backfilling depth {depth}, {requests} requests per tenant ({streams['warmup']} "
+            f"warm-up); finished {exp['finished'].replace('T', ' ')[:16]} UTC, digested at commit "
+            f"{digested['commit'][:10]}{'+' if digested['dirty'] else ''}.")
+
+
+def serving_section(lines: list[str], experiments: list[dict]) -> None:
+    if not experiments:
+        return
+    lines += [
+        "## Serving (throughput at SLA)",
+        "",
+        "The serving experiments (`experiments/serving/*.yaml`; [serving.md](serving.md) discusses them), from",
+        "their digests `docs/data/serving/<name>.json` (`python experiments/serving/overview.py RESULTS --digest`,",
+        "whose tables these are). PREMA and Planaria are fixed designs, scored once; the co-search's spreads are",
+        "over its seeds. The commit is the checkout the digest was written at (`+`: the model, search or",
+        "experiment files differed from it).",
+        "",
+    ]
+    lines += [serving_line(exp) for exp in experiments] + [""]
+    tables, _ = serving_overview().table_lines(experiments)
+    lines += tables + [""]
+
+
 def convergence_section(lines: list[str], names: list[str]) -> None:
     lines += [
         "## Is the budget enough? Convergence and seed spread",
@@ -719,11 +782,15 @@ def report_lines() -> list[str]:
     if missing:
         lines += ["Not run for this page (no digest `docs/data/paper/<name>.json`): "
                   + ", ".join(f"`{n}`" for n in missing) + ".", ""]
+    serving = serving_digests()
+    if not serving:
+        lines += ["No serving digests (`docs/data/serving/<name>.json`): the serving section is left out.", ""]
     fpga_section(lines)
     herald_section(lines)
     herald_checks_section(lines)
     ablation_section(lines)
     attribution_section(lines)
+    serving_section(lines, serving)
     convergence_section(lines, finished)
     provenance_section(lines, finished)
     plots_section(lines, finished)
@@ -751,7 +818,11 @@ def main(argv=None) -> int:
     names = args.only or sorted(p.stem for p in CONFIGS.glob("*.yaml"))
     if not args.report:
         run_missing(names, ray=not args.no_ray, budget=args.budget)
-    write_report(args.doc)
+    try:
+        write_report(args.doc)
+    except serving_overview().DigestError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
