@@ -703,16 +703,17 @@ def serving_line(exp: dict) -> str:
 
 
 def serving_section(lines: list[str], experiments: list[dict]) -> None:
-    if not experiments:
+    lines += ["## Serving (throughput at SLA)", ""]
+    if not experiments:  # one line under the heading, so that it is not read as part of the section above
+        lines += ["No serving digests yet (`docs/data/serving/<name>.json`, written by "
+                  "`python experiments/serving/overview.py RESULTS --digest`).", ""]
         return
     lines += [
-        "## Serving (throughput at SLA)",
-        "",
         "The serving experiments (`experiments/serving/*.yaml`; [serving.md](serving.md) discusses them), from",
         "their digests `docs/data/serving/<name>.json` (`python experiments/serving/overview.py RESULTS --digest`,",
-        "whose tables these are). PREMA and Planaria are fixed designs, scored once; the co-search's spreads are",
-        "over its seeds. The commit is the checkout the digest was written at (`+`: the model, search or",
-        "experiment files differed from it).",
+        "whose tables these are). Spreads are over seeds; a design with no genes (PREMA's, Planaria's) is scored",
+        "once. The commit is the checkout the digest was written at (`+`: the model, search or experiment",
+        "files differed from it).",
         "",
     ]
     lines += [serving_line(exp) for exp in experiments] + [""]
@@ -782,15 +783,12 @@ def report_lines() -> list[str]:
     if missing:
         lines += ["Not run for this page (no digest `docs/data/paper/<name>.json`): "
                   + ", ".join(f"`{n}`" for n in missing) + ".", ""]
-    serving = serving_digests()
-    if not serving:
-        lines += ["No serving digests (`docs/data/serving/<name>.json`): the serving section is left out.", ""]
     fpga_section(lines)
     herald_section(lines)
     herald_checks_section(lines)
     ablation_section(lines)
     attribution_section(lines)
-    serving_section(lines, serving)
+    serving_section(lines, serving_digests())
     convergence_section(lines, finished)
     provenance_section(lines, finished)
     plots_section(lines, finished)
