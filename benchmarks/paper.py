@@ -766,6 +766,7 @@ def plots_section(lines: list[str], names: list[str]) -> None:
 def report_lines() -> list[str]:
     """The page, from the digests (or the results directories, where they are here)."""
     names = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
+    serving = serving_digests()  # read first: a bad digest is told before the page's long computations
     finished = [n for n in names if done(n)]
     missing = [n for n in names if n not in finished]
     lines = [
@@ -788,7 +789,7 @@ def report_lines() -> list[str]:
     herald_checks_section(lines)
     ablation_section(lines)
     attribution_section(lines)
-    serving_section(lines, serving_digests())
+    serving_section(lines, serving)
     convergence_section(lines, finished)
     provenance_section(lines, finished)
     plots_section(lines, finished)

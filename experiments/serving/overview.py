@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import importlib.util
 import json
 import pathlib
 import shutil
@@ -51,9 +52,18 @@ from cosearch.run import objective_matrix
 from spaces.userfiles import parse_yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-if str(REPO / "benchmarks") not in sys.path:
-    sys.path.append(str(REPO / "benchmarks"))  # provenance.py, which benchmarks/paper.py's digests use too
-from provenance import checkout, now_utc, written_utc  # noqa: E402
+
+
+def _script(path: pathlib.Path) -> types.ModuleType:
+    """A module of a script directory (not a package) by its path, leaving ``sys.path`` as it is: the names of
+    benchmarks/'s scripts (``serving``, ``mapper``, …) on it would shadow others in a process importing this."""
+    spec = importlib.util.spec_from_file_location(f"_script_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+provenance = _script(REPO / "benchmarks" / "provenance.py")  # the commit and dates paper.py's digests record too
 
 FIGURES = ("latency_cdf", "sla_load", "qps", "core_mix")
 # The poster's granularity classes of DPU sizes: its "small cores" are B512 and B800, its "large" B3136
@@ -150,7 +160,7 @@ def read_experiment(root: pathlib.Path) -> dict:
                             "cores": cores, "pes": pes, "x": run["best_x"]})
     return {"name": exp.config.name.removeprefix("serving_"), "config": text,
             "serving": serving_settings(exp, text),
-            "finished": written_utc(results.summary_path) if results.summary_path.is_file() else None,
+            "finished": provenance.written_utc(results.summary_path) if results.summary_path.is_file() else None,
             "runs": {k: v for k, v in runs.items() if v}}
 
 
@@ -192,7 +202,7 @@ def write_digest(experiment: dict, root: pathlib.Path, directory: pathlib.Path =
     if path.is_file() and {k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items()
                            if k != "digested"} == data:
         return path
-    data["digested"] = {**checkout(), "date": now_utc()}
+    data["digested"] = {**provenance.checkout(), "date": provenance.now_utc()}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n", encoding="utf-8")
     return path
