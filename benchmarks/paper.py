@@ -15,7 +15,10 @@ and cores; the best design of the search and of each baseline, for the
 re-scoring tables; budget, seconds, commit and date). The report is built from
 the digests alone; a digest is refreshed whenever its results directory holds a
 finished experiment. Attribution JSONs are copied likewise from
-``results/attribution/`` to ``docs/data/attribution/``.
+``results/attribution/`` to ``docs/data/attribution/``. The serving experiments'
+digests, ``docs/data/serving/<name>.json``, are written by
+``experiments/serving/overview.py RESULTS --digest`` (not refreshed here); the
+page's serving section shows that script's tables of them.
 """
 
 from __future__ import annotations
