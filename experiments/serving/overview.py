@@ -199,8 +199,11 @@ def write_digest(experiment: dict, root: pathlib.Path, directory: pathlib.Path =
                           "--resume` completes it): a digest is of a finished experiment")
     data = to_plain({"format": DIGEST_FORMAT, **{k: experiment[k] for k in DIGEST_KEYS}})
     path = digest_path(experiment, directory)
-    if path.is_file() and {k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items()
-                           if k != "digested"} == data:
+    try:
+        before = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # none yet, or not one: written anew
+        before = None
+    if isinstance(before, dict) and {k: v for k, v in before.items() if k != "digested"} == data:
         return path
     data["digested"] = {**provenance.checkout(), "date": provenance.now_utc()}
     path.parent.mkdir(parents=True, exist_ok=True)
