@@ -15,7 +15,10 @@ and cores; the best design of the search and of each baseline, for the
 re-scoring tables; budget, seconds, commit and date). The report is built from
 the digests alone; a digest is refreshed whenever its results directory holds a
 finished experiment. Attribution JSONs are copied likewise from
-``results/attribution/`` to ``docs/data/attribution/``.
+``results/attribution/`` to ``docs/data/attribution/``. The serving experiments'
+digests, ``docs/data/serving/<name>.json``, are written by
+``experiments/serving/overview.py RESULTS --digest`` (not refreshed here); the
+page's serving section shows that script's tables of them.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
+import importlib.util
 import json
 import pathlib
 import platform as host
@@ -37,7 +41,7 @@ from cosearch.config_loader import build, load_config
 from herald_checks import HERALD_TABLE_V, SHI_VARIANTS, post_processing, shi_platform, shi_variants, table_v_design
 from objectives import chip, evaluate, mapper
 from objectives.workloads import ModelEntry, Op, Workload, get_workload
-from provenance import checkout, now_utc
+from provenance import checkout, now_utc, written_utc
 from spaces import Dataflow, get_dataflow, get_platform, single_design
 from spaces.design_view import Design
 
@@ -53,6 +57,9 @@ IMAGES = REPO / "docs" / "img" / "paper"
 PLOTTED = ("fpga_vision", "fpga_nlp", "fpga_mixed", "herald_arvr_a_cloud", "herald_mlperf_mobile")
 """The experiments whose convergence and Pareto plots the report shows."""
 DIGEST_FORMAT = "cosearch.paper-digest/1"
+SERVING_DATA = REPO / "docs" / "data" / "serving"
+"""The serving experiments' digests (``experiments/serving/overview.py RESULTS --digest``)."""
+SERVING_OVERVIEW = REPO / "experiments" / "serving" / "overview.py"
 
 # The co-search poster (cloud FPGA INFaaS): the core mix it found per workload.
 POSTER_INSIGHT = {
@@ -161,8 +168,7 @@ def digest(name: str) -> dict:
         "format": DIGEST_FORMAT,
         **{k: summary[k] for k in ("experiment", "workload", "platform", "space", "genes", "layers", "objective",
                                    "evaluations", "seconds")},
-        "finished": datetime.datetime.fromtimestamp((root / "summary.json").stat().st_mtime,
-                                                    datetime.timezone.utc).isoformat(timespec="seconds"),
+        "finished": written_utc(root / "summary.json"),
         "launched": json.loads(launch.read_text()) if launch.exists() else None,
         "best": {k: summary["best"][k] for k in ("run", "evaluations", "metrics")},
         "best_design": json.loads((root / summary["best"]["design"]).read_text())["design"],
@@ -658,6 +664,66 @@ def attribution_section(lines: list[str]) -> None:
             lines += attribution_table(results, seeds) + [""]
 
 
+def serving_overview():
+    """``experiments/serving/overview.py``, whose tables the serving section shows: a script beside its
+    experiments, not a package, so loaded by its path once, under a name of its own (``overview`` would say
+    nothing on ``sys.path``)."""
+    name = "serving_overview"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, SERVING_OVERVIEW)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(name)
+            raise
+    return sys.modules[name]
+
+
+def serving_digests() -> list[dict]:
+    """The serving experiments' digests in ``SERVING_DATA`` (none: an empty list), in docs/serving.md's order."""
+    if not any(SERVING_DATA.glob("*.json")):
+        return []
+    return serving_overview().read_digests([SERVING_DATA])
+
+
+def serving_line(exp: dict) -> str:
+    """What an experiment's tables stand on: the co-search's seeds × evaluations, the streams (backfilling depth,
+    requests per tenant), when it finished and the commit its digest was written at."""
+    search = exp["runs"].get("co-search", [])
+    evaluations = "/".join(sorted({str(e["evaluations"]) for e in search}))
+    streams = exp["serving"]
+    counts = sorted({n for tenants in streams["requests"].values() for n in tenants.values()})
+    requests = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+    depth = ("not stated in its config (run before `serving.backfill` was a key)" if streams["backfill"] is None
+             else str(streams["backfill"]))
+    digested = exp["digested"]
+    return (f"- `{exp['name']}`: co-search {len(search)} seeds × {evaluations} evaluations; policy "
+            f"`{streams['policy']}`, backfilling depth {depth}, {requests} requests per tenant ({streams['warmup']} "
+            f"warm-up); finished {exp['finished'].replace('T', ' ')[:16]} UTC, digested at commit "
+            f"{digested['commit'][:10]}{'+' if digested['dirty'] else ''}.")
+
+
+def serving_section(lines: list[str], experiments: list[dict]) -> None:
+    lines += ["## Serving (throughput at SLA)", ""]
+    if not experiments:  # one line under the heading, so that it is not read as part of the section above
+        lines += ["No serving digests yet (`docs/data/serving/<name>.json`, written by "
+                  "`python experiments/serving/overview.py RESULTS --digest`).", ""]
+        return
+    lines += [
+        "The serving experiments (`experiments/serving/*.yaml`; [serving.md](serving.md) discusses them), from",
+        "their digests `docs/data/serving/<name>.json` (`python experiments/serving/overview.py RESULTS --digest`,",
+        "whose tables these are). Spreads are over seeds; a design with no genes (PREMA's, Planaria's) is scored",
+        "once. The commit is the checkout the digest was written at (`+`: the model, search or experiment",
+        "files differed from it).",
+        "",
+    ]
+    lines += [serving_line(exp) for exp in experiments] + [""]
+    tables, _ = serving_overview().table_lines(experiments)
+    lines += tables + [""]
+
+
 def convergence_section(lines: list[str], names: list[str]) -> None:
     lines += [
         "## Is the budget enough? Convergence and seed spread",
@@ -703,6 +769,7 @@ def plots_section(lines: list[str], names: list[str]) -> None:
 def report_lines() -> list[str]:
     """The page, from the digests (or the results directories, where they are here)."""
     names = sorted(p.stem for p in CONFIGS.glob("*.yaml"))
+    serving = serving_digests()  # read first: a bad digest is told before the page's long computations
     finished = [n for n in names if done(n)]
     missing = [n for n in names if n not in finished]
     lines = [
@@ -725,6 +792,7 @@ def report_lines() -> list[str]:
     herald_checks_section(lines)
     ablation_section(lines)
     attribution_section(lines)
+    serving_section(lines, serving)
     convergence_section(lines, finished)
     provenance_section(lines, finished)
     plots_section(lines, finished)
@@ -752,7 +820,11 @@ def main(argv=None) -> int:
     names = args.only or sorted(p.stem for p in CONFIGS.glob("*.yaml"))
     if not args.report:
         run_missing(names, ray=not args.no_ray, budget=args.budget)
-    write_report(args.doc)
+    try:
+        write_report(args.doc)
+    except serving_overview().DigestError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -26,3 +26,10 @@ def checkout() -> dict:
 
 def now_utc() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def written_utc(path: str | pathlib.Path) -> str:
+    """When ``path`` was last written, in ``now_utc``'s form (a results directory's ``summary.json``, written
+    last: when its experiment finished)."""
+    return datetime.datetime.fromtimestamp(pathlib.Path(path).stat().st_mtime,
+                                           datetime.timezone.utc).isoformat(timespec="seconds")

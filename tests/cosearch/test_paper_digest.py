@@ -20,11 +20,12 @@ NAME = "herald_mlperf_mobile"
 
 
 @pytest.fixture(scope="module")
-def paper(tmp_path_factory):
+def paper(tmp_path_factory, serving_digest):
     """paper.py with its configs, results, digests and images in a scratch directory, after a tiny run
     of the Herald mlperf-mobile experiment (2 seeds, 32 evaluations per run) and ``--report``'s refresh:
     the digest is written, the page built from the results directory is ``paper.from_run`` and its
-    ``summary.json`` ``paper.summary``; then the results directory is removed, as on a fresh checkout."""
+    ``summary.json`` ``paper.summary``; then the results directory is removed, as on a fresh checkout.
+    The serving digests are the tiny serving experiment's (conftest)."""
     dataflows, platforms, modules = set(DATAFLOWS), set(PLATFORMS), set(sys.modules)
     sys.path.insert(0, str(BENCHMARKS))  # paper.py imports its sibling scripts by name, as a script does
     import paper
@@ -35,7 +36,9 @@ def paper(tmp_path_factory):
     assert config.count("seeds: 2") == 2 and config.count("evaluations: 32") == 2
     (root / "configs").mkdir()
     (root / "configs" / f"{NAME}.yaml").write_text(config)
-    saved = {k: getattr(paper, k) for k in ("CONFIGS", "RESULTS", "ATTRIBUTION", "DATA", "ATTRIBUTION_DATA", "IMAGES")}
+    saved = {k: getattr(paper, k) for k in ("CONFIGS", "RESULTS", "ATTRIBUTION", "DATA", "ATTRIBUTION_DATA", "IMAGES",
+                                            "SERVING_DATA")}
+    paper.SERVING_DATA = serving_digest.data
     paper.CONFIGS, paper.RESULTS = root / "configs", root / "results"
     paper.ATTRIBUTION, paper.DATA = root / "attribution", root / "data" / "paper"
     paper.ATTRIBUTION_DATA, paper.IMAGES = root / "data" / "attribution", root / "img"
@@ -77,6 +80,41 @@ def test_the_page_from_the_digest_equals_the_page_from_the_run(paper):
     assert f"![{NAME} convergence](img/paper/{NAME}-convergence.png)" in page
     best_edp = paper.summary["best"]["metrics"]["edp"]
     assert f"{best_edp:.4g}" in page
+
+
+def test_the_page_has_the_serving_section_from_the_serving_digests(paper, overview, serving_digest):
+    page = "\n".join(paper.from_run)
+    section = page.split("## Serving (throughput at SLA)\n")[1].split("\n## ")[0]
+    digest = overview.read_digest(serving_digest.path)
+    # overview.py's tables as they are, and the line that says what they stand on
+    assert "\n".join(overview.table_lines([digest])[0]) in section
+    assert (f"- `tiny`: co-search 2 seeds × 8 evaluations; policy `shared`, backfilling depth 8, 25–30 requests per "
+            f"tenant (5 warm-up); finished {digest['finished'][:10]} {digest['finished'][11:16]} UTC, digested at "
+            f"commit {digest['digested']['commit'][:10]}{'+' if digest['digested']['dirty'] else ''}.") in section
+
+
+def test_no_serving_digests_is_one_line(paper, tmp_path):
+    saved, paper.SERVING_DATA = paper.SERVING_DATA, tmp_path
+    try:
+        lines = []
+        paper.serving_section(lines, paper.serving_digests())
+    finally:
+        paper.SERVING_DATA = saved
+    assert lines[0] == "## Serving (throughput at SLA)" and [line for line in lines[1:] if line] == [
+        "No serving digests yet (`docs/data/serving/<name>.json`, written by "
+        "`python experiments/serving/overview.py RESULTS --digest`)."]
+
+
+def test_a_bad_serving_digest_stops_the_report(paper, tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "tiny.json").write_text('{"format": "cosearch.paper-digest/1"}')
+    saved, paper.SERVING_DATA = paper.SERVING_DATA, tmp_path / "data"
+    try:
+        assert paper.main(["--report", "--doc", str(tmp_path / "results.md")]) == 2
+    finally:
+        paper.SERVING_DATA = saved
+    assert "tiny.json: not a serving digest (format 'cosearch.paper-digest/1'" in capsys.readouterr().err
+    assert not (tmp_path / "results.md").exists()
 
 
 def test_the_digest_keeps_the_figures_and_is_small(paper):
