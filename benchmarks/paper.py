@@ -697,7 +697,7 @@ def serving_line(exp: dict) -> str:
     counts = sorted({n for tenants in streams["requests"].values() for n in tenants.values()})
     requests = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
     depth = ("not stated in its config (run before `serving.backfill` was a key)" if streams["backfill"] is None
-             else str(streams["backfill"]))
+             else "all (every idle interval kept)" if streams["backfill"] == "all" else str(streams["backfill"]))
     digested = exp["digested"]
     return (f"- `{exp['name']}`: co-search {len(search)} seeds × {evaluations} evaluations; policy "
             f"`{streams['policy']}`, backfilling depth {depth}, {requests} requests per tenant ({streams['warmup']} "

@@ -113,14 +113,15 @@ def experiment_of(config_text: str, source: str) -> types.SimpleNamespace:
 
 
 def serving_settings(exp: types.SimpleNamespace, config_text: str) -> dict:
-    """What the streams were: the search's dispatch policy and backfilling depth (None: a config written before
-    ``serving.backfill`` was a key, so the depth is not known from it), the warm-up, each case's requests per
-    tenant (a scenario may set its own)."""
+    """What the streams were: the search's dispatch policy and backfilling depth ("all": every idle interval;
+    None: a config written before ``serving.backfill`` was a key, so the depth is not known from it), the
+    warm-up, each case's requests per tenant (a scenario may set its own)."""
     from cosearch.scenarios import resolve_cases
 
     serving = exp.config.serving
     stated = "backfill" in ((parse_yaml(config_text) or {}).get("serving") or {})
-    return {"policy": serving.policy, "backfill": serving.backfill if stated else None, "warmup": serving.warmup,
+    depth = "all" if serving.backfill is None else serving.backfill  # the config's own word for every interval
+    return {"policy": serving.policy, "backfill": depth if stated else None, "warmup": serving.warmup,
             "requests": {case.label: {t.name: int(t.requests) for t in case.scenario.tenants}
                          for case in resolve_cases(serving, exp.workload)}}
 

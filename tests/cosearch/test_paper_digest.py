@@ -88,9 +88,9 @@ def test_the_page_has_the_serving_section_from_the_serving_digests(paper, overvi
     digest = overview.read_digest(serving_digest.path)
     # overview.py's tables as they are, and the line that says what they stand on
     assert "\n".join(overview.table_lines([digest])[0]) in section
-    assert (f"- `tiny`: co-search 2 seeds × 8 evaluations; policy `shared`, backfilling depth 8, 25–30 requests per "
-            f"tenant (5 warm-up); finished {digest['finished'][:10]} {digest['finished'][11:16]} UTC, digested at "
-            f"commit {digest['digested']['commit'][:10]}{'+' if digest['digested']['dirty'] else ''}.") in section
+    assert (f"- `tiny`: co-search 2 seeds × 8 evaluations; policy `shared`, backfilling depth all (every idle "
+            f"interval kept), 25–30 requests per tenant (5 warm-up); finished {digest['finished'][:10]} "
+            f"{digest['finished'][11:16]} UTC, digested at commit {digest['digested']['commit'][:10]}{'+' if digest['digested']['dirty'] else ''}.") in section
 
 
 def test_no_serving_digests_is_one_line(paper, tmp_path):

@@ -53,7 +53,7 @@ def test_the_digest_is_read_experiments_dict_with_its_format_and_provenance(serv
     assert datetime.datetime.fromisoformat(data["finished"]) <= datetime.datetime.fromisoformat(data["digested"]["date"])
     assert data["config"] == (serving_digest.results / "config.yaml").read_text()
     # The streams as run: the section's backfilling default, and the loose scenario's own request count.
-    assert data["serving"] == {"policy": "shared", "backfill": 8, "warmup": 5,
+    assert data["serving"] == {"policy": "shared", "backfill": "all", "warmup": 5,
                                "requests": {"QoS-S": {"mobilenet_v1": 30, "tiny_yolo": 30},
                                             "loose": {"mobilenet_v1": 25, "tiny_yolo": 25}}}
     assert set(data["runs"]) == {"co-search", "prema", "planaria"}
