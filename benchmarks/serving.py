@@ -45,6 +45,8 @@ from objectives.workloads import Workload, get_model
 from spaces import get_platform
 
 MODELS = ("resnet50", "mobilenet_v2", "googlenet")
+WARMUP = 50
+"""Each tenant's first requests, left out of the statistics (so ``--requests`` must be more)."""
 
 
 def cpu_seconds(call, repeats: int) -> float:
@@ -91,6 +93,9 @@ def main() -> None:
                         help="comma-separated backfilling depths for shared and pinned, each a whole number of "
                              "idle intervals or 'all' (every one, the default)")
     args = parser.parse_args()
+    if args.requests <= WARMUP:
+        parser.error(f"--requests: {args.requests} leaves no request to measure (allowed: more than the "
+                     f"{WARMUP} warm-up requests)")
     policies = args.policies.split(",")
     unknown = [p for p in policies if p not in sv.POLICIES]
     if unknown:
@@ -128,7 +133,7 @@ def main() -> None:
     backfills = ("shared", "pinned")  # the others keep no idle intervals: timed once, at the (unused) default
     runs = [(policy, depth) for policy in policies for depth in (depths if policy in backfills else [sv.BACKFILL])]
     for policy, depth in runs:
-        scenario = sv.Scenario(tenants, policy=policy, warmup=50, backfill=depth)
+        scenario = sv.Scenario(tenants, policy=policy, warmup=WARMUP, backfill=depth)
         sv.simulate(designs, workload, platform, scenario, tables=tables)  # compile / load the kernels
         seconds = cpu_seconds(lambda: sv.simulate(designs, workload, platform, scenario, tables=tables),
                               args.repeats)
@@ -137,7 +142,7 @@ def main() -> None:
         print(f"{name:22s} {args.designs / seconds:8.1f} designs/s  {steps / seconds / 1e6:6.2f} M request-layers/s"
               f"  {args.designs / seconds / floor:6.3f} of the compiled floor")
     if args.qps:
-        scenario = sv.Scenario(tenants, warmup=50)
+        scenario = sv.Scenario(tenants, warmup=WARMUP)
         seconds = cpu_seconds(lambda: sv.qps_at_sla(designs, workload, platform, scenario, tables=tables), 1)
         print(f"{'qps_at_sla':22s} {args.designs / seconds:8.1f} designs/s (shared, backfill all)")
 
