@@ -36,7 +36,7 @@ said otherwise):
   core where it would finish first (Herald's best fit, over the stream),
   NoC transfers and on-chip chained inputs priced; idle intervals of a
   core stay open to later requests' layers (insertion, as HEFT's; each
-  core keeps its ``Scenario.backfill`` latest, 8 by default — the
+  core keeps its ``Scenario.backfill`` latest, every one by default — the
   backfilling depth, docs/serving.md).  A later request never delays an
   earlier one.
 * ``pinned`` — the same within each tenant's own cores

@@ -101,82 +101,127 @@ def _gives_up(r, t, latency, measured, qos_s, abandon, over) -> bool:
 #: a core keeping more idle intervals than this finds, by bisection, the first that ends late enough
 BISECT_FROM = 16
 
+#: a core that keeps every idle interval groups them in blocks of 2**BLOCK positions, each block with an
+#: upper bound on the lengths of its intervals (``longest``), so the forward scan skips whole blocks
+BLOCK = 5
+WIDTH = 1 << BLOCK
+
 
 @numba.njit(cache=True, inline="always")
-def _earliest_start(gap_start, gap_end, c, gaps, tail, ready, latency, bound):
+def _earliest_start(gap_start, gap_end, c, h, gaps, tail, ready, latency):
     """The earliest start ≥ ``ready`` on core c: in one of its ``gaps`` idle
-    intervals that fits ``latency``, or after its last layer (``tail``);
-    returns (start, gap index or −1).  Intervals starting at or after
-    ``bound`` (the finish another core already offers) may be left out: a
-    start in them finishes no earlier than ``bound``, so the caller, which
-    takes only a finish below it, decides the same without them.
+    intervals (positions ``h`` .. ``h + gaps − 1`` of its row) that fits
+    ``latency``, or after its last layer (``tail``); returns (start, interval
+    index from ``h``, or −1).
 
     A core's idle intervals are disjoint and kept in time order, so only the
     latest ones can end late enough (``ready + latency``): the scan walks back
     from the latest and stops at the first that ends too soon — usually at
     once.  As layers take positive time, at most one interval fits at a
-    given start, so no tie depends on the order they are kept in.
-
-    With many intervals kept (deep backfilling on a stream that queues far
-    ahead), the walk back would read every interval between ``need`` and
-    the bound; instead the first interval that ends late enough is found by
-    bisection (the ends, too, are in time order, the intervals being
-    disjoint), and the scan goes forward from it to the first that fits: a
-    later one starts later, so that one is the earliest start."""
+    given start, so no tie depends on the order they are kept in.  With more
+    than :data:`BISECT_FROM` intervals the kernel calls :func:`_search_forward`
+    instead."""
     best = tail if tail > ready else ready
     where = -1
     need = ready + latency
     i = gaps - 1
-    if gaps > BISECT_FROM:
-        lo, hi = 0, gaps  # the first interval ending at or after need is at lo
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if gap_end[c, mid] >= need:
-                hi = mid
-            else:
-                lo = mid + 1
-        limit = best if best < bound else bound  # an interval starting there or later cannot win
-        k = lo
-        while k < gaps and gap_start[c, k] < limit:
-            start = gap_start[c, k] if gap_start[c, k] > ready else ready
-            if start + latency <= gap_end[c, k]:
-                # start < best: an interval ends by the core's last finish (tail), so one that ends after
-                # ready + latency means best is the tail, later than ready and than this interval's start
-                best, where = start, k
-                break
-            k += 1
-        i = -1  # decided: no walk back
-    while i >= 0 and gap_end[c, i] >= need:
-        start = gap_start[c, i] if gap_start[c, i] > ready else ready
-        if start + latency <= gap_end[c, i] and start < best:
+    while i >= 0 and gap_end[c, h + i] >= need:
+        start = gap_start[c, h + i] if gap_start[c, h + i] > ready else ready
+        if start + latency <= gap_end[c, h + i] and start < best:
             best, where = start, i
         i -= 1
     return best, where
 
 
+@numba.njit(cache=True)
+def _search_forward(gap_start, gap_end, longest, c, h, gaps, tail, ready, latency, bound, blocks):
+    """:func:`_earliest_start` on a core with many intervals kept (deep
+    backfilling on a stream that queues far ahead), where the walk back
+    would read every interval between ``ready + latency`` and the bound.
+    Intervals starting at or after ``bound`` (the finish another core
+    already offers) may be left out: a start in them finishes no earlier
+    than ``bound``, so the caller, which takes only a finish below it,
+    decides the same without them.
+
+    The first interval that ends late enough is found by bisection (the
+    ends, too, are in time order, the intervals being disjoint), and the
+    scan goes forward from it to the first that fits — a later one starts
+    later, so that one is the earliest start.  Nearly every interval it
+    passes is too short: a core booked far ahead keeps the slivers its
+    layers left while waiting for their inputs.  With ``blocks`` (the core
+    keeps every interval, and ``longest`` bounds each block's lengths), the
+    scan passes a whole block whose bound is below the latency without
+    reading it, and gives a block it reads through without a fit its exact
+    bound.
+
+    Compiled apart and called from the kernel's own body: inlined, or called
+    from an inlined function, its array arguments kept numba from pruning
+    their reference counts (an atomic increment and decrement per call, on
+    every core tried for every layer)."""
+    best = tail if tail > ready else ready
+    where = -1
+    need = ready + latency
+    lo, hi = 0, gaps  # the first interval ending at or after need is at lo
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if gap_end[c, h + mid] >= need:
+            hi = mid
+        else:
+            lo = mid + 1
+    limit = best if best < bound else bound  # an interval starting there or later cannot win
+    # No break in these loops: with one, numba left each array argument's reference count unpruned.
+    k, found = lo, False
+    while k < gaps and not found and gap_start[c, h + k] < limit:
+        x = h + k
+        if blocks and x & (WIDTH - 1) == 0 and k + WIDTH <= gaps:  # a whole block from here
+            if longest[c, x >> BLOCK] < latency:
+                k += WIDTH
+            else:
+                longer, y = 0.0, x
+                while y < x + WIDTH and not found and gap_start[c, y] < limit:
+                    start = gap_start[c, y] if gap_start[c, y] > ready else ready
+                    if start + latency <= gap_end[c, y]:
+                        best, where, found = start, y - h, True
+                    else:
+                        longer = _max(longer, gap_end[c, y] - gap_start[c, y])
+                        y += 1
+                if y == x + WIDTH:  # read through: none fits
+                    longest[c, x >> BLOCK] = longer
+                k = y - h  # the next block, or the first interval starting too late (the loop ends)
+        else:
+            start = gap_start[c, x] if gap_start[c, x] > ready else ready
+            if start + latency <= gap_end[c, x]:
+                # start < best: an interval ends by the core's last finish (tail), so one that ends after
+                # ready + latency means best is the tail, later than ready and than this interval's start
+                best, where, found = start, k, True
+            else:
+                k += 1
+    return best, where
+
+
 @numba.njit(cache=True, inline="always")
-def _insert_gap(gap_start, gap_end, c, gaps, start, end, max_gaps):
-    """Record the idle interval [start, end) on core c in time order; when the
-    core keeps ``max_gaps`` already, forget the earliest (it ends first) if it
-    ends before this one.  Returns the count."""
+def _insert_gap(gap_start, gap_end, c, h, gaps, start, end, max_gaps):
+    """Record the idle interval [start, end) on core c in time order (its list
+    from position ``h``); when the core keeps ``max_gaps`` already, forget the
+    earliest (it ends first) if it ends before this one.  Returns the count."""
     if end <= start:
         return gaps
     if gaps == max_gaps:
-        if gap_end[c, 0] >= end:
+        if gap_end[c, h] >= end:
             return gaps
         for i in range(1, gaps):
-            gap_start[c, i - 1], gap_end[c, i - 1] = gap_start[c, i], gap_end[c, i]
+            gap_start[c, h + i - 1], gap_end[c, h + i - 1] = gap_start[c, h + i], gap_end[c, h + i]
         gaps -= 1
     i = gaps
-    while i > 0 and gap_start[c, i - 1] > start:
-        gap_start[c, i], gap_end[c, i] = gap_start[c, i - 1], gap_end[c, i - 1]
+    while i > 0 and gap_start[c, h + i - 1] > start:
+        gap_start[c, h + i], gap_end[c, h + i] = gap_start[c, h + i - 1], gap_end[c, h + i - 1]
         i -= 1
-    gap_start[c, i], gap_end[c, i] = start, end
+    gap_start[c, h + i], gap_end[c, h + i] = start, end
     return gaps + 1
 
 
 @numba.njit(cache=True, inline="always")
-def _split_gap(gap_start, gap_end, c, gaps, i, start, finish, max_gaps):
+def _split_gap(gap_start, gap_end, c, h, gaps, i, start, finish, max_gaps):
     """Idle interval i of core c now runs a layer over [start, finish): the pieces
     left before and after it take its place; returns the count.
 
@@ -185,29 +230,43 @@ def _split_gap(gap_start, gap_end, c, gaps, i, start, finish, max_gaps):
     keep the time order, and only two pieces on a core that kept
     ``max_gaps`` make it forget one — its earliest interval (the piece
     before, if that was first), as the piece after ends later than any."""
-    before, after = gap_start[c, i], gap_end[c, i]
+    before, after = gap_start[c, h + i], gap_end[c, h + i]
     if start > before and after > finish:
         if gaps < max_gaps:
             for k in range(gaps, i + 1, -1):
-                gap_start[c, k], gap_end[c, k] = gap_start[c, k - 1], gap_end[c, k - 1]
+                gap_start[c, h + k], gap_end[c, h + k] = gap_start[c, h + k - 1], gap_end[c, h + k - 1]
             gaps += 1
-            gap_end[c, i] = start
-            gap_start[c, i + 1], gap_end[c, i + 1] = finish, after
+            gap_end[c, h + i] = start
+            gap_start[c, h + i + 1], gap_end[c, h + i + 1] = finish, after
         else:  # full: the earliest goes, the ones up to i move down one
             for k in range(i - 1):
-                gap_start[c, k], gap_end[c, k] = gap_start[c, k + 1], gap_end[c, k + 1]
+                gap_start[c, h + k], gap_end[c, h + k] = gap_start[c, h + k + 1], gap_end[c, h + k + 1]
             if i >= 1:
-                gap_start[c, i - 1], gap_end[c, i - 1] = before, start
-            gap_start[c, i], gap_end[c, i] = finish, after
+                gap_start[c, h + i - 1], gap_end[c, h + i - 1] = before, start
+            gap_start[c, h + i], gap_end[c, h + i] = finish, after
     elif start > before:
-        gap_end[c, i] = start
+        gap_end[c, h + i] = start
     elif after > finish:
-        gap_start[c, i] = finish
+        gap_start[c, h + i] = finish
     else:
         for k in range(i + 1, gaps):
-            gap_start[c, k - 1], gap_end[c, k - 1] = gap_start[c, k], gap_end[c, k]
+            gap_start[c, h + k - 1], gap_end[c, h + k - 1] = gap_start[c, h + k], gap_end[c, h + k]
         gaps -= 1
     return gaps
+
+
+@numba.njit(cache=True)
+def _cover(gap_start, gap_end, longest, c, first, last, fronts):
+    """Raise the bounds of core c's blocks over the intervals that entered
+    them when the ones in positions ``first`` .. ``last`` moved one position:
+    up (``fronts``: an interval entered its block at the front) or down (at
+    the back).  The others moved within their blocks, and a piece of an
+    interval lies where it lay, under a bound that covered the whole.
+    Compiled apart, for the reason :func:`_search_forward` is."""
+    x = (((first + WIDTH - 1) >> BLOCK) << BLOCK) if fronts else (((first >> BLOCK) << BLOCK) + WIDTH - 1)
+    while x <= last:
+        longest[c, x >> BLOCK] = _max(longest[c, x >> BLOCK], gap_end[c, x] - gap_start[c, x])
+        x += WIDTH
 
 
 @numba.njit(cache=True, nogil=True)
@@ -225,8 +284,14 @@ def greedy_stream_kernel(
     (insertion-based list scheduling, as HEFT's); each core remembers its
     ``max_gaps`` latest (the backfilling depth; 0: none, each layer goes
     after its core's last), and forgets those that end before the current
-    request arrives (arrivals only grow).  Layers run to completion, and
-    a later request never delays an earlier one.  ``power_w`` and
+    request arrives (arrivals only grow).  A depth of at least the stream's
+    request-layers keeps every interval (each layer placed adds at most
+    one): a core's list then starts at ``head``, which moves past the
+    intervals forgotten at an arrival instead of moving the list down (its
+    row never fills: it holds at most one position per layer placed), and
+    its blocks' bounds let the scan skip intervals too short
+    (:data:`BLOCK`).  Layers run to completion, and a later request never
+    delays an earlier one.  ``power_w`` and
     ``chained_power_w`` ``(P, L, C)``: each layer's dynamic power on each
     core (0 where its latency is 0), for the peak.
 
@@ -237,7 +302,13 @@ def greedy_stream_kernel(
     T, J, D = preds.shape
     core_free = np.empty(C)
     gap_start, gap_end = np.empty((C, max_gaps)), np.empty((C, max_gaps))
-    gaps = np.empty(C, dtype=np.int64)
+    gaps, head = np.empty(C, dtype=np.int64), np.zeros(C, dtype=np.int64)
+    every = 0
+    for t in range(T):
+        for j in range(J):
+            every += count[t] if layer[t, j] >= 0 else 0
+    keep_all = max_gaps >= every
+    longest = np.empty((C, (max_gaps >> BLOCK) + 1))
     done_at = np.empty(J)
     core_of = np.empty(J, dtype=np.int64)
     local_at, remote_at, pred_core = np.empty(D), np.empty(D), np.empty(D, dtype=np.int64)
@@ -248,6 +319,8 @@ def greedy_stream_kernel(
             continue
         core_free[:] = 0.0
         gaps[:] = 0
+        head[:] = 0
+        longest[:] = 0.0
         energy = 0.0
         while True:
             t, release = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p], finish[p],
@@ -257,12 +330,15 @@ def greedy_stream_kernel(
             r = first[t] + next_k[t]
             next_k[t] += 1
             for c in range(C):  # idle time before this arrival is lost to every later request
-                m = 0
-                while m < gaps[c] and gap_end[c, m] <= release:
+                h, m = head[c], 0
+                while m < gaps[c] and gap_end[c, h + m] <= release:
                     m += 1
                 if m > 0:
-                    for i in range(m, gaps[c]):
-                        gap_start[c, i - m], gap_end[c, i - m] = gap_start[c, i], gap_end[c, i]
+                    if keep_all:
+                        head[c] += m
+                    else:  # a core that forgets its earliest when full keeps its list at the row's start
+                        for i in range(m, gaps[c]):
+                            gap_start[c, i - m], gap_end[c, i - m] = gap_start[c, i], gap_end[c, i]
                     gaps[c] -= m
             last = release
             for j in range(J):
@@ -288,17 +364,33 @@ def greedy_stream_kernel(
                     lat = chained_latency_s[p, g, c] if c == chain_core else latency_s[p, g, c]
                     if best >= 0 and ready + lat >= best_finish:  # starts at ready or later: cannot win
                         continue
-                    start, where = _earliest_start(gap_start, gap_end, c, gaps[c], core_free[c], ready, lat, best_finish)
+                    if gaps[c] > BISECT_FROM:
+                        start, where = _search_forward(gap_start, gap_end, longest, c, head[c], gaps[c], core_free[c],
+                                                       ready, lat, best_finish, keep_all)  # fmt: skip
+                    else:
+                        start, where = _earliest_start(gap_start, gap_end, c, head[c], gaps[c], core_free[c], ready, lat)
                     if best < 0 or start + lat < best_finish:
                         best, best_finish, best_latency, best_start, best_gap = c, start + lat, lat, start, where
                 chained = best == chain_core
+                h, kept = head[best], gaps[best]
                 if best_gap >= 0:  # the idle interval it went into leaves up to two
-                    gaps[best] = _split_gap(gap_start, gap_end, best, gaps[best], best_gap, best_start, best_finish,
+                    gaps[best] = _split_gap(gap_start, gap_end, best, h, kept, best_gap, best_start, best_finish,
                                             max_gaps)  # fmt: skip
+                    x, final = h + best_gap, h + gaps[best] - 1  # where it lay; the core's last interval now
+                    # Two pieces: the one after it and the later intervals moved up one, into x + 1 .. final;
+                    # taken whole: the later ones moved down one, into x .. final.  Only a block front (back)
+                    # among those positions received an interval from another block.
+                    if keep_all and gaps[best] > kept and (x + WIDTH) >> BLOCK <= final >> BLOCK:
+                        _cover(gap_start, gap_end, longest, best, x + 1, final, True)
+                    elif keep_all and gaps[best] < kept and x >> BLOCK < (final + 1) >> BLOCK:
+                        _cover(gap_start, gap_end, longest, best, x, final, False)
                 else:
                     if max_gaps > 0:  # the idle time it leaves before it (none to keep at depth 0)
-                        gaps[best] = _insert_gap(gap_start, gap_end, best, gaps[best], core_free[best], best_start,
+                        gaps[best] = _insert_gap(gap_start, gap_end, best, h, kept, core_free[best], best_start,
                                                  max_gaps)  # fmt: skip
+                    if keep_all and gaps[best] > kept:  # it starts at the core's last finish: after every interval
+                        x = h + kept
+                        longest[best, x >> BLOCK] = _max(longest[best, x >> BLOCK], best_start - core_free[best])
                     core_free[best] = best_finish
                 done_at[j] = best_finish
                 core_of[j] = best

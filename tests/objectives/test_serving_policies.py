@@ -206,6 +206,33 @@ def test_the_shared_kernel_matches_the_reference_when_cores_keep_many_idle_inter
     np.testing.assert_allclose(got, reference_shared(table, layers, stream, allowed), rtol=1e-12)
 
 
+@pytest.mark.parametrize("seed, C", [(0, 3), (1, 2), (2, 3)])  # (1, 2) holds an interval exactly as long as a layer
+def test_the_shared_kernel_matches_the_reference_when_layers_fill_idle_intervals_exactly(seed, C):
+    """Latencies, transfers and arrivals on a grid of quarter seconds (exact in
+    binary floating point), so layers often fill an idle interval to the end,
+    or whole: the list of a core that keeps every interval then moves down as
+    well as up, across the blocks whose bounds let the scan skip
+    (``serving_kernels.BLOCK``); every layer must go where the reference,
+    which tries every interval, puts it."""
+    rng = np.random.default_rng(seed)
+    L, T = 7, 2
+    preds = np.full((T, 4, 2), -1)
+    preds[0, 1:, 0] = [0, 0, 1]
+    preds[0, 3, 1] = 2
+    preds[1, 1:3, 0] = [0, 1]
+    layers = sv.TenantLayers(layer=np.array([[0, 1, 2, 3], [4, 5, 6, -1]]), preds=preds,
+                             transfer_s=np.where(preds >= 0, rng.integers(1, 3, preds.shape) / 4, 0.0),
+                             single=(preds[:, :, 0] >= 0) & (preds[:, :, 1] < 0))
+    latency = rng.integers(1, 5, (L, C)) / 4
+    table = tables(latency, layers, chained=latency / rng.integers(1, 3, (L, C)))
+    allowed = np.ones((1, T, C), dtype=bool)
+    arrivals = [tuple(np.cumsum(rng.integers(0, 2, 300)) / 4) for _ in range(T)]
+    scenario = sv.Scenario(tuple(sv.Tenant(n, "m", sv.Trace(a), 5.0, requests=300) for n, a in zip("ab", arrivals)))
+    stream = sv.request_stream(scenario)
+    got = serving_policies._run_greedy(table, layers, stream, allowed, np.ones(1), 10**12).finish
+    np.testing.assert_array_equal(got, reference_shared(table, layers, stream, allowed))
+
+
 def test_a_closed_loop_client_sends_its_next_request_when_the_last_returns():
     # Two clients, think time 0.5 s, one 2-layer request = 2 s on one core: requests arrive at 0, 0 (both
     # clients), then each client's next 0.5 s after its last returned.
