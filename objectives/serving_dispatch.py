@@ -47,10 +47,10 @@ def heap_push(k1, k2, ids, size, x1, x2, x):
     """Push ``(x1, x2, x)`` on the binary heap held in the first ``size`` slots; returns the new size."""
     i = size
     k1[i], k2[i], ids[i] = x1, x2, x
-    while i > 0:
+    # The loop's condition, not a break, stops it: with a break numba left the three arrays' reference
+    # counts unpruned (six atomic operations a push; serving_kernels._search_forward says more).
+    while i > 0 and _before(k1, k2, ids, i, (i - 1) // 2):
         parent = (i - 1) // 2
-        if not _before(k1, k2, ids, i, parent):
-            break
         k1[i], k1[parent] = k1[parent], k1[i]
         k2[i], k2[parent] = k2[parent], k2[i]
         ids[i], ids[parent] = ids[parent], ids[i]
