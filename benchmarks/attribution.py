@@ -12,10 +12,14 @@ the step before.  Prints a markdown table per experiment: each step's best EDP
 (mean and min–max over seeds), its gain over the previous step (mean and
 min–max), and seed 0's core mix; ``--json`` also writes every result.
 
-The stock dataflow of the homogeneous baseline is ``--stock``, or the
-``dataflow`` option of the experiment's ``homogeneous_multicore`` baseline,
-or the platform's first dataflow.  CPU-heavy: each step is a full search;
-reduce ``--evaluations`` for a quick look.
+The dataflow step chooses among the experiment space's dataflows (its
+``dataflows`` option, or the named space's default, which for ``cosearch`` is
+the platform's), so two ablations on one platform with different menus get
+different chains.  The stock dataflow of the homogeneous baseline is
+``--stock``, or the ``dataflow`` option of the experiment's
+``homogeneous_multicore`` baseline, or the space's first dataflow; it stays
+available to every step even when the menu leaves it out.  CPU-heavy: each
+step is a full search; reduce ``--evaluations`` for a quick look.
 """
 
 from __future__ import annotations
@@ -29,18 +33,18 @@ import time
 
 import numpy as np
 
-from cosearch.attribution import STEPS, StepResult, attribute, gains
+from cosearch.attribution import STEPS, StepResult, attribute, chain_dataflows, gains
 from cosearch.config_loader import build, load_config
 from provenance import checkout, now_utc  # benchmarks/ is on the path as a script
 
 
-def stock_dataflow(config, platform, given: str | None) -> str:
+def stock_dataflow(config, menu, given: str | None) -> str:
     if given:
         return given
     for baseline in config.baselines.spaces:
         if baseline.name == "homogeneous_multicore" and "dataflow" in baseline.options:
             return baseline.options["dataflow"]
-    return platform.dataflows[0]
+    return menu[0]
 
 
 def read_results(path: pathlib.Path) -> dict[str, tuple[dict, list[StepResult]]]:
@@ -85,17 +89,21 @@ def main(argv=None) -> int:
     for path in args.experiments:
         config = load_config(path)
         built = build(config, str(path))
-        stock = stock_dataflow(config, built.platform, args.stock)
+        menu = built.space.dataflow_names
+        stock = stock_dataflow(config, menu, args.stock)
+        dataflows = chain_dataflows(built.platform, stock, menu)
         start = time.perf_counter()
         results = attribute(built.workload, built.platform, stock, seeds=seeds, evaluations=args.evaluations,
                             optimizer=args.optimizer, options=options, max_cores=built.space.max_cores,
-                            lookahead=args.lookahead, order=args.order)
+                            lookahead=args.lookahead, order=args.order, dataflows=menu)
         seconds = time.perf_counter() - start
-        print(f"\n### {config.name} (stock dataflow {stock}, {args.evaluations} evaluations per step and seed, "
+        print(f"\n### {config.name} (stock dataflow {stock}, dataflows {', '.join(dataflows)}, "
+              f"{args.evaluations} evaluations per step and seed, "
               f"{len(seeds)} seeds, {seconds:.0f} s)\n")
         print("\n".join(table(results, seeds)), flush=True)
         everything[config.name] = {
-            "settings": {"stock": stock, "seeds": len(seeds), "evaluations": args.evaluations,
+            "settings": {"stock": stock, "dataflows": list(dataflows),
+                         "seeds": len(seeds), "evaluations": args.evaluations,
                          "optimizer": args.optimizer, "options": options, "lookahead": args.lookahead,
                          "order": list(args.order), "seconds": round(seconds, 1), **checkout(),
                          "finished": now_utc()},

@@ -657,7 +657,12 @@ def attribution_section(lines: list[str]) -> None:
             seeds = sorted({r.seed for r in results})
             opts = ", ".join(f"{k} {v}" for k, v in settings["options"].items())
             lines += [f"### {name}", "",
-                      f"Stock dataflow `{settings['stock']}`; {settings['optimizer']} ({opts}), "
+                      f"Stock dataflow `{settings['stock']}`"
+                      # JSONs written before the chain took the experiment space's menu do not record one:
+                      # their dataflow step chose among every dataflow of the platform.
+                      + (f", dataflows {', '.join(f'`{d}`' for d in settings['dataflows'])}"
+                         if "dataflows" in settings else ", dataflows: all of the platform's")
+                      + f"; {settings['optimizer']} ({opts}), "
                       f"{settings['evaluations']} evaluations per step and seed, {len(seeds)} seeds"
                       + (f", look-ahead {settings['lookahead']} in the schedule step" if settings["lookahead"] else "")
                       + f"; {settings['seconds']:.0f} s on a shared machine.", ""]

@@ -12,7 +12,9 @@ step                  what it frees
 ``homogeneous``       (the start: core count and the one size searched)
 ``intra_core``        each layer's mapping on its core (the mapper's search
                       instead of the stationary loop order)
-``dataflow``          each core's dataflow
+``dataflow``          each core's dataflow (from a menu: by default the
+                      platform's; ``benchmarks/attribution.py`` passes
+                      the experiment space's)
 ``granularity``       each core's size
 ``partition``         each core's bandwidth and buffer share
 ``layer_mapping``     the layer → core mapping (per-layer core genes, the
@@ -66,15 +68,21 @@ def check_order(order) -> tuple[str, ...]:
 
 
 def step_problem(freed, workload: Workload, platform: Platform, stock: str, *, max_cores: int | None = None,
-                 lookahead: int = 0) -> tuple[Space, Platform]:
-    """The space and platform with the choices in ``freed`` (names of ``STEPS[1:]``) free, the rest as at the start."""
+                 lookahead: int = 0, dataflows=None) -> tuple[Space, Platform]:
+    """The space and platform with the choices in ``freed`` (names of ``STEPS[1:]``) free, the rest as at the start.
+
+    ``dataflows`` is the menu the dataflow step chooses from (default the
+    platform's): the experiment's space may offer fewer than its platform
+    defines, and the chain must not credit the dataflow step with a
+    dataflow that space cannot pick.  ``stock`` stays available outside
+    the menu, since the start is built from it."""
     freed = set(check_order(freed))
     step = "_".join(sorted(freed)) or "homogeneous"
     platform = platform.replace(
         intra_core_mapping="search" if "intra_core" in freed else "stationary",
         schedule_lookahead=lookahead if "schedule" in freed else 0,
     )
-    dataflows = tuple(dict.fromkeys([stock, *platform.dataflows]))
+    dataflows = chain_dataflows(platform, stock, dataflows)
     mapping = "layer" if "layer_mapping" in freed else "greedy"
     space = Space(workload, platform, max_cores=max_cores, dataflows=dataflows, mapping=mapping,
                   name=f"attribution_{step}")
@@ -92,6 +100,13 @@ def step_problem(freed, workload: Workload, platform: Platform, stock: str, *, m
     if mapping == "layer" and "schedule" not in freed:
         fixed.update({f"layer{l}.priority": 0.5 for l in range(workload.num_layers)})
     return space.restrict(fixed=fixed, tied=tied), platform
+
+
+def chain_dataflows(platform: Platform, stock: str, dataflows=None) -> tuple[str, ...]:
+    """The dataflows every step's space lists: the stock one first, then the menu (default the platform's)."""
+    if isinstance(dataflows, str) or (dataflows is not None and not len(dataflows)):
+        raise ValueError(f"attribution dataflows: expected a non-empty list of dataflow names, got {dataflows!r}")
+    return tuple(dict.fromkeys([stock, *(platform.dataflows if dataflows is None else dataflows)]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,16 +150,16 @@ def search_step(space: Space, workload: Workload, platform: Platform, *, seed: i
 
 def attribute(workload: Workload, platform: Platform, stock: str, *, seeds=(0,), evaluations: int = 1000,
               optimizer: str = "cmaes", options: dict | None = None, max_cores: int | None = None,
-              lookahead: int = 0, order=STEPS[1:]) -> list[StepResult]:
+              lookahead: int = 0, order=STEPS[1:], dataflows=None) -> list[StepResult]:
     """The chain (the start, then the choices of ``order`` freed one by one) for every seed,
-    each step warm-started from the previous step's best."""
+    each step warm-started from the previous step's best; ``dataflows`` as in ``step_problem``."""
     order = check_order(order)
     results = []
     for seed in seeds:
         previous = None
         for k, step in enumerate(("homogeneous", *order)):
             space, step_platform = step_problem(order[:k], workload, platform, stock, max_cores=max_cores,
-                                                lookahead=lookahead)
+                                                lookahead=lookahead, dataflows=dataflows)
             edp, x = search_step(space, workload, step_platform, seed=seed, evaluations=evaluations,
                                  optimizer=optimizer, options=options, start=previous)
             designs = space.decode(x[None]) if x is not None else None

@@ -1,7 +1,12 @@
 """The attribution chain on the tiny problem: each step's restrictions, brute force at the start, monotone gains."""
 
 import itertools
+import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +14,8 @@ import pytest
 from cosearch.attribution import STEPS, attribute, gains, step_problem
 from cosearch.testing import tiny_problem
 from objectives import evaluate
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +93,62 @@ def test_with_cma_es_no_step_ends_above_the_design_it_started_from(tiny):
     for seed in (0, 1, 2):
         chain = [r.edp for r in results if r.seed == seed]
         assert all(b <= a * (1 + 1e-9) for a, b in zip(chain, chain[1:])), chain
+
+
+def test_the_dataflow_step_chooses_only_from_the_menu_given(tiny):
+    """A menu narrower than the platform's: the stock dataflow and the menu, nothing else, in every step."""
+    freed = ("intra_core", "dataflow")
+    default, _ = step_problem(freed, tiny.workload, tiny.platform, "ws_kc")
+    assert default.dataflow_names == ("ws_kc", "os_yx")  # the platform's, as before
+    only_stock, _ = step_problem(freed, tiny.workload, tiny.platform, "ws_kc", dataflows=["ws_kc"])
+    assert only_stock.dataflow_names == ("ws_kc",)
+    designs = only_stock.decode(only_stock.sample(200, 0))
+    assert {designs.dataflows[i].name for i in designs.core_dataflow[designs.core_pes > 0]} == {"ws_kc"}
+    # The stock dataflow stays first even when the menu leaves it out: the start is built from it.
+    space, _ = step_problem(freed, tiny.workload, tiny.platform, "ws_kc", dataflows=["os_yx"])
+    assert space.dataflow_names == ("ws_kc", "os_yx")
+    # With ws_kc alone the chain cannot reach the tiny space's optimum, which needs an os_yx core for the CNN.
+    results = attribute(tiny.workload, tiny.platform, "ws_kc", seeds=(0,), evaluations=150, optimizer="random",
+                        dataflows=["ws_kc"])
+    assert {core.split(":")[1] for r in results for core in r.cores.split(" + ")} == {"ws_kc"}
+    assert min(r.edp for r in results) > 6.43e-10
+    for bad in ("ws_kc", []):
+        with pytest.raises(ValueError, match="attribution dataflows: expected a non-empty list"):
+            step_problem(freed, tiny.workload, tiny.platform, "ws_kc", dataflows=bad)
+
+
+MENU_CONFIG = """\
+name: menu_{second}
+workload: {{models: [{{file: {csv}}}]}}
+platform: {{preset: edge}}
+space: {{name: cosearch, options: {{max_cores: 2, dataflows: [ws_kc, {second}]}}}}
+objective: edp
+optimizers: [{{name: random}}]
+seeds: 1
+budget: {{evaluations: 16}}
+ray: {{enabled: false}}
+"""
+
+
+def test_the_script_frees_the_dataflows_of_each_experiments_space_not_of_its_platform(tmp_path):
+    """Two experiments on one platform (edge: ws_kc, os_yx, rs, systolic) that differ only in their space's
+    dataflow menu get different chains, each within its menu (the ShiDianNao ablations' case: before, both
+    chains freed the platform's four dataflows and came out identical)."""
+    csv = REPO / "experiments" / "custom" / "tiny_cnn.csv"
+    paths = []
+    for second in ("os_yx", "systolic"):
+        paths.append(tmp_path / f"menu_{second}.yaml")
+        paths[-1].write_text(MENU_CONFIG.format(second=second, csv=csv))
+    out = tmp_path / "chains.json"
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "attribution.py"), *map(str, paths), "--seeds", "1",
+                    "--optimizer", "random", "--evaluations", "16", "--stock", "ws_kc", "--json", str(out)],
+                   check=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL)
+    chains = json.loads(out.read_text())
+    used = {second: {core.split(":")[1] for step in chains[f"menu_{second}"]["steps"]
+                     for core in step["cores"].split(" + ")} for second in ("os_yx", "systolic")}
+    # The small CNN runs far better on an output-stationary array than on ws_kc, and the chain finds it ...
+    assert used["os_yx"] == {"ws_kc", "os_yx"}
+    # ... where the other experiment's space cannot.
+    assert "os_yx" not in used["systolic"] and used["systolic"] <= {"ws_kc", "systolic"}
+    for second in ("os_yx", "systolic"):
+        assert chains[f"menu_{second}"]["settings"]["dataflows"] == ["ws_kc", second]
