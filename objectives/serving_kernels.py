@@ -301,13 +301,14 @@ def greedy_stream_kernel(
     P, L, C = latency_s.shape
     T, J, D = preds.shape
     core_free = np.empty(C)
-    gap_start, gap_end = np.empty((C, max_gaps)), np.empty((C, max_gaps))
-    gaps, head = np.empty(C, dtype=np.int64), np.zeros(C, dtype=np.int64)
-    every = 0
+    every = 0  # the stream's request-layers: no core ever holds more intervals, so a deeper list never fills
     for t in range(T):
         for j in range(J):
             every += count[t] if layer[t, j] >= 0 else 0
     keep_all = max_gaps >= every
+    max_gaps = min(max_gaps, every)
+    gap_start, gap_end = np.empty((C, max_gaps)), np.empty((C, max_gaps))
+    gaps, head = np.empty(C, dtype=np.int64), np.zeros(C, dtype=np.int64)
     longest = np.empty((C, (max_gaps >> BLOCK) + 1))
     done_at = np.empty(J)
     core_of = np.empty(J, dtype=np.int64)

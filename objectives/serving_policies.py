@@ -161,10 +161,9 @@ def _run_greedy(tables: CoreTables, layers: TenantLayers, stream: RequestStream,
     """The shared and pinned policies' kernel; each core keeps its ``backfill`` latest idle intervals open
     (None: every one)."""
     P, L, C = tables.latency_s.shape
-    # Each layer placed adds at most one interval to its core, so a deeper list than the stream has
-    # layers never fills: any larger depth is the same as this one, which keeps every interval.
-    every = int(((layers.layer >= 0).sum(axis=1) * stream.count).sum())
-    backfill = every if backfill is None else min(backfill, every)
+    # None keeps every interval: any depth of at least the stream's request-layers does (the kernel keeps
+    # that many, as each layer placed adds at most one interval to its core).
+    backfill = np.iinfo(np.int64).max if backfill is None else backfill
     out = Outputs.empty(P, stream.num_requests, C)
     serving_kernels.greedy_stream_kernel(
         tables.latency_s, tables.dynamic_j, tables.chained_latency_s, tables.chained_dynamic_j,
