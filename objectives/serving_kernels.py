@@ -161,13 +161,14 @@ def _search_forward(gap_start, gap_end, longest, c, h, gaps, tail, ready, latenc
     best = tail if tail > ready else ready
     where = -1
     need = ready + latency
-    lo, hi = 0, gaps  # the first interval ending at or after need is at lo
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if gap_end[c, h + mid] >= need:
-            hi = mid
-        else:
-            lo = mid + 1
+    # The first interval ending at or after need, by a bisection without a branch on the comparison (one
+    # goes either way at random).  It answers gaps - 1 when none does, which the scan then finds too short
+    # (the kernel calls this only when the last interval ends late enough).
+    lo, n = 0, gaps
+    while n > 1:
+        half = n >> 1
+        lo += half * (gap_end[c, h + lo + half - 1] < need)  # (a product: a conditional compiled to a branch)
+        n -= half
     limit = best if best < bound else bound  # an interval starting there or later cannot win
     # No break in these loops: with one, numba left each array argument's reference count unpruned.
     k, found = lo, False
@@ -365,7 +366,10 @@ def greedy_stream_kernel(
                     lat = chained_latency_s[p, g, c] if c == chain_core else latency_s[p, g, c]
                     if best >= 0 and ready + lat >= best_finish:  # starts at ready or later: cannot win
                         continue
-                    if gaps[c] > BISECT_FROM:
+                    if gaps[c] > BISECT_FROM and gap_end[c, head[c] + gaps[c] - 1] < ready + lat:
+                        # no interval ends late enough (the search's own first finding, without the call)
+                        start, where = (core_free[c] if core_free[c] > ready else ready), -1
+                    elif gaps[c] > BISECT_FROM:
                         start, where = _search_forward(gap_start, gap_end, longest, c, head[c], gaps[c], core_free[c],
                                                        ready, lat, best_finish, keep_all)  # fmt: skip
                     else:
