@@ -409,6 +409,104 @@ def greedy_stream_kernel(
         dynamic[p] = energy
 
 
+@numba.njit(cache=True, inline="always")
+def _packed_inputs(preds, transfer_s):
+    """Each layer's predecessors first in its row (``(T, J, D)`` local
+    indices, with their transfers) and their count ``(T, J)``: the loop over
+    a layer's inputs reads only those."""
+    T, J, D = preds.shape
+    inputs, transfer = np.empty((T, J, D), dtype=np.int64), np.empty((T, J, D))
+    count = np.zeros((T, J), dtype=np.int64)
+    for t in range(T):
+        for j in range(J):
+            for d in range(D):
+                if preds[t, j, d] >= 0:
+                    inputs[t, j, count[t, j]], transfer[t, j, count[t, j]] = preds[t, j, d], transfer_s[t, j, d]
+                    count[t, j] += 1
+    return inputs, transfer, count
+
+
+@numba.njit(cache=True, nogil=True)
+def greedy_no_backfill_kernel(
+    latency_s, dynamic_j, chained_latency_s, chained_dynamic_j, power_w, chained_power_w, allowed, layer, preds,
+    transfer_s, single, first, count, arrival_s, outstanding, think_s, load, feasible, qos_s, measured, abandon,
+    finish, arrival, dynamic, busy, peak,
+):  # fmt: skip
+    """:func:`greedy_stream_kernel` at depth 0 — each layer after its core's
+    last, the greedy of the first version — with the same results bit for
+    bit, in a loop of its own: without the interval code around it, the
+    same loop ran 1.3–1.5× faster (kernel alone on the benchmark's stream,
+    alternating in one process, CPU time).  It also computes without
+    branches: each layer's ready time on every core at once (a predecessor
+    on another core adds its transfer times one, on the same core times
+    zero), both latencies of a core read and one selected, and the best so
+    far kept by selects — which core wins changes from layer to layer at
+    random.
+
+    Requires every latency, energy and power of a feasible design's
+    allowed cores, and every transfer, finite (the caller checks, and runs
+    the other kernel where one is not): the first allowed core is then
+    taken at once, as the other kernel takes it, and no NaN arises."""
+    P, L, C = latency_s.shape
+    T, J, D = preds.shape
+    inputs, input_transfer, inputs_of = _packed_inputs(preds, transfer_s)
+    core_free, ready = np.empty(C), np.empty(C)
+    done_at = np.empty(J)
+    core_of = np.empty(J, dtype=np.int64)
+    next_k = np.empty(T, dtype=np.int64)
+    over = np.empty(T, dtype=np.int64)
+    for p in range(P):
+        if not _start_design(p, feasible, finish, arrival, dynamic, next_k, over):
+            continue
+        core_free[:] = 0.0
+        energy = 0.0
+        # This design's rows, indexed without p for every layer
+        latency_p, chained_p, allowed_p = latency_s[p], chained_latency_s[p], allowed[p]
+        dynamic_p, chained_dynamic_p = dynamic_j[p], chained_dynamic_j[p]
+        power_p, chained_power_p = power_w[p], chained_power_w[p]
+        busy_p, peak_p = busy[p], peak[p]
+        while True:
+            t, release = _next_request(next_k, first, count, arrival_s, outstanding, think_s, load[p], finish[p],
+                                       arrival[p])  # fmt: skip
+            if t < 0:
+                break
+            r = first[t] + next_k[t]
+            next_k[t] += 1
+            last = release
+            for j in range(J):
+                g = layer[t, j]
+                if g < 0:
+                    break
+                for c in range(C):
+                    ready[c] = release
+                for k in range(inputs_of[t, j]):
+                    q = inputs[t, j, k]
+                    at, transfer, on = done_at[q], input_transfer[t, j, k], core_of[q]
+                    for c in range(C):
+                        ready[c] = max(ready[c], at + transfer * (on != c))
+                chain_core = core_of[inputs[t, j, 0]] if single[t, j] else -1
+                best, best_finish = 0, np.inf
+                for c in range(C):
+                    plain, on_chip = latency_p[g, c], chained_p[g, c]  # both read: a select, not a branch
+                    done = max(core_free[c], ready[c]) + (on_chip if c == chain_core else plain)
+                    done = done if allowed_p[t, c] else np.inf
+                    take = done < best_finish
+                    best = c if take else best
+                    best_finish = done if take else best_finish
+                chained = best == chain_core
+                core_free[best] = best_finish
+                done_at[j] = best_finish
+                core_of[j] = best
+                busy_p[best] += chained_p[g, best] if chained else latency_p[g, best]
+                energy += chained_dynamic_p[g, best] if chained else dynamic_p[g, best]
+                peak_p[best] = max(peak_p[best], chained_power_p[g, best] if chained else power_p[g, best])
+                last = max(last, best_finish)
+            finish[p, r] = last
+            if _gives_up(r, t, last - release, measured, qos_s, abandon, over):
+                break
+        dynamic[p] = energy
+
+
 @numba.njit(cache=True, nogil=True)
 def whole_request_kernel(
     work_s, work_j, power_w, allowed, first, count, arrival_s, outstanding, think_s, load, feasible, qos_s, measured,

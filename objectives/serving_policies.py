@@ -165,12 +165,27 @@ def _run_greedy(tables: CoreTables, layers: TenantLayers, stream: RequestStream,
     # that many, as each layer placed adds at most one interval to its core).
     backfill = np.iinfo(np.int64).max if backfill is None else backfill
     out = Outputs.empty(P, stream.num_requests, C)
-    serving_kernels.greedy_stream_kernel(
+    allowed = np.ascontiguousarray(allowed)
+    args = (
         tables.latency_s, tables.dynamic_j, tables.chained_latency_s, tables.chained_dynamic_j,
-        tables.layer_power_w, tables.chained_layer_power_w, np.ascontiguousarray(allowed), layers.layer, layers.preds, layers.transfer_s, layers.single,
-        *_stream_args(stream, load, tables.feasible), backfill, out.finish, out.arrival, out.dynamic, out.busy, out.peak,
+        tables.layer_power_w, tables.chained_layer_power_w, allowed, layers.layer, layers.preds, layers.transfer_s,
+        layers.single, *_stream_args(stream, load, tables.feasible),
     )  # fmt: skip
+    outputs = (out.finish, out.arrival, out.dynamic, out.busy, out.peak)
+    if backfill == 0 and _finite(tables, layers, allowed):
+        serving_kernels.greedy_no_backfill_kernel(*args, *outputs)
+    else:
+        serving_kernels.greedy_stream_kernel(*args, backfill, *outputs)
     return out
+
+
+def _finite(tables: CoreTables, layers: TenantLayers, allowed: np.ndarray) -> bool:
+    """Whether every cost of a feasible design on a core some tenant may use, and every transfer, is finite
+    (what ``serving_kernels.greedy_no_backfill_kernel`` requires)."""
+    used = (tables.feasible[:, None] & allowed.any(axis=1))[:, None, :]  # (P, 1, C)
+    costs = (tables.latency_s, tables.chained_latency_s, tables.dynamic_j, tables.chained_dynamic_j,
+             tables.layer_power_w, tables.chained_layer_power_w)
+    return bool(np.isfinite(layers.transfer_s).all() and all(np.isfinite(np.where(used, a, 0.0)).all() for a in costs))
 
 
 def _every_active_core(tables: CoreTables, T: int) -> np.ndarray:

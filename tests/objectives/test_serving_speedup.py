@@ -112,6 +112,53 @@ def test_cores_that_keep_many_idle_intervals_choose_as_the_first_version_did(zoo
     assert np.isfinite(new.finish).all()
 
 
+def _spy(monkeypatch):
+    """Record the calls of the kernel without backfilling."""
+    calls, kernel = [], serving_kernels.greedy_no_backfill_kernel
+    monkeypatch.setattr(serving_kernels, "greedy_no_backfill_kernel", lambda *a: calls.append(1) or kernel(*a))
+    return calls
+
+
+@pytest.mark.parametrize("policy", ["shared", "pinned"])
+@pytest.mark.parametrize("utilization, given_up", [(0.05, False), (0.9, False), (3.0, False), (3.0, True)])
+def test_the_kernel_without_backfilling_is_bit_identical_to_the_general_one_at_depth_0(zoo, monkeypatch, policy,
+                                                                                      utilization, given_up):
+    """Depth 0 runs a kernel of its own (``serving_kernels.greedy_no_backfill_kernel``): the same results,
+    closed-loop clients (at 0.9) and a stream given up by ``qps_at_sla`` included."""
+    workload, designs, tables = zoo
+    scenario = dataclasses.replace(_scenario(tables, utilization, policy, closed=utilization == 0.9), backfill=0)
+    layers, stream = sv.tenant_layers(workload, scenario, CLOUD), sv.request_stream(scenario)
+    if given_up:
+        stream = dataclasses.replace(stream, abandon=np.array([5, 5]))
+    allowed = sv.pinned_cores(tables, scenario) if policy == "pinned" else \
+        np.repeat(tables.active[:, None, :], len(MODELS), axis=1)  # fmt: skip
+    load = np.linspace(0.7, 1.3, designs.num_designs)
+    calls = _spy(monkeypatch)
+    new = sv.POLICIES[policy].run(tables, layers, stream, scenario, load)
+    assert calls, "depth 0 did not run the kernel without backfilling"
+    _assert_identical(new, _new(tables, layers, stream, allowed, load, 0))
+    assert np.isnan(new.finish).any(axis=1).all() if given_up else np.isfinite(new.finish).all()
+
+
+def test_an_infinite_cost_on_a_core_in_use_runs_the_general_kernel(zoo, monkeypatch):
+    """The kernel without backfilling requires finite costs; a design whose core cannot run a layer (an
+    infinite latency) is left to the general kernel, which never picks that core for that layer."""
+    workload, designs, tables = zoo
+    scenario = dataclasses.replace(_scenario(tables, 0.5, "shared"), backfill=0)
+    layers, stream = sv.tenant_layers(workload, scenario, CLOUD), sv.request_stream(scenario)
+    allowed = np.repeat(tables.active[:, None, :], len(MODELS), axis=1)
+    load = np.ones(designs.num_designs)
+    g = int(layers.layer[0, 1])
+    latency = tables.latency_s.copy()
+    latency[:, g, 0] = np.inf  # core 0 (active in every design) cannot run tenant 0's second layer from DRAM
+    broken = dataclasses.replace(tables, latency_s=latency)
+    calls = _spy(monkeypatch)
+    new = sv.POLICIES["shared"].run(broken, layers, stream, scenario, load)
+    assert not calls
+    _assert_identical(new, _new(broken, layers, stream, allowed, load, 0))
+    assert np.isfinite(new.finish).all()
+
+
 def test_a_stream_given_up_stops_where_it_did(zoo):
     """``qps_at_sla``'s early stop: the same requests finished, the same left NaN."""
     workload, designs, tables = zoo
