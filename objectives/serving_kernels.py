@@ -434,14 +434,14 @@ def greedy_no_backfill_kernel(
 ):  # fmt: skip
     """:func:`greedy_stream_kernel` at depth 0 — each layer after its core's
     last, the greedy of the first version — with the same results bit for
-    bit, in a loop of its own: without the interval code around it, the
-    same loop ran 1.3–1.5× faster (kernel alone on the benchmark's stream,
-    alternating in one process, CPU time).  It also computes without
-    branches: each layer's ready time on every core at once (a predecessor
-    on another core adds its transfer times one, on the same core times
-    zero), both latencies of a core read and one selected, and the best so
-    far kept by selects — which core wins changes from layer to layer at
-    random.
+    bit, in a loop of its own, about 1.7× as fast (kernel alone on the
+    benchmark's stream, alternating in one process, CPU time): without the
+    interval code around it the same loop already ran about 1.3× as fast,
+    and it computes without branches: each layer's ready time on every core
+    at once (a predecessor on another core adds its transfer times one, on
+    the same core times zero), both latencies of a core read and one
+    selected, and the best so far kept by selects — which core wins changes
+    from layer to layer at random.
 
     Requires every latency, energy and power of a feasible design's
     allowed cores, and every transfer, finite (the caller checks, and runs

@@ -159,7 +159,7 @@ def _stream_args(stream: RequestStream, load: np.ndarray, feasible: np.ndarray) 
 def _run_greedy(tables: CoreTables, layers: TenantLayers, stream: RequestStream, allowed: np.ndarray,
                 load: np.ndarray, backfill: int | None) -> Outputs:
     """The shared and pinned policies' kernel; each core keeps its ``backfill`` latest idle intervals open
-    (None: every one)."""
+    (None: every one).  Depth 0 runs the kernel without backfilling, when the costs it reads are finite."""
     P, L, C = tables.latency_s.shape
     # None keeps every interval: any depth of at least the stream's request-layers does (the kernel keeps
     # that many, as each layer placed adds at most one interval to its core).
