@@ -49,7 +49,7 @@ def cosearch(*args, cwd=None, env=None, timeout=120, process=False) -> subproces
     terminal), argparse's ``SystemExit`` as the exit code, an exception escaping ``main`` printed as the
     interpreter prints it (``Traceback ...``, exit 1), warnings under the interpreter's default filters
     and WARNING log records without a handler of their own written to stderr, as ``logging.lastResort``
-    writes them. ``process=True`` runs the real command: for tests about the process boundary (the
+    writes them; the dataflow and platform registries are put back as they were. ``process=True`` runs the real command: for tests about the process boundary (the
     real exit code, a lock held by another process, Ray's start-up, what the interpreter prints) and
     about output of libraries whose log handlers hold the stream they were created with (Optuna's).
     ``timeout`` applies to a process only.
@@ -64,7 +64,11 @@ def cosearch(*args, cwd=None, env=None, timeout=120, process=False) -> subproces
 
 def _in_process(argv: list[str], cwd, env: dict) -> subprocess.CompletedProcess:
     from cosearch.cli import main
+    from spaces.hardware import DATAFLOWS, PLATFORMS
 
+    # A platform file registers the dataflows it declares, for the rest of its process: a command's own
+    # process ends, so the registries are put back as they were (later tests list them in messages).
+    registered = [(registry, dict(registry)) for registry in (DATAFLOWS, PLATFORMS)]
     out, err = io.StringIO(), io.StringIO()
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     last_resort = logging.StreamHandler(err)
@@ -97,6 +101,10 @@ def _in_process(argv: list[str], cwd, env: dict) -> subprocess.CompletedProcess:
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
+        for registry, entries in registered:
+            if dict(registry) != entries:
+                registry.clear()
+                registry.update(entries)
     return subprocess.CompletedProcess(["cosearch", *argv], code, out.getvalue(), err.getvalue())
 
 
