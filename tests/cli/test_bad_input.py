@@ -119,7 +119,7 @@ def test_bad_files_exit_2_without_traceback_from_the_command(tmp_path, command, 
     path = tmp_path / "bad.yaml"
     path.write_bytes(data)
     out = ("--out", tmp_path / "out") if command == "run" else ()
-    result = cosearch(command, path, *out, cwd=tmp_path, timeout=60)
+    result = cosearch(command, path, *out, cwd=tmp_path, timeout=60, process=True)  # the real exit code
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(f"{path}: ") and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()

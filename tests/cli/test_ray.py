@@ -9,7 +9,7 @@ from tests.cli.conftest import TINY_CONFIG, cosearch, write_config
 
 def test_ray_run_matches_in_process_run(tiny_results, tmp_path):
     config = write_config(tmp_path, TINY_CONFIG.replace("ray: {enabled: false}", "ray: {num_cpus: 2}\nplots: {enabled: false}"))
-    result = cosearch("run", config, "--out", tmp_path / "results", cwd=tmp_path, timeout=180)
+    result = cosearch("run", config, "--out", tmp_path / "results", cwd=tmp_path, timeout=180, process=True)  # Ray's start-up
     assert result.returncode == 0, result.stdout + result.stderr
     assert "local Ray (2 CPUs)" in result.stdout
     assert "starting local Ray (2 CPUs)…" in result.stdout and "local Ray (2 CPUs) up, the first run going" in result.stdout

@@ -73,7 +73,7 @@ def test_sigterm_on_ray_keeps_finished_runs_and_the_printed_resume_command_works
     hint = stdout.split("continue with: ", 1)[1].strip()
     words = shlex.split(hint)
     assert words[:2] == ["cosearch", "run"] and {"--out", "--budget", "--workers", "--resume"} <= set(words)
-    result = cosearch(*words[1:], cwd=tmp_path, timeout=180)  # the command exactly as printed
+    result = cosearch(*words[1:], cwd=tmp_path, timeout=180, process=True)  # the command exactly as printed, on Ray
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(finished)} of 4 runs already finished" in result.stdout
     runs = {r["run_id"]: r for r in json.loads((out / "summary.json").read_text())["runs"]}
