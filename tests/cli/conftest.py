@@ -49,8 +49,8 @@ def cosearch(*args, cwd=None, env=None, timeout=120, process=False) -> subproces
     terminal), argparse's ``SystemExit`` as the exit code, an exception escaping ``main`` printed as the
     interpreter prints it (``Traceback ...``, exit 1), warnings under the interpreter's default filters
     and WARNING log records without a handler of their own written to stderr, as ``logging.lastResort``
-    writes them; the dataflow and platform registries are put back as they were. ``process=True`` runs the real command: for tests about the process boundary (the
-    real exit code, a lock held by another process, Ray's start-up, what the interpreter prints) and
+    writes them; the dataflow and platform registries are put back as they were. ``process=True``
+    runs the real command: for tests about the process boundary (the real exit code, a lock held by another process, Ray's start-up, what the interpreter prints) and
     about output of libraries whose log handlers hold the stream they were created with (Optuna's).
     ``timeout`` applies to a process only.
     """
