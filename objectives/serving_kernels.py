@@ -410,7 +410,7 @@ def greedy_stream_kernel(
 
 
 @numba.njit(cache=True, inline="always")
-def _packed_inputs(preds, transfer_s):
+def packed_inputs(preds, transfer_s):
     """Each layer's predecessors first in its row (``(T, J, D)`` local
     indices, with their transfers) and their count ``(T, J)``: the loop over
     a layer's inputs reads only those."""
@@ -449,7 +449,7 @@ def greedy_no_backfill_kernel(
     taken at once, as the other kernel takes it, and no NaN arises."""
     P, L, C = latency_s.shape
     T, J, D = preds.shape
-    inputs, input_transfer, inputs_of = _packed_inputs(preds, transfer_s)
+    inputs, input_transfer, inputs_of = packed_inputs(preds, transfer_s)
     core_free, ready = np.empty(C), np.empty(C)
     done_at = np.empty(J)
     core_of = np.empty(J, dtype=np.int64)
@@ -505,6 +505,133 @@ def greedy_no_backfill_kernel(
             if _gives_up(r, t, last - release, measured, qos_s, abandon, over):
                 break
         dynamic[p] = energy
+
+
+@numba.njit(cache=True, inline="always")
+def _store_design(p, energy, busy_p, peak_p, dynamic, busy, peak):
+    """Design p's totals, kept design-last by :func:`greedy_lockstep_kernel`, into the outputs."""
+    dynamic[p] = energy[p]
+    for c in range(busy_p.shape[0]):
+        busy[p, c], peak[p, c] = busy_p[c, p], peak_p[c, p]
+
+
+@numba.njit(cache=True, nogil=True)
+def greedy_lockstep_kernel(
+    latency_s, dynamic_j, chained_latency_s, chained_dynamic_j, power_w, chained_power_w, allowed, layer, inputs,
+    input_transfer, inputs_of, single, order, tenant_of, arrival_s, load, feasible, qos_s, measured, abandon, finish,
+    arrival, dynamic, busy, peak,
+):  # fmt: skip
+    """:func:`greedy_no_backfill_kernel` for every design of the batch at
+    once, with the same results bit for bit: the designs step through the
+    stream together, one request-layer at a time, each inner loop running
+    over the designs.  Two things make that faster than a design at a
+    time: the loops over designs have no branch and read consecutive
+    memory, so they compile to vector instructions, and the designs'
+    dependence chains (a layer waits for its input, decided one layer
+    before) interleave, where one design's loop stalls on its own.
+
+    Only for open-loop streams (every design then takes the requests in one
+    order, ``order``, which the caller checks holds at each design's load
+    too) and the finite costs :func:`greedy_no_backfill_kernel` requires.
+    Tables are design-last: ``(L, C, P)`` and ``allowed`` ``(T, C, P)``;
+    ``inputs``, ``input_transfer``, ``inputs_of`` as
+    :func:`packed_inputs` makes them; ``tenant_of`` ``(R,)``.  A design
+    given up keeps being computed (on garbage nobody reads) until every
+    design of the batch has given up: its outputs are written when it
+    gives up.
+
+    The selects of one of two table values are written as products with
+    ``w`` = 1.0 or 0.0: equal, bit for bit, to the value selected, because
+    the costs are finite and not negative (``x * 0.0 + y * 1.0`` is ``y``),
+    and they keep the loop vectorizable (a select between two loads
+    compiles to a load from a selected address, which LLVM does not
+    vectorize)."""
+    L, C, P = latency_s.shape
+    T, J = layer.shape
+    core_free, ready = np.zeros((C, P)), np.empty((C, P))
+    busy_p, peak_p = np.zeros((C, P)), np.zeros((C, P))
+    done_at, core_of = np.empty((J, P)), np.empty((J, P), dtype=np.int64)
+    chain, best = np.empty(P, dtype=np.int64), np.empty(P, dtype=np.int64)
+    best_finish, best_latency = np.empty(P), np.empty(P)
+    release, last, energy = np.empty(P), np.empty(P), np.zeros(P)
+    over = np.zeros((P, T), dtype=np.int64)
+    alive = feasible.copy()
+    living = alive.sum()
+    for x in range(order.shape[0]):
+        if living == 0:
+            break
+        r = order[x]
+        t = tenant_of[r]
+        for p in range(P):
+            release[p] = arrival_s[r] / load[p]
+            last[p] = release[p]
+        for j in range(J):
+            g = layer[t, j]
+            if g < 0:
+                break
+            for p in range(P):
+                best[p], best_finish[p], best_latency[p] = 0, np.inf, 0.0
+            if single[t, j]:
+                # One input (most layers: chains): its ready time on each core and whether the layer chains
+                # on that core, in the pass that picks the core.
+                q, transfer = inputs[t, j, 0], input_transfer[t, j, 0]
+                for p in range(P):
+                    chain[p] = core_of[q, p]
+                for c in range(C):
+                    for p in range(P):
+                        w = 1.0 * (chain[p] == c)
+                        lat = chained_latency_s[g, c, p] * w + latency_s[g, c, p] * (1.0 - w)
+                        done = max(max(core_free[c, p], release[p]), done_at[q, p] + transfer * (1.0 - w)) + lat
+                        done = done if allowed[t, c, p] else np.inf
+                        take = done < best_finish[p]
+                        best[p] = c if take else best[p]
+                        best_finish[p] = done if take else best_finish[p]
+                        best_latency[p] = lat if take else best_latency[p]
+            else:
+                for c in range(C):
+                    for p in range(P):
+                        ready[c, p] = release[p]
+                for k in range(inputs_of[t, j]):
+                    q, transfer = inputs[t, j, k], input_transfer[t, j, k]
+                    for c in range(C):
+                        for p in range(P):
+                            ready[c, p] = max(ready[c, p], done_at[q, p] + transfer * (core_of[q, p] != c))
+                for p in range(P):
+                    chain[p] = -1
+                for c in range(C):
+                    for p in range(P):
+                        lat = latency_s[g, c, p]
+                        done = max(core_free[c, p], ready[c, p]) + lat
+                        done = done if allowed[t, c, p] else np.inf
+                        take = done < best_finish[p]
+                        best[p] = c if take else best[p]
+                        best_finish[p] = done if take else best_finish[p]
+                        best_latency[p] = lat if take else best_latency[p]
+            # The chosen core's energy and power are read for it alone (reading them for every core in
+            # the pass above doubled the memory it streams, and measured slower).
+            for p in range(P):
+                b = best[p]
+                chained = b == chain[p]
+                done_at[j, p], core_of[j, p] = best_finish[p], b
+                core_free[b, p] = best_finish[p]
+                busy_p[b, p] += best_latency[p]
+                energy[p] += chained_dynamic_j[g, b, p] if chained else dynamic_j[g, b, p]
+                peak_p[b, p] = max(peak_p[b, p], chained_power_w[g, b, p] if chained else power_w[g, b, p])
+                last[p] = max(last[p], best_finish[p])
+        for p in range(P):
+            if alive[p]:
+                finish[p, r], arrival[p, r] = last[p], release[p]
+                if _gives_up(r, t, last[p] - release[p], measured, qos_s, abandon, over[p]):
+                    alive[p] = False
+                    living -= 1
+                    _store_design(p, energy, busy_p, peak_p, dynamic, busy, peak)
+    for p in range(P):
+        if not feasible[p]:
+            finish[p, :] = np.inf
+            arrival[p, :] = np.inf
+            dynamic[p] = np.inf
+        elif alive[p]:
+            _store_design(p, energy, busy_p, peak_p, dynamic, busy, peak)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -173,10 +173,51 @@ def _run_greedy(tables: CoreTables, layers: TenantLayers, stream: RequestStream,
     )  # fmt: skip
     outputs = (out.finish, out.arrival, out.dynamic, out.busy, out.peak)
     if backfill == 0 and _finite(tables, layers, allowed):
-        serving_kernels.greedy_no_backfill_kernel(*args, *outputs)
+        load = np.ascontiguousarray(load, dtype=np.float64)
+        order = _common_order(stream, load)
+        if order is None:
+            serving_kernels.greedy_no_backfill_kernel(*args, *outputs)
+        else:
+            _run_lockstep(tables, layers, stream, allowed, order, load, outputs)
     else:
         serving_kernels.greedy_stream_kernel(*args, backfill, *outputs)
     return out
+
+
+def _common_order(stream: RequestStream, load: np.ndarray) -> np.ndarray | None:
+    """The order in which every design takes the requests, if it is one order: open-loop tenants only (a
+    closed-loop arrival depends on the design), each tenant's arrivals in time order, and no two requests
+    of different tenants that one design's load makes arrive at once in the other tenant order than at
+    load 1 (the kernels break ties to the lower tenant).  Else None."""
+    if (stream.outstanding > 0).any() or stream.num_requests == 0:
+        return None
+    a = stream.arrival_s
+    starts = np.isin(np.arange(len(a)), stream.first)  # each tenant's first request
+    if not (np.isfinite(a).all() and ((np.diff(a) >= 0) | starts[1:]).all()):
+        return None
+    order = np.lexsort((np.arange(len(a)), stream.tenant, a))  # arrival, then tenant, then request
+    t, a = stream.tenant[order], a[order]
+    swap = np.flatnonzero(t[:-1] > t[1:])  # a higher tenant first: its arrival was strictly earlier
+    with np.errstate(divide="ignore", invalid="ignore"):
+        apart = (a[swap] / load[:, None]) < (a[swap + 1] / load[:, None])  # as the kernels divide
+    return order.astype(np.int64) if apart.all() else None
+
+
+def _run_lockstep(tables: CoreTables, layers: TenantLayers, stream: RequestStream, allowed: np.ndarray,
+                  order: np.ndarray, load: np.ndarray, outputs: tuple) -> None:
+    """``serving_kernels.greedy_lockstep_kernel`` on the tables laid out design-last."""
+    def design_last(a):
+        return np.ascontiguousarray(np.moveaxis(a, 0, -1))
+
+    inputs, transfer, inputs_of = serving_kernels.packed_inputs(layers.preds, layers.transfer_s)
+    serving_kernels.greedy_lockstep_kernel(
+        *(design_last(a) for a in (tables.latency_s, tables.dynamic_j, tables.chained_latency_s,
+                                   tables.chained_dynamic_j, tables.layer_power_w, tables.chained_layer_power_w,
+                                   allowed)),
+        layers.layer, inputs, transfer, inputs_of, layers.single, order, stream.tenant.astype(np.int64),
+        np.ascontiguousarray(stream.arrival_s), load, tables.feasible, stream.qos_s, stream.measured,
+        stream.abandon, *outputs,
+    )  # fmt: skip
 
 
 def _finite(tables: CoreTables, layers: TenantLayers, allowed: np.ndarray) -> bool:

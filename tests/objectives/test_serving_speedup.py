@@ -112,10 +112,10 @@ def test_cores_that_keep_many_idle_intervals_choose_as_the_first_version_did(zoo
     assert np.isfinite(new.finish).all()
 
 
-def _spy(monkeypatch):
-    """Record the calls of the kernel without backfilling."""
-    calls, kernel = [], serving_kernels.greedy_no_backfill_kernel
-    monkeypatch.setattr(serving_kernels, "greedy_no_backfill_kernel", lambda *a: calls.append(1) or kernel(*a))
+def _spy(monkeypatch, name="greedy_no_backfill_kernel"):
+    """Record the calls of one of the kernels."""
+    calls, kernel = [], getattr(serving_kernels, name)
+    monkeypatch.setattr(serving_kernels, name, lambda *a: calls.append(1) or kernel(*a))
     return calls
 
 
@@ -123,8 +123,10 @@ def _spy(monkeypatch):
 @pytest.mark.parametrize("utilization, given_up", [(0.05, False), (0.9, False), (3.0, False), (3.0, True)])
 def test_the_kernel_without_backfilling_is_bit_identical_to_the_general_one_at_depth_0(zoo, monkeypatch, policy,
                                                                                       utilization, given_up):
-    """Depth 0 runs a kernel of its own (``serving_kernels.greedy_no_backfill_kernel``): the same results,
-    closed-loop clients (at 0.9) and a stream given up by ``qps_at_sla`` included."""
+    """Depth 0 runs kernels of its own: every design in lockstep on an open-loop stream
+    (``serving_kernels.greedy_lockstep_kernel``), else a design at a time
+    (``greedy_no_backfill_kernel``: closed-loop clients, at 0.9).  The same results, a stream given up by
+    ``qps_at_sla`` included."""
     workload, designs, tables = zoo
     scenario = dataclasses.replace(_scenario(tables, utilization, policy, closed=utilization == 0.9), backfill=0)
     layers, stream = sv.tenant_layers(workload, scenario, CLOUD), sv.request_stream(scenario)
@@ -133,9 +135,9 @@ def test_the_kernel_without_backfilling_is_bit_identical_to_the_general_one_at_d
     allowed = sv.pinned_cores(tables, scenario) if policy == "pinned" else \
         np.repeat(tables.active[:, None, :], len(MODELS), axis=1)  # fmt: skip
     load = np.linspace(0.7, 1.3, designs.num_designs)
-    calls = _spy(monkeypatch)
+    calls = _spy(monkeypatch, "greedy_no_backfill_kernel" if utilization == 0.9 else "greedy_lockstep_kernel")
     new = sv.POLICIES[policy].run(tables, layers, stream, scenario, load)
-    assert calls, "depth 0 did not run the kernel without backfilling"
+    assert calls, "depth 0 did not run the kernel expected"
     _assert_identical(new, _new(tables, layers, stream, allowed, load, 0))
     assert np.isnan(new.finish).any(axis=1).all() if given_up else np.isfinite(new.finish).all()
 
@@ -152,11 +154,101 @@ def test_an_infinite_cost_on_a_core_in_use_runs_the_general_kernel(zoo, monkeypa
     latency = tables.latency_s.copy()
     latency[:, g, 0] = np.inf  # core 0 (active in every design) cannot run tenant 0's second layer from DRAM
     broken = dataclasses.replace(tables, latency_s=latency)
-    calls = _spy(monkeypatch)
+    calls, lockstep = _spy(monkeypatch), _spy(monkeypatch, "greedy_lockstep_kernel")
     new = sv.POLICIES["shared"].run(broken, layers, stream, scenario, load)
-    assert not calls
+    assert not calls and not lockstep
     _assert_identical(new, _new(broken, layers, stream, allowed, load, 0))
     assert np.isfinite(new.finish).all()
+
+
+def _open_loop(tables, utilization, policy="shared", **kw):
+    return dataclasses.replace(_scenario(tables, utilization, policy, **kw), backfill=0)
+
+
+def test_the_lockstep_kernel_writes_infeasible_designs_as_the_others_do(zoo, monkeypatch):
+    """Infeasible designs among feasible ones: inf outputs, and the others unchanged by their company."""
+    workload, designs, tables = zoo
+    scenario = _open_loop(tables, 0.9)
+    layers, stream = sv.tenant_layers(workload, scenario, CLOUD), sv.request_stream(scenario)
+    feasible = tables.feasible.copy()
+    feasible[[1, 4]] = False
+    some = dataclasses.replace(tables, feasible=feasible)
+    allowed = np.repeat(tables.active[:, None, :], len(MODELS), axis=1)
+    load = np.linspace(0.7, 1.3, designs.num_designs)
+    lockstep = _spy(monkeypatch, "greedy_lockstep_kernel")
+    new = sv.POLICIES["shared"].run(some, layers, stream, scenario, load)
+    assert lockstep
+    _assert_identical(new, _new(some, layers, stream, allowed, load, 0))
+    assert np.isinf(new.finish[[1, 4]]).all() and np.isinf(new.dynamic[[1, 4]]).all()
+    assert np.isfinite(new.finish[[0, 2, 3, 5]]).all()
+
+
+def test_designs_given_up_at_different_requests_stop_where_they_did_alone(zoo, monkeypatch):
+    """Loads from light to heavy: each design gives up at its own request (or never) while the batch
+    goes on; its outputs are those of the design simulated alone."""
+    workload, designs, tables = zoo
+    scenario = _open_loop(tables, 0.5, qos=10.0)
+    layers = sv.tenant_layers(workload, scenario, CLOUD)
+    stream = dataclasses.replace(sv.request_stream(scenario), abandon=np.array([5, 5]))
+    load = np.linspace(0.2, 2.5, designs.num_designs)
+    lockstep = _spy(monkeypatch, "greedy_lockstep_kernel")
+    new = sv.POLICIES["shared"].run(tables, layers, stream, scenario, load)
+    assert lockstep
+    allowed = np.repeat(tables.active[:, None, :], len(MODELS), axis=1)
+    _assert_identical(new, _new(tables, layers, stream, allowed, load, 0))
+    given_up = np.isnan(new.finish).any(axis=1)
+    assert given_up.any() and not given_up.all()
+    assert len({int(np.isnan(row).sum()) for row in new.finish[given_up]}) > 1  # at different requests
+
+
+def test_qps_at_sla_without_backfilling_is_the_same_in_lockstep(zoo, monkeypatch):
+    """The bisection's loads differ by design and round by round, and designs drop out as they are
+    decided: the same brackets as a design at a time."""
+    workload, designs, tables = zoo
+    scenario = dataclasses.replace(_scenario(tables, 0.5, "shared", requests=200, qos=10.0), backfill=0)
+    lockstep = _spy(monkeypatch, "greedy_lockstep_kernel")
+    new = sv.qps_at_sla(designs, workload, CLOUD, scenario, tables=tables, iterations=6)
+    assert lockstep
+    monkeypatch.setattr(serving_policies, "_common_order", lambda stream, load: None)
+    old = sv.qps_at_sla(designs, workload, CLOUD, scenario, tables=tables, iterations=6)
+    np.testing.assert_array_equal(new, old)
+    assert (new > 0).sum() >= 4
+
+
+def _two_tenants(arrival_s, tenant):
+    count = np.bincount(tenant, minlength=2)
+    return sv.RequestStream(
+        tenant=np.asarray(tenant), first=np.array([0, count[0]]), count=count, arrival_s=np.asarray(arrival_s),
+        outstanding=np.zeros(2, dtype=np.int64), think_s=np.zeros(2), priority=np.ones(len(tenant)),
+        qos_s=np.ones(2), measured=np.ones(len(tenant), dtype=bool), abandon=count.copy(),
+    )  # fmt: skip
+
+
+def test_the_common_order_is_arrival_then_tenant():
+    """Requests by arrival; at one time the lower tenant first (the kernels' tie rule)."""
+    stream = _two_tenants([1.0, 3.0, 5.0, 0.5, 3.0, 4.0], [0, 0, 0, 1, 1, 1])
+    order = serving_policies._common_order(stream, np.array([1.0, 2.0]))
+    assert order.tolist() == [3, 0, 1, 4, 5, 2]
+
+
+def test_a_load_that_makes_two_tenants_arrive_at_once_has_no_common_order():
+    """Tenant 1 one ulp before tenant 0: at load 1 it goes first; a load that rounds both arrivals to one
+    time (1.5: the quotients are 2/3 of an ulp apart) puts tenant 0 first in that design, so no order
+    serves every design."""
+    early, late = np.nextafter(2.0, 0.0), 2.0
+    assert early / 1.5 == late / 1.5 and early / 1.25 != late / 1.25
+    stream = _two_tenants([late, early], [0, 1])
+    assert serving_policies._common_order(stream, np.array([1.0, 1.25])).tolist() == [1, 0]
+    assert serving_policies._common_order(stream, np.array([1.0, 1.5])) is None
+
+
+def test_closed_loop_and_unsorted_arrivals_have_no_common_order():
+    stream = _two_tenants([1.0, 2.0, 0.5], [0, 0, 1])
+    assert serving_policies._common_order(stream, np.ones(1)) is not None
+    closed = dataclasses.replace(stream, outstanding=np.array([0, 2]))
+    unsorted = dataclasses.replace(stream, arrival_s=np.array([2.0, 1.0, 0.5]))
+    assert serving_policies._common_order(closed, np.ones(1)) is None
+    assert serving_policies._common_order(unsorted, np.ones(1)) is None
 
 
 def test_a_stream_given_up_stops_where_it_did(zoo):
