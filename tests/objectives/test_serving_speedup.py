@@ -165,9 +165,12 @@ def _open_loop(tables, utilization, policy="shared", **kw):
     return dataclasses.replace(_scenario(tables, utilization, policy, **kw), backfill=0)
 
 
-def test_the_lockstep_kernel_writes_infeasible_designs_as_the_others_do(zoo, monkeypatch):
-    """Infeasible designs among feasible ones: inf outputs, and the others unchanged by their company."""
+@pytest.mark.parametrize("group", [4, serving_policies.LOCKSTEP])
+def test_the_lockstep_kernel_writes_infeasible_designs_as_the_others_do(zoo, monkeypatch, group):
+    """Infeasible designs among feasible ones: inf outputs, and the others unchanged by their company
+    (in groups of 4 and 2 designs too)."""
     workload, designs, tables = zoo
+    monkeypatch.setattr(serving_policies, "LOCKSTEP", group)
     scenario = _open_loop(tables, 0.9)
     layers, stream = sv.tenant_layers(workload, scenario, CLOUD), sv.request_stream(scenario)
     feasible = tables.feasible.copy()
@@ -183,10 +186,12 @@ def test_the_lockstep_kernel_writes_infeasible_designs_as_the_others_do(zoo, mon
     assert np.isfinite(new.finish[[0, 2, 3, 5]]).all()
 
 
-def test_designs_given_up_at_different_requests_stop_where_they_did_alone(zoo, monkeypatch):
-    """Loads from light to heavy: each design gives up at its own request (or never) while the batch
-    goes on; its outputs are those of the design simulated alone."""
+@pytest.mark.parametrize("group", [2, 4, serving_policies.LOCKSTEP])
+def test_designs_given_up_at_different_requests_stop_where_they_did_alone(zoo, monkeypatch, group):
+    """Loads from light to heavy: each design gives up at its own request (or never) while the others
+    go on (a group of 2 all given up stops early); its outputs are those of the design simulated alone."""
     workload, designs, tables = zoo
+    monkeypatch.setattr(serving_policies, "LOCKSTEP", group)
     scenario = _open_loop(tables, 0.5, qos=10.0)
     layers = sv.tenant_layers(workload, scenario, CLOUD)
     stream = dataclasses.replace(sv.request_stream(scenario), abandon=np.array([5, 5]))
