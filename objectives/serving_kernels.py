@@ -508,11 +508,32 @@ def greedy_no_backfill_kernel(
 
 
 @numba.njit(cache=True, inline="always")
-def _store_design(p, energy, busy_p, peak_p, dynamic, busy, peak):
-    """Design p's totals, kept design-last by :func:`greedy_lockstep_kernel`, into the outputs."""
-    dynamic[p] = energy[p]
+def _store_design(d, p, energy, busy_p, peak_p, dynamic, busy, peak):
+    """Design d's totals, in slot p of :func:`greedy_lockstep_kernel`'s design-last arrays, into the outputs."""
+    dynamic[d] = energy[p]
     for c in range(busy_p.shape[0]):
-        busy[p, c], peak[p, c] = busy_p[c, p], peak_p[c, p]
+        busy[d, c], peak[d, c] = busy_p[c, p], peak_p[c, p]
+
+
+@numba.njit(cache=True)
+def _swap_designs(a, b, design, load, costs, allowed, core_free, busy_p, peak_p, energy, over):
+    """Exchange slots a and b of :func:`greedy_lockstep_kernel`'s per-design state and tables."""
+    design[a], design[b] = design[b], design[a]
+    load[a], load[b] = load[b], load[a]
+    energy[a], energy[b] = energy[b], energy[a]
+    for i in range(over.shape[1]):
+        over[a, i], over[b, i] = over[b, i], over[a, i]
+    for table in costs:
+        _swap_columns(table.reshape(-1, table.shape[-1]), a, b)
+    _swap_columns(allowed.reshape(-1, allowed.shape[-1]), a, b)
+    for table in (core_free, busy_p, peak_p):
+        _swap_columns(table, a, b)
+
+
+@numba.njit(cache=True, inline="always")
+def _swap_columns(table, a, b):
+    for i in range(table.shape[0]):
+        table[i, a], table[i, b] = table[i, b], table[i, a]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -535,10 +556,10 @@ def greedy_lockstep_kernel(
     too) and the finite costs :func:`greedy_no_backfill_kernel` requires.
     Tables are design-last: ``(L, C, P)`` and ``allowed`` ``(T, C, P)``;
     ``inputs``, ``input_transfer``, ``inputs_of`` as
-    :func:`packed_inputs` makes them; ``tenant_of`` ``(R,)``.  A design
-    given up keeps being computed (on garbage nobody reads) until every
-    design of the batch has given up: its outputs are written when it
-    gives up.
+    :func:`packed_inputs` makes them; ``tenant_of`` ``(R,)``.  Designs
+    infeasible or given up leave the loops (their slots swapped to the
+    end), so the tables' design columns are reordered in place: pass
+    copies.
 
     The selects of one of two table values are written as products with
     ``w`` = 1.0 or 0.0: equal, bit for bit, to the value selected, because
@@ -555,30 +576,39 @@ def greedy_lockstep_kernel(
     best_finish, best_latency = np.empty(P), np.empty(P)
     release, last, energy = np.empty(P), np.empty(P), np.zeros(P)
     over = np.zeros((P, T), dtype=np.int64)
-    alive = feasible.copy()
-    living = alive.sum()
+    # Slots 0 .. n - 1 hold the designs still simulated (design[slot]): one given up or infeasible swaps
+    # its columns of every per-design array with the last such slot's, so the loops run over the
+    # designs left (a design at a time stops at once; in lockstep, the group would go on for it).
+    design, load = np.arange(P), load.copy()
+    costs = (latency_s, dynamic_j, chained_latency_s, chained_dynamic_j, power_w, chained_power_w)
+    n = P
+    for p in range(P - 1, -1, -1):
+        if not feasible[p]:
+            finish[p, :], arrival[p, :], dynamic[p] = np.inf, np.inf, np.inf
+            n -= 1
+            _swap_designs(p, n, design, load, costs, allowed, core_free, busy_p, peak_p, energy, over)
     for x in range(order.shape[0]):
-        if living == 0:
+        if n == 0:
             break
         r = order[x]
         t = tenant_of[r]
-        for p in range(P):
+        for p in range(n):
             release[p] = arrival_s[r] / load[p]
             last[p] = release[p]
         for j in range(J):
             g = layer[t, j]
             if g < 0:
                 break
-            for p in range(P):
+            for p in range(n):
                 best[p], best_finish[p], best_latency[p] = 0, np.inf, 0.0
             if single[t, j]:
                 # One input (most layers: chains): its ready time on each core and whether the layer chains
                 # on that core, in the pass that picks the core.
                 q, transfer = inputs[t, j, 0], input_transfer[t, j, 0]
-                for p in range(P):
+                for p in range(n):
                     chain[p] = core_of[q, p]
                 for c in range(C):
-                    for p in range(P):
+                    for p in range(n):
                         w = 1.0 * (chain[p] == c)
                         lat = chained_latency_s[g, c, p] * w + latency_s[g, c, p] * (1.0 - w)
                         done = max(max(core_free[c, p], release[p]), done_at[q, p] + transfer * (1.0 - w)) + lat
@@ -589,17 +619,17 @@ def greedy_lockstep_kernel(
                         best_latency[p] = lat if take else best_latency[p]
             else:
                 for c in range(C):
-                    for p in range(P):
+                    for p in range(n):
                         ready[c, p] = release[p]
                 for k in range(inputs_of[t, j]):
                     q, transfer = inputs[t, j, k], input_transfer[t, j, k]
                     for c in range(C):
-                        for p in range(P):
+                        for p in range(n):
                             ready[c, p] = max(ready[c, p], done_at[q, p] + transfer * (core_of[q, p] != c))
-                for p in range(P):
+                for p in range(n):
                     chain[p] = -1
                 for c in range(C):
-                    for p in range(P):
+                    for p in range(n):
                         lat = latency_s[g, c, p]
                         done = max(core_free[c, p], ready[c, p]) + lat
                         done = done if allowed[t, c, p] else np.inf
@@ -609,7 +639,7 @@ def greedy_lockstep_kernel(
                         best_latency[p] = lat if take else best_latency[p]
             # The chosen core's energy and power are read for it alone (reading them for every core in
             # the pass above doubled the memory it streams, and measured slower).
-            for p in range(P):
+            for p in range(n):
                 b = best[p]
                 chained = b == chain[p]
                 done_at[j, p], core_of[j, p] = best_finish[p], b
@@ -618,20 +648,19 @@ def greedy_lockstep_kernel(
                 energy[p] += chained_dynamic_j[g, b, p] if chained else dynamic_j[g, b, p]
                 peak_p[b, p] = max(peak_p[b, p], chained_power_w[g, b, p] if chained else power_w[g, b, p])
                 last[p] = max(last[p], best_finish[p])
-        for p in range(P):
-            if alive[p]:
-                finish[p, r], arrival[p, r] = last[p], release[p]
-                if _gives_up(r, t, last[p] - release[p], measured, qos_s, abandon, over[p]):
-                    alive[p] = False
-                    living -= 1
-                    _store_design(p, energy, busy_p, peak_p, dynamic, busy, peak)
-    for p in range(P):
-        if not feasible[p]:
-            finish[p, :] = np.inf
-            arrival[p, :] = np.inf
-            dynamic[p] = np.inf
-        elif alive[p]:
-            _store_design(p, energy, busy_p, peak_p, dynamic, busy, peak)
+        p = 0
+        while p < n:
+            d = design[p]
+            finish[d, r], arrival[d, r] = last[p], release[p]
+            if _gives_up(r, t, last[p] - release[p], measured, qos_s, abandon, over[p]):
+                _store_design(d, p, energy, busy_p, peak_p, dynamic, busy, peak)
+                n -= 1  # the last slot's design moves here and is written next
+                last[p], release[p] = last[n], release[n]
+                _swap_designs(p, n, design, load, costs, allowed, core_free, busy_p, peak_p, energy, over)
+            else:
+                p += 1
+    for p in range(n):
+        _store_design(design[p], p, energy, busy_p, peak_p, dynamic, busy, peak)
 
 
 @numba.njit(cache=True, nogil=True)

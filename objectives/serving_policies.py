@@ -212,14 +212,14 @@ LOCKSTEP = 32
 def _run_lockstep(tables: CoreTables, layers: TenantLayers, stream: RequestStream, allowed: np.ndarray,
                   order: np.ndarray, load: np.ndarray, outputs: tuple) -> None:
     """``serving_kernels.greedy_lockstep_kernel`` on the tables laid out design-last, :data:`LOCKSTEP`
-    designs at a time (a group whose designs have all given up stops there)."""
+    designs at a time."""
     inputs, transfer, inputs_of = serving_kernels.packed_inputs(layers.preds, layers.transfer_s)
     costs = (tables.latency_s, tables.dynamic_j, tables.chained_latency_s, tables.chained_dynamic_j,
              tables.layer_power_w, tables.chained_layer_power_w, allowed)
     for start in range(0, len(load), LOCKSTEP):
         group = slice(start, start + LOCKSTEP)
         serving_kernels.greedy_lockstep_kernel(
-            *(np.ascontiguousarray(np.moveaxis(a[group], 0, -1)) for a in costs),
+            *(np.moveaxis(a[group], 0, -1).copy(order="C") for a in costs),  # the kernel reorders them
             layers.layer, inputs, transfer, inputs_of, layers.single, order, stream.tenant.astype(np.int64),
             np.ascontiguousarray(stream.arrival_s), load[group], tables.feasible[group], stream.qos_s,
             stream.measured, stream.abandon, *(out[group] for out in outputs),
