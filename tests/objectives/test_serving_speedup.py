@@ -220,6 +220,29 @@ def test_qps_at_sla_without_backfilling_is_the_same_in_lockstep(zoo, monkeypatch
     assert (new > 0).sum() >= 4
 
 
+def test_a_tenant_allowed_no_core_never_finishes_in_lockstep_as_a_design_at_a_time(zoo, monkeypatch):
+    """Where no core is allowed the kernel without backfilling keeps core 0, never finishing; the lockstep
+    kernel, which takes core 0 outright, does the same."""
+    workload, designs, tables = zoo
+    scenario = _open_loop(tables, 0.5)
+    layers, stream = sv.tenant_layers(workload, scenario, CLOUD), sv.request_stream(scenario)
+    allowed = np.repeat(tables.active[:, None, :], len(MODELS), axis=1)
+    allowed[:, 1, :] = False
+    load = np.ones(designs.num_designs)
+    lockstep = _spy(monkeypatch, "greedy_lockstep_kernel")
+    new = serving_policies._run_greedy(tables, layers, stream, allowed, load, 0)
+    assert lockstep
+    old = serving_policies.Outputs.empty(*new.finish.shape, tables.latency_s.shape[2])
+    serving_kernels.greedy_no_backfill_kernel(
+        tables.latency_s, tables.dynamic_j, tables.chained_latency_s, tables.chained_dynamic_j, tables.layer_power_w,
+        tables.chained_layer_power_w, allowed, layers.layer, layers.preds, layers.transfer_s, layers.single,
+        *serving_policies._stream_args(stream, load, tables.feasible), old.finish, old.arrival, old.dynamic, old.busy,
+        old.peak,
+    )  # fmt: skip
+    _assert_identical(new, old)
+    assert np.isinf(new.finish[:, stream.tenant == 1]).all()
+
+
 def _two_tenants(arrival_s, tenant):
     count = np.bincount(tenant, minlength=2)
     return sv.RequestStream(
