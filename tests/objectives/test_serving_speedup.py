@@ -4,6 +4,9 @@ branching layer graphs, loads from idle to saturated (so every core's idle-inter
 and forgets), pinned core sets, closed-loop clients and streams given up by ``qps_at_sla``."""
 
 import dataclasses
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -300,3 +303,15 @@ def test_qps_at_sla_is_bit_identical_to_the_first_kernel(zoo, monkeypatch):
     old = sv.qps_at_sla(designs, workload, CLOUD, scenario, tables=tables, iterations=6)
     np.testing.assert_array_equal(new, old)
     assert (new > 0).sum() >= 4  # real brackets, not all zeros
+
+
+def test_the_benchmark_runs_as_its_docstring_says():
+    """``python benchmarks/serving.py ...`` from the checkout (its directory, not the checkout, is then on
+    ``sys.path``: an import of ``benchmarks.evaluator`` failed there); a bad ``--requests`` exits 2."""
+    repo = Path(__file__).resolve().parents[2]
+    run = [sys.executable, "benchmarks/serving.py", "--designs", "2", "--repeats", "1", "--policies", "shared"]
+    done = subprocess.run([*run, "--requests", "60", "--backfill", "0"], cwd=repo, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "shared (backfill 0)" in done.stdout and "designs/s" in done.stdout
+    bad = subprocess.run([*run, "--requests", "50"], cwd=repo, capture_output=True, text=True)
+    assert bad.returncode == 2 and "--requests" in bad.stderr and "Traceback" not in bad.stderr
