@@ -542,7 +542,7 @@ def greedy_lockstep_kernel(
     input_transfer, inputs_of, single, order, tenant_of, arrival_s, load, feasible, qos_s, measured, abandon, finish,
     arrival, dynamic, busy, peak,
 ):  # fmt: skip
-    """:func:`greedy_no_backfill_kernel` for every design of the batch at
+    """:func:`greedy_no_backfill_kernel` for all the designs it is given at
     once, with the same results bit for bit: the designs step through the
     stream together, one request-layer at a time, each inner loop running
     over the designs.  Two things make that faster than a design at a

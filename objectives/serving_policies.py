@@ -186,9 +186,9 @@ def _run_greedy(tables: CoreTables, layers: TenantLayers, stream: RequestStream,
 
 def _common_order(stream: RequestStream, load: np.ndarray) -> np.ndarray | None:
     """The order in which every design takes the requests, if it is one order: open-loop tenants only (a
-    closed-loop arrival depends on the design), each tenant's arrivals in time order, and no two requests
-    of different tenants that one design's load makes arrive at once in the other tenant order than at
-    load 1 (the kernels break ties to the lower tenant).  Else None."""
+    closed-loop arrival depends on the design), each tenant's arrivals in time order, and no design whose
+    load rounds two tenants' arrivals to one time where the higher tenant's came first at load 1 (the
+    kernels break a tie to the lower tenant, so that design would take the two the other way).  Else None."""
     if (stream.outstanding > 0).any() or stream.num_requests == 0:
         return None
     a = stream.arrival_s
