@@ -9,8 +9,8 @@ the platform's menu.  Rates are set so the median design's cores would be
 busy ``--load`` of the time with each tenant on its fastest core; QoS bounds
 are 10 × the median design's best isolated latency.  Target: >= 200
 designs/s for the ``shared`` policy on one core: reached here at depth 0
-(183–211 designs/s over runs of 2026-12-03, docs/serving.md "Depth 0 in
-lockstep"), not at the default depth (about 35).  ``shared`` and ``pinned``
+(205–233 designs/s on the last runs of 2026-12-03, docs/serving.md "Depth 0
+in lockstep"), not at the default depth (about 35).  ``shared`` and ``pinned``
 are timed at each backfilling depth of ``--backfill`` (idle intervals each
 core keeps open; default the engine's, docs/serving.md "Backfilling depth").
 
