@@ -216,13 +216,13 @@ def _run_lockstep(tables: CoreTables, layers: TenantLayers, stream: RequestStrea
     inputs, transfer, inputs_of = serving_kernels.packed_inputs(layers.preds, layers.transfer_s)
     costs = (tables.latency_s, tables.dynamic_j, tables.chained_latency_s, tables.chained_dynamic_j,
              tables.layer_power_w, tables.chained_layer_power_w, allowed)
+    tenant, arrival_s = stream.tenant.astype(np.int64), np.ascontiguousarray(stream.arrival_s)
     for start in range(0, len(load), LOCKSTEP):
         group = slice(start, start + LOCKSTEP)
         serving_kernels.greedy_lockstep_kernel(
             *(np.moveaxis(a[group], 0, -1).copy(order="C") for a in costs),  # the kernel reorders them
-            layers.layer, inputs, transfer, inputs_of, layers.single, order, stream.tenant.astype(np.int64),
-            np.ascontiguousarray(stream.arrival_s), load[group], tables.feasible[group], stream.qos_s,
-            stream.measured, stream.abandon, *(out[group] for out in outputs),
+            layers.layer, inputs, transfer, inputs_of, layers.single, order, tenant, arrival_s, load[group],
+            tables.feasible[group], stream.qos_s, stream.measured, stream.abandon, *(out[group] for out in outputs),
         )  # fmt: skip
 
 
